@@ -1,0 +1,33 @@
+/* PowerView — result codes and error messages shared by every module. */
+#ifndef POWERVIEW_COMMON_H
+#define POWERVIEW_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#define PV_VERSION "0.5.0"
+
+/* One result code threaded through every call: 0 is success, negatives fail. */
+typedef enum pv_rc {
+	PV_OK = 0,
+	PV_ENOMEM = -1,  /* out of memory */
+	PV_EIO = -2,     /* local I/O error that is not the input's fault */
+	PV_EDATA = -3,   /* the input file is bad: it goes to error/ */
+	PV_ECONFIG = -4, /* the configuration is wrong: stop the run */
+	PV_ETEMP = -5,   /* the sink failed for now: keep the file, retry later */
+	PV_ENOENT = -6   /* the input file vanished */
+} pv_rc;
+
+/* A human-readable reason that travels with a failing result code. */
+typedef struct pv_err {
+	char msg[512];
+} pv_err;
+
+/* Formats the reason into err (when not NULL) and returns rc. */
+int pv_fail(pv_err *err, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Short name of a result code, for logs. */
+const char *pv_rc_name(int rc);
+
+#endif

@@ -1,0 +1,23 @@
+/* Finding the files of a data folder. */
+#ifndef POWERVIEW_SCAN_H
+#define POWERVIEW_SCAN_H
+
+#include <stddef.h>
+
+#include "powerview/common.h"
+
+typedef struct pv_paths {
+	char **items;
+	size_t count, cap;
+} pv_paths;
+
+int pv_paths_add(pv_paths *p, const char *path);
+void pv_paths_free(pv_paths *p);
+
+/*
+ * Every regular `*.tsv` below `dir`, sorted by path; folders named `parsed`
+ * or `error` are not entered, symbolic links are not followed.
+ */
+int pv_scan(pv_paths *out, const char *dir, pv_err *err);
+
+#endif

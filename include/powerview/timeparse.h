@@ -1,0 +1,30 @@
+/* Logger timestamps and values: the row grammar of the data contract. */
+#ifndef POWERVIEW_TIMEPARSE_H
+#define POWERVIEW_TIMEPARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Parses `D/M/YY H:M:S` (trimmed, day first). On success stores the wall
+ * clock time as seconds since 1970-01-01 00:00:00 of a zone-less calendar
+ * and returns 0; returns -1 for anything else, including impossible dates.
+ */
+int pv_timestamp_parse(const char *s, size_t n, int64_t *wall);
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+int64_t pv_days_from_civil(int64_t y, unsigned m, unsigned d);
+
+/* A parsed value and the text it came from. */
+typedef struct pv_value {
+	double v;
+	const char *text;  /* trimmed cell */
+	size_t len;
+	bool plain;        /* text is -?digits(.digits)? : line protocol can take it as is */
+} pv_value;
+
+/* Parses a cell by the contract's value grammar; 0 when valid and finite, else -1. */
+int pv_value_parse(const char *s, size_t n, pv_value *out);
+
+#endif

@@ -1,0 +1,206 @@
+/*
+ * tsv_parser — ingest MV2 logger files into InfluxDB line protocol.
+ * A thin tool over libpowerview: options, environment, exit codes.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+
+#include "powerview/log.h"
+#include "powerview/run.h"
+#include "powerview/scan.h"
+#include "powerview/tz.h"
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: tsv_parser -d dir [-t file]... [--dry-run | -o path]\n"
+	    "       tsv_parser -h | --version\n"
+	    "\n"
+	    "  -d, --dataFolder dir  data folder: <dir>/<company>/<campaign>/<device>/<file>.tsv\n"
+	    "  -t, --tsvFile file    file to ingest (repeatable); without it, dir is scanned\n"
+	    "      --dry-run         read and report only: stdout carries the JSON run report\n"
+	    "  -o, --output path     append line protocol to path ('-': standard output)\n"
+	    "  -h, --help            this help\n"
+	    "      --version         the version\n"
+	    "\n"
+	    "environment: TSV_TIMEZONE (Europe/Paris), TSV_CHANNEL_ID_SCHEME (serial|compact),\n"
+	    "  TSV_FILE_NAME_TAG (1|0), TSV_LOG_LEVEL (INFO), TSV_REPORT_DIR\n"
+	    "exit: 0 success, 64 usage, 65 a file went to error/, 66 missing input,\n"
+	    "  73 report not written, 75 sink unavailable (files kept), 78 configuration\n");
+}
+
+/* Fills cfg from the environment; EX_CONFIG with a message when a value is wrong. */
+static int
+config_from_env(pv_config *cfg)
+{
+	const char *s;
+	pv_tz *tz;
+	pv_err err;
+
+	pv_config_defaults(cfg);
+	if ((s = getenv("TSV_LOG_LEVEL")) != NULL && s[0] != '\0') {
+		int level = pv_log_level_parse(s);
+		if (level < 0)
+			pv_warn("unknown TSV_LOG_LEVEL '%s', using INFO", s);
+		else
+			pv_log_set_level((pv_log_level)level);
+	}
+	if ((s = getenv("TSV_TIMEZONE")) != NULL && s[0] != '\0')
+		cfg->timezone = s;
+	if (pv_tz_open(&tz, cfg->timezone, &err) < 0) {
+		pv_error("TSV_TIMEZONE: %s", err.msg);
+		return EX_CONFIG;
+	}
+	pv_tz_free(tz);
+	if ((s = getenv("TSV_CHANNEL_ID_SCHEME")) != NULL && s[0] != '\0' &&
+	    pv_id_scheme_parse(&cfg->scheme, s) < 0) {
+		pv_error("TSV_CHANNEL_ID_SCHEME must be 'serial' or 'compact', not '%s'", s);
+		return EX_CONFIG;
+	}
+	if ((s = getenv("TSV_FILE_NAME_TAG")) != NULL && s[0] != '\0') {
+		if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
+			pv_error("TSV_FILE_NAME_TAG must be 0 or 1, not '%s'", s);
+			return EX_CONFIG;
+		}
+		cfg->file_name_tag = s[0] == '1';
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "dataFolder", required_argument, NULL, 'd' },
+		{ "tsvFile", required_argument, NULL, 't' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *data_dir = NULL, *output = NULL;
+	pv_paths files = { 0 };
+	pv_run_opts opts = { 0 };
+	pv_run_outcome out;
+	pv_sink *sink = NULL;
+	pv_err err = { "" };
+	struct stat st;
+	int ch, status;
+
+	while ((ch = getopt_long(argc, argv, "d:t:o:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			data_dir = optarg;
+			break;
+		case 't':
+			if (pv_paths_add(&files, optarg) < 0) {
+				pv_error("out of memory");
+				return EX_OSERR;
+			}
+			break;
+		case 'n':
+			opts.dry_run = true;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			pv_paths_free(&files);
+			return 0;
+		case 'V':
+			printf("tsv_parser %s\n", PV_VERSION);
+			pv_paths_free(&files);
+			return 0;
+		default:
+			usage(stderr);
+			pv_paths_free(&files);
+			return EX_USAGE;
+		}
+	}
+	status = EX_USAGE;
+	if (optind < argc)
+		pv_error("unexpected argument '%s'", argv[optind]);
+	else if (data_dir == NULL)
+		pv_error("--dataFolder is required");
+	else if (opts.dry_run && output != NULL)
+		pv_error("--dry-run and --output exclude each other: a dry run writes nothing");
+	else
+		status = 0;
+	if (status != 0) {
+		usage(stderr);
+		goto out;
+	}
+	if ((status = config_from_env(&opts.cfg)) != 0)
+		goto out;
+
+	status = EX_NOINPUT;
+	if (stat(data_dir, &st) < 0) {
+		pv_error("data folder %s: %s", data_dir, strerror(errno));
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		pv_error("data folder %s: not a folder", data_dir);
+		goto out;
+	}
+	for (size_t i = 0; i < files.count; i++)
+		if (stat(files.items[i], &st) < 0) {
+			pv_error("%s: %s", files.items[i], strerror(errno));
+			goto out;
+		}
+	if (files.count == 0 && pv_scan(&files, data_dir, &err) < 0) {
+		pv_error("%s", err.msg);
+		goto out;
+	}
+
+	if (!opts.dry_run) {
+		status = EX_CONFIG;
+		if (output == NULL) {
+			pv_error("no sink: the InfluxDB sink is not available yet; use --output PATH or --dry-run");
+			goto out;
+		}
+		if (pv_sink_file_open(&sink, output, &err) < 0) {
+			pv_error("%s", err.msg);
+			goto out;
+		}
+	}
+	if (files.count == 0)
+		pv_info("no TSV files found to process in %s", data_dir);
+
+	opts.data_dir = data_dir;
+	opts.files = files.items;
+	opts.nfiles = files.count;
+	opts.sink = sink;
+	opts.report_dir = getenv("TSV_REPORT_DIR");
+	if (pv_run_files(&out, &opts, &err) < 0) {
+		pv_error("%s", err.msg);
+		status = EX_SOFTWARE;
+	} else if (out.nb_pending > 0)
+		status = EX_TEMPFAIL;
+	else if (out.nb_error > 0)
+		status = EX_DATAERR;
+	else if (out.report_failed)
+		status = EX_CANTCREAT;
+	else
+		status = 0;
+	if (opts.dry_run && out.report != NULL) {
+		char *json = cJSON_Print(out.report);
+		if (json == NULL || printf("%s\n", json) < 0 || fflush(stdout) == EOF) {
+			pv_error("cannot print the run report");
+			status = EX_IOERR;
+		}
+		free(json);
+	}
+	pv_run_outcome_free(&out);
+out:
+	pv_sink_free(sink);
+	pv_paths_free(&files);
+	return status;
+}

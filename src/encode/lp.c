@@ -1,0 +1,101 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "powerview/lp.h"
+
+static bool
+needs_escape(char c, pv_lp_kind kind)
+{
+	return c == ',' || c == ' ' || (c == '=' && kind == PV_LP_KEY);
+}
+
+size_t
+pv_lp_escaped_len(const char *s, size_t n, pv_lp_kind kind)
+{
+	size_t len = n;
+
+	for (size_t i = 0; i < n; i++)
+		len += needs_escape(s[i], kind);
+	return len;
+}
+
+char *
+pv_lp_escape(char *dst, const char *s, size_t n, pv_lp_kind kind)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (needs_escape(s[i], kind))
+			*dst++ = '\\';
+		*dst++ = s[i];
+	}
+	return dst;
+}
+
+int
+pv_lp_prefix(char **out, size_t *len, const char *measurement,
+    const pv_tag *tags, size_t ntags, const char *field_key)
+{
+	size_t n = pv_lp_escaped_len(measurement, strlen(measurement), PV_LP_MEASUREMENT) + 2;
+	char *buf, *p;
+
+	for (size_t i = 0; i < ntags; i++)
+		if (tags[i].value != NULL && tags[i].value[0] != '\0')
+			n += 2 + pv_lp_escaped_len(tags[i].key, strlen(tags[i].key), PV_LP_KEY) +
+			    pv_lp_escaped_len(tags[i].value, strlen(tags[i].value), PV_LP_KEY);
+	n += pv_lp_escaped_len(field_key, strlen(field_key), PV_LP_KEY);
+	if ((buf = malloc(n + 1)) == NULL)
+		return PV_ENOMEM;
+	p = pv_lp_escape(buf, measurement, strlen(measurement), PV_LP_MEASUREMENT);
+	for (size_t i = 0; i < ntags; i++) {
+		if (tags[i].value == NULL || tags[i].value[0] == '\0')
+			continue;
+		*p++ = ',';
+		p = pv_lp_escape(p, tags[i].key, strlen(tags[i].key), PV_LP_KEY);
+		*p++ = '=';
+		p = pv_lp_escape(p, tags[i].value, strlen(tags[i].value), PV_LP_KEY);
+	}
+	*p++ = ' ';
+	p = pv_lp_escape(p, field_key, strlen(field_key), PV_LP_KEY);
+	*p++ = '=';
+	*p = '\0';
+	*out = buf;
+	*len = (size_t)(p - buf);
+	return PV_OK;
+}
+
+char *
+pv_lp_value(char *dst, const pv_value *v)
+{
+	if (v->plain) {
+		/* -?digits(.digits)?: the server parses the logger's own text to the same double */
+		memcpy(dst, v->text, v->len);
+		return dst + v->len;
+	}
+	/* Shortest of %.15g..%.17g that reads back exactly. */
+	for (int prec = 15; prec <= 17; prec++) {
+		int n = snprintf(dst, PV_LP_VALUE_MAX, "%.*g", prec, v->v);
+		if (prec == 17 || strtod(dst, NULL) == v->v)
+			return dst + n;
+	}
+	return dst;
+}
+
+char *
+pv_lp_time(char *dst, int64_t seconds)
+{
+	char tmp[24];
+	int n = 0;
+	uint64_t u = seconds < 0 ? (uint64_t)0 - (uint64_t)seconds : (uint64_t)seconds;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	*dst++ = ' ';
+	if (seconds < 0)
+		*dst++ = '-';
+	while (n)
+		*dst++ = tmp[--n];
+	*dst++ = '\n';
+	return dst;
+}

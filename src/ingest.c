@@ -1,0 +1,410 @@
+/* One file through the pipeline: read → map → encode → sink. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "powerview/header.h"
+#include "powerview/ingest.h"
+#include "powerview/lines.h"
+#include "powerview/lp.h"
+#include "powerview/timeparse.h"
+#include "powerview/tz.h"
+
+void
+pv_config_defaults(pv_config *cfg)
+{
+	cfg->formats = pv_formats_builtin();
+	cfg->timezone = "Europe/Paris";
+	cfg->scheme = PV_ID_SERIAL;
+	cfg->file_name_tag = 1;
+	cfg->measurement = "electrical";
+}
+
+const char *
+pv_status_name(pv_status s)
+{
+	switch (s) {
+	case PV_STATUS_SUCCESS: return "success";
+	case PV_STATUS_PENDING: return "pending";
+	case PV_STATUS_SKIPPED: return "skipped";
+	default: return "error";
+	}
+}
+
+void
+pv_file_result_init(pv_file_result *r, const char *path)
+{
+	memset(r, 0, sizeof(*r));
+	r->file_path = strdup(path);
+	r->status = PV_STATUS_ERROR;
+	r->warnings = cJSON_CreateArray();
+}
+
+void
+pv_file_result_free(pv_file_result *r)
+{
+	free(r->file_path);
+	pv_location_free(&r->loc);
+	free(r->error);
+	free(r->format_id);
+	free(r->timezone);
+	free(r->master_sn);
+	pv_channels_free(&r->channels);
+	cJSON_Delete(r->header_meta);
+	cJSON_Delete(r->warnings);
+	free(r->destination);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+pv_file_result_warn(pv_file_result *r, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cJSON_AddItemToArray(r->warnings, cJSON_CreateString(msg));
+}
+
+/* The batch of line protocol on its way to the sink. */
+typedef struct batch {
+	pv_sink *sink;
+	char *buf;
+	size_t used, cap, lines;
+} batch;
+
+static int
+batch_flush(batch *b, pv_err *err)
+{
+	int rc = PV_OK;
+
+	if (b->lines > 0)
+		rc = b->sink->ops->write(b->sink, b->buf, b->used, b->lines, err);
+	b->used = b->lines = 0;
+	return rc;
+}
+
+/* Room for one more line of at most `need` bytes. */
+static int
+batch_reserve(batch *b, size_t need, pv_err *err)
+{
+	if (b->used + need > b->sink->batch_bytes && b->lines > 0) {
+		int rc = batch_flush(b, err);
+		if (rc < 0)
+			return rc;
+	}
+	if (b->used + need > b->cap) {
+		size_t cap = b->used + need;
+		char *nb = realloc(b->buf, cap);
+		if (nb == NULL)
+			return pv_fail(err, PV_ENOMEM, "out of memory");
+		b->buf = nb;
+		b->cap = cap;
+	}
+	return PV_OK;
+}
+
+/* The zone of the file: §4 of the data contract. */
+static const char *
+file_zone(const pv_header *h, const pv_config *cfg)
+{
+	const char *s;
+
+	if (h->format->layout == PV_LAYOUT_PLAIN)
+		return cfg->timezone;
+	if ((s = pv_header_meta_string(h, "DataTimeSettings")) != NULL) {
+		size_t n = strlen(s);
+		pv_trim(&s, &n);
+		if (n == 3 && strncasecmp(s, "UTC", 3) == 0)
+			return "UTC";
+	}
+	if ((s = pv_header_meta_string(h, "TimeZone")) != NULL && s[0] != '\0')
+		return s;
+	if ((s = pv_header_meta_string(h, "TimeZoneName")) != NULL && s[0] != '\0')
+		return s;
+	return cfg->timezone;
+}
+
+static int
+build_prefixes(pv_channels *chs, const pv_config *cfg, const pv_file_result *r,
+    const pv_format *fmt, const char *master_sn, pv_err *err)
+{
+	for (size_t i = 0; i < chs->count; i++) {
+		pv_channel *ch = &chs->items[i];
+		/* sorted by key, as InfluxDB stores them */
+		const pv_tag tags[] = {
+			{ "campaign", r->loc.campaign },
+			{ "channel_id", ch->id },
+			{ "channel_label", ch->label },
+			{ "channel_name", ch->name },
+			{ "channel_unit", ch->unit },
+			{ "device", fmt->device_model },
+			{ "device_master_sn", master_sn },
+			{ "device_sn", ch->sn },
+			{ "device_subtype", ch->master ? chs->subtype : NULL },
+			{ "device_type", ch->master ? "master" : "slave" },
+			{ "file_name", cfg->file_name_tag ? r->loc.file_name : NULL },
+		};
+		if (pv_lp_prefix(&ch->lp_prefix, &ch->lp_prefix_len, cfg->measurement, tags,
+		    sizeof(tags) / sizeof(tags[0]), ch->field_key) < 0)
+			return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	return PV_OK;
+}
+
+/* Picks the instant of a wall time; see "Ambiguous wall time" in the contract. */
+static bool
+place(pv_tz *tz, int64_t wall, bool has_prev, int64_t prev, int64_t *t)
+{
+	int64_t cand[2];
+	int n = pv_tz_resolve(tz, wall, cand);
+
+	if (n == 0)
+		return false;
+	*t = cand[0];
+	if (n == 2 && has_prev && cand[0] <= prev && prev < cand[1])
+		*t = cand[1];
+	return true;
+}
+
+typedef struct ingest {
+	pv_file_result *r;
+	const pv_config *cfg;
+	pv_channels *chs;
+	pv_tz *tz;
+	batch b;
+	bool framed;
+	bool has_prev;
+	int64_t prev;
+} ingest;
+
+static int
+ingest_row(ingest *in, const char *s, size_t n, pv_err *err)
+{
+	pv_file_result *r = in->r;
+	const char *end = s + n, *tab = memchr(s, '\t', n);
+	const char *cell = tab ? tab + 1 : end;
+	size_t ncells = 1, nchan = in->chs->count;
+	int64_t wall, t;
+	char tbuf[32];
+	size_t tlen = 0;
+	bool wrote = false;
+
+	r->nb_rows++;
+	if (pv_timestamp_parse(s, (size_t)((tab ? tab : end) - s), &wall) < 0 ||
+	    !place(in->tz, wall, in->has_prev, in->prev, &t)) {
+		r->nb_invalid_timestamps++;
+		for (const char *p = s; (p = memchr(p, '\t', (size_t)(end - p))) != NULL; p++)
+			ncells++;
+		if (ncells != nchan + 1)
+			r->nb_malformed_rows++;
+		return PV_OK;
+	}
+	in->has_prev = true;
+	in->prev = t;
+	if (in->b.sink)
+		tlen = (size_t)(pv_lp_time(tbuf, t) - tbuf);
+
+	for (size_t i = 0; i < nchan; i++) {
+		pv_channel *ch = &in->chs->items[i];
+		const char *next = NULL;
+		size_t len = 0;
+		pv_value v;
+
+		if (tab != NULL) {
+			next = memchr(cell, '\t', (size_t)(end - cell));
+			len = (size_t)((next ? next : end) - cell);
+			ncells++;
+		}
+		if (tab == NULL || pv_value_parse(cell, len, &v) < 0) {
+			r->nb_invalid_values++;
+		} else {
+			if (ch->nb_points == 0 || v.v < ch->min)
+				ch->min = v.v;
+			if (ch->nb_points == 0 || v.v > ch->max)
+				ch->max = v.v;
+			ch->sum += v.v;
+			ch->nb_points++;
+			r->nb_points++;
+			wrote = true;
+			if (in->b.sink) {
+				batch *b = &in->b;
+				int rc = batch_reserve(b, ch->lp_prefix_len + PV_LP_VALUE_MAX + tlen, err);
+				if (rc < 0)
+					return rc;
+				char *p = b->buf + b->used;
+				memcpy(p, ch->lp_prefix, ch->lp_prefix_len);
+				p = pv_lp_value(p + ch->lp_prefix_len, &v);
+				memcpy(p, tbuf, tlen);
+				b->used = (size_t)(p + tlen - b->buf);
+				if (++b->lines >= b->sink->batch_lines && (rc = batch_flush(b, err)) < 0)
+					return rc;
+			}
+		}
+		tab = next;
+		cell = next ? next + 1 : end;
+	}
+	if (tab != NULL)
+		for (const char *p = cell - 1; (p = memchr(p, '\t', (size_t)(end - p))) != NULL; p++)
+			ncells++;
+	if (ncells != nchan + 1)
+		r->nb_malformed_rows++;
+	if (wrote) {
+		if (!r->has_time || t < r->time_start)
+			r->time_start = t;
+		if (!r->has_time || t > r->time_end)
+			r->time_end = t;
+		r->has_time = true;
+	}
+	return PV_OK;
+}
+
+static int
+ingest_rows(ingest *in, pv_lines *l, pv_err *err)
+{
+	const char *s;
+	size_t n;
+	int rc;
+	bool done = false;
+
+	while ((rc = pv_lines_next(l, &s, &n, err)) == 1) {
+		if (done || pv_line_blank(s, n))
+			continue; /* lines after END_DATA are still read: the file must be UTF-8 */
+		if (in->framed) {
+			const char *m = s;
+			size_t mn = n;
+			pv_trim(&m, &mn);
+			if (mn == 8 && memcmp(m, "END_DATA", 8) == 0) {
+				done = true;
+				continue;
+			}
+		}
+		if ((rc = ingest_row(in, s, n, err)) < 0)
+			return rc;
+	}
+	return rc;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int
+pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
+    const char *path, pv_sink *sink)
+{
+	ingest in = { .r = r, .cfg = cfg, .chs = &r->channels };
+	pv_header h;
+	pv_lines l;
+	pv_err err = { "" };
+	struct stat st;
+	bool began = false;
+	int fd = -1, rc;
+
+	memset(&h, 0, sizeof(h));
+	memset(&l, 0, sizeof(l));
+	if ((rc = pv_location_parse(&r->loc, data_dir, path, &err)) < 0)
+		goto out;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		rc = pv_fail(&err, e == ENOENT ? PV_ENOENT : PV_EDATA, "cannot open %s: %s", path,
+		    strerror(e));
+		goto out;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		rc = pv_fail(&err, PV_EDATA, "%s is not a regular file", path);
+		goto out;
+	}
+	if ((rc = pv_lines_init(&l, fd)) < 0) {
+		pv_fail(&err, rc, "out of memory");
+		goto out;
+	}
+	rc = pv_header_read(&h, &l, cfg->formats, &err);
+	r->format_id = dup_or_null(h.format_id);
+	if (rc < 0)
+		goto out;
+	r->header_meta = h.meta;
+	h.meta = NULL;
+	r->master_sn = strdup(h.master_sn);
+	r->nb_channels = h.nchan;
+	/* h.meta moved to the result: the zone is read from there */
+	h.meta = r->header_meta;
+	const char *zone = file_zone(&h, cfg);
+	h.meta = NULL;
+	r->timezone = strdup(zone);
+	if ((rc = pv_tz_open(&in.tz, zone, &err)) < 0) {
+		pv_fail(&err, PV_EDATA, "time zone of the header: %s", zone);
+		goto out;
+	}
+	h.meta = r->header_meta;
+	rc = pv_channels_build(&r->channels, &h, cfg->scheme, &err);
+	h.meta = NULL;
+	if (rc < 0)
+		goto out;
+	if (strcmp(r->loc.device, h.master_sn) != 0)
+		pv_file_result_warn(r, "device folder %s differs from the master serial %s in the file",
+		    r->loc.device, h.master_sn);
+	in.framed = h.format->layout == PV_LAYOUT_FRAMED;
+
+	if (sink != NULL) {
+		if ((rc = build_prefixes(&r->channels, cfg, r, h.format, h.master_sn, &err)) < 0)
+			goto out;
+		in.b.sink = sink;
+		if ((rc = sink->ops->begin(sink, r->loc.company, &err)) < 0)
+			goto out;
+		began = true;
+	}
+	if ((rc = ingest_rows(&in, &l, &err)) < 0)
+		goto out;
+	if (r->nb_points == 0) {
+		rc = pv_fail(&err, PV_EDATA, "no valid point in the file (%llu rows, %llu invalid timestamps, %llu invalid values)",
+		    (unsigned long long)r->nb_rows, (unsigned long long)r->nb_invalid_timestamps,
+		    (unsigned long long)r->nb_invalid_values);
+		goto out;
+	}
+	if (sink != NULL) {
+		if ((rc = batch_flush(&in.b, &err)) < 0)
+			goto out;
+		if ((rc = sink->ops->commit(sink, &err)) < 0)
+			goto out;
+	}
+	rc = PV_OK;
+out:
+	if (rc < 0 && began) {
+		if (sink->ops->abort(sink) == 1) {
+			if (r->nb_points > 0)
+				pv_file_result_warn(r, "%llu points taken back from the output",
+				    (unsigned long long)r->nb_points);
+			r->rolled_back = true;
+		} else if (r->nb_points > 0)
+			pv_file_result_warn(r, "points sent before the failure could not be taken back");
+	}
+	if (rc == PV_OK)
+		r->status = PV_STATUS_SUCCESS;
+	else if (rc == PV_ENOENT)
+		r->status = PV_STATUS_SKIPPED;
+	else if (rc == PV_ETEMP || rc == PV_ENOMEM || rc == PV_EIO)
+		r->status = PV_STATUS_PENDING;
+	else
+		r->status = PV_STATUS_ERROR;
+	if (rc < 0)
+		r->error = strdup(err.msg);
+	free(in.b.buf);
+	pv_tz_free(in.tz);
+	pv_header_free(&h);
+	pv_lines_free(&l);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}

@@ -1,0 +1,156 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "powerview/lines.h"
+#include "powerview/timeparse.h"
+
+int64_t
+pv_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	/* Howard Hinnant's days_from_civil. */
+	y -= m <= 2;
+	const int64_t era = (y >= 0 ? y : y - 399) / 400;
+	const unsigned yoe = (unsigned)(y - era * 400);
+	const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* One or two digits (or exactly `want` when want > 0). */
+static bool
+number(const char **p, const char *end, unsigned want, unsigned *out)
+{
+	unsigned v = 0, k = 0;
+
+	while (*p < end && is_digit(**p) && k < 2) {
+		v = v * 10 + (unsigned)(**p - '0');
+		(*p)++;
+		k++;
+	}
+	if (k == 0 || (want && k != want) || (*p < end && is_digit(**p)))
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool
+expect(const char **p, const char *end, char c)
+{
+	if (*p < end && **p == c) {
+		(*p)++;
+		return true;
+	}
+	return false;
+}
+
+int
+pv_timestamp_parse(const char *s, size_t n, int64_t *wall)
+{
+	static const unsigned mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	unsigned d, m, yy, hh, mi, ss;
+	const char *p, *end;
+
+	pv_trim(&s, &n);
+	p = s;
+	end = s + n;
+	if (!number(&p, end, 0, &d) || !expect(&p, end, '/') ||
+	    !number(&p, end, 0, &m) || !expect(&p, end, '/') ||
+	    !number(&p, end, 2, &yy) || !expect(&p, end, ' '))
+		return -1;
+	while (p < end && *p == ' ')
+		p++;
+	if (!number(&p, end, 0, &hh) || !expect(&p, end, ':') ||
+	    !number(&p, end, 0, &mi) || !expect(&p, end, ':') ||
+	    !number(&p, end, 0, &ss) || p != end)
+		return -1;
+	unsigned year = yy <= 68 ? 2000 + yy : 1900 + yy;
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap))
+		return -1;
+	if (hh > 23 || mi > 59 || ss > 59)
+		return -1;
+	*wall = pv_days_from_civil(year, m, d) * 86400 + hh * 3600 + mi * 60 + ss;
+	return 0;
+}
+
+/* Exact powers of ten: a product or quotient with one of them rounds once. */
+static const double pow10_exact[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+int
+pv_value_parse(const char *s, size_t n, pv_value *out)
+{
+	const char *p, *end;
+	uint64_t mant = 0;
+	unsigned ndigits = 0, nint = 0, nfrac = 0;
+	bool neg = false, exp = false, plain;
+
+	pv_trim(&s, &n);
+	p = s;
+	end = s + n;
+	if (p < end && (*p == '+' || *p == '-'))
+		neg = *p++ == '-';
+	for (; p < end && is_digit(*p); p++, nint++)
+		if (ndigits < 19 && (mant || *p != '0'))
+			mant = mant * 10 + (uint64_t)(*p - '0'), ndigits += 1;
+		else if (mant)
+			ndigits = 99; /* too many significant digits for the fast path */
+	if (p < end && *p == '.') {
+		p++;
+		for (; p < end && is_digit(*p); p++, nfrac++)
+			if (ndigits < 19 && (mant || *p != '0'))
+				mant = mant * 10 + (uint64_t)(*p - '0'), ndigits += 1;
+			else if (mant || ndigits >= 19)
+				ndigits = 99;
+	}
+	if (nint + nfrac == 0)
+		return -1;
+	plain = s[0] != '+' && nint > 0 && (p == end) && !(p[-1] == '.');
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p == end || !is_digit(*p))
+			return -1;
+		while (p < end && is_digit(*p))
+			p++;
+		exp = true;
+	}
+	if (p != end)
+		return -1;
+
+	if (!exp && ndigits <= 15 && nfrac <= 22) {
+		out->v = (double)mant / pow10_exact[nfrac];
+		if (neg)
+			out->v = -out->v;
+	} else {
+		char buf[512], *e;
+		if (n >= sizeof(buf)) {
+			/* Grammar-valid but huge: strtod needs a NUL-terminated copy. */
+			char *copy = strndup(s, n);
+			if (copy == NULL)
+				return -1;
+			out->v = strtod(copy, &e);
+			free(copy);
+		} else {
+			memcpy(buf, s, n);
+			buf[n] = '\0';
+			out->v = strtod(buf, &e);
+		}
+	}
+	if (!isfinite(out->v))
+		return -1;
+	out->text = s;
+	out->len = n;
+	out->plain = plain && !exp && n <= 24;
+	return 0;
+}

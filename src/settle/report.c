@@ -1,0 +1,131 @@
+/* JSON run reports, field for field those of the original tool plus the new ones. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "powerview/report.h"
+
+void
+pv_report_isotime(char *buf, size_t size, int64_t sec, long usec)
+{
+	time_t t = (time_t)sec;
+	struct tm tm;
+	char base[32];
+
+	gmtime_r(&t, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	/* Python's isoformat() leaves the fraction out when it is zero. */
+	if (usec != 0)
+		snprintf(buf, size, "%s.%06ld+00:00", base, usec);
+	else
+		snprintf(buf, size, "%s+00:00", base);
+}
+
+void
+pv_report_rfc3339(char *buf, size_t size, int64_t sec)
+{
+	pv_report_isotime(buf, size, sec, 0);
+}
+
+void
+pv_report_file_name(char *buf, size_t size, const char *run_id)
+{
+	int n = snprintf(buf, size, "tsv_parser_%s.json", run_id);
+
+	for (int i = 0; i < n && (size_t)i < size; i++)
+		if (buf[i] == ':')
+			buf[i] = '-';
+}
+
+static cJSON *
+string_or_null(const char *s)
+{
+	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+static cJSON *
+channels_json(const pv_channels *chs, const char *master_sn)
+{
+	cJSON *obj = cJSON_CreateObject();
+
+	for (size_t i = 0; i < chs->count; i++) {
+		const pv_channel *ch = &chs->items[i];
+		cJSON *c = cJSON_CreateObject();
+		bool any = ch->nb_points > 0;
+
+		cJSON_AddNumberToObject(c, "column_idx", (double)ch->column);
+		cJSON_AddItemToObject(c, "device_master_sn", string_or_null(master_sn));
+		cJSON_AddStringToObject(c, "device_sn", ch->sn);
+		cJSON_AddStringToObject(c, "device_type", ch->master ? "master" : "slave");
+		cJSON_AddStringToObject(c, "channel_label", ch->label);
+		cJSON_AddStringToObject(c, "channel_name", ch->name);
+		cJSON_AddStringToObject(c, "channel_unit", ch->unit);
+		cJSON_AddNumberToObject(c, "nb_points", (double)ch->nb_points);
+		cJSON_AddItemToObject(c, "min", any ? cJSON_CreateNumber(ch->min) : cJSON_CreateNull());
+		cJSON_AddItemToObject(c, "max", any ? cJSON_CreateNumber(ch->max) : cJSON_CreateNull());
+		cJSON_AddItemToObject(c, "mean",
+		    any ? cJSON_CreateNumber(ch->sum / (double)ch->nb_points) : cJSON_CreateNull());
+		cJSON_AddItemToObject(obj, ch->id, c);
+	}
+	return obj;
+}
+
+cJSON *
+pv_report_file(const pv_file_result *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	char ts[48];
+
+	cJSON_AddItemToObject(o, "file_path", string_or_null(r->file_path));
+	cJSON_AddItemToObject(o, "bucket", string_or_null(r->loc.company));
+	cJSON_AddItemToObject(o, "campaign", string_or_null(r->loc.campaign));
+	cJSON_AddItemToObject(o, "device_master_sn", string_or_null(r->loc.device));
+	cJSON_AddStringToObject(o, "status", pv_status_name(r->status));
+	cJSON_AddItemToObject(o, "error", string_or_null(r->error));
+	cJSON_AddNumberToObject(o, "nb_rows", (double)r->nb_rows);
+	cJSON_AddNumberToObject(o, "nb_channels", (double)r->nb_channels);
+	cJSON_AddNumberToObject(o, "nb_points", (double)(r->rolled_back ? 0 : r->nb_points));
+	cJSON_AddNumberToObject(o, "nb_invalid_timestamps", (double)r->nb_invalid_timestamps);
+	cJSON_AddNumberToObject(o, "nb_invalid_values", (double)r->nb_invalid_values);
+	cJSON_AddItemToObject(o, "channels", channels_json(&r->channels, r->master_sn));
+	cJSON_AddItemToObject(o, "file_header_meta",
+	    r->header_meta ? cJSON_Duplicate(r->header_meta, 1) : cJSON_CreateNull());
+	cJSON_AddNullToObject(o, "nb_points_expected");
+	cJSON_AddNullToObject(o, "nb_points_in_influx");
+	if (r->has_time) {
+		pv_report_rfc3339(ts, sizeof(ts), r->time_start);
+		cJSON_AddStringToObject(o, "time_start", ts);
+		pv_report_rfc3339(ts, sizeof(ts), r->time_end);
+		cJSON_AddStringToObject(o, "time_end", ts);
+	} else {
+		cJSON_AddNullToObject(o, "time_start");
+		cJSON_AddNullToObject(o, "time_end");
+	}
+	cJSON_AddItemToObject(o, "format", string_or_null(r->format_id));
+	cJSON_AddItemToObject(o, "timezone", string_or_null(r->timezone));
+	cJSON_AddNumberToObject(o, "nb_malformed_rows", (double)r->nb_malformed_rows);
+	cJSON_AddItemToObject(o, "warnings", cJSON_Duplicate(r->warnings, 1));
+	cJSON_AddItemToObject(o, "destination", string_or_null(r->destination));
+	return o;
+}
+
+cJSON *
+pv_report_run(const pv_run *run)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "run_id", run->run_id);
+	cJSON_AddStringToObject(o, "start_time", run->start_time);
+	cJSON_AddStringToObject(o, "end_time", run->end_time);
+	cJSON_AddNumberToObject(o, "duration_s", run->duration_s);
+	cJSON_AddStringToObject(o, "base_folder", run->base_folder);
+	cJSON_AddNumberToObject(o, "nb_files_total", (double)run->nb_files_total);
+	cJSON_AddNumberToObject(o, "nb_files_success", (double)run->nb_files_success);
+	cJSON_AddNumberToObject(o, "nb_files_failed", (double)run->nb_files_failed);
+	cJSON_AddNumberToObject(o, "nb_points_total", (double)run->nb_points_total);
+	cJSON_AddStringToObject(o, "status",
+	    run->nb_files_failed == 0 ? "success" : "partial_failure");
+	cJSON_AddItemToObject(o, "files", cJSON_Duplicate(run->files, 1));
+	cJSON_AddBoolToObject(o, "dry_run", run->dry_run);
+	return o;
+}

@@ -1,0 +1,49 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <strings.h>
+#include <time.h>
+
+#include "powerview/log.h"
+
+static pv_log_level threshold = PV_LOG_INFO;
+static const char *const names[] = { "DEBUG", "INFO", "WARNING", "ERROR" };
+
+void
+pv_log_set_level(pv_log_level level)
+{
+	threshold = level;
+}
+
+int
+pv_log_level_parse(const char *s)
+{
+	if (s == NULL)
+		return -1;
+	for (int i = 0; i < 4; i++)
+		if (strcasecmp(s, names[i]) == 0)
+			return i;
+	if (strcasecmp(s, "WARN") == 0)
+		return PV_LOG_WARNING;
+	return -1;
+}
+
+void
+pv_log(pv_log_level level, const char *fmt, ...)
+{
+	char stamp[32];
+	struct tm tm;
+	time_t now;
+	va_list ap;
+
+	if (level < threshold)
+		return;
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* One fprintf per line keeps lines whole when several runs share a log. */
+	char line[2048];
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s [%s] tsv_parser: %s\n", stamp, names[level], line);
+}
