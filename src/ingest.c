@@ -12,6 +12,7 @@
 #include "powerview/header.h"
 #include "powerview/ingest.h"
 #include "powerview/lines.h"
+#include "powerview/log.h"
 #include "powerview/lp.h"
 #include "powerview/timeparse.h"
 #include "powerview/tz.h"
@@ -187,7 +188,7 @@ typedef struct ingest {
 } ingest;
 
 static int
-ingest_row(ingest *in, const char *s, size_t n, pv_err *err)
+ingest_row(ingest *in, uint64_t lineno, const char *s, size_t n, pv_err *err)
 {
 	pv_file_result *r = in->r;
 	const char *end = s + n, *tab = memchr(s, '\t', n);
@@ -202,6 +203,8 @@ ingest_row(ingest *in, const char *s, size_t n, pv_err *err)
 	if (pv_timestamp_parse(s, (size_t)((tab ? tab : end) - s), &wall) < 0 ||
 	    !place(in->tz, wall, in->has_prev, in->prev, &t)) {
 		r->nb_invalid_timestamps++;
+		pv_debug("%s:%llu: invalid timestamp, row skipped", r->file_path,
+		    (unsigned long long)lineno);
 		for (const char *p = s; (p = memchr(p, '\t', (size_t)(end - p))) != NULL; p++)
 			ncells++;
 		if (ncells != nchan + 1)
@@ -226,6 +229,8 @@ ingest_row(ingest *in, const char *s, size_t n, pv_err *err)
 		}
 		if (tab == NULL || pv_value_parse(cell, len, &v) < 0) {
 			r->nb_invalid_values++;
+			pv_debug("%s:%llu: invalid value in column %zu", r->file_path,
+			    (unsigned long long)lineno, i + 1);
 		} else {
 			if (ch->nb_points == 0 || v.v < ch->min)
 				ch->min = v.v;
@@ -287,7 +292,7 @@ ingest_rows(ingest *in, pv_lines *l, pv_err *err)
 				continue;
 			}
 		}
-		if ((rc = ingest_row(in, s, n, err)) < 0)
+		if ((rc = ingest_row(in, l->lineno, s, n, err)) < 0)
 			return rc;
 	}
 	return rc;
@@ -315,7 +320,8 @@ pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
 	memset(&l, 0, sizeof(l));
 	if ((rc = pv_location_parse(&r->loc, data_dir, path, &err)) < 0)
 		goto out;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO in place of a file must not hang the run */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
 		rc = pv_fail(&err, e == ENOENT ? PV_ENOENT : PV_EDATA, "cannot open %s: %s", path,
@@ -334,23 +340,15 @@ pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
 	r->format_id = dup_or_null(h.format_id);
 	if (rc < 0)
 		goto out;
-	r->header_meta = h.meta;
-	h.meta = NULL;
 	r->master_sn = strdup(h.master_sn);
 	r->nb_channels = h.nchan;
-	/* h.meta moved to the result: the zone is read from there */
-	h.meta = r->header_meta;
 	const char *zone = file_zone(&h, cfg);
-	h.meta = NULL;
 	r->timezone = strdup(zone);
 	if ((rc = pv_tz_open(&in.tz, zone, &err)) < 0) {
 		pv_fail(&err, PV_EDATA, "time zone of the header: %s", zone);
 		goto out;
 	}
-	h.meta = r->header_meta;
-	rc = pv_channels_build(&r->channels, &h, cfg->scheme, &err);
-	h.meta = NULL;
-	if (rc < 0)
+	if ((rc = pv_channels_build(&r->channels, &h, cfg->scheme, &err)) < 0)
 		goto out;
 	if (strcmp(r->loc.device, h.master_sn) != 0)
 		pv_file_result_warn(r, "device folder %s differs from the master serial %s in the file",
@@ -400,6 +398,8 @@ out:
 		r->status = PV_STATUS_ERROR;
 	if (rc < 0)
 		r->error = strdup(err.msg);
+	r->header_meta = h.meta; /* the report shows the framed header as read */
+	h.meta = NULL;
 	free(in.b.buf);
 	pv_tz_free(in.tz);
 	pv_header_free(&h);

@@ -150,11 +150,16 @@ main(int argc, char **argv)
 		pv_error("data folder %s: not a folder", data_dir);
 		goto out;
 	}
-	for (size_t i = 0; i < files.count; i++)
+	for (size_t i = 0; i < files.count; i++) {
 		if (stat(files.items[i], &st) < 0) {
 			pv_error("%s: %s", files.items[i], strerror(errno));
 			goto out;
 		}
+		if (!S_ISREG(st.st_mode)) {
+			pv_error("%s: not a regular file", files.items[i]);
+			goto out;
+		}
+	}
 	if (files.count == 0 && pv_scan(&files, data_dir, &err) < 0) {
 		pv_error("%s", err.msg);
 		goto out;

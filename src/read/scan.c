@@ -95,7 +95,7 @@ pv_scan(pv_paths *out, const char *dir, pv_err *err)
 		root[--n] = '\0';
 	rc = walk(out, root, err);
 	free(root);
-	if (rc == PV_OK)
+	if (rc == PV_OK && out->count > 1)
 		qsort(out->items, out->count, sizeof(char *), cmp_path);
 	return rc;
 }

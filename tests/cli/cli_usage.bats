@@ -65,6 +65,11 @@ assert_untouched() {
     assert_untouched
 }
 
+@test "one of several -t files missing: 66" {
+    run_parser -d "$DATA" -t "$F" -t "$DEV/nope.tsv" --output "$OUT"
+    assert_status 66
+}
+
 @test "--dry-run together with --output: usage error 64" {
     run_parser -d "$DATA" --dry-run --output "$OUT"
     assert_status 64
@@ -130,6 +135,8 @@ assert_untouched() {
     TSV_LOG_LEVEL=ERROR run_parser -d "$DATA" --output "$OUT"
     assert_status 0
     assert_eq "$stderr" ""
+    assert_file "$DEV/parsed/T302_260105_100000.tsv"
+    assert_eq "$(wc -l <"$OUT")" 1
 }
 
 @test "unknown TSV_LOG_LEVEL: falls back to INFO with a warning, run proceeds" {

@@ -1,4 +1,6 @@
 # shellcheck shell=bash
+# Variables set here are used by the .bats files; output/status/stderr are set by bats' run.
+# shellcheck disable=SC2034,SC2154
 # Shared helpers for the tsv_parser end-to-end CLI tests (bats >= 1.5).
 #
 #   load helpers
@@ -17,12 +19,17 @@ bats_require_minimum_version 1.5.0
 
 TSV_PARSER="${TSV_PARSER:-$BATS_TEST_DIRNAME/../../build/tsv_parser}"
 
+# Python 3 (stdlib only) for JSON and line-protocol checks. The system
+# interpreter is preferred: version-manager shims cost ~0.1 s per call.
+if [ -z "${PYTHON:-}" ]; then
+    if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
+fi
+py() { "$PYTHON" -I -S "$@"; }
+
 # Header lines used again and again.
 SN=02001171
 HDR_MONO_SN='02001171\t02001171'           # master + 1 channel
 HDR_MONO_FMT='MV_T302_V002\tPh 1 V'
-HDR_TRI_SN='02001171\t02001171\t02001171\t02001171'
-HDR_TRI_FMT='MV_T302_V002\tPh 1 V\tPh 2 V\tPh 3 V'
 
 common_setup() {
     if [ ! -x "$TSV_PARSER" ]; then
@@ -131,7 +138,7 @@ assert_no_file() {
 # while -0.0 and 0 stay distinct. A value that is not a plain decimal float
 # (1i, NaN, inf, ...) is left as is and will not match.
 lp_norm() {
-    python3 -c '
+    py -c '
 import re, sys
 num = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 for line in sys.stdin.read().splitlines():
@@ -189,7 +196,7 @@ lp_times() {
 
 # lp_fields [FILE]: "key=value" field column of FILE (default $OUT).
 lp_fields() {
-    python3 -c '
+    py -c '
 import re, sys
 for line in open(sys.argv[1], encoding="utf-8").read().splitlines():
     print(re.split(r"(?<!\\) ", line)[1])
@@ -199,7 +206,7 @@ for line in open(sys.argv[1], encoding="utf-8").read().splitlines():
 # num_norm: one number per line on stdin -> Python repr(float()) of it when it
 # is a plain decimal float (the contract's value syntax), else unchanged.
 num_norm() {
-    python3 -c '
+    py -c '
 import re, sys
 num = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 for v in sys.stdin.read().splitlines():
@@ -212,7 +219,7 @@ for v in sys.stdin.read().splitlines():
 assert_values() {
     local exp act
     exp=$(printf '%s\n' "$@" | num_norm)
-    act=$(lp_fields | sed 's/.*=//' | num_norm)
+    act=$(lp_fields "$OUT" | sed 's/.*=//' | num_norm)
     if [ "$exp" != "$act" ]; then
         echo "field values differ (- expected, + actual):" >&2
         diff -u <(printf '%s\n' "$exp") <(printf '%s\n' "$act") >&2 || true
@@ -225,7 +232,7 @@ assert_values() {
 # f = r["files"][0] (or None). Strings are printed raw, everything else as
 # JSON (null, true, 3, 2.5, [...], {...}).
 jget() {
-    python3 -c '
+    py -c '
 import json, sys
 def bad(c):
     raise ValueError("invalid JSON constant " + c)
@@ -280,7 +287,7 @@ assert_failed_file() {
 # numbers compared as doubles (230 == 230.0).
 assert_json() {
     local a e
-    a=$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1], parse_int=float)))' "$1") || return 1
-    e=$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1], parse_int=float)))' "$2") || return 1
+    a=$(py -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1], parse_int=float)))' "$1") || return 1
+    e=$(py -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1], parse_int=float)))' "$2") || return 1
     assert_eq "$a" "$e" "${3:-json}"
 }

@@ -255,3 +255,21 @@ setup() {
     # written as floats: no integer suffix, nothing Influx would read as a string
     if grep -E '=[^ ]*i -?[0-9]+$' "$OUT"; then false; fi
 }
+
+@test "extreme doubles round-trip; underflow is finite (0), overflow is invalid" {
+    F="$DEV/f.tsv"
+    mkfile "$F" "$HDR_MONO_SN" "$HDR_MONO_FMT" \
+        '05/01/26 10:00:00\t0.30000000000000004' \
+        '05/01/26 10:01:00\t1.7976931348623157e308' \
+        '05/01/26 10:02:00\t2.2250738585072014e-308' \
+        '05/01/26 10:03:00\t4.9e-324' \
+        '05/01/26 10:04:00\t9007199254740993' \
+        '05/01/26 10:05:00\t-123.456e-7' \
+        '05/01/26 10:06:00\t1e-400' \
+        '05/01/26 10:07:00\t1.8e308'
+    parse_file "$F"
+    assert_status 0
+    assert_values 0.30000000000000004 1.7976931348623157e308 2.2250738585072014e-308 4.9e-324 \
+        9007199254740992 -1.23456e-05 0
+    assert_eq "$(rq 'f["nb_invalid_values"]')" 1
+}

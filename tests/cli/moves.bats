@@ -205,7 +205,7 @@ RUN_ID_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?\+
         '["acme/k-2/02001171/a.tsv", "acme/k/02001171/B.tsv", "acme/k/02001171/a b.tsv", "acme/k/02001171/a.tsv", "acme/k/02001171/a_.tsv"]'
     assert_eq "$(grep -o 'campaign=[^,]*' "$OUT" | paste -sd' ')" \
         "campaign=k-2 campaign=k campaign=k campaign=k campaign=k"
-    assert_eq "$(grep -o 'file_name=[^ ]*\\.tsv' "$OUT" | paste -sd' ')" \
+    assert_eq "$(grep -oE 'file_name=([^\\ ]|\\.)*' "$OUT" | paste -sd' ')" \
         'file_name=a.tsv file_name=B.tsv file_name=a\ b.tsv file_name=a.tsv file_name=a_.tsv'
 }
 
@@ -260,12 +260,40 @@ RUN_ID_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?\+
     assert_status 65
     assert_eq "$(rq 'r["nb_files_failed"]')" 4
     assert_eq "$(rq '[x["status"] for x in r["files"]]')" '["error", "error", "error", "error"]'
-    # each message names the company (bucket) or the campaign
-    assert_eq "$(rq '[any(w in (x["error"] or "").lower() for w in ("company", "bucket", "campaign")) for x in r["files"]]')" \
+    # each message names the bad part: the word company/bucket/campaign, or the name itself
+    assert_eq "$(rq '[any(w in (x["error"] or "").lower() for w in ("company", "bucket", "campaign")) or x["file_path"].split("/")[-4] in (x["error"] or "") or x["file_path"].split("/")[-3] in (x["error"] or "") for x in r["files"]]')" \
         '[true, true, true, true]'
     assert_file "$DATA/_acme/camp1/02001171/error/a.tsv"
     assert_file "$DATA/acme/ca\"mp/02001171/error/b.tsv"
     assert_file "$DATA/acme/ca\\mp/02001171/error/c.tsv"
     assert_file "$DATA/acme/$(printf 'ca\001mp')/02001171/error/d.tsv"
     assert_lp "$OUT"
+}
+
+@test "-d with a trailing slash works the same" {
+    ok "$F"
+    run_parser -d "$DATA/" --output "$OUT"
+    assert_status 0
+    assert_eq "$(rq '[f["bucket"], f["campaign"], f["device_master_sn"], f["status"]]')" '["acme", "camp1", "02001171", "success"]'
+    assert_file "$DEV/parsed/f.tsv"
+}
+
+@test "a sibling folder sharing the data folder's prefix is outside it (data2/ vs data/)" {
+    G="${DATA}2/acme/camp1/02001171/f.tsv"
+    ok "$G"
+    run_parser -d "$DATA" -t "$G" --output "$OUT"
+    assert_status 65
+    assert_contains "$(rq 'f["error"]')" "outside the data folder"
+    assert_lp "$OUT"
+}
+
+@test "several -t: processed in the order given" {
+    ok "$DEV/b.tsv" 2
+    ok "$DEV/a.tsv" 1
+    run_parser -d "$DATA" -t "$DEV/b.tsv" -t "$DEV/a.tsv" --output "$OUT"
+    assert_status 0
+    assert_eq "$(rq '[x["file_path"] for x in r["files"]]')" "[\"$DEV/b.tsv\", \"$DEV/a.tsv\"]"
+    assert_values 2 1
+    assert_file "$DEV/parsed/a.tsv"
+    assert_file "$DEV/parsed/b.tsv"
 }

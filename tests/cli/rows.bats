@@ -152,3 +152,31 @@ setup() {
     assert_eq "$(rq 'f["status"]')" success
     assert_file "$DATA/acme/camp1/02009999/parsed/f.tsv"
 }
+
+@test "a NUL byte inside a cell makes the value invalid (no C-string truncation)" {
+    mkfile "$F" "$HDR_MONO_SN" "$HDR_MONO_FMT" '05/01/26 10:00:00\t1\x002' '05/01/26 10:10:00\t3'
+    parse_file "$F"
+    assert_status 0
+    assert_values 3
+    assert_eq "$(rq 'f["nb_invalid_values"]')" 1
+}
+
+@test "long lines: 500 channels, a 100000-byte cell" {
+    # rows: 500 values; first cell empty + 499; 100000-byte junk + 499
+    awk 'BEGIN {
+        s = "02001171"; l = "MV_T302_V002"; v = "05/01/26 10:00:00"; w = "05/01/26 10:10:00\t"
+        for (i = 1; i <= 500; i++) { s = s "\t02001171"; l = l "\tVoie" i " W"; v = v "\t" i; if (i > 1) w = w "\t" i }
+        x = ""; for (i = 0; i < 100000; i++) x = x "9"
+        print s; print l; print v; print w; print "05/01/26 10:20:00\t" x "x" substr(w, 19)
+    }' >"$BATS_TEST_TMPDIR/big.tsv"
+    mkdir -p "$DEV"
+    mv "$BATS_TEST_TMPDIR/big.tsv" "$F"
+    parse_file "$F"
+    assert_status 0
+    assert_eq "$(rq 'f["nb_channels"]')" 500
+    assert_eq "$(rq 'f["nb_points"]')" 1498
+    assert_eq "$(rq 'f["nb_invalid_values"]')" 2
+    assert_eq "$(rq 'f["nb_malformed_rows"]')" 0
+    assert_eq "$(rq 'list(f["channels"])[-1]')" M02001171_Ch499_M02001171
+    assert_eq "$(wc -l <"$OUT")" 1498
+}

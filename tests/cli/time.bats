@@ -200,3 +200,45 @@ times() { lp_times | paste -sd' '; }
     assert_eq "$(rq 'f["time_start"]')" "1969-01-01T00:00:00+00:00"
     assert_eq "$(rq 'f["time_end"]')" "2068-01-01T00:00:00+00:00"
 }
+
+@test "DST fall-back: 'prev' is the previous valid timestamp, even if its row wrote no point" {
+    # 02:50 has a valid timestamp (first pass, 00:50Z) but no valid value;
+    # the invalid-timestamp row does not reset it; so 02:10 is the second pass.
+    mono "$F" \
+        '26/10/25 01:50:00\t1' \
+        '26/10/25 02:50:00\tx' \
+        'garbage\t1' \
+        '26/10/25 02:10:00\t2'
+    parse_file "$F"
+    assert_status 0
+    assert_eq "$(times)" "1761436200 1761441000"
+}
+
+@test "DST fall-back in America/New_York (01:00-02:00 repeated on 02/11/25)" {
+    mono "$F" \
+        '02/11/25 00:50:00\t1' \
+        '02/11/25 01:10:00\t2' \
+        '02/11/25 01:50:00\t3' \
+        '02/11/25 01:10:00\t4' \
+        '02/11/25 01:50:00\t5' \
+        '02/11/25 02:10:00\t6'
+    TSV_TIMEZONE=America/New_York parse_file "$F"
+    assert_status 0
+    #                  00:50 EDT  01:10 EDT  01:50 EDT  01:10 EST  01:50 EST  02:10 EST
+    assert_eq "$(times)" "1762059000 1762060200 1762062600 1762063800 1762066200 1762067400"
+}
+
+@test "framed POSIX TimeZone: same fall-back walk and spring-forward gap as Europe/Paris" {
+    framed "$F" '{"TimeZone":"CET-1CEST,M3.5.0,M10.5.0/3"}' \
+        '26/10/25 01:50:00\t1' \
+        '26/10/25 02:00:00\t2' \
+        '26/10/25 02:50:00\t3' \
+        '26/10/25 02:00:00\t4' \
+        '26/10/25 02:10:00\t5' \
+        '26/10/25 03:00:00\t6' \
+        '30/03/25 02:30:00\t7'
+    TSV_TIMEZONE=UTC parse_file "$F"
+    assert_status 0
+    assert_eq "$(times)" "1761436200 1761436800 1761439800 1761440400 1761441000 1761444000"
+    assert_eq "$(rq 'f["nb_invalid_timestamps"]')" 1
+}

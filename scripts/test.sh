@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole suite: unit (cmocka) and command-line (bats) tests, plainly built,
+# under valgrind, under AddressSanitizer + UBSan, then a libFuzzer smoke run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/deps.sh test
+jobs=$(nproc)
+fuzz_seconds=${PV_FUZZ_SECONDS:-30}
+
+echo "== plain build: unit, cli and valgrind tests"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPV_TESTS=ON >/dev/null
+cmake --build build -j"$jobs" >/dev/null
+ctest --test-dir build -j"$jobs" --output-on-failure
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer: unit and cli tests"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPV_SANITIZE=ON -DPV_TESTS=ON >/dev/null
+cmake --build build-asan -j"$jobs" >/dev/null
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ctest --test-dir build-asan -j"$jobs" --output-on-failure -LE valgrind
+
+echo "== libFuzzer smoke run over the reader and encoder (${fuzz_seconds}s)"
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPV_FUZZ=ON >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_ingest >/dev/null
+corpus=$(mktemp -d)
+trap 'rm -rf "$corpus"' EXIT
+find examples/data tests/fuzz/seeds -type f -exec cp {} "$corpus/" \; 2>/dev/null || true
+build-fuzz/fuzz_ingest -max_total_time="$fuzz_seconds" -max_len=8192 -print_final_stats=1 \
+	"$corpus" 2>&1 | tail -n 3
+echo "fuzz: 1 passed, 0 failed"

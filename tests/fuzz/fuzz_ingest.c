@@ -1,0 +1,83 @@
+/*
+ * libFuzzer target over the whole reader and encoder: the input is a logger
+ * file; the first byte picks the layout knobs. Invariants checked: a success
+ * emits exactly nb_points lines, each one whole, and nothing crashes.
+ */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "powerview/ingest.h"
+
+typedef struct count_sink {
+	pv_sink base;
+	uint64_t lines, newlines;
+	int bad;
+} count_sink;
+
+static int cs_begin(pv_sink *s, const char *b, pv_err *e) { (void)s; (void)b; (void)e; return 0; }
+static int
+cs_write(pv_sink *s, const char *buf, size_t len, size_t n, pv_err *e)
+{
+	count_sink *c = (count_sink *)s;
+
+	(void)e;
+	c->lines += n;
+	for (size_t i = 0; i < len; i++)
+		c->newlines += buf[i] == '\n';
+	if (len == 0 || buf[len - 1] != '\n' || memchr(buf, '\0', len) != NULL)
+		c->bad = 1;
+	return 0;
+}
+static int cs_commit(pv_sink *s, pv_err *e) { (void)s; (void)e; return 0; }
+static int cs_abort(pv_sink *s) { (void)s; return 1; }
+static void cs_free(pv_sink *s) { (void)s; }
+static const pv_sink_ops ops = { cs_begin, cs_write, cs_commit, cs_abort, cs_free };
+
+static char root[64], file[128];
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	count_sink sink = { { &ops, 3, 4096 }, 0, 0, 0 };
+	pv_file_result r;
+	pv_config cfg;
+	int fd, rc;
+
+	if (root[0] == '\0') {
+		char dir[256];
+		strcpy(root, "/tmp/pv-fuzz-XXXXXX");
+		if (mkdtemp(root) == NULL)
+			abort();
+		snprintf(dir, sizeof(dir), "mkdir -p '%s/data/acme/camp 1/02001171'", root);
+		if (system(dir) != 0)
+			abort();
+		snprintf(file, sizeof(file), "%s/data/acme/camp 1/02001171/f.tsv", root);
+	}
+	pv_config_defaults(&cfg);
+	if (size > 0) {
+		cfg.scheme = data[0] & 1 ? PV_ID_COMPACT : PV_ID_SERIAL;
+		cfg.file_name_tag = (data[0] >> 1) & 1;
+		cfg.timezone = data[0] & 4 ? "UTC" : "Europe/Paris";
+		data++;
+		size--;
+	}
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, data, size) != (ssize_t)size)
+		abort();
+	close(fd);
+
+	char dir[96];
+	snprintf(dir, sizeof(dir), "%s/data", root);
+	pv_file_result_init(&r, file);
+	rc = pv_ingest_file(&r, &cfg, dir, file, &sink.base);
+	if (sink.bad || sink.lines != sink.newlines)
+		abort();
+	if (rc == PV_OK && (sink.lines != r.nb_points || r.nb_points == 0))
+		abort();
+	pv_file_result_free(&r);
+	return 0;
+}
