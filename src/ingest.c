@@ -80,6 +80,7 @@ typedef struct batch {
 	pv_sink *sink;
 	char *buf;
 	size_t used, cap, lines;
+	uint64_t sent; /* lines the sink has taken */
 } batch;
 
 static int
@@ -89,6 +90,8 @@ batch_flush(batch *b, pv_err *err)
 
 	if (b->lines > 0)
 		rc = b->sink->ops->write(b->sink, b->buf, b->used, b->lines, err);
+	if (rc == PV_OK)
+		b->sent += b->lines;
 	b->used = b->lines = 0;
 	return rc;
 }
@@ -113,23 +116,36 @@ batch_reserve(batch *b, size_t need, pv_err *err)
 	return PV_OK;
 }
 
+/* A header field, trimmed into buf; NULL when absent or blank. */
+static const char *
+meta_field(const pv_header *h, const char *key, char *buf, size_t size)
+{
+	const char *s = pv_header_meta_string(h, key);
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s);
+	pv_trim(&s, &n);
+	if (n == 0)
+		return NULL;
+	snprintf(buf, size, "%.*s", (int)n, s);
+	return buf;
+}
+
 /* The zone of the file: §4 of the data contract. */
 static const char *
-file_zone(const pv_header *h, const pv_config *cfg)
+file_zone(const pv_header *h, const pv_config *cfg, char *buf, size_t size)
 {
 	const char *s;
 
 	if (h->format->layout == PV_LAYOUT_PLAIN)
 		return cfg->timezone;
-	if ((s = pv_header_meta_string(h, "DataTimeSettings")) != NULL) {
-		size_t n = strlen(s);
-		pv_trim(&s, &n);
-		if (n == 3 && strncasecmp(s, "UTC", 3) == 0)
-			return "UTC";
-	}
-	if ((s = pv_header_meta_string(h, "TimeZone")) != NULL && s[0] != '\0')
+	if ((s = meta_field(h, "DataTimeSettings", buf, size)) != NULL && strcasecmp(s, "UTC") == 0)
+		return "UTC";
+	if ((s = meta_field(h, "TimeZone", buf, size)) != NULL)
 		return s;
-	if ((s = pv_header_meta_string(h, "TimeZoneName")) != NULL && s[0] != '\0')
+	if ((s = meta_field(h, "TimeZoneName", buf, size)) != NULL)
 		return s;
 	return cfg->timezone;
 }
@@ -237,6 +253,7 @@ ingest_row(ingest *in, uint64_t lineno, const char *s, size_t n, pv_err *err)
 			if (ch->nb_points == 0 || v.v > ch->max)
 				ch->max = v.v;
 			ch->sum += v.v;
+			ch->sum_scaled += v.v * 0x1p-64;
 			ch->nb_points++;
 			r->nb_points++;
 			wrote = true;
@@ -342,7 +359,8 @@ pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
 		goto out;
 	r->master_sn = strdup(h.master_sn);
 	r->nb_channels = h.nchan;
-	const char *zone = file_zone(&h, cfg);
+	char zbuf[256];
+	const char *zone = file_zone(&h, cfg, zbuf, sizeof(zbuf));
 	r->timezone = strdup(zone);
 	if ((rc = pv_tz_open(&in.tz, zone, &err)) < 0) {
 		pv_fail(&err, PV_EDATA, "time zone of the header: %s", zone);
@@ -380,13 +398,14 @@ pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
 	rc = PV_OK;
 out:
 	if (rc < 0 && began) {
+		/* the figures stay those of the file as read; the warning says where its points are */
 		if (sink->ops->abort(sink) == 1) {
-			if (r->nb_points > 0)
-				pv_file_result_warn(r, "%llu points taken back from the output",
-				    (unsigned long long)r->nb_points);
-			r->rolled_back = true;
-		} else if (r->nb_points > 0)
-			pv_file_result_warn(r, "points sent before the failure could not be taken back");
+			if (in.b.sent > 0)
+				pv_file_result_warn(r, "%llu points already written were taken back from the output",
+				    (unsigned long long)in.b.sent);
+		} else if (in.b.sent > 0)
+			pv_file_result_warn(r, "%llu points already written could not be taken back from the output",
+			    (unsigned long long)in.b.sent);
 	}
 	if (rc == PV_OK)
 		r->status = PV_STATUS_SUCCESS;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "powerview/log.h"
+#include "powerview/path.h"
 #include "powerview/report.h"
 #include "powerview/run.h"
 #include "powerview/settle.h"
@@ -56,7 +57,7 @@ log_file(const pv_file_result *r)
 
 /* parsed/ or error/, by the outcome; a failed move keeps the file for the next run. */
 static void
-settle(pv_file_result *r)
+settle(pv_file_result *r, const char *data_dir)
 {
 	pv_err err = { "" };
 	const char *sub;
@@ -68,6 +69,11 @@ settle(pv_file_result *r)
 		sub = "error";
 	else
 		return;
+	if (!pv_path_inside(data_dir, r->file_path)) {
+		/* not ours to move: only the data folder is the parser's */
+		pv_file_result_warn(r, "left in place: outside the data folder");
+		return;
+	}
 	rc = pv_settle_move(&r->destination, r->file_path, sub, &err);
 	if (rc == PV_ENOENT) {
 		pv_file_result_warn(r, "the file vanished before it could be moved to %s/", sub);
@@ -101,7 +107,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 		pv_file_result_init(&r, o->files[i]);
 		rc = pv_ingest_file(&r, &o->cfg, o->data_dir, o->files[i], o->dry_run ? NULL : o->sink);
 		if (!o->dry_run)
-			settle(&r);
+			settle(&r, o->data_dir);
 		log_file(&r);
 		run.nb_files_total++;
 		if (r.status == PV_STATUS_SUCCESS) {
@@ -134,7 +140,8 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 		cJSON_ReplaceItemInObjectCaseSensitive(out->report, "status",
 		    cJSON_CreateString("partial_failure"));
 
-	if (!o->dry_run) {
+	/* like the original, a run that found nothing leaves no report */
+	if (!o->dry_run && o->nfiles > 0) {
 		char name[128], *dir = o->report_dir && o->report_dir[0]
 		    ? strdup(o->report_dir) : pv_run_default_report_dir(o->data_dir);
 		char *json = cJSON_Print(out->report);

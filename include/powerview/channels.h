@@ -23,6 +23,7 @@ typedef struct pv_channel {
 	/* statistics over the points written */
 	uint64_t nb_points;
 	double min, max, sum;
+	double sum_scaled;  /* sum times 2^-64: the mean when `sum` overflowed */
 	/* line protocol text up to and including "<field key>=" */
 	char *lp_prefix;
 	size_t lp_prefix_len;

@@ -48,7 +48,6 @@ typedef struct pv_file_result {
 	int64_t time_start, time_end;
 	cJSON *warnings;       /* array of strings, owned */
 	char *destination;
-	bool rolled_back;      /* points already sent were taken back */
 } pv_file_result;
 
 void pv_file_result_init(pv_file_result *r, const char *path);

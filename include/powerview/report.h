@@ -24,6 +24,9 @@ void pv_report_isotime(char *buf, size_t size, int64_t sec, long usec);
 /* RFC 3339 second: 2026-11-27T06:46:20+00:00 */
 void pv_report_rfc3339(char *buf, size_t size, int64_t sec);
 
+/* A finite double as JSON that reads back exactly (null when not finite). */
+cJSON *pv_json_number(double v);
+
 cJSON *pv_report_file(const pv_file_result *r);
 cJSON *pv_report_run(const pv_run *run);
 

@@ -6,8 +6,10 @@
 
 /*
  * Moves `path` into `<dirname(path)>/<subdir>/`, created if needed, by
- * rename(2). An existing name is never replaced: "a.tsv" becomes "a.1.tsv",
- * "a.2.tsv", ... *dest receives the new path. PV_ENOENT when `path` vanished.
+ * rename(2); a file already in a parsed/ or error/ folder goes to that
+ * folder's sibling instead. An existing name is never replaced: "a.tsv"
+ * becomes "a.1.tsv", "a.2.tsv", ... *dest receives the new path.
+ * PV_ENOENT when `path` vanished.
  */
 int pv_settle_move(char **dest, const char *path, const char *subdir, pv_err *err);
 

@@ -140,6 +140,11 @@ main(int argc, char **argv)
 	}
 	if ((status = config_from_env(&opts.cfg)) != 0)
 		goto out;
+	if (!opts.dry_run && output == NULL) {
+		pv_error("no sink: the InfluxDB sink is not available yet; use --output PATH or --dry-run");
+		status = EX_CONFIG;
+		goto out;
+	}
 
 	status = EX_NOINPUT;
 	if (stat(data_dir, &st) < 0) {
@@ -167,10 +172,6 @@ main(int argc, char **argv)
 
 	if (!opts.dry_run) {
 		status = EX_CONFIG;
-		if (output == NULL) {
-			pv_error("no sink: the InfluxDB sink is not available yet; use --output PATH or --dry-run");
-			goto out;
-		}
 		if (pv_sink_file_open(&sink, output, &err) < 0) {
 			pv_error("%s", err.msg);
 			goto out;

@@ -132,7 +132,6 @@ pv_channels_build(pv_channels *out, const pv_header *h, pv_id_scheme scheme, pv_
 			ch->field_key = strdup(ch->id);
 		if (rc < 0)
 			ch->field_key = NULL;
-		ch->min = ch->max = ch->sum = 0.0;
 		if (ch->sn == NULL || ch->name == NULL || ch->unit == NULL || ch->id == NULL || ch->field_key == NULL) {
 			pv_channels_free(out);
 			return pv_fail(err, PV_ENOMEM, "out of memory");

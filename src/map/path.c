@@ -54,6 +54,28 @@ pv_path_absolute(const char *path)
 	return out;
 }
 
+/* The part of abs below base, or NULL when abs is not below it. */
+static const char *
+below(const char *base, const char *abs)
+{
+	size_t blen = strcmp(base, "/") == 0 ? 0 : strlen(base);
+
+	if (strncmp(abs, base, blen) != 0 || abs[blen] != '/' || abs[blen + 1] == '\0')
+		return NULL;
+	return abs + blen + 1;
+}
+
+bool
+pv_path_inside(const char *data_dir, const char *file)
+{
+	char *base = pv_path_absolute(data_dir), *abs = pv_path_absolute(file);
+	bool inside = base && abs && below(base, abs) != NULL;
+
+	free(base);
+	free(abs);
+	return inside;
+}
+
 const char *
 pv_name_problem(const char *name)
 {
@@ -90,7 +112,7 @@ pv_location_parse(pv_location *loc, const char *data_dir, const char *file, pv_e
 	char *base = pv_path_absolute(data_dir), *abs = pv_path_absolute(file);
 	char *parts[3] = { NULL, NULL, NULL };
 	const char *rel, *bad;
-	size_t blen, nparts = 0;
+	size_t nparts = 0;
 	int rc = PV_OK;
 
 	memset(loc, 0, sizeof(*loc));
@@ -100,12 +122,10 @@ pv_location_parse(pv_location *loc, const char *data_dir, const char *file, pv_e
 	}
 	const char *slash = strrchr(abs, '/');
 	loc->file_name = strdup(slash + 1);
-	blen = strcmp(base, "/") == 0 ? 0 : strlen(base);
-	if (strncmp(abs, base, blen) != 0 || abs[blen] != '/') {
+	if ((rel = below(base, abs)) == NULL) {
 		rc = pv_fail(err, PV_EDATA, "%s is outside the data folder %s", file, data_dir);
 		goto out;
 	}
-	rel = abs + blen + 1;
 	/* company/campaign/device/.../file: at least four parts */
 	for (const char *p = rel; nparts < 3;) {
 		const char *s = strchr(p, '/');

@@ -56,6 +56,10 @@ split_cells(char ***out, size_t *count, const char *s, size_t n, pv_err *err)
 		const char *c = p;
 		size_t len = (size_t)((tab ? tab : end) - p);
 		pv_trim(&c, &len);
+		if (memchr(c, '\0', len) != NULL) {
+			free_cells(cells, used);
+			return pv_fail(err, PV_EDATA, "unsupported character 0x00 in header column %zu", used);
+		}
 		cells[used] = strndup(c, len);
 		if (cells[used++] == NULL) {
 			free_cells(cells, used);
@@ -136,6 +140,7 @@ pv_header_read(pv_header *h, pv_lines *l, const pv_formats *reg, pv_err *err)
 	const char *s;
 	size_t n, nserial = 0, nformat = 0;
 	char **serial = NULL, **format = NULL, *serial_line = NULL;
+	size_t serial_len;
 	pv_layout layout = PV_LAYOUT_PLAIN;
 	int rc;
 
@@ -156,8 +161,10 @@ pv_header_read(pv_header *h, pv_lines *l, const pv_formats *reg, pv_err *err)
 			return rc;
 	}
 	/* The serial line is kept raw: the format line decides what is wrong first. */
-	if ((serial_line = strndup(s, n)) == NULL)
+	if ((serial_line = malloc(n + 1)) == NULL)
 		return pv_fail(err, PV_ENOMEM, "out of memory");
+	memcpy(serial_line, s, n);
+	serial_len = n;
 	rc = next_nonblank(l, &s, &n, err);
 	if (rc == 0)
 		rc = pv_fail(err, PV_EDATA, "missing format line");
@@ -176,7 +183,7 @@ pv_header_read(pv_header *h, pv_lines *l, const pv_formats *reg, pv_err *err)
 		rc = pv_fail(err, PV_EDATA, "unsupported format: %.200s", h->format_id);
 		goto out;
 	}
-	if ((rc = split_cells(&serial, &nserial, serial_line, strlen(serial_line), err)) < 0)
+	if ((rc = split_cells(&serial, &nserial, serial_line, serial_len, err)) < 0)
 		goto out;
 	if (nserial <= 1) {
 		rc = pv_fail(err, PV_EDATA, "no channels");

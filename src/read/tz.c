@@ -122,8 +122,7 @@ posix_tz_valid(const char *s)
 		return false;
 	if (*s != ',' && *s != '\0' && !posix_offset(&s, 24))
 		return false;
-	if (*s == '\0')
-		return true;
+	/* daylight saving without its rules: the C library would guess US dates */
 	if (*s++ != ',' || !posix_rule(&s) || *s++ != ',' || !posix_rule(&s))
 		return false;
 	return *s == '\0';

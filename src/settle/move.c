@@ -81,7 +81,18 @@ pv_settle_move(char **dest, const char *path, const char *subdir, pv_err *err)
 	ext = strrchr(base, '.');
 	if (ext == NULL || ext == base)
 		ext = base + strlen(base);
-	if (asprintf(&dir, "%s/%s", dirname(copy), subdir) < 0) {
+	/* a file taken again from parsed/ or error/ goes to its sibling, not below it */
+	char *parent = dirname(copy), *slash = strrchr(parent, '/');
+	const char *pname = slash ? slash + 1 : parent;
+	if ((strcmp(pname, "parsed") == 0 || strcmp(pname, "error") == 0)) {
+		if (slash == NULL)
+			parent = ".";
+		else if (slash == parent)
+			parent[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	if (asprintf(&dir, "%s/%s", parent, subdir) < 0) {
 		rc = pv_fail(err, PV_ENOMEM, "out of memory");
 		goto out;
 	}

@@ -1,5 +1,7 @@
 /* JSON run reports, field for field those of the original tool plus the new ones. */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -37,10 +39,40 @@ pv_report_file_name(char *buf, size_t size, const char *run_id)
 			buf[i] = '-';
 }
 
+cJSON *
+pv_json_number(double v)
+{
+	char buf[40];
+
+	if (!isfinite(v))
+		return cJSON_CreateNull();
+	/* the shortest of 15..17 digits that reads back to the same double */
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	/* a float stays a float: 242 -> 242.0, -0 -> -0.0, as Python writes them */
+	if (strpbrk(buf, ".e") == NULL)
+		strcat(buf, ".0");
+	return cJSON_CreateRaw(buf);
+}
+
 static cJSON *
 string_or_null(const char *s)
 {
 	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+/* sum / n in file order, as the original; values near DBL_MAX overflow the sum, not the mean */
+static double
+channel_mean(const pv_channel *ch)
+{
+	double n = (double)ch->nb_points;
+
+	if (isfinite(ch->sum))
+		return ch->sum / n;
+	return ch->sum_scaled / n * 0x1p64;
 }
 
 static cJSON *
@@ -61,10 +93,10 @@ channels_json(const pv_channels *chs, const char *master_sn)
 		cJSON_AddStringToObject(c, "channel_name", ch->name);
 		cJSON_AddStringToObject(c, "channel_unit", ch->unit);
 		cJSON_AddNumberToObject(c, "nb_points", (double)ch->nb_points);
-		cJSON_AddItemToObject(c, "min", any ? cJSON_CreateNumber(ch->min) : cJSON_CreateNull());
-		cJSON_AddItemToObject(c, "max", any ? cJSON_CreateNumber(ch->max) : cJSON_CreateNull());
+		cJSON_AddItemToObject(c, "min", any ? pv_json_number(ch->min) : cJSON_CreateNull());
+		cJSON_AddItemToObject(c, "max", any ? pv_json_number(ch->max) : cJSON_CreateNull());
 		cJSON_AddItemToObject(c, "mean",
-		    any ? cJSON_CreateNumber(ch->sum / (double)ch->nb_points) : cJSON_CreateNull());
+		    any ? pv_json_number(channel_mean(ch)) : cJSON_CreateNull());
 		cJSON_AddItemToObject(obj, ch->id, c);
 	}
 	return obj;
@@ -84,7 +116,7 @@ pv_report_file(const pv_file_result *r)
 	cJSON_AddItemToObject(o, "error", string_or_null(r->error));
 	cJSON_AddNumberToObject(o, "nb_rows", (double)r->nb_rows);
 	cJSON_AddNumberToObject(o, "nb_channels", (double)r->nb_channels);
-	cJSON_AddNumberToObject(o, "nb_points", (double)(r->rolled_back ? 0 : r->nb_points));
+	cJSON_AddNumberToObject(o, "nb_points", (double)r->nb_points);
 	cJSON_AddNumberToObject(o, "nb_invalid_timestamps", (double)r->nb_invalid_timestamps);
 	cJSON_AddNumberToObject(o, "nb_invalid_values", (double)r->nb_invalid_values);
 	cJSON_AddItemToObject(o, "channels", channels_json(&r->channels, r->master_sn));

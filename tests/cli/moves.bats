@@ -297,3 +297,43 @@ RUN_ID_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?\+
     assert_file "$DEV/parsed/a.tsv"
     assert_file "$DEV/parsed/b.tsv"
 }
+
+@test "-t file outside the data folder is left where it is" {
+    G="$BATS_TEST_TMPDIR/elsewhere/acme/camp1/02001171/f.tsv"
+    ok "$G"
+    run_parser -d "$DATA" -t "$G" --output "$OUT"
+    assert_status 65
+    assert_file "$G"
+    assert_no_file "$BATS_TEST_TMPDIR/elsewhere/acme/camp1/02001171/error"
+    assert_eq "$(rq 'f["destination"]')" null
+    assert_eq "$(rq 'f["warnings"]')" '["left in place: outside the data folder"]'
+}
+
+@test "-t naming a folder or a FIFO: exit 66, nothing moved" {
+    mkdir -p "$DEV/adir.tsv"
+    mkfifo "$DEV/pipe.tsv"
+    run_parser -d "$DATA" -t "$DEV/adir.tsv" --output "$OUT"
+    assert_status 66
+    assert_contains "$stderr" "not a regular file"
+    run_parser -d "$DATA" -t "$DEV/pipe.tsv" --output "$OUT"
+    assert_status 66
+    [ -d "$DEV/adir.tsv" ] && [ -p "$DEV/pipe.tsv" ]
+    assert_no_file "$DEV/error"
+}
+
+@test "a file taken again from error/ goes to the sibling parsed/, not error/parsed/" {
+    ok "$DEV/error/f.tsv"
+    parse_file "$DEV/error/f.tsv"
+    assert_status 0
+    assert_file "$DEV/parsed/f.tsv"
+    assert_no_file "$DEV/error/f.tsv"
+    assert_no_file "$DEV/error/parsed"
+    assert_eq "$(rq '[f["bucket"], f["campaign"], f["device_master_sn"]]')" '["acme", "camp1", "02001171"]'
+}
+
+@test "a run that finds no file writes no report" {
+    run_parser -d "$DATA" --output "$OUT"
+    assert_status 0
+    assert_contains "$stderr" "no TSV files found"
+    assert_no_file "$TSV_REPORT_DIR"
+}

@@ -242,3 +242,11 @@ times() { lp_times | paste -sd' '; }
     assert_eq "$(times)" "1761436200 1761436800 1761439800 1761440400 1761441000 1761444000"
     assert_eq "$(rq 'f["nb_invalid_timestamps"]')" 1
 }
+
+@test "framed: a POSIX TimeZone with daylight saving but no rule is refused, not guessed" {
+    framed "$F" '{"TimeZone":"CET-1CEST"}' '20/03/26 12:00:00\t1'
+    parse_file "$F"
+    assert_status 65
+    assert_contains "$(rq 'f["error"]')" "time zone of the header: CET-1CEST"
+    assert_file "$DEV/error/f.tsv"
+}
