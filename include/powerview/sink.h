@@ -3,10 +3,21 @@
 #define POWERVIEW_SINK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "powerview/common.h"
 
 typedef struct pv_sink pv_sink;
+
+/* Which points of a file to count back from the database. */
+typedef struct pv_count_query {
+	const char *bucket;
+	const char *measurement;
+	const char *campaign;
+	const char *master_sn;  /* the file's master serial (the device_master_sn tag) */
+	const char *file_name;  /* NULL when the file_name tag is off: the time range decides */
+	int64_t start, end;     /* first and last instant written, inclusive */
+} pv_count_query;
 
 typedef struct pv_sink_ops {
 	/* A file's points start; `bucket` is where they belong. */
@@ -18,12 +29,15 @@ typedef struct pv_sink_ops {
 	/* The file failed: undo what can be undone. Returns 1 when undone. */
 	int (*abort)(pv_sink *s);
 	void (*free)(pv_sink *s);
+	/* Points the database holds for a file; NULL when the sink cannot tell. */
+	int (*count)(pv_sink *s, const pv_count_query *q, uint64_t *out, pv_err *err);
 } pv_sink_ops;
 
 struct pv_sink {
 	const pv_sink_ops *ops;
 	size_t batch_lines; /* flush after this many lines ... */
 	size_t batch_bytes; /* ... or this many bytes */
+	const char *meta_bucket; /* where the run summary goes; NULL: nowhere */
 };
 
 /* Appends to `path` ("-" is standard output). PV_ECONFIG when it cannot be opened. */

@@ -84,6 +84,11 @@ pv_settle_move(char **dest, const char *path, const char *subdir, pv_err *err)
 	/* a file taken again from parsed/ or error/ goes to its sibling, not below it */
 	char *parent = dirname(copy), *slash = strrchr(parent, '/');
 	const char *pname = slash ? slash + 1 : parent;
+	if (strcmp(pname, subdir) == 0) {
+		/* already where it belongs */
+		rc = (*dest = strdup(path)) ? PV_OK : pv_fail(err, PV_ENOMEM, "out of memory");
+		goto out;
+	}
 	if ((strcmp(pname, "parsed") == 0 || strcmp(pname, "error") == 0)) {
 		if (slash == NULL)
 			parent = ".";

@@ -337,3 +337,13 @@ RUN_ID_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?\+
     assert_contains "$stderr" "no TSV files found"
     assert_no_file "$TSV_REPORT_DIR"
 }
+
+@test "a file taken again from parsed/ that succeeds again stays as it is" {
+    ok "$DEV/parsed/f.tsv"
+    cp "$DEV/parsed/f.tsv" "$BATS_TEST_TMPDIR/orig"
+    parse_file "$DEV/parsed/f.tsv"
+    assert_status 0
+    cmp "$BATS_TEST_TMPDIR/orig" "$DEV/parsed/f.tsv"
+    assert_no_file "$DEV/parsed/f.1.tsv"
+    assert_eq "$(rq 'f["destination"]')" "$DEV/parsed/f.tsv"
+}

@@ -35,14 +35,14 @@ cs_write(pv_sink *s, const char *buf, size_t len, size_t n, pv_err *e)
 static int cs_commit(pv_sink *s, pv_err *e) { (void)s; (void)e; return 0; }
 static int cs_abort(pv_sink *s) { (void)s; return 1; }
 static void cs_free(pv_sink *s) { (void)s; }
-static const pv_sink_ops ops = { cs_begin, cs_write, cs_commit, cs_abort, cs_free };
+static const pv_sink_ops ops = { cs_begin, cs_write, cs_commit, cs_abort, cs_free, NULL };
 
 static char root[64], file[128];
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	count_sink sink = { { &ops, 3, 4096 }, 0, 0, 0 };
+	count_sink sink = { { &ops, 3, 4096, NULL }, 0, 0, 0 };
 	pv_file_result r;
 	pv_config cfg;
 	int fd, rc;
