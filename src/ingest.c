@@ -315,6 +315,16 @@ ingest_rows(ingest *in, pv_lines *l, pv_err *err)
 	return rc;
 }
 
+/* The file_name tag cannot carry control characters, and a backslash cannot be escaped. */
+static int
+check_file_name(const char *name, pv_err *err)
+{
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7F || *p == '\\')
+			return pv_fail(err, PV_EDATA, "file name has an unsupported character 0x%02X", *p);
+	return PV_OK;
+}
+
 static char *
 dup_or_null(const char *s)
 {
@@ -336,6 +346,8 @@ pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
 	memset(&h, 0, sizeof(h));
 	memset(&l, 0, sizeof(l));
 	if ((rc = pv_location_parse(&r->loc, data_dir, path, &err)) < 0)
+		goto out;
+	if (cfg->file_name_tag && (rc = check_file_name(r->loc.file_name, &err)) < 0)
 		goto out;
 	/* O_NONBLOCK: a FIFO in place of a file must not hang the run */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -411,7 +423,7 @@ out:
 		r->status = PV_STATUS_SUCCESS;
 	else if (rc == PV_ENOENT)
 		r->status = PV_STATUS_SKIPPED;
-	else if (rc == PV_ETEMP || rc == PV_ENOMEM || rc == PV_EIO)
+	else if (rc == PV_ETEMP || rc == PV_ENOMEM || rc == PV_EIO || rc == PV_ECONFIG)
 		r->status = PV_STATUS_PENDING;
 	else
 		r->status = PV_STATUS_ERROR;

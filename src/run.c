@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "powerview/log.h"
+#include "powerview/lp.h"
 #include "powerview/path.h"
 #include "powerview/report.h"
 #include "powerview/run.h"
@@ -85,6 +86,140 @@ settle(pv_file_result *r, const char *data_dir)
 	}
 }
 
+/* Asks the database how many points of the file it holds; a shortfall is a warning. */
+static void
+verify(pv_file_result *r, const pv_run_opts *o)
+{
+	pv_sink *s = o->sink;
+	pv_err err = { "" };
+	pv_count_query q = {
+		.bucket = r->loc.company,
+		.measurement = o->cfg.measurement,
+		.campaign = r->loc.campaign,
+		.master_sn = r->master_sn,
+		.file_name = o->cfg.file_name_tag ? r->loc.file_name : NULL,
+		.start = r->time_start,
+		.end = r->time_end,
+	};
+
+	if (s->ops->count(s, &q, &r->nb_points_in_influx, &err) < 0) {
+		pv_file_result_warn(r, "could not count the points back: %s", err.msg);
+		return;
+	}
+	r->verified = true;
+	if (r->nb_points_in_influx < r->nb_points)
+		pv_file_result_warn(r,
+		    "%llu points written, %llu found in the database (rows repeating a timestamp collapse)",
+		    (unsigned long long)r->nb_points, (unsigned long long)r->nb_points_in_influx);
+}
+
+static int
+put_tag(char **p, size_t *left, const char *key, const cJSON *value)
+{
+	if (!cJSON_IsString(value) || value->valuestring[0] == '\0')
+		return 0;
+	size_t vn = strlen(value->valuestring);
+	size_t need = strlen(key) + 2 + pv_lp_escaped_len(value->valuestring, vn, PV_LP_KEY);
+	if (need >= *left)
+		return -1;
+	char *q = *p;
+	*q++ = ',';
+	q = pv_lp_escape(q, key, strlen(key), PV_LP_KEY);
+	*q++ = '=';
+	char *v = q;
+	q = pv_lp_escape(q, value->valuestring, vn, PV_LP_KEY);
+	/* a folder name may hold what no tag can: control characters, a backslash */
+	for (; v < q; v++)
+		if ((unsigned char)*v < 0x20 || *v == 0x7F || (*v == '\\' && (v + 1 == q || !strchr(", =", v[1]))))
+			*v = '_';
+	*left -= (size_t)(q - *p);
+	*p = q;
+	return 0;
+}
+
+static double
+num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/*
+ * The run summary of the original: one tsv_parser_run point and one
+ * tsv_parser_file point per file, in the meta bucket. Only a warning on failure.
+ */
+static void
+write_summary(const pv_run_opts *o, const cJSON *report, size_t nb_pending)
+{
+	pv_sink *s = o->sink;
+	const cJSON *files = cJSON_GetObjectItemCaseSensitive(report, "files"), *f;
+	size_t cap = 1024 + 2 * strlen(o->data_dir) + (size_t)cJSON_GetArraySize(files) * 2048;
+	size_t left, nlines = 1;
+	char *buf = malloc(cap), *p;
+	pv_err err = { "" };
+	long long now = (long long)time(NULL);
+	int rc = PV_ENOMEM;
+
+	if (buf == NULL)
+		goto out;
+	/* base_folder is a string field: only " and \ are escaped there */
+	const char *base = o->data_dir;
+	p = buf;
+	p += snprintf(p, cap, "tsv_parser_run,status=%s base_folder=\"",
+	    cJSON_GetObjectItemCaseSensitive(report, "status")->valuestring);
+	for (; *base; base++) {
+		if (*base == '"' || *base == '\\')
+			*p++ = '\\';
+		*p++ = *base == '\n' ? ' ' : *base;
+	}
+	p += snprintf(p, cap - (size_t)(p - buf),
+	    "\",duration_s=%.6f,nb_files_failed=%.0fi,nb_files_pending=%zui,nb_files_success=%.0fi,"
+	    "nb_files_total=%.0fi,nb_points_total=%.0fi %lld\n",
+	    num(report, "duration_s"), num(report, "nb_files_failed"), nb_pending,
+	    num(report, "nb_files_success"), num(report, "nb_files_total"),
+	    num(report, "nb_points_total"), now);
+	left = cap - (size_t)(p - buf);
+	cJSON_ArrayForEach(f, files) {
+		const cJSON *path = cJSON_GetObjectItemCaseSensitive(f, "file_path");
+		const char *slash = cJSON_IsString(path) ? strrchr(path->valuestring, '/') : NULL;
+		cJSON name = { .type = cJSON_String };
+		name.valuestring = (char *)(slash ? slash + 1 : cJSON_IsString(path) ? path->valuestring : "");
+		char *start = p;
+		size_t n = (size_t)snprintf(p, left, "tsv_parser_file");
+		p += n;
+		left -= n;
+		if (put_tag(&p, &left, "bucket", cJSON_GetObjectItemCaseSensitive(f, "bucket")) < 0 ||
+		    put_tag(&p, &left, "campaign", cJSON_GetObjectItemCaseSensitive(f, "campaign")) < 0 ||
+		    put_tag(&p, &left, "device_master_sn", cJSON_GetObjectItemCaseSensitive(f, "device_master_sn")) < 0 ||
+		    put_tag(&p, &left, "file_name", &name) < 0 ||
+		    put_tag(&p, &left, "status", cJSON_GetObjectItemCaseSensitive(f, "status")) < 0) {
+			p = start; /* a name too long for a summary line: leave the file out */
+			continue;
+		}
+		n = (size_t)snprintf(p, left,
+		    " nb_channels=%.0fi,nb_invalid_timestamps=%.0fi,nb_invalid_values=%.0fi,"
+		    "nb_malformed_rows=%.0fi,nb_points=%.0fi,nb_rows=%.0fi %lld\n",
+		    num(f, "nb_channels"), num(f, "nb_invalid_timestamps"), num(f, "nb_invalid_values"),
+		    num(f, "nb_malformed_rows"), num(f, "nb_points"), num(f, "nb_rows"), now);
+		if (n >= left) {
+			p = start;
+			break;
+		}
+		p += n;
+		left -= n;
+		nlines++;
+	}
+	if ((rc = s->ops->begin(s, s->meta_bucket, &err)) == PV_OK &&
+	    (rc = s->ops->write(s, buf, (size_t)(p - buf), nlines, &err)) == PV_OK)
+		rc = s->ops->commit(s, &err);
+out:
+	if (rc < 0)
+		pv_warn("cannot write the run summary to %s: %s", s->meta_bucket,
+		    err.msg[0] ? err.msg : pv_rc_name(rc));
+	free(buf);
+}
+
 int
 pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 {
@@ -106,7 +241,9 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 
 		pv_file_result_init(&r, o->files[i]);
 		rc = pv_ingest_file(&r, &o->cfg, o->data_dir, o->files[i], o->dry_run ? NULL : o->sink);
-		if (!o->dry_run)
+		if (rc == PV_OK && !o->dry_run && o->verify && o->sink->ops->count)
+			verify(&r, o);
+		if (!o->dry_run && rc != PV_ECONFIG)
 			settle(&r, o->data_dir);
 		log_file(&r);
 		run.nb_files_total++;
@@ -120,11 +257,13 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 			out->nb_pending++;
 		}
 		cJSON_AddItemToArray(run.files, pv_report_file(&r));
-		pv_file_result_free(&r);
 		if (rc == PV_ECONFIG || rc == PV_ENOMEM) {
-			pv_fail(err, rc, "run stopped: %s", pv_rc_name(rc));
+			/* the same answer awaits every other file: stop, move nothing more */
+			pv_fail(err, rc, "run stopped: %s", r.error ? r.error : pv_rc_name(rc));
+			pv_file_result_free(&r);
 			break;
 		}
+		pv_file_result_free(&r);
 		rc = PV_OK;
 	}
 
@@ -139,6 +278,9 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	if (out->nb_pending > 0)
 		cJSON_ReplaceItemInObjectCaseSensitive(out->report, "status",
 		    cJSON_CreateString("partial_failure"));
+
+	if (!o->dry_run && o->nfiles > 0 && o->sink && o->sink->meta_bucket && rc != PV_ECONFIG)
+		write_summary(o, out->report, out->nb_pending);
 
 	/* like the original, a run that found nothing leaves no report */
 	if (!o->dry_run && o->nfiles > 0) {

@@ -47,6 +47,8 @@ typedef struct pv_file_result {
 	bool has_time;
 	int64_t time_start, time_end;
 	cJSON *warnings;       /* array of strings, owned */
+	bool verified;         /* the database was asked how many points it holds */
+	uint64_t nb_points_in_influx;
 	char *destination;
 } pv_file_result;
 

@@ -16,6 +16,7 @@ typedef struct pv_run_opts {
 	bool dry_run;           /* nothing written, moved or created */
 	pv_sink *sink;          /* NULL for a dry run */
 	const char *report_dir; /* NULL: <data folder>/../logs/reports */
+	bool verify;            /* count each file's points back when the sink can */
 	pv_config cfg;
 } pv_run_opts;
 

@@ -1,5 +1,5 @@
 /*
- * tsv_parser — ingest MV2 logger files into InfluxDB line protocol.
+ * tsv_parser — ingest MV2 logger files into InfluxDB.
  * A thin tool over libpowerview: options, environment, exit codes.
  */
 #include <errno.h>
@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <sysexits.h>
 
+#include "powerview/dotenv.h"
+#include "powerview/influx.h"
 #include "powerview/log.h"
 #include "powerview/run.h"
 #include "powerview/scan.h"
@@ -19,20 +21,69 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: tsv_parser -d dir [-t file]... [--dry-run | -o path]\n"
+	    "usage: tsv_parser -d dir [-t file]... [--dry-run | -o path] [--no-verify]\n"
+	    "                  [--env-file path]\n"
+	    "       tsv_parser token --bucket name [--write] [--rotate] [--env-file path]\n"
 	    "       tsv_parser -h | --version\n"
 	    "\n"
 	    "  -d, --dataFolder dir  data folder: <dir>/<company>/<campaign>/<device>/<file>.tsv\n"
 	    "  -t, --tsvFile file    file to ingest (repeatable); without it, dir is scanned\n"
 	    "      --dry-run         read and report only: stdout carries the JSON run report\n"
 	    "  -o, --output path     append line protocol to path ('-': standard output)\n"
+	    "                        instead of sending it to InfluxDB\n"
+	    "      --no-verify       do not count each file's points back from InfluxDB\n"
+	    "      --env-file path   settings file (default: ./.env when it exists)\n"
 	    "  -h, --help            this help\n"
 	    "      --version         the version\n"
 	    "\n"
-	    "environment: TSV_TIMEZONE (Europe/Paris), TSV_CHANNEL_ID_SCHEME (serial|compact),\n"
-	    "  TSV_FILE_NAME_TAG (1|0), TSV_LOG_LEVEL (INFO), TSV_REPORT_DIR\n"
+	    "environment: INFLUXDB_HOST (or INFLUXDB_URL), INFLUXDB_ORG, INFLUXDB_ADMIN_TOKEN,\n"
+	    "  INFLUXDB_API (v2|v1|vm), TSV_META_BUCKET, TSV_TIMEZONE, TSV_CHANNEL_ID_SCHEME,\n"
+	    "  TSV_FILE_NAME_TAG, TSV_LOG_LEVEL, TSV_REPORT_DIR; see tsv_parser(1)\n"
 	    "exit: 0 success, 64 usage, 65 a file went to error/, 66 missing input,\n"
-	    "  73 report not written, 75 sink unavailable (files kept), 78 configuration\n");
+	    "  73 report not written, 75 database unavailable (files kept), 78 configuration\n");
+}
+
+static int
+exit_for(int rc)
+{
+	switch (rc) {
+	case PV_ECONFIG: return EX_CONFIG;
+	case PV_ETEMP: return EX_TEMPFAIL;
+	case PV_EDATA: return EX_DATAERR;
+	case PV_ENOENT: return EX_NOINPUT;
+	case PV_ENOMEM: return EX_OSERR;
+	default: return EX_SOFTWARE;
+	}
+}
+
+/* .env: the named file must exist; ./.env is read when there is one. Set variables win. */
+static int
+load_env_file(const char *path)
+{
+	pv_err err;
+	int rc = pv_dotenv_load(path ? path : ".env", &err);
+
+	if (rc == PV_ENOENT && path == NULL)
+		return 0;
+	if (rc < 0) {
+		pv_error("%s", err.msg);
+		return rc == PV_ENOENT ? EX_NOINPUT : EX_CONFIG;
+	}
+	return 0;
+}
+
+static void
+log_from_env(void)
+{
+	const char *s = getenv("TSV_LOG_LEVEL");
+	int level;
+
+	if (s == NULL || s[0] == '\0')
+		return;
+	if ((level = pv_log_level_parse(s)) < 0)
+		pv_warn("unknown TSV_LOG_LEVEL '%s', using INFO", s);
+	else
+		pv_log_set_level((pv_log_level)level);
 }
 
 /* Fills cfg from the environment; EX_CONFIG with a message when a value is wrong. */
@@ -44,13 +95,6 @@ config_from_env(pv_config *cfg)
 	pv_err err;
 
 	pv_config_defaults(cfg);
-	if ((s = getenv("TSV_LOG_LEVEL")) != NULL && s[0] != '\0') {
-		int level = pv_log_level_parse(s);
-		if (level < 0)
-			pv_warn("unknown TSV_LOG_LEVEL '%s', using INFO", s);
-		else
-			pv_log_set_level((pv_log_level)level);
-	}
 	if ((s = getenv("TSV_TIMEZONE")) != NULL && s[0] != '\0')
 		cfg->timezone = s;
 	if (pv_tz_open(&tz, cfg->timezone, &err) < 0) {
@@ -73,6 +117,58 @@ config_from_env(pv_config *cfg)
 	return 0;
 }
 
+/* tsv_parser token --bucket NAME [--write] [--rotate]: prints only the token. */
+static int
+token_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "bucket", required_argument, NULL, 'b' },
+		{ "write", no_argument, NULL, 'w' },
+		{ "rotate", no_argument, NULL, 'r' },
+		{ "env-file", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *bucket = NULL, *env_file = NULL;
+	bool write = false, rotate = false;
+	pv_influx_config icfg;
+	pv_err err;
+	char *token = NULL;
+	int ch, status;
+
+	while ((ch = getopt_long(argc, argv, "b:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'b': bucket = optarg; break;
+		case 'w': write = true; break;
+		case 'r': rotate = true; break;
+		case 'e': env_file = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (bucket == NULL || optind < argc) {
+		pv_error("token: --bucket is required, and nothing else");
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if ((status = load_env_file(env_file)) != 0)
+		return status;
+	log_from_env();
+	if (pv_influx_config_from_env(&icfg, &err) < 0) {
+		pv_error("%s", err.msg);
+		return EX_CONFIG;
+	}
+	int rc = pv_influx_bucket_token(&token, &icfg, bucket, write, rotate, &err);
+	if (rc < 0) {
+		pv_error("token for bucket %s: %s", bucket, err.msg);
+		return exit_for(rc);
+	}
+	status = printf("%s\n", token) < 0 || fflush(stdout) == EOF ? EX_IOERR : 0;
+	memset(token, 0, strlen(token));
+	free(token);
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -81,19 +177,24 @@ main(int argc, char **argv)
 		{ "tsvFile", required_argument, NULL, 't' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "no-verify", no_argument, NULL, 'N' },
+		{ "env-file", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *data_dir = NULL, *output = NULL;
+	const char *data_dir = NULL, *output = NULL, *env_file = NULL;
 	pv_paths files = { 0 };
-	pv_run_opts opts = { 0 };
+	pv_run_opts opts = { .verify = true };
+	pv_influx_config icfg;
 	pv_run_outcome out;
 	pv_sink *sink = NULL;
 	pv_err err = { "" };
 	struct stat st;
-	int ch, status;
+	int ch, rc, status;
 
+	if (argc > 1 && strcmp(argv[1], "token") == 0)
+		return token_main(argc - 1, argv + 1);
 	while ((ch = getopt_long(argc, argv, "d:t:o:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -110,6 +211,12 @@ main(int argc, char **argv)
 			break;
 		case 'o':
 			output = optarg;
+			break;
+		case 'N':
+			opts.verify = false;
+			break;
+		case 'e':
+			env_file = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -138,10 +245,14 @@ main(int argc, char **argv)
 		usage(stderr);
 		goto out;
 	}
+	if ((status = load_env_file(env_file)) != 0)
+		goto out;
+	log_from_env();
 	if ((status = config_from_env(&opts.cfg)) != 0)
 		goto out;
-	if (!opts.dry_run && output == NULL) {
-		pv_error("no sink: the InfluxDB sink is not available yet; use --output PATH or --dry-run");
+	/* the database settings are checked before anything is read */
+	if (!opts.dry_run && output == NULL && pv_influx_config_from_env(&icfg, &err) < 0) {
+		pv_error("%s (or use --output PATH or --dry-run)", err.msg);
 		status = EX_CONFIG;
 		goto out;
 	}
@@ -169,25 +280,31 @@ main(int argc, char **argv)
 		pv_error("%s", err.msg);
 		goto out;
 	}
-
-	if (!opts.dry_run) {
-		status = EX_CONFIG;
-		if (pv_sink_file_open(&sink, output, &err) < 0) {
-			pv_error("%s", err.msg);
+	if (files.count == 0) {
+		pv_info("no TSV files found to process in %s", data_dir);
+		if (!opts.dry_run) {
+			status = 0;
 			goto out;
 		}
 	}
-	if (files.count == 0)
-		pv_info("no TSV files found to process in %s", data_dir);
 
+	if (!opts.dry_run) {
+		status = EX_CONFIG;
+		rc = output ? pv_sink_file_open(&sink, output, &err) : pv_sink_influx_open(&sink, &icfg, &err);
+		if (rc < 0) {
+			pv_error("%s", err.msg);
+			status = exit_for(rc);
+			goto out;
+		}
+	}
 	opts.data_dir = data_dir;
 	opts.files = files.items;
 	opts.nfiles = files.count;
 	opts.sink = sink;
 	opts.report_dir = getenv("TSV_REPORT_DIR");
-	if (pv_run_files(&out, &opts, &err) < 0) {
+	if ((rc = pv_run_files(&out, &opts, &err)) < 0) {
 		pv_error("%s", err.msg);
-		status = EX_SOFTWARE;
+		status = exit_for(rc);
 	} else if (out.nb_pending > 0)
 		status = EX_TEMPFAIL;
 	else if (out.nb_error > 0)

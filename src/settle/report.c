@@ -122,8 +122,13 @@ pv_report_file(const pv_file_result *r)
 	cJSON_AddItemToObject(o, "channels", channels_json(&r->channels, r->master_sn));
 	cJSON_AddItemToObject(o, "file_header_meta",
 	    r->header_meta ? cJSON_Duplicate(r->header_meta, 1) : cJSON_CreateNull());
-	cJSON_AddNullToObject(o, "nb_points_expected");
-	cJSON_AddNullToObject(o, "nb_points_in_influx");
+	if (r->verified) {
+		cJSON_AddNumberToObject(o, "nb_points_expected", (double)r->nb_points);
+		cJSON_AddNumberToObject(o, "nb_points_in_influx", (double)r->nb_points_in_influx);
+	} else {
+		cJSON_AddNullToObject(o, "nb_points_expected");
+		cJSON_AddNullToObject(o, "nb_points_in_influx");
+	}
 	if (r->has_time) {
 		pv_report_rfc3339(ts, sizeof(ts), r->time_start);
 		cJSON_AddStringToObject(o, "time_start", ts);

@@ -1,0 +1,55 @@
+/* HTTP through one reused libcurl handle, with retries while a server is unavailable. */
+#ifndef POWERVIEW_HTTP_H
+#define POWERVIEW_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "powerview/common.h"
+
+typedef struct pv_http pv_http;
+
+typedef struct pv_http_opts {
+	const char *base_url;      /* "http://localhost:8086", no trailing slash needed */
+	const char *token;         /* sent as "Authorization: Token ..."; never logged */
+	const char *userpwd;       /* "user:password" for basic auth, or NULL */
+	long connect_timeout_ms;
+	long timeout_ms;
+	double retry_budget_s;     /* time a request may spend waiting between attempts */
+	double retry_after_max_s;  /* cap on a server's Retry-After */
+} pv_http_opts;
+
+typedef struct pv_http_resp {
+	long status;   /* HTTP status of the final attempt */
+	char *body;    /* NUL-terminated */
+	size_t len;
+	int attempts;
+} pv_http_resp;
+
+int pv_http_open(pv_http **out, const pv_http_opts *o, pv_err *err);
+void pv_http_close(pv_http *h);
+
+/* Percent-encodes s; free() the result. NULL when out of memory. */
+char *pv_http_escape(pv_http *h, const char *s);
+
+/*
+ * Sends one request (path and query below the base URL). Connection
+ * failures, timeouts and 429/500/502/503/504 are retried with exponential
+ * backoff and jitter, honouring Retry-After, within the retry budget.
+ * Returns PV_OK with the final status in resp (whatever it is), PV_ETEMP
+ * when the server stayed unavailable, PV_ENOMEM. Once a request gave up,
+ * later ones get a single attempt: a dead server does not cost a budget
+ * per file.
+ */
+int pv_http_request(pv_http *h, pv_http_resp *resp, const char *method, const char *path,
+    const char *content_type, const char *content_encoding, const void *body, size_t len,
+    pv_err *err);
+void pv_http_resp_free(pv_http_resp *r);
+
+/* True for the statuses worth another attempt. */
+bool pv_http_transient(long status);
+
+/* The server's message from a JSON error body ({"message":...} or {"error":...}), else the body. */
+void pv_http_message(const pv_http_resp *r, char *buf, size_t size);
+
+#endif

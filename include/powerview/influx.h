@@ -1,0 +1,59 @@
+/* The InfluxDB sinks: InfluxDB 2 (v2), InfluxDB 1.x (v1), VictoriaMetrics (vm). */
+#ifndef POWERVIEW_INFLUX_H
+#define POWERVIEW_INFLUX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "powerview/common.h"
+#include "powerview/sink.h"
+
+typedef enum pv_influx_api {
+	PV_API_V2, /* orgs, buckets, authorizations, Flux */
+	PV_API_V1, /* databases, InfluxQL */
+	PV_API_VM  /* /api/v2/write only; counts through the Prometheus query API */
+} pv_influx_api;
+
+typedef struct pv_influx_config {
+	pv_influx_api api;
+	const char *url;          /* INFLUXDB_HOST, else INFLUXDB_URL */
+	const char *org;          /* INFLUXDB_ORG: a name, or a 16-hex id used as is */
+	const char *token;        /* INFLUXDB_ADMIN_TOKEN; never printed */
+	const char *username;     /* INFLUXDB_USERNAME (v1) */
+	const char *password;     /* INFLUXDB_PASSWORD (v1); never printed */
+	const char *meta_bucket;  /* TSV_META_BUCKET */
+	long retention_s;         /* INFLUXDB_BUCKET_RETENTION: 0 keeps data forever */
+	size_t batch_lines;       /* TSV_BATCH_LINES */
+	size_t batch_bytes;       /* TSV_BATCH_BYTES */
+	bool gzip;                /* TSV_GZIP */
+	long connect_timeout_ms;  /* TSV_HTTP_CONNECT_TIMEOUT (s) */
+	long timeout_ms;          /* TSV_HTTP_TIMEOUT (s) */
+	double retry_budget_s;    /* TSV_RETRY_BUDGET (s) */
+	double retry_after_max_s; /* TSV_RETRY_AFTER_MAX (s) */
+} pv_influx_config;
+
+/*
+ * Reads the INFLUXDB_* and TSV_* sink settings from the environment.
+ * PV_ECONFIG with the reason for a missing host or token or a bad number.
+ */
+int pv_influx_config_from_env(pv_influx_config *cfg, pv_err *err);
+
+/* Opens the sink; nothing is sent before the first file. */
+int pv_sink_influx_open(pv_sink **out, const pv_influx_config *cfg, pv_err *err);
+
+/*
+ * `tsv_parser token`: the read (or read+write) token of a bucket, found by
+ * the description powerview_token_for_bucket_<bucket>, created with the
+ * bucket when missing. An existing one is never replaced unless `rotate`.
+ * *token receives the token (free it).
+ */
+int pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bucket,
+    bool write, bool rotate, pv_err *err);
+
+/* Flux string literal body: \ " and ${ escaped, control characters as \n \r \t. */
+char *pv_flux_quote(const char *s);
+/* InfluxQL: '...' string literals and "..." identifiers. */
+char *pv_influxql_string(const char *s);
+char *pv_influxql_ident(const char *s);
+
+#endif

@@ -1,0 +1,298 @@
+#include <curl/curl.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "powerview/http.h"
+#include "powerview/log.h"
+
+struct pv_http {
+	CURL *curl;
+	pv_http_opts o;
+	char *base;
+	char *auth;          /* the Authorization header line */
+	char *userpwd;
+	bool degraded;       /* a request already gave up in this run */
+	uint64_t rng;
+	char errbuf[CURL_ERROR_SIZE];
+	double retry_after;  /* parsed from the last response, -1 if none */
+};
+
+static bool curl_ready;
+
+int
+pv_http_open(pv_http **out, const pv_http_opts *o, pv_err *err)
+{
+	pv_http *h = calloc(1, sizeof(*h));
+	size_t n;
+
+	*out = NULL;
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return free(h), pv_fail(err, PV_ECONFIG, "cannot initialise libcurl");
+		curl_ready = true;
+	}
+	if (h == NULL || (h->curl = curl_easy_init()) == NULL) {
+		free(h);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	h->o = *o;
+	h->base = strdup(o->base_url);
+	n = h->base ? strlen(h->base) : 0;
+	while (n > 0 && h->base[n - 1] == '/')
+		h->base[--n] = '\0';
+	if (o->token && asprintf(&h->auth, "Authorization: Token %s", o->token) < 0)
+		h->auth = NULL;
+	if (o->userpwd)
+		h->userpwd = strdup(o->userpwd);
+	if (h->base == NULL || (o->token && h->auth == NULL) || (o->userpwd && !h->userpwd)) {
+		pv_http_close(h);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	h->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)h;
+	*out = h;
+	return PV_OK;
+}
+
+void
+pv_http_close(pv_http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->curl)
+		curl_easy_cleanup(h->curl);
+	free(h->base);
+	if (h->auth) {
+		/* the token does not linger in freed memory */
+		memset(h->auth, 0, strlen(h->auth));
+		free(h->auth);
+	}
+	if (h->userpwd) {
+		memset(h->userpwd, 0, strlen(h->userpwd));
+		free(h->userpwd);
+	}
+	free(h);
+}
+
+char *
+pv_http_escape(pv_http *h, const char *s)
+{
+	char *e = curl_easy_escape(h->curl, s, 0), *copy;
+
+	if (e == NULL)
+		return NULL;
+	copy = strdup(e);
+	curl_free(e);
+	return copy;
+}
+
+bool
+pv_http_transient(long status)
+{
+	return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+static bool
+curl_transient(CURLcode c)
+{
+	switch (c) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SSL_CONNECT_ERROR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static size_t
+on_body(char *data, size_t size, size_t n, void *arg)
+{
+	pv_http_resp *r = arg;
+	size_t len = size * n;
+	char *b = realloc(r->body, r->len + len + 1);
+
+	if (b == NULL)
+		return 0;
+	memcpy(b + r->len, data, len);
+	r->body = b;
+	r->len += len;
+	b[r->len] = '\0';
+	return len;
+}
+
+static size_t
+on_header(char *data, size_t size, size_t n, void *arg)
+{
+	pv_http *h = arg;
+	size_t len = size * n;
+
+	if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
+		char v[128];
+		size_t k = len - 12 < sizeof(v) - 1 ? len - 12 : sizeof(v) - 1;
+		char *end;
+		memcpy(v, data + 12, k);
+		v[k] = '\0';
+		double s = strtod(v, &end);
+		if (end != v && s >= 0)
+			h->retry_after = s;
+		else {
+			/* an HTTP date */
+			time_t t = curl_getdate(v, NULL);
+			if (t > 0)
+				h->retry_after = difftime(t, time(NULL)) > 0 ? difftime(t, time(NULL)) : 0;
+		}
+	}
+	return len;
+}
+
+static double
+jitter(pv_http *h)
+{
+	/* xorshift64*: no need for more than a spread of waits */
+	h->rng ^= h->rng >> 12;
+	h->rng ^= h->rng << 25;
+	h->rng ^= h->rng >> 27;
+	return (double)((h->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+static void
+pause_for(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - floor(s)) * 1e9) };
+
+	while (nanosleep(&ts, &ts) < 0)
+		;
+}
+
+int
+pv_http_request(pv_http *h, pv_http_resp *resp, const char *method, const char *path,
+    const char *content_type, const char *content_encoding, const void *body, size_t len,
+    pv_err *err)
+{
+	char *url = NULL, ctype[160], cenc[96];
+	double waited = 0;
+	int rc = PV_ETEMP;
+
+	memset(resp, 0, sizeof(*resp));
+	if (asprintf(&url, "%s%s", h->base, path) < 0)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	for (int attempt = 0;; attempt++) {
+		struct curl_slist *hdrs = NULL;
+		CURLcode cc;
+
+		free(resp->body);
+		resp->body = NULL;
+		resp->len = 0;
+		resp->status = 0;
+		resp->attempts = attempt + 1;
+		h->retry_after = -1;
+		h->errbuf[0] = '\0';
+		curl_easy_reset(h->curl);
+		curl_easy_setopt(h->curl, CURLOPT_URL, url);
+		curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, method);
+		curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
+		curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, h->o.timeout_ms);
+		curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
+		curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, resp);
+		curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
+		curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "tsv_parser/" PV_VERSION);
+		if (body != NULL) {
+			curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
+			curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		} else if (strcmp(method, "GET") == 0)
+			curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
+		if (h->auth)
+			hdrs = curl_slist_append(hdrs, h->auth);
+		if (h->userpwd) {
+			curl_easy_setopt(h->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+			curl_easy_setopt(h->curl, CURLOPT_USERPWD, h->userpwd);
+		}
+		if (content_type) {
+			snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
+			hdrs = curl_slist_append(hdrs, ctype);
+		}
+		if (content_encoding) {
+			snprintf(cenc, sizeof(cenc), "Content-Encoding: %s", content_encoding);
+			hdrs = curl_slist_append(hdrs, cenc);
+		}
+		hdrs = curl_slist_append(hdrs, "Accept: application/json");
+		hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+		curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, hdrs);
+		cc = curl_easy_perform(h->curl);
+		curl_slist_free_all(hdrs);
+
+		char why[CURL_ERROR_SIZE + 64];
+		if (cc == CURLE_OK) {
+			curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+			if (!pv_http_transient(resp->status)) {
+				rc = PV_OK;
+				break;
+			}
+			snprintf(why, sizeof(why), "HTTP %ld", resp->status);
+		} else if (curl_transient(cc)) {
+			snprintf(why, sizeof(why), "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
+		} else {
+			rc = pv_fail(err, PV_ECONFIG, "%s %s%s: %s", method, h->base, path,
+			    h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
+			break;
+		}
+		/* unavailable: wait and try again, within the budget */
+		double delay = fmin(30.0, 0.5 * pow(2.0, attempt));
+		delay = delay / 2 + jitter(h) * delay / 2;
+		if (h->retry_after >= 0)
+			delay = fmin(h->retry_after, h->o.retry_after_max_s);
+		if (h->degraded || waited + delay > h->o.retry_budget_s) {
+			h->degraded = true;
+			rc = pv_fail(err, PV_ETEMP, "%s %s: unavailable after %d attempts (%s)", method,
+			    h->base, attempt + 1, why);
+			break;
+		}
+		pv_warn("%s %s: %s; retrying in %.1f s", method, h->base, why, delay);
+		pause_for(delay);
+		waited += delay;
+	}
+	if (rc == PV_OK)
+		h->degraded = false;
+	free(url);
+	return rc;
+}
+
+void
+pv_http_resp_free(pv_http_resp *r)
+{
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+pv_http_message(const pv_http_resp *r, char *buf, size_t size)
+{
+	cJSON *j = r->body ? cJSON_Parse(r->body) : NULL;
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
+
+	if (!cJSON_IsString(m))
+		m = cJSON_GetObjectItemCaseSensitive(j, "error");
+	if (cJSON_IsString(m))
+		snprintf(buf, size, "%s", m->valuestring);
+	else
+		snprintf(buf, size, "%.*s", (int)(r->len > 300 ? 300 : r->len), r->body ? r->body : "");
+	for (char *p = buf; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	cJSON_Delete(j);
+}

@@ -1,0 +1,1014 @@
+/*
+ * The InfluxDB sinks. A file's batches go to its bucket (InfluxDB 2), its
+ * database (1.x) or VictoriaMetrics; buckets are looked up by name and
+ * created once the file's header is valid; every batch must be
+ * acknowledged before the file counts as stored.
+ */
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "powerview/http.h"
+#include "powerview/influx.h"
+#include "powerview/log.h"
+#include "powerview/path.h"
+
+typedef struct influx_sink {
+	pv_sink base;
+	pv_influx_config cfg;
+	pv_http *http;
+	char *org_id;        /* resolved once per run (v2) */
+	char **known;        /* buckets (databases) known to exist this run */
+	size_t nknown;
+	char *bucket;        /* of the current file */
+	char *write_path;    /* /api/v2/write?... for the current file */
+	unsigned char *gz;   /* compression buffer */
+	size_t gzcap;
+} influx_sink;
+
+/* ---- settings ---- */
+
+static int
+env_number(const char *name, double def, double lo, double hi, double *out, pv_err *err)
+{
+	const char *s = getenv(name);
+	char *end;
+
+	*out = def;
+	if (s == NULL || s[0] == '\0')
+		return PV_OK;
+	*out = strtod(s, &end);
+	if (end == s || *end != '\0' || !(*out >= lo && *out <= hi))
+		return pv_fail(err, PV_ECONFIG, "%s must be a number from %g to %g, not '%s'", name, lo,
+		    hi, s);
+	return PV_OK;
+}
+
+static const char *
+env_or(const char *name, const char *def)
+{
+	const char *s = getenv(name);
+
+	return s && s[0] ? s : def;
+}
+
+int
+pv_influx_config_from_env(pv_influx_config *c, pv_err *err)
+{
+	const char *api = env_or("INFLUXDB_API", "v2");
+	double v;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if (strcmp(api, "v2") == 0)
+		c->api = PV_API_V2;
+	else if (strcmp(api, "v1") == 0)
+		c->api = PV_API_V1;
+	else if (strcmp(api, "vm") == 0)
+		c->api = PV_API_VM;
+	else
+		return pv_fail(err, PV_ECONFIG, "INFLUXDB_API must be v2, v1 or vm, not '%s'", api);
+	c->url = env_or("INFLUXDB_HOST", env_or("INFLUXDB_URL", NULL));
+	c->org = env_or("INFLUXDB_ORG", NULL);
+	c->token = env_or("INFLUXDB_ADMIN_TOKEN", NULL);
+	c->username = env_or("INFLUXDB_USERNAME", NULL);
+	c->password = env_or("INFLUXDB_PASSWORD", NULL);
+	c->meta_bucket = env_or("TSV_META_BUCKET", "powerview_meta");
+	if (c->url == NULL)
+		return pv_fail(err, PV_ECONFIG, "INFLUXDB_HOST (or INFLUXDB_URL) is not set");
+	if (c->api == PV_API_V2 && c->token == NULL)
+		return pv_fail(err, PV_ECONFIG, "INFLUXDB_ADMIN_TOKEN is not set");
+	if (c->api == PV_API_V2 && c->org == NULL)
+		return pv_fail(err, PV_ECONFIG, "INFLUXDB_ORG is not set");
+	if (pv_name_problem(c->meta_bucket) != NULL)
+		return pv_fail(err, PV_ECONFIG, "TSV_META_BUCKET %s", pv_name_problem(c->meta_bucket));
+	if ((rc = env_number("INFLUXDB_BUCKET_RETENTION", 0, 0, 1e10, &v, err)) < 0)
+		return rc;
+	c->retention_s = (long)v;
+	if ((rc = env_number("TSV_BATCH_LINES", 5000, 1, 1e7, &v, err)) < 0)
+		return rc;
+	c->batch_lines = (size_t)v;
+	if ((rc = env_number("TSV_BATCH_BYTES", 4 << 20, 4096, 1 << 30, &v, err)) < 0)
+		return rc;
+	c->batch_bytes = (size_t)v;
+	if ((rc = env_number("TSV_GZIP", 1, 0, 1, &v, err)) < 0)
+		return rc;
+	c->gzip = v != 0;
+	if ((rc = env_number("TSV_HTTP_CONNECT_TIMEOUT", 10, 0.001, 3600, &v, err)) < 0)
+		return rc;
+	c->connect_timeout_ms = (long)(v * 1000);
+	if ((rc = env_number("TSV_HTTP_TIMEOUT", 120, 0.001, 86400, &v, err)) < 0)
+		return rc;
+	c->timeout_ms = (long)(v * 1000);
+	if ((rc = env_number("TSV_RETRY_BUDGET", 120, 0, 86400, &c->retry_budget_s, err)) < 0)
+		return rc;
+	if ((rc = env_number("TSV_RETRY_AFTER_MAX", 60, 0, 86400, &c->retry_after_max_s, err)) < 0)
+		return rc;
+	return PV_OK;
+}
+
+/* ---- quoting ---- */
+
+char *
+pv_flux_quote(const char *s)
+{
+	size_t n = strlen(s);
+	char *out = malloc(n * 2 + 1), *p = out;
+
+	if (out == NULL)
+		return NULL;
+	for (; *s; s++) {
+		switch (*s) {
+		case '\\': case '"': *p++ = '\\'; *p++ = *s; break;
+		case '\n': *p++ = '\\'; *p++ = 'n'; break;
+		case '\r': *p++ = '\\'; *p++ = 'r'; break;
+		case '\t': *p++ = '\\'; *p++ = 't'; break;
+		case '$':
+			/* "${" starts an interpolation in Flux strings */
+			if (s[1] == '{')
+				*p++ = '\\';
+			*p++ = '$';
+			break;
+		default: *p++ = *s;
+		}
+	}
+	*p = '\0';
+	return out;
+}
+
+static char *
+quote_with(const char *s, char q)
+{
+	size_t n = strlen(s);
+	char *out = malloc(n * 2 + 3), *p = out;
+
+	if (out == NULL)
+		return NULL;
+	*p++ = q;
+	for (; *s; s++) {
+		if (*s == q || *s == '\\')
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p++ = q;
+	*p = '\0';
+	return out;
+}
+
+char *
+pv_influxql_string(const char *s)
+{
+	return quote_with(s, '\'');
+}
+
+char *
+pv_influxql_ident(const char *s)
+{
+	return quote_with(s, '"');
+}
+
+/* PromQL label values are Go-style "..." strings. */
+static char *
+promql_string(const char *s)
+{
+	return quote_with(s, '"');
+}
+
+/* ---- InfluxDB 2: org and buckets ---- */
+
+static int
+status_error(pv_err *err, const char *what, const pv_http_resp *r)
+{
+	char msg[400];
+
+	pv_http_message(r, msg, sizeof(msg));
+	if (r->status == 401 || r->status == 403)
+		return pv_fail(err, PV_ECONFIG, "%s: HTTP %ld (check the token and its permissions): %s",
+		    what, r->status, msg);
+	if (r->status >= 500)
+		return pv_fail(err, PV_ETEMP, "%s: HTTP %ld: %s", what, r->status, msg);
+	return pv_fail(err, PV_ECONFIG, "%s: HTTP %ld: %s", what, r->status, msg);
+}
+
+static bool
+is_hex16(const char *s)
+{
+	if (strlen(s) != 16)
+		return false;
+	for (; *s; s++)
+		if (!isxdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+static int
+org_id(influx_sink *f, pv_err *err)
+{
+	pv_http_resp r;
+	char *q, *path = NULL;
+	int rc;
+
+	if (f->org_id != NULL)
+		return PV_OK;
+	if (is_hex16(f->cfg.org))
+		return (f->org_id = strdup(f->cfg.org)) ? PV_OK : pv_fail(err, PV_ENOMEM, "out of memory");
+	if ((q = pv_http_escape(f->http, f->cfg.org)) == NULL || asprintf(&path, "/api/v2/orgs?org=%s", q) < 0) {
+		free(q);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	free(q);
+	rc = pv_http_request(f->http, &r, "GET", path, NULL, NULL, NULL, 0, err);
+	free(path);
+	if (rc < 0)
+		return rc;
+	if (r.status == 200) {
+		cJSON *j = cJSON_Parse(r.body), *o;
+		cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(j, "orgs")) {
+			const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+			const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+			if (cJSON_IsString(name) && cJSON_IsString(id) && strcmp(name->valuestring, f->cfg.org) == 0)
+				f->org_id = strdup(id->valuestring);
+		}
+		cJSON_Delete(j);
+		rc = f->org_id ? PV_OK : pv_fail(err, PV_ECONFIG, "organization %s not found", f->cfg.org);
+	} else if (r.status == 404)
+		rc = pv_fail(err, PV_ECONFIG, "organization %s not found", f->cfg.org);
+	else
+		rc = status_error(err, "organization lookup", &r);
+	pv_http_resp_free(&r);
+	return rc;
+}
+
+static bool
+known(influx_sink *f, const char *bucket)
+{
+	for (size_t i = 0; i < f->nknown; i++)
+		if (strcmp(f->known[i], bucket) == 0)
+			return true;
+	return false;
+}
+
+static int
+remember(influx_sink *f, const char *bucket)
+{
+	char **k = realloc(f->known, (f->nknown + 1) * sizeof(char *));
+
+	if (k == NULL)
+		return PV_ENOMEM;
+	f->known = k;
+	if ((k[f->nknown] = strdup(bucket)) == NULL)
+		return PV_ENOMEM;
+	f->nknown++;
+	return PV_OK;
+}
+
+/* 1 found, 0 not found, < 0 error. The name filter answers 404 or an empty list. */
+static int
+bucket_find(influx_sink *f, const char *bucket, char **id, pv_err *err)
+{
+	char *q = pv_http_escape(f->http, bucket), *path = NULL;
+	pv_http_resp r;
+	int rc;
+
+	if (q == NULL || asprintf(&path, "/api/v2/buckets?orgID=%s&name=%s&limit=100", f->org_id, q) < 0) {
+		free(q);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	free(q);
+	rc = pv_http_request(f->http, &r, "GET", path, NULL, NULL, NULL, 0, err);
+	free(path);
+	if (rc < 0)
+		return rc;
+	if (r.status == 200) {
+		cJSON *j = cJSON_Parse(r.body), *b;
+		rc = 0;
+		cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(j, "buckets")) {
+			const cJSON *name = cJSON_GetObjectItemCaseSensitive(b, "name");
+			const cJSON *bid = cJSON_GetObjectItemCaseSensitive(b, "id");
+			if (cJSON_IsString(name) && strcmp(name->valuestring, bucket) == 0) {
+				rc = 1;
+				if (id && cJSON_IsString(bid) && *id == NULL)
+					*id = strdup(bid->valuestring);
+			}
+		}
+		cJSON_Delete(j);
+	} else if (r.status == 404)
+		rc = 0;
+	else
+		rc = status_error(err, "bucket lookup", &r);
+	pv_http_resp_free(&r);
+	return rc;
+}
+
+static int
+bucket_create(influx_sink *f, const char *bucket, pv_err *err)
+{
+	cJSON *body = cJSON_CreateObject(), *rules = cJSON_AddArrayToObject(body, "retentionRules");
+	pv_http_resp r;
+	char *json;
+	int rc;
+
+	cJSON_AddStringToObject(body, "orgID", f->org_id);
+	cJSON_AddStringToObject(body, "name", bucket);
+	cJSON_AddStringToObject(body, "description", "created by tsv_parser");
+	if (f->cfg.retention_s > 0) {
+		cJSON *rule = cJSON_CreateObject();
+		cJSON_AddStringToObject(rule, "type", "expire");
+		cJSON_AddNumberToObject(rule, "everySeconds", (double)f->cfg.retention_s);
+		cJSON_AddItemToArray(rules, rule);
+	}
+	json = cJSON_PrintUnformatted(body);
+	cJSON_Delete(body);
+	if (json == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	rc = pv_http_request(f->http, &r, "POST", "/api/v2/buckets", "application/json", NULL, json,
+	    strlen(json), err);
+	free(json);
+	if (rc < 0)
+		return rc;
+	if (r.status == 201 || r.status == 200)
+		pv_info("created bucket %s", bucket);
+	else if (r.status == 422 || r.status == 409)
+		rc = 1; /* created meanwhile by another run: look again */
+	else if (r.status == 400)
+		rc = pv_fail(err, PV_EDATA, "bucket %s refused by the server", bucket);
+	else
+		rc = status_error(err, "bucket creation", &r);
+	pv_http_resp_free(&r);
+	return rc;
+}
+
+static int
+v1_query(influx_sink *f, pv_http_resp *r, const char *db, const char *q, bool post, pv_err *err)
+{
+	char *eq = pv_http_escape(f->http, q), *edb = db ? pv_http_escape(f->http, db) : NULL;
+	char *path = NULL;
+	int rc;
+
+	if (eq == NULL || (db && edb == NULL) ||
+	    asprintf(&path, "/query?%s%s%sq=%s", db ? "db=" : "", db ? edb : "", db ? "&" : "", eq) < 0) {
+		free(eq);
+		free(edb);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	free(eq);
+	free(edb);
+	rc = pv_http_request(f->http, r, post ? "POST" : "GET", path, NULL, NULL, NULL, 0, err);
+	free(path);
+	return rc;
+}
+
+static int
+ensure_bucket(influx_sink *f, const char *bucket, char **id, pv_err *err)
+{
+	int rc;
+
+	if (id == NULL && known(f, bucket))
+		return PV_OK;
+	if (f->cfg.api == PV_API_VM)
+		return remember(f, bucket);
+	if (f->cfg.api == PV_API_V1) {
+		/* CREATE DATABASE is idempotent in InfluxDB 1.x */
+		char *ident = pv_influxql_ident(bucket), *q = NULL;
+		pv_http_resp r;
+		if (ident == NULL || asprintf(&q, "CREATE DATABASE %s", ident) < 0) {
+			free(ident);
+			return pv_fail(err, PV_ENOMEM, "out of memory");
+		}
+		free(ident);
+		rc = v1_query(f, &r, NULL, q, true, err);
+		free(q);
+		if (rc < 0)
+			return rc;
+		if (r.status != 200)
+			rc = status_error(err, "CREATE DATABASE", &r);
+		pv_http_resp_free(&r);
+		return rc < 0 ? rc : remember(f, bucket);
+	}
+	if ((rc = org_id(f, err)) < 0)
+		return rc;
+	for (int tries = 0; tries < 3; tries++) {
+		if ((rc = bucket_find(f, bucket, id, err)) < 0)
+			return rc;
+		if (rc == 1)
+			return remember(f, bucket);
+		if ((rc = bucket_create(f, bucket, err)) < 0)
+			return rc;
+		if (rc == 0)
+			return remember(f, bucket);
+	}
+	return pv_fail(err, PV_ETEMP, "bucket %s: created by someone else but not found", bucket);
+}
+
+/* ---- writes ---- */
+
+static int
+write_path(influx_sink *f, const char *bucket, pv_err *err)
+{
+	char *b = pv_http_escape(f->http, bucket), *o = NULL;
+	int rc = -1;
+
+	free(f->write_path);
+	f->write_path = NULL;
+	if (b == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	switch (f->cfg.api) {
+	case PV_API_V2:
+		o = pv_http_escape(f->http, f->org_id);
+		if (o)
+			rc = asprintf(&f->write_path, "/api/v2/write?orgID=%s&bucket=%s&precision=s", o, b);
+		break;
+	case PV_API_V1:
+		rc = asprintf(&f->write_path, "/write?db=%s&precision=s", b);
+		break;
+	case PV_API_VM:
+		rc = asprintf(&f->write_path, "/api/v2/write?bucket=%s&precision=s", b);
+		break;
+	}
+	free(b);
+	free(o);
+	if (rc < 0) {
+		f->write_path = NULL;
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	return PV_OK;
+}
+
+static int
+if_begin(pv_sink *s, const char *bucket, pv_err *err)
+{
+	influx_sink *f = (influx_sink *)s;
+	int rc;
+
+	if ((rc = ensure_bucket(f, bucket, NULL, err)) < 0)
+		return rc;
+	free(f->bucket);
+	if ((f->bucket = strdup(bucket)) == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	return write_path(f, bucket, err);
+}
+
+static int
+gzip_body(influx_sink *f, const char *buf, size_t len, size_t *outlen, pv_err *err)
+{
+	z_stream z;
+	size_t bound = compressBound((uLong)len) + 32;
+
+	if (bound > f->gzcap) {
+		unsigned char *g = realloc(f->gz, bound);
+		if (g == NULL)
+			return pv_fail(err, PV_ENOMEM, "out of memory");
+		f->gz = g;
+		f->gzcap = bound;
+	}
+	memset(&z, 0, sizeof(z));
+	/* level 1: line protocol repeats itself, the fastest level already shrinks it 10-20x */
+	if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return pv_fail(err, PV_ENOMEM, "cannot start gzip");
+	z.next_in = (unsigned char *)buf;
+	z.avail_in = (uInt)len;
+	z.next_out = f->gz;
+	z.avail_out = (uInt)f->gzcap;
+	int zr = deflate(&z, Z_FINISH);
+	*outlen = z.total_out;
+	deflateEnd(&z);
+	return zr == Z_STREAM_END ? PV_OK : pv_fail(err, PV_ENOMEM, "gzip failed");
+}
+
+static int
+post_lines(influx_sink *f, const char *buf, size_t len, size_t nlines, pv_err *err)
+{
+	pv_http_resp r;
+	size_t blen = len;
+	const void *body = buf;
+	int rc;
+
+	if (f->cfg.gzip) {
+		if ((rc = gzip_body(f, buf, len, &blen, err)) < 0)
+			return rc;
+		body = f->gz;
+	}
+	rc = pv_http_request(f->http, &r, "POST", f->write_path, "text/plain; charset=utf-8",
+	    f->cfg.gzip ? "gzip" : NULL, body, blen, err);
+	if (rc < 0)
+		return rc;
+	if (r.status == 204 || r.status == 200) {
+		rc = PV_OK;
+	} else if (r.status == 413 && nlines > 1) {
+		/* too large for the server: halves, on a line boundary */
+		size_t half = nlines / 2, k = 0, cut = 0;
+		while (k < half) {
+			const char *nl = memchr(buf + cut, '\n', len - cut);
+			cut = (size_t)(nl - buf) + 1;
+			k++;
+		}
+		pv_http_resp_free(&r);
+		pv_debug("batch of %zu lines too large for the server: splitting", nlines);
+		if ((rc = post_lines(f, buf, cut, half, err)) < 0)
+			return rc;
+		return post_lines(f, buf + cut, len - cut, nlines - half, err);
+	} else if (r.status == 400 || r.status == 422 || r.status == 413) {
+		char msg[400];
+		pv_http_message(&r, msg, sizeof(msg));
+		rc = pv_fail(err, PV_EDATA, "refused by the server (HTTP %ld): %s", r.status, msg);
+	} else if (r.status == 404) {
+		char msg[400];
+		pv_http_message(&r, msg, sizeof(msg));
+		rc = pv_fail(err, PV_ECONFIG, "write to %s: HTTP 404: %s", f->bucket, msg);
+	} else
+		rc = status_error(err, "write", &r);
+	pv_http_resp_free(&r);
+	return rc;
+}
+
+static int
+if_write(pv_sink *s, const char *buf, size_t len, size_t nlines, pv_err *err)
+{
+	return post_lines((influx_sink *)s, buf, len, nlines, err);
+}
+
+static int
+if_commit(pv_sink *s, pv_err *err)
+{
+	(void)s;
+	(void)err;
+	return PV_OK; /* every batch was acknowledged with 204 already */
+}
+
+static int
+if_abort(pv_sink *s)
+{
+	(void)s;
+	return 0; /* written points stay; a rerun overwrites them with the same values */
+}
+
+/* ---- counting a file's points back ---- */
+
+static void
+rfc3339(char *buf, size_t size, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Sums the _value column of an annotated CSV answer. */
+static uint64_t
+csv_sum_values(const char *body)
+{
+	uint64_t sum = 0;
+	int col = -1;
+
+	for (const char *line = body; line && *line;) {
+		const char *end = strchr(line, '\n');
+		size_t n = end ? (size_t)(end - line) : strlen(line);
+		if (n > 0 && line[0] != '#' && !(n == 1 && line[0] == '\r')) {
+			int i = 0;
+			const char *c = line;
+			bool header = col < 0 || memmem(line, n, ",_value", 7) != NULL;
+			for (;;) {
+				const char *comma = memchr(c, ',', (size_t)(line + n - c));
+				size_t cl = (size_t)((comma ? comma : line + n) - c);
+				if (header && cl >= 6 && strncmp(c, "_value", 6) == 0)
+					col = i;
+				else if (!header && i == col)
+					sum += strtoull(c, NULL, 10);
+				if (comma == NULL)
+					break;
+				c = comma + 1;
+				i++;
+			}
+		} else if (n == 0 || line[0] == '\r')
+			col = -1; /* a blank line ends a table */
+		line = end ? end + 1 : NULL;
+	}
+	return sum;
+}
+
+static int
+count_v2(influx_sink *f, const pv_count_query *q, uint64_t *out, pv_err *err)
+{
+	char start[32], stop[32], *b = pv_flux_quote(q->bucket), *m = pv_flux_quote(q->measurement);
+	char *c = pv_flux_quote(q->campaign), *d = pv_flux_quote(q->master_sn);
+	char *fn = q->file_name ? pv_flux_quote(q->file_name) : NULL, *flux = NULL, *path = NULL;
+	pv_http_resp r;
+	int rc;
+
+	rfc3339(start, sizeof(start), q->start);
+	rfc3339(stop, sizeof(stop), q->end + 1); /* stop is exclusive */
+	if (!b || !m || !c || !d || (q->file_name && !fn) ||
+	    asprintf(&flux,
+		"from(bucket: \"%s\")\n"
+		"  |> range(start: %s, stop: %s)\n"
+		"  |> filter(fn: (r) => r._measurement == \"%s\" and r.campaign == \"%s\" and r.device_master_sn == \"%s\"%s%s%s)\n"
+		"  |> group()\n"
+		"  |> count()\n",
+		b, start, stop, m, c, d, fn ? " and r.file_name == \"" : "", fn ? fn : "", fn ? "\"" : "") < 0 ||
+	    asprintf(&path, "/api/v2/query?orgID=%s", f->org_id) < 0) {
+		rc = pv_fail(err, PV_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = pv_http_request(f->http, &r, "POST", path, "application/vnd.flux", NULL, flux,
+	    strlen(flux), err);
+	if (rc < 0)
+		goto out;
+	if (r.status == 200)
+		*out = csv_sum_values(r.body);
+	else
+		rc = status_error(err, "count query", &r);
+	pv_http_resp_free(&r);
+out:
+	free(b);
+	free(m);
+	free(c);
+	free(d);
+	free(fn);
+	free(flux);
+	free(path);
+	return rc;
+}
+
+static int
+count_v1(influx_sink *f, const pv_count_query *q, uint64_t *out, pv_err *err)
+{
+	char start[32], stop[32];
+	char *m = pv_influxql_ident(q->measurement), *c = pv_influxql_string(q->campaign);
+	char *d = pv_influxql_string(q->master_sn);
+	char *fn = q->file_name ? pv_influxql_string(q->file_name) : NULL, *sql = NULL;
+	pv_http_resp r;
+	int rc;
+
+	rfc3339(start, sizeof(start), q->start);
+	rfc3339(stop, sizeof(stop), q->end);
+	if (!m || !c || !d || (q->file_name && !fn) ||
+	    asprintf(&sql,
+		"SELECT count(*) FROM %s WHERE \"campaign\" = %s AND \"device_master_sn\" = %s%s%s"
+		" AND time >= '%s' AND time <= '%s'",
+		m, c, d, fn ? " AND \"file_name\" = " : "", fn ? fn : "", start, stop) < 0) {
+		rc = pv_fail(err, PV_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = v1_query(f, &r, q->bucket, sql, false, err)) < 0)
+		goto out;
+	if (r.status == 200) {
+		cJSON *j = cJSON_Parse(r.body), *res, *ser, *row, *v;
+		*out = 0;
+		cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
+			cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series"))
+				cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(ser, "values")) {
+					int i = 0;
+					cJSON_ArrayForEach(v, row)
+						if (i++ > 0 && cJSON_IsNumber(v))
+							*out += (uint64_t)v->valuedouble;
+				}
+		cJSON_Delete(j);
+	} else
+		rc = status_error(err, "count query", &r);
+	pv_http_resp_free(&r);
+out:
+	free(m);
+	free(c);
+	free(d);
+	free(fn);
+	free(sql);
+	return rc;
+}
+
+static int
+count_vm(influx_sink *f, const pv_count_query *q, uint64_t *out, pv_err *err)
+{
+	char *c = promql_string(q->campaign), *d = promql_string(q->master_sn);
+	char *fn = q->file_name ? promql_string(q->file_name) : NULL, *m = NULL, *re = NULL;
+	char *promql = NULL, *e = NULL, *path = NULL;
+	pv_http_resp r;
+	int rc;
+
+	/* the measurement becomes the metric name prefix: "electrical_<field>" */
+	if (!c || !d || (q->file_name && !fn) || asprintf(&re, "%s_.+", q->measurement) < 0 ||
+	    (m = promql_string(re)) == NULL ||
+	    asprintf(&promql, "sum(count_over_time({__name__=~%s,campaign=%s,device_master_sn=%s%s%s}[%llds]))",
+		m, c, d, fn ? ",file_name=" : "", fn ? fn : "",
+		(long long)(q->end - q->start + 2)) < 0 ||
+	    (e = pv_http_escape(f->http, promql)) == NULL ||
+	    asprintf(&path, "/api/v1/query?query=%s&time=%lld", e, (long long)q->end + 1) < 0) {
+		rc = pv_fail(err, PV_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* fresh samples become searchable after a flush: ask for it (harmless if refused) */
+	if (pv_http_request(f->http, &r, "GET", "/internal/force_flush", NULL, NULL, NULL, 0, err) == PV_OK)
+		pv_http_resp_free(&r);
+	if ((rc = pv_http_request(f->http, &r, "GET", path, NULL, NULL, NULL, 0, err)) < 0)
+		goto out;
+	if (r.status == 200) {
+		cJSON *j = cJSON_Parse(r.body), *res;
+		*out = 0;
+		cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(j, "data"), "result")) {
+			const cJSON *val = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(res, "value"), 1);
+			if (cJSON_IsString(val))
+				*out += strtoull(val->valuestring, NULL, 10);
+		}
+		cJSON_Delete(j);
+	} else
+		rc = status_error(err, "count query", &r);
+	pv_http_resp_free(&r);
+out:
+	free(c);
+	free(d);
+	free(fn);
+	free(m);
+	free(re);
+	free(promql);
+	free(e);
+	free(path);
+	return rc;
+}
+
+static int
+if_count(pv_sink *s, const pv_count_query *q, uint64_t *out, pv_err *err)
+{
+	influx_sink *f = (influx_sink *)s;
+
+	switch (f->cfg.api) {
+	case PV_API_V2: return count_v2(f, q, out, err);
+	case PV_API_V1: return count_v1(f, q, out, err);
+	default: return count_vm(f, q, out, err);
+	}
+}
+
+static void
+if_free(pv_sink *s)
+{
+	influx_sink *f = (influx_sink *)s;
+
+	pv_http_close(f->http);
+	free(f->org_id);
+	for (size_t i = 0; i < f->nknown; i++)
+		free(f->known[i]);
+	free(f->known);
+	free(f->bucket);
+	free(f->write_path);
+	free(f->gz);
+	free(f);
+}
+
+static const pv_sink_ops influx_ops = {
+	if_begin, if_write, if_commit, if_abort, if_free, if_count
+};
+
+static int
+open_http(pv_http **http, const pv_influx_config *cfg, char **userpwd, pv_err *err)
+{
+	pv_http_opts o = {
+		.base_url = cfg->url,
+		.token = cfg->api == PV_API_V1 && cfg->username ? NULL : cfg->token,
+		.connect_timeout_ms = cfg->connect_timeout_ms,
+		.timeout_ms = cfg->timeout_ms,
+		.retry_budget_s = cfg->retry_budget_s,
+		.retry_after_max_s = cfg->retry_after_max_s,
+	};
+
+	*userpwd = NULL;
+	if (cfg->api == PV_API_V1 && cfg->username) {
+		if (asprintf(userpwd, "%s:%s", cfg->username, cfg->password ? cfg->password : "") < 0)
+			return pv_fail(err, PV_ENOMEM, "out of memory");
+		o.userpwd = *userpwd;
+	}
+	return pv_http_open(http, &o, err);
+}
+
+int
+pv_sink_influx_open(pv_sink **out, const pv_influx_config *cfg, pv_err *err)
+{
+	influx_sink *f = calloc(1, sizeof(*f));
+	char *userpwd;
+	int rc;
+
+	*out = NULL;
+	if (f == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	f->cfg = *cfg;
+	rc = open_http(&f->http, cfg, &userpwd, err);
+	if (userpwd) {
+		memset(userpwd, 0, strlen(userpwd));
+		free(userpwd);
+	}
+	if (rc < 0) {
+		free(f);
+		return rc;
+	}
+	f->base.ops = &influx_ops;
+	f->base.batch_lines = cfg->batch_lines;
+	f->base.batch_bytes = cfg->batch_bytes;
+	f->base.meta_bucket = f->cfg.meta_bucket;
+	*out = &f->base;
+	return PV_OK;
+}
+
+/* ---- tsv_parser token ---- */
+
+/* The authorization of a bucket, and whether its permissions cover what is asked. */
+typedef struct found_auth {
+	char *id, *token;
+	bool read, write;
+} found_auth;
+
+static void
+scan_auths(const cJSON *list, const char *desc, const char *bucket_id, found_auth *fa)
+{
+	const cJSON *a, *p;
+
+	cJSON_ArrayForEach(a, list) {
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(a, "description");
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(a, "id");
+		const cJSON *tok = cJSON_GetObjectItemCaseSensitive(a, "token");
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(a, "status");
+		if (!cJSON_IsString(d) || strcmp(d->valuestring, desc) != 0 || fa->id != NULL)
+			continue;
+		if (cJSON_IsString(st) && strcmp(st->valuestring, "active") != 0)
+			continue;
+		fa->id = cJSON_IsString(id) ? strdup(id->valuestring) : NULL;
+		fa->token = cJSON_IsString(tok) && tok->valuestring[0] ? strdup(tok->valuestring) : NULL;
+		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(a, "permissions")) {
+			const cJSON *act = cJSON_GetObjectItemCaseSensitive(p, "action");
+			const cJSON *res = cJSON_GetObjectItemCaseSensitive(p, "resource");
+			const cJSON *rid = cJSON_GetObjectItemCaseSensitive(res, "id");
+			const cJSON *rtype = cJSON_GetObjectItemCaseSensitive(res, "type");
+			if (!cJSON_IsString(act) || !cJSON_IsString(rtype) ||
+			    strcmp(rtype->valuestring, "buckets") != 0)
+				continue;
+			/* a permission without id covers every bucket of the org */
+			if (cJSON_IsString(rid) && strcmp(rid->valuestring, bucket_id) != 0)
+				continue;
+			if (strcmp(act->valuestring, "read") == 0)
+				fa->read = true;
+			if (strcmp(act->valuestring, "write") == 0)
+				fa->write = true;
+		}
+	}
+}
+
+/* Every page of GET /api/v2/authorizations, following links.next. */
+static int
+find_auth(influx_sink *f, const char *desc, const char *bucket_id, found_auth *fa, pv_err *err)
+{
+	char *path = NULL;
+	int rc = PV_OK;
+
+	if (asprintf(&path, "/api/v2/authorizations?orgID=%s&limit=100", f->org_id) < 0)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	for (int page = 0; path != NULL && page < 10000; page++) {
+		pv_http_resp r;
+		if ((rc = pv_http_request(f->http, &r, "GET", path, NULL, NULL, NULL, 0, err)) < 0)
+			break;
+		free(path);
+		path = NULL;
+		if (r.status != 200) {
+			rc = status_error(err, "authorization list", &r);
+			pv_http_resp_free(&r);
+			break;
+		}
+		cJSON *j = cJSON_Parse(r.body);
+		scan_auths(cJSON_GetObjectItemCaseSensitive(j, "authorizations"), desc, bucket_id, fa);
+		const cJSON *next = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(j, "links"), "next");
+		/* links.next is a path below the server root */
+		if (cJSON_IsString(next) && next->valuestring[0] == '/' && fa->id == NULL)
+			path = strdup(next->valuestring);
+		cJSON_Delete(j);
+		pv_http_resp_free(&r);
+	}
+	free(path);
+	return rc;
+}
+
+static int
+create_auth(influx_sink *f, const char *desc, const char *bucket_id, bool write, char **token,
+    pv_err *err)
+{
+	cJSON *body = cJSON_CreateObject(), *perms = cJSON_AddArrayToObject(body, "permissions");
+	pv_http_resp r;
+	char *json;
+	int rc;
+
+	cJSON_AddStringToObject(body, "orgID", f->org_id);
+	cJSON_AddStringToObject(body, "description", desc);
+	for (int w = 0; w <= (write ? 1 : 0); w++) {
+		cJSON *p = cJSON_CreateObject(), *res = cJSON_AddObjectToObject(p, "resource");
+		cJSON_AddStringToObject(p, "action", w ? "write" : "read");
+		cJSON_AddStringToObject(res, "type", "buckets");
+		cJSON_AddStringToObject(res, "id", bucket_id);
+		cJSON_AddStringToObject(res, "orgID", f->org_id);
+		cJSON_AddItemToArray(perms, p);
+	}
+	json = cJSON_PrintUnformatted(body);
+	cJSON_Delete(body);
+	if (json == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	rc = pv_http_request(f->http, &r, "POST", "/api/v2/authorizations", "application/json", NULL,
+	    json, strlen(json), err);
+	free(json);
+	if (rc < 0)
+		return rc;
+	if (r.status == 201 || r.status == 200) {
+		cJSON *j = cJSON_Parse(r.body);
+		const cJSON *tok = cJSON_GetObjectItemCaseSensitive(j, "token");
+		if (cJSON_IsString(tok) && tok->valuestring[0])
+			*token = strdup(tok->valuestring);
+		else
+			rc = pv_fail(err, PV_ECONFIG, "the server created the authorization but returned no token");
+		cJSON_Delete(j);
+	} else
+		rc = status_error(err, "authorization creation", &r);
+	pv_http_resp_free(&r);
+	return rc;
+}
+
+static int
+delete_auth(influx_sink *f, const char *id, pv_err *err)
+{
+	char *path = NULL;
+	pv_http_resp r;
+	int rc;
+
+	if (asprintf(&path, "/api/v2/authorizations/%s", id) < 0)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	rc = pv_http_request(f->http, &r, "DELETE", path, NULL, NULL, NULL, 0, err);
+	free(path);
+	if (rc < 0)
+		return rc;
+	if (r.status != 204 && r.status != 200 && r.status != 404)
+		rc = status_error(err, "authorization deletion", &r);
+	pv_http_resp_free(&r);
+	return rc;
+}
+
+int
+pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bucket, bool write,
+    bool rotate, pv_err *err)
+{
+	pv_sink *s;
+	influx_sink *f;
+	found_auth fa = { 0 };
+	char *bucket_id = NULL, *desc = NULL;
+	const char *bad;
+	int rc;
+
+	*token = NULL;
+	if (cfg->api != PV_API_V2)
+		return pv_fail(err, PV_ECONFIG, "tokens need the InfluxDB 2 API (INFLUXDB_API=v2)");
+	if ((bad = pv_name_problem(bucket)) != NULL)
+		return pv_fail(err, PV_EDATA, "bucket name %s", bad);
+	if ((rc = pv_sink_influx_open(&s, cfg, err)) < 0)
+		return rc;
+	f = (influx_sink *)s;
+	if (asprintf(&desc, "powerview_token_for_bucket_%s", bucket) < 0) {
+		rc = pv_fail(err, PV_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = org_id(f, err)) < 0 || (rc = ensure_bucket(f, bucket, &bucket_id, err)) < 0)
+		goto out;
+	if (bucket_id == NULL && (rc = bucket_find(f, bucket, &bucket_id, err)) < 0)
+		goto out;
+	if (bucket_id == NULL) {
+		rc = pv_fail(err, PV_ETEMP, "bucket %s has no id", bucket);
+		goto out;
+	}
+	if ((rc = find_auth(f, desc, bucket_id, &fa, err)) < 0)
+		goto out;
+	if (fa.id != NULL && !rotate) {
+		if (fa.token == NULL)
+			rc = pv_fail(err, PV_ECONFIG,
+			    "authorization '%s' exists but the server does not return its token (token hashing); "
+			    "run again with --rotate to replace it (datasources using the old token must be updated)",
+			    desc);
+		else if (!fa.read || (write && !fa.write))
+			rc = pv_fail(err, PV_ECONFIG,
+			    "authorization '%s' exists without %s permission on bucket %s; "
+			    "run again with --rotate to replace it", desc, fa.read ? "write" : "read", bucket);
+		else {
+			*token = fa.token;
+			fa.token = NULL;
+		}
+		goto out;
+	}
+	if (fa.id != NULL && (rc = delete_auth(f, fa.id, err)) < 0)
+		goto out;
+	rc = create_auth(f, desc, bucket_id, write, token, err);
+out:
+	if (fa.token) {
+		memset(fa.token, 0, strlen(fa.token));
+		free(fa.token);
+	}
+	free(fa.id);
+	free(bucket_id);
+	free(desc);
+	pv_sink_free(s);
+	return rc;
+}
