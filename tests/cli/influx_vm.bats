@@ -1,0 +1,74 @@
+#!/usr/bin/env bats
+# The InfluxDB sink against a real time-series database: VictoriaMetrics
+# behind /api/v2/write (INFLUXDB_API=vm), started on a free loopback port.
+
+load helpers
+load ../servers/servers
+
+setup_file() {
+    start_vm "$BATS_FILE_TMPDIR/vm"
+    export VM_URL
+}
+
+teardown_file() {
+    stop_servers
+}
+
+setup() {
+    common_setup
+    export INFLUXDB_API=vm INFLUXDB_HOST="$VM_URL" TSV_RETRY_BUDGET=1
+    # every test has its own campaign: counts do not mix
+    CAMP="c$BATS_TEST_NUMBER"
+}
+
+examples() {
+    mkdir -p "$DATA"
+    cp -R "$BATS_TEST_DIRNAME/../../examples/data/." "$DATA/"
+    # the examples' campaigns, renamed for this test
+    for d in "$DATA"/*/*/; do
+        mv "$d" "$(dirname "$d")/$CAMP-$(basename "$d")"
+    done
+}
+
+@test "vm: every example file lands, point for point, and each file is verified" {
+    examples
+    run_parser -d "$DATA"
+    assert_status 65
+    assert_eq "$(rq 'r["nb_points_total"]')" 5717
+    assert_eq "$(rq '[(x["status"], x["nb_points_expected"] == x["nb_points_in_influx"]) for x in r["files"] if x["status"] == "success"]')" \
+        '[["success", true], ["success", true], ["success", true], ["success", true]]'
+    assert_eq "$(vm_count "{__name__=~\"electrical_.+\",campaign=~\"$CAMP-.+\"}")" 5717
+    assert_eq "$(vm_count "{__name__=~\"electrical_.+\",campaign=\"$CAMP-south site\"}")" 246
+}
+
+@test "vm: a file sent twice is stored once (same series and second)" {
+    mkfile "$DATA/acme/$CAMP/$SN/a.tsv" "$HDR_MONO_SN" "$HDR_MONO_FMT" '05/01/26 10:00:00\t1' '05/01/26 10:10:00\t2'
+    cp "$DATA/acme/$CAMP/$SN/a.tsv" "$BATS_TEST_TMPDIR/a.tsv"
+    run_parser -d "$DATA"
+    assert_status 0
+    cp "$BATS_TEST_TMPDIR/a.tsv" "$DATA/acme/$CAMP/$SN/a.tsv"
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(vm_count "{__name__=~\"electrical_.+\",campaign=\"$CAMP\"}")" 2
+    assert_file "$DATA/acme/$CAMP/$SN/parsed/a.1.tsv"
+}
+
+@test "vm: database down: exit 75, files kept in place; back up: the rerun lands everything" {
+    examples
+    INFLUXDB_HOST="http://127.0.0.1:$(free_port)" run_parser -d "$DATA"
+    assert_status 75
+    assert_eq "$(rq '[x["status"] for x in r["files"]]')" \
+        '["pending", "pending", "pending", "error", "error", "pending"]'
+    assert_eq "$(find "$DATA" -path '*/parsed/*' | wc -l)" 0
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(rq 'r["nb_points_total"]')" 5717
+    assert_eq "$(vm_count "{__name__=~\"electrical_.+\",campaign=~\"$CAMP-.+\"}")" 5717
+}
+
+@test "vm: the run summary goes to the meta series" {
+    mkfile "$DATA/acme/$CAMP/$SN/a.tsv" "$HDR_MONO_SN" "$HDR_MONO_FMT" '05/01/26 10:00:00\t1'
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(vm_count "{__name__=\"tsv_parser_file_nb_points\",campaign=\"$CAMP\",file_name=\"a.tsv\",status=\"success\"}")" 1
+}

@@ -1,0 +1,99 @@
+# shellcheck shell=bash
+# Real and test servers for the CLI tests, each on a free loopback port,
+# started and stopped by the tests themselves.
+#
+#   start_vm DIR      VictoriaMetrics (Debian's victoria-metrics); sets VM_URL
+#   start_influx1 DIR InfluxDB 1.x (Debian's influxd);            sets INFLUX1_URL
+#   stop_servers      kills whatever these started
+
+SERVER_PIDS=()
+
+free_port() {
+    "${PYTHON:-python3}" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_http URL [SECONDS]: until URL answers 2xx
+wait_http() {
+    local url=$1 n=$((${2:-20} * 10))
+    while [ "$n" -gt 0 ]; do
+        curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+        sleep 0.1
+        n=$((n - 1))
+    done
+    echo "server at $url did not start" >&2
+    return 1
+}
+
+start_vm() {
+    local dir=$1 port
+    command -v victoria-metrics >/dev/null || { echo "victoria-metrics is not installed" >&2; return 1; }
+    port=$(free_port)
+    mkdir -p "$dir"
+    # 100y retention and 1ms dedup: old points are kept, a repeated series+time counts once;
+    # no latency offset: points of the last 30 s are searchable at once
+    victoria-metrics -httpListenAddr="127.0.0.1:$port" -storageDataPath="$dir/vm" \
+        -retentionPeriod=100y -dedup.minScrapeInterval=1ms -search.latencyOffset=0s -loggerLevel=ERROR \
+        >"$dir/vm.log" 2>&1 &
+    SERVER_PIDS+=($!)
+    VM_URL="http://127.0.0.1:$port"
+    wait_http "$VM_URL/health"
+}
+
+start_influx1() {
+    local dir=$1 port rpc
+    command -v influxd >/dev/null || { echo "influxd (InfluxDB 1.x) is not installed" >&2; return 1; }
+    port=$(free_port)
+    rpc=$(free_port)
+    mkdir -p "$dir"
+    cat >"$dir/influxdb.conf" <<CONF
+reporting-disabled = true
+bind-address = "127.0.0.1:$rpc"
+[meta]
+  dir = "$dir/meta"
+[data]
+  dir = "$dir/data"
+  wal-dir = "$dir/wal"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:$port"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+CONF
+    influxd -config "$dir/influxdb.conf" >"$dir/influxd.log" 2>&1 &
+    SERVER_PIDS+=($!)
+    INFLUX1_URL="http://127.0.0.1:$port"
+    wait_http "$INFLUX1_URL/ping"
+}
+
+stop_servers() {
+    local pid
+    for pid in "${SERVER_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${SERVER_PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    SERVER_PIDS=()
+}
+
+# vm_count SELECTOR: samples stored in VictoriaMetrics for a series selector
+vm_count() {
+    curl -fsS "$VM_URL/internal/force_flush" >/dev/null
+    curl -fsS "$VM_URL/api/v1/query" --data-urlencode "query=sum(count_over_time($1[50y]))" \
+        --data-urlencode "time=$(($(date +%s) + 60))" |
+        "${PYTHON:-python3}" -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)'
+}
+
+# influx1_count DB [WHERE]: points of measurement electrical in an InfluxDB 1.x database
+influx1_count() {
+    curl -fsS "$INFLUX1_URL/query?db=$1" --data-urlencode "q=SELECT count(*) FROM electrical ${2:-}" |
+        "${PYTHON:-python3}" -c '
+import json, sys
+total = 0
+for res in json.load(sys.stdin)["results"]:
+    for s in res.get("series", []):
+        for row in s["values"]:
+            total += sum(v for v in row[1:] if v)
+print(total)'
+}
