@@ -6,6 +6,7 @@
  */
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,16 @@ typedef struct influx_sink {
 	size_t nknown;
 	char *bucket;        /* of the current file */
 	char *write_path;    /* /api/v2/write?... for the current file */
-	unsigned char *gz;   /* compression buffer */
-	size_t gzcap;
+	/* the sender thread and its two slots */
+	pthread_t sender;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct slot *slots;
+	int head, queued;
+	bool stop;
+	int failed;          /* first failure of the current file */
+	pv_err fail_err;
 } influx_sink;
 
 /* ---- settings ---- */
@@ -438,32 +447,31 @@ write_path(influx_sink *f, const char *bucket, pv_err *err)
 	return PV_OK;
 }
 
-static int
-if_begin(pv_sink *s, const char *bucket, pv_err *err)
-{
-	influx_sink *f = (influx_sink *)s;
-	int rc;
+/*
+ * Writes are pipelined: the reading thread encodes and compresses batch
+ * N+1 while a sender thread posts batch N and waits for the server. Two
+ * slots; the curl handle belongs to the sender while a slot is queued, and
+ * to the caller once the queue is drained.
+ */
+typedef struct slot {
+	char *raw;            /* uncompressed lines, kept for a 413 split */
+	size_t rawlen, rawcap, nlines;
+	unsigned char *gz;
+	size_t gzlen, gzcap;
+} slot;
 
-	if ((rc = ensure_bucket(f, bucket, NULL, err)) < 0)
-		return rc;
-	free(f->bucket);
-	if ((f->bucket = strdup(bucket)) == NULL)
-		return pv_fail(err, PV_ENOMEM, "out of memory");
-	return write_path(f, bucket, err);
-}
-
 static int
-gzip_body(influx_sink *f, const char *buf, size_t len, size_t *outlen, pv_err *err)
+gzip_into(unsigned char **out, size_t *cap, size_t *outlen, const char *buf, size_t len, pv_err *err)
 {
 	z_stream z;
 	size_t bound = compressBound((uLong)len) + 32;
 
-	if (bound > f->gzcap) {
-		unsigned char *g = realloc(f->gz, bound);
+	if (bound > *cap) {
+		unsigned char *g = realloc(*out, bound);
 		if (g == NULL)
 			return pv_fail(err, PV_ENOMEM, "out of memory");
-		f->gz = g;
-		f->gzcap = bound;
+		*out = g;
+		*cap = bound;
 	}
 	memset(&z, 0, sizeof(z));
 	/* level 1: line protocol repeats itself, the fastest level already shrinks it 10-20x */
@@ -471,29 +479,38 @@ gzip_body(influx_sink *f, const char *buf, size_t len, size_t *outlen, pv_err *e
 		return pv_fail(err, PV_ENOMEM, "cannot start gzip");
 	z.next_in = (unsigned char *)buf;
 	z.avail_in = (uInt)len;
-	z.next_out = f->gz;
-	z.avail_out = (uInt)f->gzcap;
+	z.next_out = *out;
+	z.avail_out = (uInt)*cap;
 	int zr = deflate(&z, Z_FINISH);
 	*outlen = z.total_out;
 	deflateEnd(&z);
 	return zr == Z_STREAM_END ? PV_OK : pv_fail(err, PV_ENOMEM, "gzip failed");
 }
 
+/* Posts lines (gz: their compressed form, or NULL to compress here); splits on 413. */
 static int
-post_lines(influx_sink *f, const char *buf, size_t len, size_t nlines, pv_err *err)
+post_lines(influx_sink *f, const char *buf, size_t len, size_t nlines, const unsigned char *gz,
+    size_t gzlen, pv_err *err)
 {
 	pv_http_resp r;
-	size_t blen = len;
 	const void *body = buf;
+	size_t blen = len;
+	unsigned char *own = NULL;
+	size_t owncap = 0;
 	int rc;
 
 	if (f->cfg.gzip) {
-		if ((rc = gzip_body(f, buf, len, &blen, err)) < 0)
-			return rc;
-		body = f->gz;
+		if (gz == NULL) {
+			if ((rc = gzip_into(&own, &owncap, &gzlen, buf, len, err)) < 0)
+				return free(own), rc;
+			gz = own;
+		}
+		body = gz;
+		blen = gzlen;
 	}
 	rc = pv_http_request(f->http, &r, "POST", f->write_path, "text/plain; charset=utf-8",
 	    f->cfg.gzip ? "gzip" : NULL, body, blen, err);
+	free(own);
 	if (rc < 0)
 		return rc;
 	if (r.status == 204 || r.status == 200) {
@@ -508,9 +525,9 @@ post_lines(influx_sink *f, const char *buf, size_t len, size_t nlines, pv_err *e
 		}
 		pv_http_resp_free(&r);
 		pv_debug("batch of %zu lines too large for the server: splitting", nlines);
-		if ((rc = post_lines(f, buf, cut, half, err)) < 0)
+		if ((rc = post_lines(f, buf, cut, half, NULL, 0, err)) < 0)
 			return rc;
-		return post_lines(f, buf + cut, len - cut, nlines - half, err);
+		return post_lines(f, buf + cut, len - cut, nlines - half, NULL, 0, err);
 	} else if (r.status == 400 || r.status == 422 || r.status == 413) {
 		char msg[400];
 		pv_http_message(&r, msg, sizeof(msg));
@@ -525,24 +542,123 @@ post_lines(influx_sink *f, const char *buf, size_t len, size_t nlines, pv_err *e
 	return rc;
 }
 
+static void *
+sender_main(void *arg)
+{
+	influx_sink *f = arg;
+
+	pthread_mutex_lock(&f->mu);
+	for (;;) {
+		while (f->queued == 0 && !f->stop)
+			pthread_cond_wait(&f->cv, &f->mu);
+		if (f->queued == 0 && f->stop)
+			break;
+		slot *sl = &f->slots[f->head];
+		bool skip = f->failed != PV_OK; /* after a failure the file's later batches stay unsent */
+		pthread_mutex_unlock(&f->mu);
+
+		pv_err err = { "" };
+		int rc = skip ? PV_OK : post_lines(f, sl->raw, sl->rawlen, sl->nlines,
+		    f->cfg.gzip ? sl->gz : NULL, sl->gzlen, &err);
+
+		pthread_mutex_lock(&f->mu);
+		if (rc < 0 && f->failed == PV_OK) {
+			f->failed = rc;
+			f->fail_err = err;
+		}
+		f->head = (f->head + 1) % 2;
+		f->queued--;
+		pthread_cond_broadcast(&f->cv);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return NULL;
+}
+
+/* Waits for the queue to empty; returns the first failure since the last take. */
+static int
+drain(influx_sink *f, pv_err *err, bool take)
+{
+	int rc;
+
+	pthread_mutex_lock(&f->mu);
+	while (f->queued > 0)
+		pthread_cond_wait(&f->cv, &f->mu);
+	rc = f->failed;
+	if (rc < 0 && err)
+		*err = f->fail_err;
+	if (take)
+		f->failed = PV_OK;
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+static int
+if_begin(pv_sink *s, const char *bucket, pv_err *err)
+{
+	influx_sink *f = (influx_sink *)s;
+	int rc;
+
+	drain(f, NULL, true);
+	if ((rc = ensure_bucket(f, bucket, NULL, err)) < 0)
+		return rc;
+	free(f->bucket);
+	if ((f->bucket = strdup(bucket)) == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	return write_path(f, bucket, err);
+}
+
 static int
 if_write(pv_sink *s, const char *buf, size_t len, size_t nlines, pv_err *err)
 {
-	return post_lines((influx_sink *)s, buf, len, nlines, err);
+	influx_sink *f = (influx_sink *)s;
+	slot *sl;
+	int rc;
+
+	pthread_mutex_lock(&f->mu);
+	while (f->queued == 2 && f->failed == PV_OK)
+		pthread_cond_wait(&f->cv, &f->mu);
+	rc = f->failed;
+	if (rc < 0)
+		*err = f->fail_err;
+	pthread_mutex_unlock(&f->mu);
+	if (rc < 0)
+		return rc;
+
+	/* the free slot is the sender's only once queued: filling it needs no lock */
+	pthread_mutex_lock(&f->mu);
+	sl = &f->slots[(f->head + f->queued) % 2];
+	pthread_mutex_unlock(&f->mu);
+	if (len > sl->rawcap) {
+		char *raw = realloc(sl->raw, len);
+		if (raw == NULL)
+			return pv_fail(err, PV_ENOMEM, "out of memory");
+		sl->raw = raw;
+		sl->rawcap = len;
+	}
+	memcpy(sl->raw, buf, len);
+	sl->rawlen = len;
+	sl->nlines = nlines;
+	if (f->cfg.gzip && (rc = gzip_into(&sl->gz, &sl->gzcap, &sl->gzlen, buf, len, err)) < 0)
+		return rc;
+
+	pthread_mutex_lock(&f->mu);
+	f->queued++;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	return PV_OK;
 }
 
 static int
 if_commit(pv_sink *s, pv_err *err)
 {
-	(void)s;
-	(void)err;
-	return PV_OK; /* every batch was acknowledged with 204 already */
+	/* the file is stored once every batch was acknowledged */
+	return drain((influx_sink *)s, err, true);
 }
 
 static int
 if_abort(pv_sink *s)
 {
-	(void)s;
+	drain((influx_sink *)s, NULL, true);
 	return 0; /* written points stay; a rerun overwrites them with the same values */
 }
 
@@ -735,6 +851,7 @@ if_count(pv_sink *s, const pv_count_query *q, uint64_t *out, pv_err *err)
 {
 	influx_sink *f = (influx_sink *)s;
 
+	drain(f, NULL, false);
 	switch (f->cfg.api) {
 	case PV_API_V2: return count_v2(f, q, out, err);
 	case PV_API_V1: return count_v1(f, q, out, err);
@@ -747,6 +864,20 @@ if_free(pv_sink *s)
 {
 	influx_sink *f = (influx_sink *)s;
 
+	if (f->started) {
+		pthread_mutex_lock(&f->mu);
+		f->stop = true;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+		pthread_join(f->sender, NULL);
+	}
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cv);
+	for (int i = 0; f->slots && i < 2; i++) {
+		free(f->slots[i].raw);
+		free(f->slots[i].gz);
+	}
+	free(f->slots);
 	pv_http_close(f->http);
 	free(f->org_id);
 	for (size_t i = 0; i < f->nknown; i++)
@@ -754,7 +885,6 @@ if_free(pv_sink *s)
 	free(f->known);
 	free(f->bucket);
 	free(f->write_path);
-	free(f->gz);
 	free(f);
 }
 
@@ -804,6 +934,14 @@ pv_sink_influx_open(pv_sink **out, const pv_influx_config *cfg, pv_err *err)
 		return rc;
 	}
 	f->base.ops = &influx_ops;
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	if ((f->slots = calloc(2, sizeof(slot))) == NULL ||
+	    pthread_create(&f->sender, NULL, sender_main, f) != 0) {
+		pv_sink_free(&f->base);
+		return pv_fail(err, PV_ENOMEM, "cannot start the sender thread");
+	}
+	f->started = true;
 	f->base.batch_lines = cfg->batch_lines;
 	f->base.batch_bytes = cfg->batch_bytes;
 	f->base.meta_bucket = f->cfg.meta_bucket;
