@@ -25,7 +25,7 @@ typedef struct pv_influx_config {
 	long retention_s;         /* INFLUXDB_BUCKET_RETENTION: 0 keeps data forever */
 	size_t batch_lines;       /* TSV_BATCH_LINES */
 	size_t batch_bytes;       /* TSV_BATCH_BYTES */
-	bool gzip;                /* TSV_GZIP */
+	bool gzip;                /* TSV_GZIP: 1 (default), 0, or auto (not to a loopback host) */
 	long connect_timeout_ms;  /* TSV_HTTP_CONNECT_TIMEOUT (s) */
 	long timeout_ms;          /* TSV_HTTP_TIMEOUT (s) */
 	double retry_budget_s;    /* TSV_RETRY_BUDGET (s) */

@@ -6,10 +6,12 @@
  */
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <zlib.h>
 
@@ -65,6 +67,27 @@ env_or(const char *name, const char *def)
 	return s && s[0] ? s : def;
 }
 
+/*
+ * Compression pays over a network; on the loopback interface it only costs
+ * CPU on both ends, so TSV_GZIP=auto sends plain text to a local server.
+ */
+static bool
+loopback(const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL;
+	bool local = false;
+
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		local = strcasecmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+		    strcmp(host, "[::1]") == 0;
+	}
+	curl_free(host);
+	curl_url_cleanup(u);
+	return local;
+}
+
 int
 pv_influx_config_from_env(pv_influx_config *c, pv_err *err)
 {
@@ -104,9 +127,13 @@ pv_influx_config_from_env(pv_influx_config *c, pv_err *err)
 	if ((rc = env_number("TSV_BATCH_BYTES", 4 << 20, 4096, 1 << 30, &v, err)) < 0)
 		return rc;
 	c->batch_bytes = (size_t)v;
-	if ((rc = env_number("TSV_GZIP", 1, 0, 1, &v, err)) < 0)
-		return rc;
-	c->gzip = v != 0;
+	const char *gz = env_or("TSV_GZIP", "1");
+	if (strcmp(gz, "auto") == 0)
+		c->gzip = !loopback(c->url);
+	else if (strcmp(gz, "1") == 0 || strcmp(gz, "0") == 0)
+		c->gzip = gz[0] == '1';
+	else
+		return pv_fail(err, PV_ECONFIG, "TSV_GZIP must be auto, 1 or 0, not '%s'", gz);
 	if ((rc = env_number("TSV_HTTP_CONNECT_TIMEOUT", 10, 0.001, 3600, &v, err)) < 0)
 		return rc;
 	c->connect_timeout_ms = (long)(v * 1000);
@@ -487,7 +514,36 @@ gzip_into(unsigned char **out, size_t *cap, size_t *outlen, const char *buf, siz
 	return zr == Z_STREAM_END ? PV_OK : pv_fail(err, PV_ENOMEM, "gzip failed");
 }
 
-/* Posts lines (gz: their compressed form, or NULL to compress here); splits on 413. */
+/* Inflates a gzip body of `len` bytes once compressed from `rawlen` bytes; free() the result. */
+static char *
+gunzip(const unsigned char *gz, size_t len, size_t rawlen)
+{
+	char *raw = malloc(rawlen + 1);
+	z_stream z;
+
+	memset(&z, 0, sizeof(z));
+	if (raw == NULL || inflateInit2(&z, 15 + 16) != Z_OK) {
+		free(raw);
+		return NULL;
+	}
+	z.next_in = (unsigned char *)gz;
+	z.avail_in = (uInt)len;
+	z.next_out = (unsigned char *)raw;
+	z.avail_out = (uInt)rawlen + 1;
+	int zr = inflate(&z, Z_FINISH);
+	bool whole = zr == Z_STREAM_END && z.total_out == rawlen;
+	inflateEnd(&z);
+	if (!whole) {
+		free(raw);
+		return NULL;
+	}
+	return raw;
+}
+
+/*
+ * Posts `nlines` lines of `len` bytes: `buf` is the text (NULL when only `gz`,
+ * its compressed form, is at hand), gz NULL compresses here. Splits on 413.
+ */
 static int
 post_lines(influx_sink *f, const char *buf, size_t len, size_t nlines, const unsigned char *gz,
     size_t gzlen, pv_err *err)
@@ -517,6 +573,11 @@ post_lines(influx_sink *f, const char *buf, size_t len, size_t nlines, const uns
 		rc = PV_OK;
 	} else if (r.status == 413 && nlines > 1) {
 		/* too large for the server: halves, on a line boundary */
+		char *mine = NULL;
+		if (buf == NULL && (buf = mine = gunzip(gz, gzlen, len)) == NULL) {
+			pv_http_resp_free(&r);
+			return pv_fail(err, PV_ENOMEM, "cannot inflate a batch to split it");
+		}
 		size_t half = nlines / 2, k = 0, cut = 0;
 		while (k < half) {
 			const char *nl = memchr(buf + cut, '\n', len - cut);
@@ -525,9 +586,10 @@ post_lines(influx_sink *f, const char *buf, size_t len, size_t nlines, const uns
 		}
 		pv_http_resp_free(&r);
 		pv_debug("batch of %zu lines too large for the server: splitting", nlines);
-		if ((rc = post_lines(f, buf, cut, half, NULL, 0, err)) < 0)
-			return rc;
-		return post_lines(f, buf + cut, len - cut, nlines - half, NULL, 0, err);
+		if ((rc = post_lines(f, buf, cut, half, NULL, 0, err)) == PV_OK)
+			rc = post_lines(f, buf + cut, len - cut, nlines - half, NULL, 0, err);
+		free(mine);
+		return rc;
 	} else if (r.status == 400 || r.status == 422 || r.status == 413) {
 		char msg[400];
 		pv_http_message(&r, msg, sizeof(msg));
@@ -558,7 +620,7 @@ sender_main(void *arg)
 		pthread_mutex_unlock(&f->mu);
 
 		pv_err err = { "" };
-		int rc = skip ? PV_OK : post_lines(f, sl->raw, sl->rawlen, sl->nlines,
+		int rc = skip ? PV_OK : post_lines(f, f->cfg.gzip ? NULL : sl->raw, sl->rawlen, sl->nlines,
 		    f->cfg.gzip ? sl->gz : NULL, sl->gzlen, &err);
 
 		pthread_mutex_lock(&f->mu);
@@ -628,18 +690,22 @@ if_write(pv_sink *s, const char *buf, size_t len, size_t nlines, pv_err *err)
 	pthread_mutex_lock(&f->mu);
 	sl = &f->slots[(f->head + f->queued) % 2];
 	pthread_mutex_unlock(&f->mu);
-	if (len > sl->rawcap) {
-		char *raw = realloc(sl->raw, len);
-		if (raw == NULL)
-			return pv_fail(err, PV_ENOMEM, "out of memory");
-		sl->raw = raw;
-		sl->rawcap = len;
-	}
-	memcpy(sl->raw, buf, len);
 	sl->rawlen = len;
 	sl->nlines = nlines;
-	if (f->cfg.gzip && (rc = gzip_into(&sl->gz, &sl->gzcap, &sl->gzlen, buf, len, err)) < 0)
-		return rc;
+	if (f->cfg.gzip) {
+		/* only the compressed form is kept: a 413 split inflates it again */
+		if ((rc = gzip_into(&sl->gz, &sl->gzcap, &sl->gzlen, buf, len, err)) < 0)
+			return rc;
+	} else {
+		if (len > sl->rawcap) {
+			char *raw = realloc(sl->raw, len);
+			if (raw == NULL)
+				return pv_fail(err, PV_ENOMEM, "out of memory");
+			sl->raw = raw;
+			sl->rawcap = len;
+		}
+		memcpy(sl->raw, buf, len);
+	}
 
 	pthread_mutex_lock(&f->mu);
 	f->queued++;
