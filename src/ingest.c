@@ -416,7 +416,7 @@ out:
 				pv_file_result_warn(r, "%llu points already written were taken back from the output",
 				    (unsigned long long)in.b.sent);
 		} else if (in.b.sent > 0)
-			pv_file_result_warn(r, "%llu points already written could not be taken back from the output",
+			pv_file_result_warn(r, "up to %llu points were sent before the failure and stay where they went",
 			    (unsigned long long)in.b.sent);
 	}
 	if (rc == PV_OK)

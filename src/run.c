@@ -109,7 +109,8 @@ verify(pv_file_result *r, const pv_run_opts *o)
 	r->verified = true;
 	if (r->nb_points_in_influx < r->nb_points)
 		pv_file_result_warn(r,
-		    "%llu points written, %llu found in the database (rows repeating a timestamp collapse)",
+		    "%llu points written, %llu found in the database (rows repeating a timestamp collapse; "
+		    "a retention period shorter than the data drops it)",
 		    (unsigned long long)r->nb_points, (unsigned long long)r->nb_points_in_influx);
 }
 

@@ -13,6 +13,7 @@
 #include "powerview/dotenv.h"
 #include "powerview/influx.h"
 #include "powerview/log.h"
+#include "powerview/path.h"
 #include "powerview/run.h"
 #include "powerview/scan.h"
 #include "powerview/tz.h"
@@ -149,6 +150,10 @@ token_main(int argc, char **argv)
 	if (bucket == NULL || optind < argc) {
 		pv_error("token: --bucket is required, and nothing else");
 		usage(stderr);
+		return EX_USAGE;
+	}
+	if (pv_name_problem(bucket) != NULL) {
+		pv_error("token: bucket name %s", pv_name_problem(bucket));
 		return EX_USAGE;
 	}
 	if ((status = load_env_file(env_file)) != 0)

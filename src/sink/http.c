@@ -16,6 +16,7 @@ struct pv_http {
 	CURL *curl;
 	pv_http_opts o;
 	char *base;
+	char *shown;         /* base without user:password, for messages */
 	char *auth;          /* the Authorization header line */
 	char *userpwd;
 	bool degraded;       /* a request already gave up in this run */
@@ -25,6 +26,29 @@ struct pv_http {
 };
 
 static bool curl_ready;
+
+/* The URL without credentials: messages and reports never carry a password. */
+static char *
+redact(const char *url)
+{
+	CURLU *u = curl_url();
+	char *out = NULL, *copy = NULL;
+
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
+		curl_url_set(u, CURLUPART_USER, NULL, 0);
+		curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
+		if (curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK) {
+			size_t n = strlen(out);
+			while (n > 0 && out[n - 1] == '/')
+				out[--n] = '\0';
+			copy = strdup(out);
+		}
+		curl_free(out);
+	}
+	curl_url_cleanup(u);
+	/* not a URL curl understands: say nothing of it rather than leak it */
+	return copy ? copy : strdup("(the configured server)");
+}
 
 int
 pv_http_open(pv_http **out, const pv_http_opts *o, pv_err *err)
@@ -55,6 +79,11 @@ pv_http_open(pv_http **out, const pv_http_opts *o, pv_err *err)
 		pv_http_close(h);
 		return pv_fail(err, PV_ENOMEM, "out of memory");
 	}
+	h->shown = redact(h->base);
+	if (h->shown == NULL) {
+		pv_http_close(h);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
 	h->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)h;
 	*out = h;
 	return PV_OK;
@@ -68,6 +97,7 @@ pv_http_close(pv_http *h)
 	if (h->curl)
 		curl_easy_cleanup(h->curl);
 	free(h->base);
+	free(h->shown);
 	if (h->auth) {
 		/* the token does not linger in freed memory */
 		memset(h->auth, 0, strlen(h->auth));
@@ -182,12 +212,13 @@ pv_http_request(pv_http *h, pv_http_resp *resp, const char *method, const char *
     pv_err *err)
 {
 	char *url = NULL, ctype[160], cenc[96];
-	double waited = 0;
+	struct timespec t0, now;
 	int rc = PV_ETEMP;
 
 	memset(resp, 0, sizeof(*resp));
 	if (asprintf(&url, "%s%s", h->base, path) < 0)
 		return pv_fail(err, PV_ENOMEM, "out of memory");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int attempt = 0;; attempt++) {
 		struct curl_slist *hdrs = NULL;
 		CURLcode cc;
@@ -247,27 +278,31 @@ pv_http_request(pv_http *h, pv_http_resp *resp, const char *method, const char *
 		} else if (curl_transient(cc)) {
 			snprintf(why, sizeof(why), "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
 		} else {
-			rc = pv_fail(err, PV_ECONFIG, "%s %s%s: %s", method, h->base, path,
+			rc = pv_fail(err, PV_ECONFIG, "%s %s%s: %s", method, h->shown, path,
 			    h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
 			break;
 		}
-		/* unavailable: wait and try again, within the budget */
+		/* unavailable: wait and try again, within the budget (wall time, requests included) */
 		double delay = fmin(30.0, 0.5 * pow(2.0, attempt));
 		delay = delay / 2 + jitter(h) * delay / 2;
 		if (h->retry_after >= 0)
-			delay = fmin(h->retry_after, h->o.retry_after_max_s);
-		if (h->degraded || waited + delay > h->o.retry_budget_s) {
+			/* never sooner than asked, never longer than the cap, never a busy loop */
+			delay = fmax(0.25, fmin(h->retry_after, h->o.retry_after_max_s));
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		double spent = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+		if (h->degraded || spent + delay > h->o.retry_budget_s) {
 			h->degraded = true;
 			rc = pv_fail(err, PV_ETEMP, "%s %s: unavailable after %d attempts (%s)", method,
-			    h->base, attempt + 1, why);
+			    h->shown, attempt + 1, why);
 			break;
 		}
-		pv_warn("%s %s: %s; retrying in %.1f s", method, h->base, why, delay);
+		pv_warn("%s %s: %s; retrying in %.1f s", method, h->shown, why, delay);
 		pause_for(delay);
-		waited += delay;
 	}
 	if (rc == PV_OK)
 		h->degraded = false;
+	else
+		pv_http_resp_free(resp); /* no answer to read: nothing for the caller to free */
 	free(url);
 	return rc;
 }

@@ -461,9 +461,15 @@ write_path(influx_sink *f, const char *bucket, pv_err *err)
 	case PV_API_V1:
 		rc = asprintf(&f->write_path, "/write?db=%s&precision=s", b);
 		break;
-	case PV_API_VM:
-		rc = asprintf(&f->write_path, "/api/v2/write?bucket=%s&precision=s", b);
+	case PV_API_VM: {
+		/* VictoriaMetrics ignores `bucket`: the company becomes the label db, as with /write?db= */
+		char *label = NULL, *el = NULL;
+		if (asprintf(&label, "db=%s", bucket) >= 0 && (el = pv_http_escape(f->http, label)) != NULL)
+			rc = asprintf(&f->write_path, "/api/v2/write?bucket=%s&extra_label=%s&precision=s", b, el);
+		free(label);
+		free(el);
 		break;
+	}
 	}
 	free(b);
 	free(o);
@@ -865,17 +871,17 @@ out:
 static int
 count_vm(influx_sink *f, const pv_count_query *q, uint64_t *out, pv_err *err)
 {
-	char *c = promql_string(q->campaign), *d = promql_string(q->master_sn);
+	char *c = promql_string(q->campaign), *d = promql_string(q->master_sn), *db = promql_string(q->bucket);
 	char *fn = q->file_name ? promql_string(q->file_name) : NULL, *m = NULL, *re = NULL;
 	char *promql = NULL, *e = NULL, *path = NULL;
 	pv_http_resp r;
 	int rc;
 
 	/* the measurement becomes the metric name prefix: "electrical_<field>" */
-	if (!c || !d || (q->file_name && !fn) || asprintf(&re, "%s_.+", q->measurement) < 0 ||
+	if (!c || !d || !db || (q->file_name && !fn) || asprintf(&re, "%s_.+", q->measurement) < 0 ||
 	    (m = promql_string(re)) == NULL ||
-	    asprintf(&promql, "sum(count_over_time({__name__=~%s,campaign=%s,device_master_sn=%s%s%s}[%llds]))",
-		m, c, d, fn ? ",file_name=" : "", fn ? fn : "",
+	    asprintf(&promql, "sum(count_over_time({__name__=~%s,db=%s,campaign=%s,device_master_sn=%s%s%s}[%llds]))",
+		m, db, c, d, fn ? ",file_name=" : "", fn ? fn : "",
 		(long long)(q->end - q->start + 2)) < 0 ||
 	    (e = pv_http_escape(f->http, promql)) == NULL ||
 	    asprintf(&path, "/api/v1/query?query=%s&time=%lld", e, (long long)q->end + 1) < 0) {
@@ -903,6 +909,7 @@ count_vm(influx_sink *f, const pv_count_query *q, uint64_t *out, pv_err *err)
 out:
 	free(c);
 	free(d);
+	free(db);
 	free(fn);
 	free(m);
 	free(re);
@@ -1192,10 +1199,13 @@ pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bu
 			    "authorization '%s' exists but the server does not return its token (token hashing); "
 			    "run again with --rotate to replace it (datasources using the old token must be updated)",
 			    desc);
-		else if (!fa.read || (write && !fa.write))
+		else if (!fa.read || fa.write != write)
+			/* a datasource asking for read gets read only: never a broader token */
 			rc = pv_fail(err, PV_ECONFIG,
-			    "authorization '%s' exists without %s permission on bucket %s; "
-			    "run again with --rotate to replace it", desc, fa.read ? "write" : "read", bucket);
+			    "authorization '%s' exists with %s permission on bucket %s, not %s; "
+			    "run again with --rotate to replace it", desc,
+			    !fa.read ? "no read" : fa.write ? "read+write" : "read-only", bucket,
+			    write ? "read+write" : "read-only");
 		else {
 			*token = fa.token;
 			fa.token = NULL;

@@ -39,6 +39,8 @@ examples() {
         '[["success", true], ["success", true], ["success", true], ["success", true]]'
     assert_eq "$(vm_count "{__name__=~\"electrical_.+\",campaign=~\"$CAMP-.+\"}")" 5717
     assert_eq "$(vm_count "{__name__=~\"electrical_.+\",campaign=\"$CAMP-south site\"}")" 246
+    # the company travels as the label db
+    assert_eq "$(vm_count "{__name__=~\"electrical_.+\",db=\"bertin\",campaign=~\"$CAMP-.+\"}")" 179
 }
 
 @test "vm: a file sent twice is stored once (same series and second)" {

@@ -4,6 +4,8 @@
 #
 #   start_vm DIR      VictoriaMetrics (Debian's victoria-metrics); sets VM_URL
 #   start_influx1 DIR InfluxDB 1.x (Debian's influxd);            sets INFLUX1_URL
+#   start_influx2 DIR [ARGS...]  tests/servers/influx2.py, the InfluxDB 2 stand-in;
+#                     sets INFLUX2_URL, INFLUX2_TOKEN, INFLUX2_ORG
 #   stop_servers      kills whatever these started
 
 SERVER_PIDS=()
@@ -64,6 +66,33 @@ CONF
     SERVER_PIDS+=($!)
     INFLUX1_URL="http://127.0.0.1:$port"
     wait_http "$INFLUX1_URL/ping"
+}
+
+start_influx2() {
+    local dir=$1 n=100
+    shift
+    mkdir -p "$dir"
+    rm -f "$dir/port"
+    INFLUX2_TOKEN="test-admin-token-$RANDOM$RANDOM"
+    INFLUX2_ORG=powerview
+    "${PYTHON:-python3}" "$(dirname "${BASH_SOURCE[0]}")/influx2.py" --port 0 --port-file "$dir/port" \
+        --token "$INFLUX2_TOKEN" --org "$INFLUX2_ORG" --log "$dir/influx2.log" "$@" &
+    SERVER_PIDS+=($!)
+    while [ ! -s "$dir/port" ] && [ "$n" -gt 0 ]; do
+        sleep 0.05
+        n=$((n - 1))
+    done
+    [ -s "$dir/port" ] || { echo "influx2.py did not start" >&2; return 1; }
+    INFLUX2_URL="http://127.0.0.1:$(cat "$dir/port")"
+}
+
+# influx2 METHOD PATH [JSON]: the stand-in's control API (/__test/...)
+influx2() {
+    if [ $# -ge 3 ]; then
+        curl -fsS -X "$1" -H 'Content-Type: application/json' --data-binary "$3" "$INFLUX2_URL$2"
+    else
+        curl -fsS -X "$1" "$INFLUX2_URL$2"
+    fi
 }
 
 stop_servers() {
