@@ -454,9 +454,11 @@ write_path(influx_sink *f, const char *bucket, pv_err *err)
 		return pv_fail(err, PV_ENOMEM, "out of memory");
 	switch (f->cfg.api) {
 	case PV_API_V2:
-		o = pv_http_escape(f->http, f->org_id);
+		/* the org as configured: a name, or an id used as is */
+		o = pv_http_escape(f->http, f->cfg.org);
 		if (o)
-			rc = asprintf(&f->write_path, "/api/v2/write?orgID=%s&bucket=%s&precision=s", o, b);
+			rc = asprintf(&f->write_path, "/api/v2/write?%s=%s&bucket=%s&precision=s",
+			    is_hex16(f->cfg.org) ? "orgID" : "org", o, b);
 		break;
 	case PV_API_V1:
 		rc = asprintf(&f->write_path, "/write?db=%s&precision=s", b);
