@@ -139,15 +139,17 @@ file_zone(const pv_header *h, const pv_config *cfg, char *buf, size_t size)
 {
 	const char *s;
 
+	const char *fallback = h->format->timezone ? h->format->timezone : cfg->timezone;
+
 	if (h->format->layout == PV_LAYOUT_PLAIN)
-		return cfg->timezone;
+		return fallback;
 	if ((s = meta_field(h, "DataTimeSettings", buf, size)) != NULL && strcasecmp(s, "UTC") == 0)
 		return "UTC";
 	if ((s = meta_field(h, "TimeZone", buf, size)) != NULL)
 		return s;
 	if ((s = meta_field(h, "TimeZoneName", buf, size)) != NULL)
 		return s;
-	return cfg->timezone;
+	return fallback;
 }
 
 static int

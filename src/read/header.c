@@ -179,8 +179,12 @@ pv_header_read(pv_header *h, pv_lines *l, const pv_formats *reg, pv_err *err)
 	}
 	h->format = pv_formats_find(reg, h->format_id);
 	if (h->format == NULL || h->format->layout != layout) {
+		char known[512];
+		/* the ids that would do, so that the fix is one line of powerview.yaml away */
+		pv_formats_list(reg, known, sizeof(known));
 		h->format = NULL;
-		rc = pv_fail(err, PV_EDATA, "unsupported format: %.200s", h->format_id);
+		rc = pv_fail(err, PV_EDATA, "unsupported format: %.200s in the %s layout (known: %s)",
+		    h->format_id, pv_layout_name(layout), known);
 		goto out;
 	}
 	if ((rc = split_cells(&serial, &nserial, serial_line, serial_len, err)) < 0)

@@ -67,16 +67,16 @@ static const error_case errors[] = {
 	{ "only blank lines", "\n \t\n\r\n\t\r", "empty file", NULL, NULL },
 	{ "only a BOM", "\xEF\xBB\xBF\r\n", "empty file", NULL, NULL },
 
-	{ "unknown id", "M\tA\nXX_V9\tL\n", "unsupported format: XX_V9", NULL, "XX_V9" },
+	{ "unknown id", "M\tA\nXX_V9\tL\n", "unsupported format: XX_V9 in the plain layout (known: MV_T302_V002 (plain), MV_T302_V003 (framed))", NULL, "XX_V9" },
 	{ "unknown id in framed layout", HDR "M\tA\nMV_T302_V004\tL\n",
-	    "unsupported format: MV_T302_V004", NULL, "MV_T302_V004" },
-	{ "id is case-sensitive", "M\tA\nmv_t302_v002\tL\n", "unsupported format: mv_t302_v002", NULL,
+	    "unsupported format: MV_T302_V004 in the framed layout (known: MV_T302_V002 (plain), MV_T302_V003 (framed))", NULL, "MV_T302_V004" },
+	{ "id is case-sensitive", "M\tA\nmv_t302_v002\tL\n", "unsupported format: mv_t302_v002 in the plain layout (known: MV_T302_V002 (plain), MV_T302_V003 (framed))", NULL,
 	    "mv_t302_v002" },
-	{ "V003 id in plain layout", "M\tA\nMV_T302_V003\tL\n", "unsupported format: MV_T302_V003",
+	{ "V003 id in plain layout", "M\tA\nMV_T302_V003\tL\n", "unsupported format: MV_T302_V003 in the plain layout (known: MV_T302_V002 (plain), MV_T302_V003 (framed))",
 	    NULL, "MV_T302_V003" },
 	{ "V002 id in framed layout", HDR "M\tA\nMV_T302_V002\tL\nEND_DATA\n",
-	    "unsupported format: MV_T302_V002", NULL, "MV_T302_V002" },
-	{ "empty id", "M\tA\n\tL\n", "unsupported format: ", NULL, "" },
+	    "unsupported format: MV_T302_V002 in the framed layout (known: MV_T302_V002 (plain), MV_T302_V003 (framed))", NULL, "MV_T302_V002" },
+	{ "empty id", "M\tA\n\tL\n", "unsupported format:  in the plain layout (known: MV_T302_V002 (plain), MV_T302_V003 (framed))", NULL, "" },
 
 	{ "no channels", "M\nMV_T302_V002\n", "no channels", NULL, "MV_T302_V002" },
 	{ "no channels after dropping trailing cells", "M\t\t \t\nMV_T302_V002\tL\n", "no channels",
@@ -355,7 +355,7 @@ format_registry(void **state)
 	assert_null(pv_formats_find(reg, "MV_T302_V00"));
 	assert_null(pv_formats_find(reg, "MV_T302_V0022"));
 	pv_formats_list(reg, list, sizeof(list));
-	assert_string_equal(list, "MV_T302_V002, MV_T302_V003");
+	assert_string_equal(list, "MV_T302_V002 (plain), MV_T302_V003 (framed)");
 	assert_string_equal(pv_layout_name(PV_LAYOUT_PLAIN), "plain");
 	assert_string_equal(pv_layout_name(PV_LAYOUT_FRAMED), "framed");
 }
