@@ -245,36 +245,26 @@ print(json.dumps({"names": names}))')" >/dev/null
 @test "v2: a Retry-After above TSV_RETRY_AFTER_MAX waits TSV_RETRY_AFTER_MAX only" {
     mkseries "$DEV/a.tsv" 10
     fault '{"path": "/api/v2/write", "status": 503, "headers": {"Retry-After": "3600"}}'
-    local t0 t1
-    t0=$(date +%s%N)
     run_parser -d "$DATA"
-    t1=$(date +%s%N)
     assert_status 0
     assert_contains "$stderr" "retrying in 1.0 s"
     assert_eq "$(rlog '[x["status"] for x in W]')" '[503, 204]'
     assert_eq "$(pts acme)" 10
-    [ $(((t1 - t0) / 1000000)) -lt 2900 ]
 }
 
 @test "v2: database unreachable: exit 75, every file kept, only the first one waits out the budget" {
     examples
-    local t0 t1
-    t0=$(date +%s%N)
     INFLUXDB_HOST="http://127.0.0.1:$(free_port)" run_parser -d "$DATA"
-    t1=$(date +%s%N)
     assert_status 75
     assert_eq "$(rq '[x["status"] for x in r["files"]]')" \
         '["pending", "pending", "pending", "error", "pending", "pending"]'
     assert_eq "$(find "$DATA" -path '*/parsed*' | wc -l)" 0
     assert_eq "$(find "$DATA" -name '*.tsv' -path '*/error/*' | wc -l)" 1
     assert_contains "$stderr" "retrying"
-    # the budget (3 s) is spent once, not once per file: waiting it out takes
-    # 1.75 to 3 s, so five files doing so would take 8.75 s at least
-    local ms=$(((t1 - t0) / 1000000))
-    if [ "$ms" -ge 5000 ]; then
-        echo "run took $ms ms; the retry budget is 3 s" >&2
-        return 1
-    fi
+    # the budget is spent once, not once per file: the first file retried,
+    # every later one had a single attempt
+    assert_eq "$(rq '[("after 1 attempts" in x["error"]) for x in r["files"] if x["status"] == "pending"]')" \
+        '[false, true, true, true, true]'
 }
 
 # ---- splitting and refusals
