@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <sysexits.h>
 
-#include "powerview/dotenv.h"
+#include "powerview/config.h"
 #include "powerview/influx.h"
 #include "powerview/log.h"
 #include "powerview/path.h"
@@ -23,8 +23,10 @@ usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: tsv_parser -d dir [-t file]... [--dry-run | -o path] [--no-verify]\n"
+	    "                  [--config path] [--env-file path]\n"
+	    "       tsv_parser token --bucket name [--write] [--rotate] [--config path]\n"
 	    "                  [--env-file path]\n"
-	    "       tsv_parser token --bucket name [--write] [--rotate] [--env-file path]\n"
+	    "       tsv_parser config [--config path] [--env-file path]\n"
 	    "       tsv_parser -h | --version\n"
 	    "\n"
 	    "  -d, --dataFolder dir  data folder: <dir>/<company>/<campaign>/<device>/<file>.tsv\n"
@@ -33,7 +35,9 @@ usage(FILE *fp)
 	    "  -o, --output path     append line protocol to path ('-': standard output)\n"
 	    "                        instead of sending it to InfluxDB\n"
 	    "      --no-verify       do not count each file's points back from InfluxDB\n"
-	    "      --env-file path   settings file (default: ./.env when it exists)\n"
+	    "      --config path     powerview.yaml (default: $POWERVIEW_CONFIG, else\n"
+	    "                        /etc/powerview/powerview.yaml when it exists)\n"
+	    "      --env-file path   variables file (default: ./.env when it exists)\n"
 	    "  -h, --help            this help\n"
 	    "      --version         the version\n"
 	    "\n"
@@ -57,20 +61,64 @@ exit_for(int rc)
 	}
 }
 
-/* .env: the named file must exist; ./.env is read when there is one. Set variables win. */
+/* Environment, then .env, then powerview.yaml: a named file must exist. */
 static int
-load_env_file(const char *path)
+load_settings(pv_settings **out, const char *env_file, const char *config)
 {
 	pv_err err;
-	int rc = pv_dotenv_load(path ? path : ".env", &err);
+	int rc = pv_settings_load(out, env_file, config, &err);
 
-	if (rc == PV_ENOENT && path == NULL)
-		return 0;
 	if (rc < 0) {
 		pv_error("%s", err.msg);
-		return rc == PV_ENOENT ? EX_NOINPUT : EX_CONFIG;
+		return rc == PV_ENOENT ? EX_NOINPUT : rc == PV_ENOMEM ? EX_OSERR : EX_CONFIG;
 	}
 	return 0;
+}
+
+static int
+check_settings(const pv_settings *s)
+{
+	pv_err err;
+
+	if (pv_settings_check(s, &err) < 0) {
+		pv_error("%s", err.msg);
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
+/* tsv_parser config: the effective settings and where each comes from. */
+static int
+config_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "env-file", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL, *env_file = NULL;
+	pv_settings *s = NULL;
+	int ch, status;
+
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config = optarg; break;
+		case 'e': env_file = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (optind < argc) {
+		pv_error("config: unexpected argument '%s'", argv[optind]);
+		return EX_USAGE;
+	}
+	if ((status = load_settings(&s, env_file, config)) == 0 && (status = check_settings(s)) == 0) {
+		pv_settings_print(s, stdout);
+		status = fflush(stdout) == EOF ? EX_IOERR : 0;
+	}
+	pv_settings_free(s);
+	return status;
 }
 
 static void
@@ -127,10 +175,12 @@ token_main(int argc, char **argv)
 		{ "write", no_argument, NULL, 'w' },
 		{ "rotate", no_argument, NULL, 'r' },
 		{ "env-file", required_argument, NULL, 'e' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *bucket = NULL, *env_file = NULL;
+	const char *bucket = NULL, *env_file = NULL, *config = NULL;
+	pv_settings *settings = NULL;
 	bool write = false, rotate = false;
 	pv_influx_config icfg;
 	pv_err err;
@@ -143,6 +193,7 @@ token_main(int argc, char **argv)
 		case 'w': write = true; break;
 		case 'r': rotate = true; break;
 		case 'e': env_file = optarg; break;
+		case 'c': config = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return EX_USAGE;
 		}
@@ -156,7 +207,11 @@ token_main(int argc, char **argv)
 		pv_error("token: bucket name %s", pv_name_problem(bucket));
 		return EX_USAGE;
 	}
-	if ((status = load_env_file(env_file)) != 0)
+	if ((status = load_settings(&settings, env_file, config)) != 0)
+		return status;
+	status = check_settings(settings);
+	pv_settings_free(settings);
+	if (status != 0)
 		return status;
 	log_from_env();
 	if (pv_influx_config_from_env(&icfg, &err) < 0) {
@@ -184,13 +239,16 @@ main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "no-verify", no_argument, NULL, 'N' },
 		{ "env-file", required_argument, NULL, 'e' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *data_dir = NULL, *output = NULL, *env_file = NULL;
+	const char *data_dir = NULL, *output = NULL, *env_file = NULL, *config = NULL, *s;
+	pv_settings *settings = NULL;
+	bool no_verify = false;
 	pv_paths files = { 0 };
-	pv_run_opts opts = { .verify = true };
+	pv_run_opts opts = { 0 };
 	pv_influx_config icfg;
 	pv_run_outcome out;
 	pv_sink *sink = NULL;
@@ -200,6 +258,8 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "token") == 0)
 		return token_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "config") == 0)
+		return config_main(argc - 1, argv + 1);
 	while ((ch = getopt_long(argc, argv, "d:t:o:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -218,10 +278,13 @@ main(int argc, char **argv)
 			output = optarg;
 			break;
 		case 'N':
-			opts.verify = false;
+			no_verify = true;
 			break;
 		case 'e':
 			env_file = optarg;
+			break;
+		case 'c':
+			config = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -250,11 +313,23 @@ main(int argc, char **argv)
 		usage(stderr);
 		goto out;
 	}
-	if ((status = load_env_file(env_file)) != 0)
+	if ((status = load_settings(&settings, env_file, config)) != 0)
+		goto out;
+	/* the command line wins over every other source */
+	if ((output && pv_settings_flag(settings, "TSV_OUTPUT", output) < 0) ||
+	    (no_verify && pv_settings_flag(settings, "TSV_VERIFY", "0") < 0)) {
+		status = EX_OSERR;
+		goto out;
+	}
+	if ((status = check_settings(settings)) != 0)
 		goto out;
 	log_from_env();
 	if ((status = config_from_env(&opts.cfg)) != 0)
 		goto out;
+	opts.cfg.formats = pv_settings_formats(settings);
+	if (!opts.dry_run && (s = getenv("TSV_OUTPUT")) != NULL && s[0] != '\0')
+		output = s;
+	opts.verify = (s = getenv("TSV_VERIFY")) == NULL || strcmp(s, "0") != 0;
 	/* the database settings are checked before anything is read */
 	if (!opts.dry_run && output == NULL && pv_influx_config_from_env(&icfg, &err) < 0) {
 		pv_error("%s (or use --output PATH or --dry-run)", err.msg);
@@ -330,5 +405,6 @@ main(int argc, char **argv)
 out:
 	pv_sink_free(sink);
 	pv_paths_free(&files);
+	pv_settings_free(settings);
 	return status;
 }

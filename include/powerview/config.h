@@ -1,0 +1,48 @@
+/* Settings: built-in defaults < powerview.yaml < .env < environment < command line. */
+#ifndef POWERVIEW_CONFIG_H
+#define POWERVIEW_CONFIG_H
+
+#include <stdio.h>
+
+#include "powerview/common.h"
+#include "powerview/format.h"
+
+typedef struct pv_settings pv_settings;
+
+typedef enum pv_source {
+	PV_SRC_DEFAULT,
+	PV_SRC_FILE,    /* powerview.yaml */
+	PV_SRC_DOTENV,  /* .env */
+	PV_SRC_ENV,     /* the process environment */
+	PV_SRC_FLAG     /* the command line */
+} pv_source;
+
+/*
+ * Builds the effective settings. Every setting is an environment variable
+ * (TSV_*, INFLUXDB_*), so every later reader sees one place: variables
+ * already set win; then `env_file` (or ./.env when it exists) fills the
+ * unset ones; then the YAML file (`config_path`, else $POWERVIEW_CONFIG,
+ * else /etc/powerview/powerview.yaml when it exists) fills what is still
+ * unset and adds formats. PV_ENOENT for a named file that is missing;
+ * PV_ECONFIG with "file:line:column: reason" for a bad one.
+ */
+int pv_settings_load(pv_settings **out, const char *env_file, const char *config_path, pv_err *err);
+void pv_settings_free(pv_settings *s);
+
+/* Loads one YAML file into s (the part of pv_settings_load a fuzzer drives). */
+pv_settings *pv_settings_new(void);
+int pv_settings_load_yaml(pv_settings *s, const char *path, pv_err *err);
+
+/* The format registry: built-ins plus those the YAML declares. */
+const pv_formats *pv_settings_formats(const pv_settings *s);
+
+/* Records that the command line set `env` (e.g. --output sets TSV_OUTPUT). */
+int pv_settings_flag(pv_settings *s, const char *env, const char *value);
+
+/* Checks every effective value; PV_ECONFIG naming the setting and its source. */
+int pv_settings_check(const pv_settings *s, pv_err *err);
+
+/* "key = value  (source)" for each setting, secrets masked, then the formats. */
+void pv_settings_print(const pv_settings *s, FILE *fp);
+
+#endif

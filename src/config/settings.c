@@ -1,0 +1,578 @@
+/*
+ * Settings. Each one is an environment variable the rest of the program
+ * reads; this table says which YAML key sets it, how it is checked, and
+ * where its value came from. Precedence: command line > environment >
+ * .env > powerview.yaml > built-in default.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#include "powerview/config.h"
+#include "powerview/dotenv.h"
+#include "powerview/path.h"
+#include "powerview/tz.h"
+
+typedef enum kind {
+	K_STRING, K_NUMBER, K_ENUM, K_BOOL, K_ZONE, K_BUCKET, K_SECRET, K_SECRET_FILE
+} kind;
+
+typedef struct setting {
+	const char *section, *key; /* YAML: section.key */
+	const char *env;           /* the variable it sets */
+	kind kind;
+	const char *def;           /* shown when unset; NULL: none */
+	double lo, hi;             /* K_NUMBER */
+	const char *choices;       /* K_ENUM: "a|b|c" */
+	const char *help;
+} setting;
+
+static const setting table[] = {
+	{ "influxdb", "api", "INFLUXDB_API", K_ENUM, "v2", 0, 0, "v2|v1|vm", "database API" },
+	{ "influxdb", "url", "INFLUXDB_HOST", K_STRING, NULL, 0, 0, NULL, "server URL" },
+	{ "influxdb", "org", "INFLUXDB_ORG", K_STRING, NULL, 0, 0, NULL, "organization (v2)" },
+	{ "influxdb", "token", "INFLUXDB_ADMIN_TOKEN", K_SECRET, NULL, 0, 0, NULL, "token (prefer token_file)" },
+	{ "influxdb", "token_file", "INFLUXDB_ADMIN_TOKEN", K_SECRET_FILE, NULL, 0, 0, NULL, "file holding the token" },
+	{ "influxdb", "username", "INFLUXDB_USERNAME", K_STRING, NULL, 0, 0, NULL, "user (v1)" },
+	{ "influxdb", "password", "INFLUXDB_PASSWORD", K_SECRET, NULL, 0, 0, NULL, "password (prefer password_file)" },
+	{ "influxdb", "password_file", "INFLUXDB_PASSWORD", K_SECRET_FILE, NULL, 0, 0, NULL, "file holding the password" },
+	{ "influxdb", "bucket_retention", "INFLUXDB_BUCKET_RETENTION", K_NUMBER, "0", 0, 1e10, NULL, "seconds; 0 keeps data forever" },
+	{ "influxdb", "meta_bucket", "TSV_META_BUCKET", K_BUCKET, "powerview_meta", 0, 0, NULL, "run summaries" },
+	{ "sink", "output", "TSV_OUTPUT", K_STRING, NULL, 0, 0, NULL, "line protocol file instead of the database" },
+	{ "sink", "verify", "TSV_VERIFY", K_BOOL, "1", 0, 0, NULL, "count each file's points back" },
+	{ "sink", "gzip", "TSV_GZIP", K_ENUM, "1", 0, 0, "1|0|auto", "compress writes" },
+	{ "sink", "batch_lines", "TSV_BATCH_LINES", K_NUMBER, "5000", 1, 1e7, NULL, "lines per write" },
+	{ "sink", "batch_bytes", "TSV_BATCH_BYTES", K_NUMBER, "4194304", 4096, 1073741824, NULL, "bytes per write" },
+	{ "http", "connect_timeout", "TSV_HTTP_CONNECT_TIMEOUT", K_NUMBER, "10", 0.001, 3600, NULL, "seconds" },
+	{ "http", "timeout", "TSV_HTTP_TIMEOUT", K_NUMBER, "120", 0.001, 86400, NULL, "seconds per request" },
+	{ "http", "retry_budget", "TSV_RETRY_BUDGET", K_NUMBER, "120", 0, 86400, NULL, "seconds of retrying per request" },
+	{ "http", "retry_after_max", "TSV_RETRY_AFTER_MAX", K_NUMBER, "60", 0, 86400, NULL, "cap on Retry-After, seconds" },
+	{ "parser", "timezone", "TSV_TIMEZONE", K_ZONE, "Europe/Paris", 0, 0, NULL, "zone of plain files" },
+	{ "parser", "channel_id_scheme", "TSV_CHANNEL_ID_SCHEME", K_ENUM, "serial", 0, 0, "serial|compact", "channel ids" },
+	{ "parser", "file_name_tag", "TSV_FILE_NAME_TAG", K_BOOL, "1", 0, 0, NULL, "tag points with their file" },
+	{ "reports", "dir", "TSV_REPORT_DIR", K_STRING, "<data folder>/../logs/reports", 0, 0, NULL, "run reports" },
+	{ "log", "level", "TSV_LOG_LEVEL", K_ENUM, "INFO", 0, 0, "DEBUG|INFO|WARNING|WARN|ERROR", "log level" },
+};
+#define NSETTINGS (sizeof(table) / sizeof(table[0]))
+
+struct pv_settings {
+	pv_source source[NSETTINGS];
+	char *where[NSETTINGS];  /* "powerview.yaml:12" for PV_SRC_FILE */
+	pv_formats *formats;
+	char *config_path;       /* the YAML file read, or NULL */
+	char *env_file;          /* the .env read, or NULL */
+};
+
+pv_settings *
+pv_settings_new(void)
+{
+	pv_settings *s = calloc(1, sizeof(*s));
+
+	if (s != NULL && (s->formats = pv_formats_new()) == NULL) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+pv_settings_free(pv_settings *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < NSETTINGS; i++)
+		free(s->where[i]);
+	pv_formats_free(s->formats);
+	free(s->config_path);
+	free(s->env_file);
+	free(s);
+}
+
+const pv_formats *
+pv_settings_formats(const pv_settings *s)
+{
+	return s->formats;
+}
+
+/* ---- checks shared by YAML values and the effective ones ---- */
+
+static bool
+in_choices(const char *v, const char *choices)
+{
+	size_t n = strlen(v);
+
+	for (const char *c = choices; *c;) {
+		const char *bar = strchr(c, '|');
+		size_t k = bar ? (size_t)(bar - c) : strlen(c);
+		if (k == n && strncasecmp(c, v, n) == 0)
+			return true;
+		c += k + (bar != NULL);
+	}
+	return false;
+}
+
+/* NULL when v fits the setting, else why not. */
+static const char *
+problem(const setting *st, const char *v, char *buf, size_t size)
+{
+	char *end;
+	double d;
+	pv_tz *tz;
+	pv_err err;
+
+	switch (st->kind) {
+	case K_NUMBER:
+		errno = 0;
+		d = strtod(v, &end);
+		if (end == v || *end != '\0' || errno || !(d >= st->lo && d <= st->hi)) {
+			snprintf(buf, size, "must be a number from %g to %g, not '%.60s'", st->lo, st->hi, v);
+			return buf;
+		}
+		return NULL;
+	case K_ENUM:
+		if (!in_choices(v, st->choices)) {
+			snprintf(buf, size, "must be one of %s, not '%.60s'", st->choices, v);
+			return buf;
+		}
+		return NULL;
+	case K_BOOL:
+		if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0) {
+			snprintf(buf, size, "must be true or false (1 or 0), not '%.60s'", v);
+			return buf;
+		}
+		return NULL;
+	case K_ZONE:
+		if (pv_tz_open(&tz, v, &err) < 0) {
+			snprintf(buf, size, "%s", err.msg);
+			return buf;
+		}
+		pv_tz_free(tz);
+		return NULL;
+	case K_BUCKET:
+		if (pv_name_problem(v) != NULL) {
+			snprintf(buf, size, "bucket name %s", pv_name_problem(v));
+			return buf;
+		}
+		return NULL;
+	default:
+		return NULL;
+	}
+}
+
+/* ---- YAML ---- */
+
+typedef struct loader {
+	pv_settings *s;
+	yaml_document_t doc;
+	const char *path;
+	pv_err *err;
+} loader;
+
+static int at(loader *ld, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+at(loader *ld, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return pv_fail(ld->err, PV_ECONFIG, "%s:%zu:%zu: %s", ld->path, n->start_mark.line + 1,
+	    n->start_mark.column + 1, msg);
+}
+
+static const char *
+scalar(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+/* `~`, `null` and an empty plain scalar leave a setting unset. */
+static bool
+is_null(const yaml_node_t *n)
+{
+	const char *v = scalar(n);
+
+	return v && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
+		strcmp(v, "NULL") == 0);
+}
+
+/* YAML 1.1 booleans as the variables spell them. */
+static const char *
+yaml_bool(const char *v)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return "1";
+		if (strcasecmp(v, no[i]) == 0)
+			return "0";
+	}
+	return v;
+}
+
+static char *
+read_secret_file(const char *path, char *why, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	char buf[4096];
+	size_t n;
+
+	if (f == NULL) {
+		snprintf(why, size, "cannot read %.200s: %s", path, strerror(errno));
+		return NULL;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* one line: trailing white space (the newline editors add) is not part of it */
+	while (n > 0 && isspace((unsigned char)buf[n - 1]))
+		buf[--n] = '\0';
+	if (n == 0 || strchr(buf, '\n')) {
+		snprintf(why, size, "%.200s must hold the secret on one line", path);
+		return NULL;
+	}
+	return strdup(buf);
+}
+
+static int
+take_setting(loader *ld, size_t i, const yaml_node_t *val)
+{
+	const setting *st = &table[i];
+	const char *v = scalar(val);
+	char why[600], *secret = NULL;
+	int rc = PV_OK;
+
+	if (is_null(val))
+		return PV_OK;
+	if (v == NULL)
+		return at(ld, val, "%s.%s must be a single value", st->section, st->key);
+	if (st->kind == K_BOOL)
+		v = yaml_bool(v);
+	if (st->kind == K_ENUM && strcmp(st->env, "TSV_GZIP") == 0)
+		v = yaml_bool(v);
+	if (problem(st, v, why, sizeof(why)) != NULL)
+		return at(ld, val, "%s: %s", st->key, why);
+	if (st->kind == K_SECRET_FILE) {
+		if ((secret = read_secret_file(v, why, sizeof(why))) == NULL)
+			return at(ld, val, "%s: %s", st->key, why);
+		v = secret;
+	}
+	/* the environment (and .env) win: only unset variables are filled */
+	if (getenv(st->env) == NULL) {
+		if (setenv(st->env, v, 1) < 0)
+			rc = pv_fail(ld->err, PV_ENOMEM, "out of memory");
+		/* a variable set from the file: every setting writing it shows where */
+		for (size_t k = 0; rc == PV_OK && k < NSETTINGS; k++) {
+			if (strcmp(table[k].env, st->env) != 0)
+				continue;
+			ld->s->source[k] = PV_SRC_FILE;
+			free(ld->s->where[k]);
+			if (asprintf(&ld->s->where[k], "%s:%zu", ld->path, val->start_mark.line + 1) < 0)
+				ld->s->where[k] = NULL;
+		}
+	}
+	if (secret) {
+		memset(secret, 0, strlen(secret));
+		free(secret);
+	}
+	return rc;
+}
+
+static int
+take_section(loader *ld, const char *section, const yaml_node_t *map)
+{
+	if (map->type != YAML_MAPPING_NODE)
+		return is_null(map) ? PV_OK : at(ld, map, "%s must be a mapping of keys", section);
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = yaml_document_get_node(&ld->doc, p->key);
+		const yaml_node_t *v = yaml_document_get_node(&ld->doc, p->value);
+		const char *key = scalar(k);
+		size_t i;
+		int rc;
+
+		for (yaml_node_pair_t *q = map->data.mapping.pairs.start; key && q < p; q++)
+			if (scalar(yaml_document_get_node(&ld->doc, q->key)) &&
+			    strcmp(scalar(yaml_document_get_node(&ld->doc, q->key)), key) == 0)
+				return at(ld, k, "%s.%s is given twice", section, key);
+		for (i = 0; key && i < NSETTINGS; i++)
+			if (strcmp(table[i].section, section) == 0 && strcmp(table[i].key, key) == 0)
+				break;
+		if (key == NULL || i == NSETTINGS)
+			return at(ld, k, "unknown key '%s' in %s", key ? key : "(not a name)", section);
+		if ((rc = take_setting(ld, i, v)) < 0)
+			return rc;
+	}
+	return PV_OK;
+}
+
+static bool
+id_ok(const char *id)
+{
+	if (id[0] == '\0' || strlen(id) > 64)
+		return false;
+	for (; *id; id++)
+		if (!isalnum((unsigned char)*id) && !strchr("_.-", *id))
+			return false;
+	return true;
+}
+
+/* formats: [{id, like, layout, device_model, timezone}, ...] */
+static int
+take_formats(loader *ld, const yaml_node_t *seq)
+{
+	static const char *const keys[] = { "id", "like", "layout", "device_model", "timezone" };
+
+	if (is_null(seq))
+		return PV_OK;
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return at(ld, seq, "formats must be a list of formats");
+	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
+		const yaml_node_t *m = yaml_document_get_node(&ld->doc, *it);
+		const yaml_node_t *val[5] = { NULL };
+		pv_format f = { 0 };
+		char why[600], where[256];
+		int rc;
+
+		if (m->type != YAML_MAPPING_NODE)
+			return at(ld, m, "a format is a mapping (id, like, layout, device_model, timezone)");
+		for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+			const yaml_node_t *k = yaml_document_get_node(&ld->doc, p->key);
+			const char *key = scalar(k);
+			size_t i;
+			for (i = 0; key && i < 5; i++)
+				if (strcmp(keys[i], key) == 0)
+					break;
+			if (key == NULL || i == 5)
+				return at(ld, k, "unknown key '%s' in a format", key ? key : "(not a name)");
+			if (val[i] != NULL)
+				return at(ld, k, "%s is given twice in a format", key);
+			val[i] = yaml_document_get_node(&ld->doc, p->value);
+			if (scalar(val[i]) == NULL || is_null(val[i]))
+				return at(ld, val[i], "%s must be a single value", key);
+		}
+		if (val[0] == NULL)
+			return at(ld, m, "a format needs an id");
+		f.id = scalar(val[0]);
+		if (!id_ok(f.id))
+			return at(ld, val[0], "format id '%s' must be 1-64 letters, digits, '_', '.' or '-'", f.id);
+		if (val[1] != NULL) {
+			const pv_format *base = pv_formats_find(ld->s->formats, scalar(val[1]));
+			if (base == NULL)
+				return at(ld, val[1], "like: no format '%s' is defined before this one", scalar(val[1]));
+			f.layout = base->layout;
+			f.device_model = base->device_model;
+			f.timezone = base->timezone;
+		} else if (val[2] == NULL || val[3] == NULL)
+			return at(ld, m, "format %s needs layout and device_model, or like", f.id);
+		if (val[2] != NULL) {
+			const char *l = scalar(val[2]);
+			if (strcmp(l, "plain") == 0)
+				f.layout = PV_LAYOUT_PLAIN;
+			else if (strcmp(l, "framed") == 0)
+				f.layout = PV_LAYOUT_FRAMED;
+			else
+				return at(ld, val[2], "layout must be plain or framed, not '%s'", l);
+		}
+		if (val[3] != NULL) {
+			f.device_model = scalar(val[3]);
+			if (f.device_model[0] == '\0' || pv_name_problem(f.device_model) != NULL)
+				return at(ld, val[3], "device_model '%s' cannot be a tag value", f.device_model);
+		}
+		if (val[4] != NULL) {
+			static const setting zone = { "formats", "timezone", "", K_ZONE, NULL, 0, 0, NULL, NULL };
+			f.timezone = scalar(val[4]);
+			if (problem(&zone, f.timezone, why, sizeof(why)) != NULL)
+				return at(ld, val[4], "timezone: %s", why);
+		}
+		snprintf(where, sizeof(where), "%s:%zu", ld->path, m->start_mark.line + 1);
+		f.origin = where;
+		if ((rc = pv_formats_add(ld->s->formats, &f, ld->err)) < 0)
+			return rc == PV_EDATA ? at(ld, val[0], "format %s is defined twice", f.id) : rc;
+	}
+	return PV_OK;
+}
+
+int
+pv_settings_load_yaml(pv_settings *s, const char *path, pv_err *err)
+{
+	static const char *const sections[] = { "influxdb", "sink", "http", "parser", "reports", "log" };
+	loader ld = { .s = s, .path = path, .err = err };
+	yaml_parser_t parser;
+	FILE *f = fopen(path, "re");
+	int rc = PV_OK;
+
+	if (f == NULL)
+		return pv_fail(err, errno == ENOENT ? PV_ENOENT : PV_ECONFIG, "cannot read %s: %s", path,
+		    strerror(errno));
+	free(s->config_path);
+	s->config_path = strdup(path);
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &ld.doc)) {
+		rc = pv_fail(err, PV_ECONFIG, "%s:%zu:%zu: %s%s%s", path, parser.problem_mark.line + 1,
+		    parser.problem_mark.column + 1, parser.problem ? parser.problem : "malformed YAML",
+		    parser.context ? " " : "", parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		fclose(f);
+		return rc;
+	}
+	const yaml_node_t *root = yaml_document_get_root_node(&ld.doc);
+	if (root != NULL && !is_null(root) && root->type != YAML_MAPPING_NODE)
+		rc = at(&ld, root, "the file must be a mapping of sections");
+	for (yaml_node_pair_t *p = root && root->type == YAML_MAPPING_NODE ? root->data.mapping.pairs.start : NULL;
+	     rc == PV_OK && p && p < root->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = yaml_document_get_node(&ld.doc, p->key);
+		const yaml_node_t *v = yaml_document_get_node(&ld.doc, p->value);
+		const char *key = scalar(k);
+		size_t i;
+
+		for (yaml_node_pair_t *q = root->data.mapping.pairs.start; key && q < p; q++)
+			if (scalar(yaml_document_get_node(&ld.doc, q->key)) &&
+			    strcmp(scalar(yaml_document_get_node(&ld.doc, q->key)), key) == 0)
+				rc = at(&ld, k, "section %s is given twice", key);
+		if (rc < 0)
+			break;
+		if (key && strcmp(key, "formats") == 0) {
+			rc = take_formats(&ld, v);
+			continue;
+		}
+		for (i = 0; key && i < sizeof(sections) / sizeof(sections[0]); i++)
+			if (strcmp(sections[i], key) == 0)
+				break;
+		if (key == NULL || i == sizeof(sections) / sizeof(sections[0]))
+			rc = at(&ld, k,
+			    "unknown section '%s' (known: influxdb, sink, http, parser, reports, log, formats)",
+			    key ? key : "(not a name)");
+		else
+			rc = take_section(&ld, key, v);
+	}
+	yaml_document_delete(&ld.doc);
+	yaml_parser_delete(&parser);
+	fclose(f);
+	return rc;
+}
+
+/* ---- the whole load ---- */
+
+int
+pv_settings_load(pv_settings **out, const char *env_file, const char *config_path, pv_err *err)
+{
+	pv_settings *s = pv_settings_new();
+	bool set[NSETTINGS];
+	struct stat st;
+	int rc;
+
+	*out = NULL;
+	if (s == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		set[i] = getenv(table[i].env) != NULL;
+		s->source[i] = set[i] ? PV_SRC_ENV : PV_SRC_DEFAULT;
+	}
+	rc = pv_dotenv_load(env_file ? env_file : ".env", err);
+	if (rc == PV_OK)
+		s->env_file = strdup(env_file ? env_file : ".env");
+	else if (!(rc == PV_ENOENT && env_file == NULL))
+		goto fail;
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (!set[i] && getenv(table[i].env) != NULL)
+			s->source[i] = PV_SRC_DOTENV;
+
+	if (config_path == NULL && (config_path = getenv("POWERVIEW_CONFIG")) != NULL && config_path[0] == '\0')
+		config_path = NULL;
+	if (config_path == NULL && stat("/etc/powerview/powerview.yaml", &st) == 0)
+		config_path = "/etc/powerview/powerview.yaml";
+	if (config_path != NULL && (rc = pv_settings_load_yaml(s, config_path, err)) < 0)
+		goto fail;
+	*out = s;
+	return PV_OK;
+fail:
+	pv_settings_free(s);
+	return rc;
+}
+
+int
+pv_settings_flag(pv_settings *s, const char *env, const char *value)
+{
+	if (setenv(env, value, 1) < 0)
+		return PV_ENOMEM;
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (strcmp(table[i].env, env) == 0)
+			s->source[i] = PV_SRC_FLAG;
+	return PV_OK;
+}
+
+static const char *
+source_name(const pv_settings *s, size_t i, char *buf, size_t size)
+{
+	switch (s->source[i]) {
+	case PV_SRC_FILE: snprintf(buf, size, "file %s", s->where[i] ? s->where[i] : ""); break;
+	case PV_SRC_DOTENV: snprintf(buf, size, "%s %s", s->env_file ? s->env_file : ".env", table[i].env); break;
+	case PV_SRC_ENV: snprintf(buf, size, "env %s", table[i].env); break;
+	case PV_SRC_FLAG: snprintf(buf, size, "flag"); break;
+	default: snprintf(buf, size, "default"); break;
+	}
+	return buf;
+}
+
+int
+pv_settings_check(const pv_settings *s, pv_err *err)
+{
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		const char *v = getenv(table[i].env);
+		char why[600], src[300];
+		if (v == NULL || v[0] == '\0' || table[i].kind == K_SECRET_FILE)
+			continue;
+		/* as the original: an unknown level in the environment falls back to INFO */
+		if (strcmp(table[i].env, "TSV_LOG_LEVEL") == 0 && s->source[i] != PV_SRC_FILE)
+			continue;
+		if (problem(&table[i], v, why, sizeof(why)) != NULL)
+			return pv_fail(err, PV_ECONFIG, "%s.%s (%s): %s", table[i].section, table[i].key,
+			    source_name(s, i, src, sizeof(src)), why);
+	}
+	return PV_OK;
+}
+
+void
+pv_settings_print(const pv_settings *s, FILE *fp)
+{
+	char src[300];
+
+	fprintf(fp, "# configuration file: %s\n# .env: %s\n", s->config_path ? s->config_path : "(none)",
+	    s->env_file ? s->env_file : "(none)");
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		const setting *st = &table[i];
+		const char *v = getenv(st->env);
+		bool secret = st->kind == K_SECRET || st->kind == K_SECRET_FILE;
+
+		/* a secret's two keys (token, token_file) print once */
+		if (st->kind == K_SECRET_FILE)
+			continue;
+		if (v == NULL || v[0] == '\0')
+			fprintf(fp, "%s.%s = %s  (%s)\n", st->section, st->key,
+			    st->def ? st->def : "(unset)", "default");
+		else
+			fprintf(fp, "%s.%s = %s  (%s)\n", st->section, st->key, secret ? "********" : v,
+			    source_name(s, i, src, sizeof(src)));
+	}
+	const pv_formats *reg = s->formats;
+	for (size_t i = 0; i < reg->count; i++) {
+		const pv_format *f = &reg->items[i];
+		fprintf(fp, "formats.%s = layout %s, device_model %s%s%s  (%s)\n", f->id,
+		    pv_layout_name(f->layout), f->device_model, f->timezone ? ", timezone " : "",
+		    f->timezone ? f->timezone : "", f->origin ? f->origin : "built-in");
+	}
+}
