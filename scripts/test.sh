@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 scripts/deps.sh test
 jobs=$(nproc)
-fuzz_seconds=${PV_FUZZ_SECONDS:-30}
+fuzz_seconds=${PV_FUZZ_SECONDS:-20}
 
 echo "== plain build: unit, cli and valgrind tests"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPV_TESTS=ON >/dev/null
@@ -19,12 +19,16 @@ cmake --build build-asan -j"$jobs" >/dev/null
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --test-dir build-asan -j"$jobs" --output-on-failure -LE valgrind
 
-echo "== libFuzzer smoke run over the reader and encoder (${fuzz_seconds}s)"
+echo "== libFuzzer smoke runs: the reader and encoder, the powerview.yaml loader (${fuzz_seconds}s each)"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPV_FUZZ=ON >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_ingest >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_ingest fuzz_config >/dev/null
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
-find examples/data tests/fuzz/seeds -type f -exec cp {} "$corpus/" \; 2>/dev/null || true
+mkdir -p "$corpus/tsv" "$corpus/yaml"
+find examples/data -type f -exec cp {} "$corpus/tsv/" \;
+cp tests/fuzz/seeds/config/*.yaml powerview.yaml.sample "$corpus/yaml/" 2>/dev/null || true
 build-fuzz/fuzz_ingest -max_total_time="$fuzz_seconds" -max_len=8192 -print_final_stats=1 \
-	"$corpus" 2>&1 | tail -n 3
-echo "fuzz: 1 passed, 0 failed"
+	"$corpus/tsv" 2>&1 | tail -n 3
+build-fuzz/fuzz_config -max_total_time="$fuzz_seconds" -max_len=4096 -print_final_stats=1 \
+	"$corpus/yaml" 2>&1 | tail -n 3
+echo "fuzz: 2 passed, 0 failed"
