@@ -15,7 +15,7 @@ typedef struct pv_format {
 	const char *id;           /* e.g. "MV_T302_V002" */
 	pv_layout layout;
 	const char *device_model; /* value of the `device` tag, e.g. "MV2" */
-	const char *timezone;     /* zone of plain files of this format; NULL: the configured one */
+	const char *timezone;     /* zone of its files when no header names one; NULL: the configured one */
 	const char *origin;       /* "built-in", or where it was declared ("powerview.yaml:12") */
 } pv_format;
 

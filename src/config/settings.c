@@ -103,14 +103,14 @@ pv_settings_formats(const pv_settings *s)
 /* ---- checks shared by YAML values and the effective ones ---- */
 
 static bool
-in_choices(const char *v, const char *choices)
+in_choices(const char *v, const char *choices, bool anycase)
 {
 	size_t n = strlen(v);
 
 	for (const char *c = choices; *c;) {
 		const char *bar = strchr(c, '|');
 		size_t k = bar ? (size_t)(bar - c) : strlen(c);
-		if (k == n && strncasecmp(c, v, n) == 0)
+		if (k == n && (anycase ? strncasecmp(c, v, n) : strncmp(c, v, n)) == 0)
 			return true;
 		c += k + (bar != NULL);
 	}
@@ -136,7 +136,8 @@ problem(const setting *st, const char *v, char *buf, size_t size)
 		}
 		return NULL;
 	case K_ENUM:
-		if (!in_choices(v, st->choices)) {
+		/* as their readers take them: only the log level ignores case */
+		if (!in_choices(v, st->choices, strcmp(st->env, "TSV_LOG_LEVEL") == 0)) {
 			snprintf(buf, size, "must be one of %s, not '%.60s'", st->choices, v);
 			return buf;
 		}
@@ -169,6 +170,7 @@ problem(const setting *st, const char *v, char *buf, size_t size)
 
 typedef struct loader {
 	pv_settings *s;
+	bool given[sizeof(table) / sizeof(table[0])]; /* keys met in the file */
 	yaml_document_t doc;
 	const char *path;
 	pv_err *err;
@@ -235,7 +237,12 @@ read_secret_file(const char *path, char *why, size_t size)
 		return NULL;
 	}
 	n = fread(buf, 1, sizeof(buf) - 1, f);
+	bool more = fgetc(f) != EOF;
 	fclose(f);
+	if (more) {
+		snprintf(why, size, "%.200s is longer than %zu bytes", path, sizeof(buf) - 1);
+		return NULL;
+	}
 	buf[n] = '\0';
 	/* one line: trailing white space (the newline editors add) is not part of it */
 	while (n > 0 && isspace((unsigned char)buf[n - 1]))
@@ -265,13 +272,30 @@ take_setting(loader *ld, size_t i, const yaml_node_t *val)
 		v = yaml_bool(v);
 	if (problem(st, v, why, sizeof(why)) != NULL)
 		return at(ld, val, "%s: %s", st->key, why);
+	if (st->kind == K_SECRET || st->kind == K_SECRET_FILE) {
+		/* one secret, one way of giving it */
+		for (size_t k = 0; k < NSETTINGS; k++)
+			if (k != i && strcmp(table[k].env, st->env) == 0 && ld->given[k])
+				return at(ld, val, "%s: give %s or %s, not both", st->key, table[k].key, st->key);
+		ld->given[i] = true;
+	}
+	if (getenv(st->env) != NULL)
+		return PV_OK; /* the environment wins: the secret file is not even read */
 	if (st->kind == K_SECRET_FILE) {
-		if ((secret = read_secret_file(v, why, sizeof(why))) == NULL)
+		char *path = NULL;
+		/* a relative path is taken from the folder of the YAML file */
+		if (v[0] != '/' && strchr(ld->path, '/') != NULL) {
+			if (asprintf(&path, "%.*s/%s", (int)(strrchr(ld->path, '/') - ld->path), ld->path, v) < 0)
+				return pv_fail(ld->err, PV_ENOMEM, "out of memory");
+		}
+		secret = read_secret_file(path ? path : v, why, sizeof(why));
+		free(path);
+		if (secret == NULL)
 			return at(ld, val, "%s: %s", st->key, why);
 		v = secret;
 	}
 	/* the environment (and .env) win: only unset variables are filled */
-	if (getenv(st->env) == NULL) {
+	if (getenv(st->env) == NULL && !(strcmp(st->env, "INFLUXDB_HOST") == 0 && getenv("INFLUXDB_URL"))) {
 		if (setenv(st->env, v, 1) < 0)
 			rc = pv_fail(ld->err, PV_ENOMEM, "out of memory");
 		/* a variable set from the file: every setting writing it shows where */
@@ -546,10 +570,26 @@ pv_settings_check(const pv_settings *s, pv_err *err)
 	return PV_OK;
 }
 
+/* The credentials of a URL (user:password@) masked: they are secrets too. */
+static const char *
+without_credentials(const char *url, char *buf, size_t size)
+{
+	const char *scheme = strstr(url, "://"), *at, *slash;
+
+	if (scheme == NULL)
+		return url;
+	slash = strchr(scheme + 3, '/');
+	at = memchr(scheme + 3, '@', slash ? (size_t)(slash - scheme - 3) : strlen(scheme + 3));
+	if (at == NULL)
+		return url;
+	snprintf(buf, size, "%.*s****%s", (int)(scheme + 3 - url), url, at);
+	return buf;
+}
+
 void
 pv_settings_print(const pv_settings *s, FILE *fp)
 {
-	char src[300];
+	char src[300], url[1024];
 
 	fprintf(fp, "# configuration file: %s\n# .env: %s\n", s->config_path ? s->config_path : "(none)",
 	    s->env_file ? s->env_file : "(none)");
@@ -557,15 +597,24 @@ pv_settings_print(const pv_settings *s, FILE *fp)
 		const setting *st = &table[i];
 		const char *v = getenv(st->env);
 		bool secret = st->kind == K_SECRET || st->kind == K_SECRET_FILE;
+		bool host = strcmp(st->env, "INFLUXDB_HOST") == 0;
 
 		/* a secret's two keys (token, token_file) print once */
 		if (st->kind == K_SECRET_FILE)
 			continue;
-		if (v == NULL || v[0] == '\0')
+		if (host && v == NULL && getenv("INFLUXDB_URL") != NULL)
+			/* the original's other name for it */
+			fprintf(fp, "%s.%s = %s  (INFLUXDB_URL)\n", st->section, st->key,
+			    without_credentials(getenv("INFLUXDB_URL"), url, sizeof(url)));
+		else if (v == NULL)
 			fprintf(fp, "%s.%s = %s  (%s)\n", st->section, st->key,
 			    st->def ? st->def : "(unset)", "default");
+		else if (v[0] == '\0')
+			fprintf(fp, "%s.%s = %s  (%s, empty: the default applies)\n", st->section, st->key,
+			    st->def ? st->def : "(unset)", source_name(s, i, src, sizeof(src)));
 		else
-			fprintf(fp, "%s.%s = %s  (%s)\n", st->section, st->key, secret ? "********" : v,
+			fprintf(fp, "%s.%s = %s  (%s)\n", st->section, st->key,
+			    secret ? "********" : host ? without_credentials(v, url, sizeof(url)) : v,
 			    source_name(s, i, src, sizeof(src)));
 	}
 	const pv_formats *reg = s->formats;

@@ -1,0 +1,394 @@
+#!/usr/bin/env bats
+# powerview.yaml, .env and the environment (include/powerview/config.h):
+# `tsv_parser config` shows each value and where it comes from, a real run
+# uses the file, and precedence is flag > environment > .env > file > default.
+
+load helpers
+
+# Every variable a setting writes (TSV_PARSER / TSV_PARSER_REAL stay: they
+# name the binary under test).
+SETTING_VARS=(POWERVIEW_CONFIG INFLUXDB_API INFLUXDB_HOST INFLUXDB_URL INFLUXDB_ORG
+    INFLUXDB_ADMIN_TOKEN INFLUXDB_USERNAME INFLUXDB_PASSWORD INFLUXDB_BUCKET_RETENTION
+    TSV_META_BUCKET TSV_OUTPUT TSV_VERIFY TSV_GZIP TSV_BATCH_LINES TSV_BATCH_BYTES
+    TSV_HTTP_CONNECT_TIMEOUT TSV_HTTP_TIMEOUT TSV_RETRY_BUDGET TSV_RETRY_AFTER_MAX)
+
+setup() {
+    common_setup
+    unset "${SETTING_VARS[@]}"
+    # ./.env is read when it exists: the working directory is the test's own
+    cd "$BATS_TEST_TMPDIR" || return 1
+    CFG="$BATS_TEST_TMPDIR/powerview.yaml"
+    F="$DEV/f.tsv"
+}
+
+# cfg_line KEY: the line `tsv_parser config` printed for KEY ("" when none).
+cfg_line() {
+    printf '%s\n' "$output" | grep -F -- "$1 = " | head -n 1
+}
+
+# assert_cfg_line KEY EXPECTED_LINE
+assert_cfg_line() {
+    local got
+    got=$(cfg_line "$1")
+    if [ "$got" != "$2" ]; then
+        printf 'config line for %s\n  expected: %s\n  actual:   %s\n' "$1" "$2" "$got" >&2
+        show_run >&2
+        return 1
+    fi
+}
+
+# mono FILE FORMAT_ID ROW...: plain file, master 02001171, one channel.
+mono() {
+    local f=$1 id=$2
+    shift 2
+    mkfile "$f" "$HDR_MONO_SN" "$id\\tPh 1 V" "$@"
+}
+
+times() { lp_times | paste -sd' '; }
+
+# assert_not_printed SECRET...: no SECRET in the last run's stdout or stderr.
+assert_not_printed() {
+    local s
+    for s in "$@"; do
+        if printf '%s\n%s\n' "$output" "${stderr-}" | grep -F -q -- "$s"; then
+            echo "secret $s printed" >&2
+            show_run >&2
+            return 1
+        fi
+    done
+}
+
+LINE_MV1_UTC='electrical,campaign=camp1,channel_id=M02001171_U1_M02001171,channel_label=U1,channel_name=Ph\ 1,channel_unit=V,device=MV1,device_master_sn=02001171,device_sn=02001171,device_subtype=mono,device_type=master,file_name=f.tsv M02001171_U1_M02001171_V=1 1767607200'
+LINE_MV2_PARIS='electrical,campaign=camp1,channel_id=M02001171_U1_M02001171,channel_label=U1,channel_name=Ph\ 1,channel_unit=V,device=MV2,device_master_sn=02001171,device_sn=02001171,device_subtype=mono,device_type=master,file_name=f.tsv M02001171_U1_M02001171_V=1 1767603600'
+
+KNOWN_IDS='known: MV_T302_V002 (plain), MV_T302_V003 (framed)'
+
+# ---- tsv_parser config
+
+@test "config without any file: exit 0, every key with its default" {
+    [ ! -e /etc/powerview/powerview.yaml ] || skip "/etc/powerview/powerview.yaml exists on this machine"
+    unset TSV_REPORT_DIR
+    run_parser config
+    assert_status 0
+    assert_eq "$output" "# configuration file: (none)
+# .env: (none)
+influxdb.api = v2  (default)
+influxdb.url = (unset)  (default)
+influxdb.org = (unset)  (default)
+influxdb.token = (unset)  (default)
+influxdb.username = (unset)  (default)
+influxdb.password = (unset)  (default)
+influxdb.bucket_retention = 0  (default)
+influxdb.meta_bucket = powerview_meta  (default)
+sink.output = (unset)  (default)
+sink.verify = 1  (default)
+sink.gzip = 1  (default)
+sink.batch_lines = 5000  (default)
+sink.batch_bytes = 4194304  (default)
+http.connect_timeout = 10  (default)
+http.timeout = 120  (default)
+http.retry_budget = 120  (default)
+http.retry_after_max = 60  (default)
+parser.timezone = Europe/Paris  (default)
+parser.channel_id_scheme = serial  (default)
+parser.file_name_tag = 1  (default)
+reports.dir = <data folder>/../logs/reports  (default)
+log.level = INFO  (default)
+formats.MV_T302_V002 = layout plain, device_model MV2  (built-in)
+formats.MV_T302_V003 = layout framed, device_model MV2  (built-in)" "stdout"
+    assert_eq "$stderr" "" "stderr"
+}
+
+@test "config --config FILE: each value with (file FILE:LINE), booleans as 1/0" {
+    mkfile "$CFG" \
+        '# PowerView' \
+        'influxdb:' \
+        '  url: http://db.example:8086' \
+        '  org: acme' \
+        'sink:' \
+        '  verify: no' \
+        '  gzip: auto' \
+        'parser:' \
+        '  timezone: UTC' \
+        'log:' \
+        '  level: DEBUG' \
+        'formats:' \
+        '  - {id: MV_T202_V002, like: MV_T302_V002, device_model: MV1, timezone: UTC}'
+    run_parser config --config "$CFG"
+    assert_status 0
+    assert_eq "$(printf '%s\n' "$output" | head -n 1)" "# configuration file: $CFG"
+    assert_cfg_line influxdb.url "influxdb.url = http://db.example:8086  (file $CFG:3)"
+    assert_cfg_line influxdb.org "influxdb.org = acme  (file $CFG:4)"
+    assert_cfg_line sink.verify "sink.verify = 0  (file $CFG:6)"
+    assert_cfg_line sink.gzip "sink.gzip = auto  (file $CFG:7)"
+    assert_cfg_line parser.timezone "parser.timezone = UTC  (file $CFG:9)"
+    assert_cfg_line log.level "log.level = DEBUG  (file $CFG:11)"
+    assert_cfg_line sink.batch_lines "sink.batch_lines = 5000  (default)"
+    assert_cfg_line formats.MV_T202_V002 \
+        "formats.MV_T202_V002 = layout plain, device_model MV1, timezone UTC  ($CFG:13)"
+}
+
+@test "config: the environment beats the file and shows as (env NAME)" {
+    mkfile "$CFG" 'parser:' '  timezone: UTC' 'sink:' '  batch_lines: 300'
+    TSV_TIMEZONE=Asia/Tokyo run_parser config --config "$CFG"
+    assert_status 0
+    assert_cfg_line parser.timezone "parser.timezone = Asia/Tokyo  (env TSV_TIMEZONE)"
+    assert_cfg_line sink.batch_lines "sink.batch_lines = 300  (file $CFG:4)"
+}
+
+@test "config: ./.env beats the file and shows as (.env NAME)" {
+    mkfile "$CFG" 'parser:' '  timezone: UTC' 'sink:' '  batch_lines: 300'
+    mkfile .env 'TSV_TIMEZONE=Asia/Tokyo'
+    run_parser config --config "$CFG"
+    assert_status 0
+    assert_eq "$(printf '%s\n' "$output" | sed -n 2p)" "# .env: .env"
+    assert_cfg_line parser.timezone "parser.timezone = Asia/Tokyo  (.env TSV_TIMEZONE)"
+    assert_cfg_line sink.batch_lines "sink.batch_lines = 300  (file $CFG:4)"
+}
+
+@test "config: the environment beats ./.env" {
+    mkfile .env 'TSV_TIMEZONE=Asia/Tokyo' 'TSV_BATCH_LINES=200'
+    TSV_TIMEZONE=America/New_York run_parser config
+    assert_status 0
+    assert_cfg_line parser.timezone "parser.timezone = America/New_York  (env TSV_TIMEZONE)"
+    assert_cfg_line sink.batch_lines "sink.batch_lines = 200  (.env TSV_BATCH_LINES)"
+}
+
+@test "config --env-file PATH: its values show as (PATH NAME); ./.env is then not read" {
+    mkfile .env 'TSV_BATCH_LINES=111'
+    mkfile "$BATS_TEST_TMPDIR/site.env" 'TSV_TIMEZONE=Asia/Tokyo'
+    run_parser config --env-file "$BATS_TEST_TMPDIR/site.env"
+    assert_status 0
+    assert_cfg_line parser.timezone "parser.timezone = Asia/Tokyo  ($BATS_TEST_TMPDIR/site.env TSV_TIMEZONE)"
+    assert_cfg_line sink.batch_lines "sink.batch_lines = 5000  (default)"
+}
+
+@test "config: POWERVIEW_CONFIG=FILE is read; --config wins over it" {
+    mkfile "$CFG" 'parser:' '  timezone: UTC'
+    mkfile "$BATS_TEST_TMPDIR/other.yaml" 'parser:' '  timezone: Asia/Tokyo'
+    POWERVIEW_CONFIG="$CFG" run_parser config
+    assert_status 0
+    assert_eq "$(printf '%s\n' "$output" | head -n 1)" "# configuration file: $CFG"
+    assert_cfg_line parser.timezone "parser.timezone = UTC  (file $CFG:2)"
+
+    POWERVIEW_CONFIG="$CFG" run_parser config --config "$BATS_TEST_TMPDIR/other.yaml"
+    assert_status 0
+    assert_cfg_line parser.timezone "parser.timezone = Asia/Tokyo  (file $BATS_TEST_TMPDIR/other.yaml:2)"
+}
+
+@test "config --config missing: exit 66, the path named" {
+    run_parser config --config "$BATS_TEST_TMPDIR/none.yaml"
+    assert_status 66
+    assert_contains "$stderr" "cannot read $BATS_TEST_TMPDIR/none.yaml: No such file or directory"
+    assert_eq "$output" "" "stdout"
+}
+
+@test "config: POWERVIEW_CONFIG naming a missing file: exit 66" {
+    POWERVIEW_CONFIG="$BATS_TEST_TMPDIR/none.yaml" run_parser config
+    assert_status 66
+    assert_contains "$stderr" "$BATS_TEST_TMPDIR/none.yaml"
+}
+
+@test "config --env-file missing: exit 66" {
+    run_parser config --env-file "$BATS_TEST_TMPDIR/none.env"
+    assert_status 66
+    assert_contains "$stderr" "$BATS_TEST_TMPDIR/none.env"
+}
+
+@test "config: malformed YAML (unclosed quote): exit 78 with FILE:LINE:COL:" {
+    mkfile "$CFG" 'parser:' '  timezone: "UTC'
+    run_parser config --config "$CFG"
+    assert_status 78
+    assert_contains "$stderr" "$CFG:3:1: found unexpected end of stream while scanning a quoted scalar"
+    assert_eq "$output" "" "stdout"
+}
+
+@test "config: bad indentation: exit 78 with FILE:LINE:COL:" {
+    mkfile "$CFG" 'parser:' '  timezone: UTC' ' channel_id_scheme: serial'
+    run_parser config --config "$CFG"
+    assert_status 78
+    assert_contains "$stderr" "$CFG:3:2: did not find expected key"
+}
+
+@test "config: unknown key, wrong value, bad format: exit 78 with FILE:LINE:COL: reason" {
+    mkfile "$CFG" 'influxdb:' '  tokn: abc'
+    run_parser config --config "$CFG"
+    assert_status 78
+    assert_contains "$stderr" "$CFG:2:3: unknown key 'tokn' in influxdb"
+
+    mkfile "$CFG" 'sink:' '  batch_lines: 0'
+    run_parser config --config "$CFG"
+    assert_status 78
+    assert_contains "$stderr" "$CFG:2:16: batch_lines: must be a number from 1 to 1e+07, not '0'"
+
+    mkfile "$CFG" 'parser:' '  timezone: Mars/Olympus'
+    run_parser config --config "$CFG"
+    assert_status 78
+    assert_contains "$stderr" "$CFG:2:13: timezone: unknown time zone: Mars/Olympus"
+
+    mkfile "$CFG" 'formats:' '  - {id: MV_T202_V002, like: MV_T999_V002}'
+    run_parser config --config "$CFG"
+    assert_status 78
+    assert_contains "$stderr" "$CFG:2:30: like: no format 'MV_T999_V002' is defined before this one"
+}
+
+@test "config: a wrong value in the environment: exit 78 naming the setting and its source" {
+    TSV_BATCH_LINES=many run_parser config
+    assert_status 78
+    assert_contains "$stderr" "sink.batch_lines (env TSV_BATCH_LINES): must be a number from 1 to 1e+07, not 'many'"
+}
+
+@test "config: secrets are masked (environment, .env, token, token_file)" {
+    printf 'tok-FILE-8a9b\n' >"$BATS_TEST_TMPDIR/token"
+    mkfile "$CFG" 'influxdb:' "  token_file: $BATS_TEST_TMPDIR/token" '  password: pw-YAML-0c1d'
+    # the file's token and password, under an environment that sets neither
+    run_parser config --config "$CFG"
+    assert_status 0
+    assert_cfg_line influxdb.token "influxdb.token = ********  (file $CFG:2)"
+    assert_cfg_line influxdb.password "influxdb.password = ********  (file $CFG:3)"
+    assert_not_printed tok-FILE-8a9b pw-YAML-0c1d
+
+    mkfile "$CFG" 'influxdb:' '  token: tok-YAML-3d4e'
+    run_parser config --config "$CFG"
+    assert_status 0
+    assert_cfg_line influxdb.token "influxdb.token = ********  (file $CFG:2)"
+    assert_not_printed tok-YAML-3d4e
+
+    mkfile .env "INFLUXDB_PASSWORD='pw-DOTENV-5e6f'"
+    INFLUXDB_ADMIN_TOKEN=tok-ENV-9f3a run_parser config
+    assert_status 0
+    assert_cfg_line influxdb.token "influxdb.token = ********  (env INFLUXDB_ADMIN_TOKEN)"
+    assert_cfg_line influxdb.password "influxdb.password = ********  (.env INFLUXDB_PASSWORD)"
+    assert_not_printed tok-ENV-9f3a pw-DOTENV-5e6f
+}
+
+@test "config: an enum value the file may hold is one a run accepts (Compact)" {
+    mkfile "$CFG" 'parser:' '  channel_id_scheme: Compact'
+    mono "$F" MV_T302_V002 '05/01/26 10:00:00\t1'
+    run_parser config --config "$CFG"
+    local config_status=$status config_stderr=$stderr
+    parse_file "$F" --config "$CFG"
+    # the check and the run agree: both fine, or both 78 with the place in the file
+    assert_eq "$status" "$config_status" "run exit status vs config exit status"
+    if [ "$status" -eq 78 ]; then
+        assert_contains "$config_stderr" "$CFG:2:"
+        assert_contains "$stderr" "$CFG:2:"
+    fi
+}
+
+# ---- a real run uses the file
+
+@test "parser.timezone: UTC in the file changes the timestamps of a plain file" {
+    mkfile "$CFG" 'parser:' '  timezone: UTC'
+    mono "$F" MV_T302_V002 '05/01/26 10:00:00\t1' '03/08/25 03:20:00\t2'
+    parse_file "$F" --config "$CFG"
+    assert_status 0
+    assert_eq "$(times)" "1767607200 1754191200"
+    assert_eq "$(rq 'f["timezone"]')" UTC
+}
+
+@test "POWERVIEW_CONFIG: the run reads the file it names" {
+    mkfile "$CFG" 'parser:' '  timezone: UTC'
+    mono "$F" MV_T302_V002 '05/01/26 10:00:00\t1'
+    POWERVIEW_CONFIG="$CFG" parse_file "$F"
+    assert_status 0
+    assert_eq "$(times)" "1767607200"
+}
+
+@test "environment beats the file: TSV_TIMEZONE=Europe/Paris with parser.timezone: UTC" {
+    mkfile "$CFG" 'parser:' '  timezone: UTC'
+    mono "$F" MV_T302_V002 '05/01/26 10:00:00\t1' '03/08/25 03:20:00\t2'
+    TSV_TIMEZONE=Europe/Paris parse_file "$F" --config "$CFG"
+    assert_status 0
+    assert_eq "$(times)" "1767603600 1754184000"
+    assert_eq "$(rq 'f["timezone"]')" Europe/Paris
+}
+
+@test ".env beats the file in a run: TSV_TIMEZONE=America/New_York in ./.env" {
+    mkfile "$CFG" 'parser:' '  timezone: UTC'
+    mkfile .env 'TSV_TIMEZONE=America/New_York'
+    mono "$F" MV_T302_V002 '05/01/26 10:00:00\t1'
+    parse_file "$F" --config "$CFG"
+    assert_status 0
+    assert_eq "$(times)" "1767625200"
+    assert_eq "$(rq 'f["timezone"]')" America/New_York
+}
+
+@test "sink.output: PATH in the file: the run writes line protocol there without --output" {
+    mkfile "$CFG" 'sink:' "  output: $OUT"
+    mono "$F" MV_T302_V002 '05/01/26 10:00:00\t1'
+    run_parser -d "$DATA" -t "$F" --config "$CFG"
+    assert_status 0
+    assert_lp "$OUT" "$LINE_MV2_PARIS"
+    assert_file "$DEV/parsed/f.tsv"
+    assert_eq "$(rq 'f["status"]')" success
+}
+
+@test "--output on the command line wins over sink.output in the file" {
+    local yaml_out="$BATS_TEST_TMPDIR/from-yaml.lp"
+    mkfile "$CFG" 'sink:' "  output: $yaml_out"
+    mono "$F" MV_T302_V002 '05/01/26 10:00:00\t1'
+    parse_file "$F" --config "$CFG"
+    assert_status 0
+    assert_lp "$OUT" "$LINE_MV2_PARIS"
+    assert_no_file "$yaml_out"
+}
+
+@test "sink.output in the file and --dry-run: nothing is written" {
+    mkfile "$CFG" 'sink:' "  output: $OUT"
+    mono "$F" MV_T302_V002 '05/01/26 10:00:00\t1'
+    run_parser -d "$DATA" -t "$F" --dry-run --config "$CFG"
+    assert_status 0
+    assert_no_file "$OUT"
+    assert_file "$F"
+    assert_eq "$(printf '%s' "$output" | jget 'f["nb_points"]')" 1
+}
+
+@test "sink.verify: false in the file turns verification off" {
+    skip "only checkable against a database (the file sink never verifies)"
+}
+
+@test "formats: MV_T202_V002 like MV_T302_V002 makes a T202 file succeed" {
+    mkfile "$CFG" 'formats:' '  - {id: MV_T202_V002, like: MV_T302_V002, device_model: MV1, timezone: UTC}'
+    mono "$F" MV_T202_V002 '05/01/26 10:00:00\t1'
+    parse_file "$F" --config "$CFG"
+    assert_status 0
+    assert_no_file "$F"
+    assert_file "$DEV/parsed/f.tsv"
+    assert_lp "$OUT" "$LINE_MV1_UTC"
+    assert_eq "$(rq 'f["status"]')" success
+    assert_eq "$(rq 'f["format"]')" MV_T202_V002
+    assert_eq "$(rq 'f["timezone"]')" UTC
+}
+
+@test "without the formats entry, a T202 file goes to error/ naming the known ids" {
+    mono "$F" MV_T202_V002 '05/01/26 10:00:00\t1'
+    parse_file "$F"
+    assert_failed_file "$F" "unsupported format: MV_T202_V002 in the plain layout ($KNOWN_IDS)"
+}
+
+@test "a declared format is listed among the known ids of an unknown one" {
+    mkfile "$CFG" 'formats:' '  - {id: MV_T202_V002, like: MV_T302_V002}'
+    mono "$F" MV_T999_V002 '05/01/26 10:00:00\t1'
+    parse_file "$F" --config "$CFG"
+    assert_failed_file "$F" "($KNOWN_IDS, MV_T202_V002 (plain))"
+}
+
+@test "a run with a malformed file: exit 78, nothing read or moved" {
+    mkfile "$CFG" 'parser:' '  timezone: "UTC'
+    mono "$F" MV_T302_V002 '05/01/26 10:00:00\t1'
+    parse_file "$F" --config "$CFG"
+    assert_status 78
+    assert_contains "$stderr" "$CFG:3:1:"
+    assert_file "$F"
+    assert_no_file "$DEV/parsed"
+    assert_no_file "$OUT"
+}
+
+@test "a run with --config missing: exit 66, nothing read or moved" {
+    mono "$F" MV_T302_V002 '05/01/26 10:00:00\t1'
+    parse_file "$F" --config "$BATS_TEST_TMPDIR/none.yaml"
+    assert_status 66
+    assert_file "$F"
+    assert_no_file "$OUT"
+}
