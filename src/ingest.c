@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,6 +46,7 @@ pv_file_result_init(pv_file_result *r, const char *path)
 	r->file_path = strdup(path);
 	r->status = PV_STATUS_ERROR;
 	r->warnings = cJSON_CreateArray();
+	r->fd = -1;
 }
 
 void
@@ -60,7 +62,10 @@ pv_file_result_free(pv_file_result *r)
 	cJSON_Delete(r->header_meta);
 	cJSON_Delete(r->warnings);
 	free(r->destination);
+	if (r->fd >= 0)
+		close(r->fd); /* releases the lock, after the move */
 	memset(r, 0, sizeof(*r));
+	r->fd = -1;
 }
 
 void
@@ -363,6 +368,19 @@ pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
 		rc = pv_fail(&err, PV_EDATA, "%s is not a regular file", path);
 		goto out;
 	}
+	if (sink != NULL) {
+		struct stat now;
+		/* another run has it: it is that run's to finish */
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			rc = pv_fail(&err, PV_ENOENT, "%s is being ingested by another run", path);
+			goto out;
+		}
+		/* ... or had it, and moved it away between our open and our lock */
+		if (stat(path, &now) < 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
+			rc = pv_fail(&err, PV_ENOENT, "%s was taken by another run", path);
+			goto out;
+		}
+	}
 	if ((rc = pv_lines_init(&l, fd)) < 0) {
 		pv_fail(&err, rc, "out of memory");
 		goto out;
@@ -437,7 +455,9 @@ out:
 	pv_tz_free(in.tz);
 	pv_header_free(&h);
 	pv_lines_free(&l);
-	if (fd >= 0)
+	if (fd >= 0 && rc == PV_ENOENT)
 		close(fd);
+	else
+		r->fd = fd; /* closed, and unlocked, once the file is settled */
 	return rc;
 }

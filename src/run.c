@@ -44,7 +44,9 @@ now_iso(char *buf, size_t size)
 static void
 log_file(const pv_file_result *r)
 {
-	if (r->status == PV_STATUS_SUCCESS)
+	if (r->status == PV_STATUS_SKIPPED)
+		pv_info("%s: skipped: %s", r->file_path, r->error ? r->error : "");
+	else if (r->status == PV_STATUS_SUCCESS)
 		pv_info("%s: success, %llu points from %llu rows (%llu invalid timestamps, %llu invalid values)%s%s",
 		    r->file_path, (unsigned long long)r->nb_points, (unsigned long long)r->nb_rows,
 		    (unsigned long long)r->nb_invalid_timestamps,
@@ -247,7 +249,8 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 		if (!o->dry_run && rc != PV_ECONFIG)
 			settle(&r, o->data_dir);
 		log_file(&r);
-		run.nb_files_total++;
+		/* a file another run holds, or took, is that run's to count */
+		run.nb_files_total += r.status != PV_STATUS_SKIPPED;
 		if (r.status == PV_STATUS_SUCCESS) {
 			run.nb_files_success++;
 			run.nb_points_total += r.nb_points;

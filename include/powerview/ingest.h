@@ -50,6 +50,7 @@ typedef struct pv_file_result {
 	bool verified;         /* the database was asked how many points it holds */
 	uint64_t nb_points_in_influx;
 	char *destination;
+	int fd;                /* the open, locked file: held until it is moved */
 } pv_file_result;
 
 void pv_file_result_init(pv_file_result *r, const char *path);
@@ -59,7 +60,9 @@ void pv_file_result_warn(pv_file_result *r, const char *fmt, ...)
 
 /*
  * Reads `path` and sends its points to `sink` (NULL: count only, for dry
- * runs). Returns PV_OK, PV_EDATA (bad file), PV_ETEMP (sink unavailable),
+ * runs). A real run holds an exclusive flock(2) on the file from open
+ * until pv_file_result_free(), so two runs never take the same file: the
+ * second one finds it locked, or gone, and skips it (PV_ENOENT). Returns PV_OK, PV_EDATA (bad file), PV_ETEMP (sink unavailable),
  * PV_ENOENT (vanished) or PV_ECONFIG / PV_ENOMEM; `r` holds the figures and
  * the reason either way.
  */

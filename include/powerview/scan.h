@@ -20,4 +20,7 @@ void pv_paths_free(pv_paths *p);
  */
 int pv_scan(pv_paths *out, const char *dir, pv_err *err);
 
+/* Drops the paths modified less than `seconds` ago (or vanished); *dropped counts them. */
+void pv_paths_keep_older(pv_paths *p, double seconds, size_t *dropped);
+
 #endif

@@ -356,9 +356,17 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (files.count == 0 && pv_scan(&files, data_dir, &err) < 0) {
-		pv_error("%s", err.msg);
-		goto out;
+	if (files.count == 0) {
+		/* files still being written are left for the next run */
+		double min_age = (s = getenv("TSV_MIN_AGE")) && s[0] ? strtod(s, NULL) : 10;
+		size_t young = 0;
+		if (pv_scan(&files, data_dir, &err) < 0) {
+			pv_error("%s", err.msg);
+			goto out;
+		}
+		pv_paths_keep_older(&files, min_age, &young);
+		if (young > 0)
+			pv_info("%zu files modified in the last %g s left for a later run", young, min_age);
 	}
 	if (files.count == 0) {
 		pv_info("no TSV files found to process in %s", data_dir);

@@ -56,7 +56,9 @@ static const setting table[] = {
 	{ "parser", "timezone", "TSV_TIMEZONE", K_ZONE, "Europe/Paris", 0, 0, NULL, "zone of plain files" },
 	{ "parser", "channel_id_scheme", "TSV_CHANNEL_ID_SCHEME", K_ENUM, "serial", 0, 0, "serial|compact", "channel ids" },
 	{ "parser", "file_name_tag", "TSV_FILE_NAME_TAG", K_BOOL, "1", 0, 0, NULL, "tag points with their file" },
+	{ "parser", "min_age", "TSV_MIN_AGE", K_NUMBER, "10", 0, 86400, NULL, "a scan leaves files modified since, seconds" },
 	{ "reports", "dir", "TSV_REPORT_DIR", K_STRING, "<data folder>/../logs/reports", 0, 0, NULL, "run reports" },
+	{ "reports", "keep_days", "TSV_REPORT_KEEP_DAYS", K_NUMBER, "90", 0, 36500, NULL, "reports older are pruned; 0 keeps all" },
 	{ "log", "level", "TSV_LOG_LEVEL", K_ENUM, "INFO", 0, 0, "DEBUG|INFO|WARNING|WARN|ERROR", "log level" },
 };
 #define NSETTINGS (sizeof(table) / sizeof(table[0]))

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "powerview/scan.h"
 
@@ -33,6 +34,29 @@ pv_paths_free(pv_paths *p)
 		free(p->items[i]);
 	free(p->items);
 	memset(p, 0, sizeof(*p));
+}
+
+void
+pv_paths_keep_older(pv_paths *p, double seconds, size_t *dropped)
+{
+	struct timespec now;
+	size_t kept = 0;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	*dropped = 0;
+	for (size_t i = 0; i < p->count; i++) {
+		struct stat st;
+		bool keep = lstat(p->items[i], &st) == 0 &&
+		    (seconds <= 0 || (double)(now.tv_sec - st.st_mtim.tv_sec) +
+			(double)(now.tv_nsec - st.st_mtim.tv_nsec) / 1e9 >= seconds);
+		if (keep) {
+			p->items[kept++] = p->items[i];
+		} else {
+			free(p->items[i]);
+			(*dropped)++;
+		}
+	}
+	p->count = kept;
 }
 
 static bool

@@ -67,7 +67,7 @@ KNOWN_IDS='known: MV_T302_V002 (plain), MV_T302_V003 (framed)'
 
 @test "config without any file: exit 0, every key with its default" {
     [ ! -e /etc/powerview/powerview.yaml ] || skip "/etc/powerview/powerview.yaml exists on this machine"
-    unset TSV_REPORT_DIR
+    unset TSV_REPORT_DIR TSV_MIN_AGE
     run_parser config
     assert_status 0
     assert_eq "$output" "# configuration file: (none)
@@ -92,7 +92,9 @@ http.retry_after_max = 60  (default)
 parser.timezone = Europe/Paris  (default)
 parser.channel_id_scheme = serial  (default)
 parser.file_name_tag = 1  (default)
+parser.min_age = 10  (default)
 reports.dir = <data folder>/../logs/reports  (default)
+reports.keep_days = 90  (default)
 log.level = INFO  (default)
 formats.MV_T302_V002 = layout plain, device_model MV2  (built-in)
 formats.MV_T302_V003 = layout framed, device_model MV2  (built-in)" "stdout"
