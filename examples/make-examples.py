@@ -354,7 +354,8 @@ def analyse(rel, text, zone_conf="Europe/Paris"):
     res["format"] = fmt_id
     res["file_header_meta"] = meta
     if KNOWN.get(fmt_id) != layout:
-        return error("unsupported format: " + fmt_id)
+        return error("unsupported format: %s in the %s layout (known: MV_T302_V002 (plain), MV_T302_V003 (framed))"
+                     % (fmt_id, layout))
     while serial and serial[-1] == "":
         serial.pop()
     while len(labels) > 1 and labels[-1] == "":
@@ -497,7 +498,7 @@ DESCRIPTIONS = {
     "bertin/plant-1/02001283/T202_251022_121951.tsv":
         "Format line starts with the unknown id `MV_T202_V002` (an older logger firmware), followed "
         "by rows including restart rows of integer zeros and a row dated 01/01/20 (clock not set). "
-        "Expected: error `unsupported format: MV_T202_V002`, nothing written, moved to `error/`.",
+        "Expected: error `unsupported format: MV_T202_V002 in the plain layout (known: MV_T302_V002 (plain), MV_T302_V003 (framed))`, nothing written, moved to `error/`.",
     "bertin/plant-1/02001283/T302_260110_031459.tsv":
         "Valid plain file, master 02001283 only (tri, 6 channels). The row 09/01/26 23:30:00 has an "
         "empty `Voie2 W` cell (one invalid value, the other cells of the row are written), and the "

@@ -12,6 +12,7 @@
 #include "powerview/report.h"
 #include "powerview/run.h"
 #include "powerview/settle.h"
+#include "powerview/status.h"
 
 char *
 pv_run_default_report_dir(const char *data_dir)
@@ -301,6 +302,11 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 		} else if (asprintf(&out->report_path, "%s/%s", dir, name) >= 0) {
 			pv_info("run report written to %s", out->report_path);
 		}
+		/* reports are never allowed to fill the disk */
+		const char *keep = getenv("TSV_REPORT_KEEP_DAYS");
+		int pruned = pv_status_prune(dir ? dir : ".", keep && keep[0] ? strtod(keep, NULL) : 90);
+		if (pruned > 0)
+			pv_info("%d run reports older than %s days removed", pruned, keep && keep[0] ? keep : "90");
 		free(json);
 		free(dir);
 	}

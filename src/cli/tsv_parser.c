@@ -16,6 +16,7 @@
 #include "powerview/path.h"
 #include "powerview/run.h"
 #include "powerview/scan.h"
+#include "powerview/status.h"
 #include "powerview/tz.h"
 
 static void
@@ -27,6 +28,7 @@ usage(FILE *fp)
 	    "       tsv_parser token --bucket name [--write] [--rotate] [--config path]\n"
 	    "                  [--env-file path]\n"
 	    "       tsv_parser config [--config path] [--env-file path]\n"
+	    "       tsv_parser status [-d dir] [--json] [--config path] [--env-file path]\n"
 	    "       tsv_parser -h | --version\n"
 	    "\n"
 	    "  -d, --dataFolder dir  data folder: <dir>/<company>/<campaign>/<device>/<file>.tsv\n"
@@ -47,6 +49,8 @@ usage(FILE *fp)
 	    "exit: 0 success, 64 usage, 65 a file went to error/, 66 missing input,\n"
 	    "  73 report not written, 75 database unavailable (files kept), 78 configuration\n");
 }
+
+static void log_from_env(void);
 
 static int
 exit_for(int rc)
@@ -85,6 +89,73 @@ check_settings(const pv_settings *s)
 		return EX_CONFIG;
 	}
 	return 0;
+}
+
+/* tsv_parser status: last ingestions, latest errors, files waiting, from the reports. */
+static int
+status_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "dataFolder", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "env-file", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *data_dir = NULL, *config = NULL, *env_file = NULL, *s;
+	bool json = false;
+	pv_settings *settings = NULL;
+	cJSON *st = NULL;
+	char *dir = NULL;
+	pv_err err;
+	int ch, status;
+
+	while ((ch = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': data_dir = optarg; break;
+		case 'j': json = true; break;
+		case 'c': config = optarg; break;
+		case 'e': env_file = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (optind < argc) {
+		pv_error("status: unexpected argument '%s'", argv[optind]);
+		return EX_USAGE;
+	}
+	if ((status = load_settings(&settings, env_file, config)) != 0)
+		return status;
+	log_from_env();
+	if (data_dir == NULL && (s = getenv("POWERVIEW_DATA_DIR")) != NULL && s[0] != '\0')
+		data_dir = s;
+	if (data_dir == NULL)
+		data_dir = "/srv/sftpgo/data";
+	if ((s = getenv("TSV_REPORT_DIR")) != NULL && s[0] != '\0')
+		dir = strdup(s);
+	else
+		dir = pv_run_default_report_dir(data_dir);
+	if (dir == NULL) {
+		pv_error("status: data folder %s: %s (give -d or TSV_REPORT_DIR)", data_dir, strerror(errno));
+		status = EX_NOINPUT;
+	} else if (pv_status_build(&st, dir, data_dir, &err) < 0) {
+		pv_error("status: %s", err.msg);
+		status = EX_IOERR;
+	} else {
+		if (json) {
+			char *text = cJSON_Print(st);
+			if (text)
+				printf("%s\n", text);
+			free(text);
+		} else
+			pv_status_print(st, stdout);
+		status = fflush(stdout) == EOF ? EX_IOERR : 0;
+	}
+	cJSON_Delete(st);
+	free(dir);
+	pv_settings_free(settings);
+	return status;
 }
 
 /* tsv_parser config: the effective settings and where each comes from. */
@@ -260,6 +331,8 @@ main(int argc, char **argv)
 		return token_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "config") == 0)
 		return config_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "status") == 0)
+		return status_main(argc - 1, argv + 1);
 	while ((ch = getopt_long(argc, argv, "d:t:o:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':

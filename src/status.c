@@ -1,0 +1,274 @@
+/* The "light logs" of the original's to-do list, read from the run reports. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "powerview/scan.h"
+#include "powerview/status.h"
+
+#define LATEST_ERRORS 10
+
+static bool
+is_report(const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(name, "tsv_parser_", 11) == 0 && n > 16 && strcmp(name + n - 5, ".json") == 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The report names, oldest first (their names sort as their times). */
+static int
+report_names(pv_paths *out, const char *dir, pv_err *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (d == NULL) {
+		if (errno == ENOENT)
+			return PV_OK; /* no run wrote a report yet */
+		return pv_fail(err, PV_EIO, "cannot read %s: %s", dir, strerror(errno));
+	}
+	while ((e = readdir(d)) != NULL)
+		if (is_report(e->d_name) && pv_paths_add(out, e->d_name) < 0) {
+			closedir(d);
+			return pv_fail(err, PV_ENOMEM, "out of memory");
+		}
+	closedir(d);
+	if (out->count > 1)
+		qsort(out->items, out->count, sizeof(char *), cmp_str);
+	return PV_OK;
+}
+
+static const char *
+str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double
+num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static cJSON *
+read_json(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	long n;
+	cJSON *j = NULL;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (64L << 20) &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL &&
+	    fread(buf, 1, (size_t)n, f) == (size_t)n) {
+		buf[n] = '\0';
+		j = cJSON_Parse(buf);
+	}
+	free(buf);
+	fclose(f);
+	return j;
+}
+
+/* Replaces the entry of the same company/campaign/device: later reports win. */
+static void
+note_success(cJSON *last, const cJSON *file, const char *when)
+{
+	const char *co = str(file, "bucket"), *ca = str(file, "campaign"), *dev = str(file, "device_master_sn");
+	const char *path = str(file, "file_path"), *slash = path ? strrchr(path, '/') : NULL;
+	cJSON *e, *it;
+	int i = 0;
+
+	if (co == NULL || ca == NULL || dev == NULL)
+		return;
+	cJSON_ArrayForEach(it, last) {
+		if (strcmp(str(it, "company"), co) == 0 && strcmp(str(it, "campaign"), ca) == 0 &&
+		    strcmp(str(it, "device"), dev) == 0) {
+			cJSON_DeleteItemFromArray(last, i);
+			break;
+		}
+		i++;
+	}
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "company", co);
+	cJSON_AddStringToObject(e, "campaign", ca);
+	cJSON_AddStringToObject(e, "device", dev);
+	cJSON_AddStringToObject(e, "time", when);
+	cJSON_AddStringToObject(e, "file", slash ? slash + 1 : path ? path : "");
+	cJSON_AddNumberToObject(e, "nb_points", num(file, "nb_points"));
+	cJSON_AddItemToArray(last, e);
+}
+
+int
+pv_status_build(cJSON **out, const char *report_dir, const char *data_dir, pv_err *err)
+{
+	pv_paths names = { 0 }, waiting = { 0 };
+	cJSON *st = cJSON_CreateObject(), *last = cJSON_CreateArray(), *errors = cJSON_CreateArray();
+	double runs = 0, ok = 0, failed = 0, pending = 0, points = 0;
+	const char *last_run = NULL;
+	char *last_run_copy = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = report_names(&names, report_dir, err)) < 0)
+		goto fail;
+	for (size_t i = 0; i < names.count; i++) {
+		char *path;
+		cJSON *rep, *f;
+		if (asprintf(&path, "%s/%s", report_dir, names.items[i]) < 0) {
+			rc = pv_fail(err, PV_ENOMEM, "out of memory");
+			goto fail;
+		}
+		rep = read_json(path);
+		free(path);
+		if (rep == NULL)
+			continue; /* unreadable: a report cut by a crash; the next run's stands */
+		const char *when = str(rep, "end_time") ? str(rep, "end_time") : names.items[i];
+		runs++;
+		free(last_run_copy);
+		last_run_copy = strdup(when);
+		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(rep, "files")) {
+			const char *s = str(f, "status");
+			if (s == NULL)
+				continue;
+			if (strcmp(s, "success") == 0) {
+				ok++;
+				points += num(f, "nb_points");
+				note_success(last, f, when);
+			} else if (strcmp(s, "error") == 0) {
+				failed++;
+				cJSON *e = cJSON_CreateObject();
+				cJSON_AddStringToObject(e, "time", when);
+				cJSON_AddStringToObject(e, "file_path", str(f, "file_path") ? str(f, "file_path") : "");
+				cJSON_AddStringToObject(e, "error", str(f, "error") ? str(f, "error") : "");
+				cJSON_AddStringToObject(e, "destination",
+				    str(f, "destination") ? str(f, "destination") : "");
+				/* newest first, ten at most */
+				cJSON_InsertItemInArray(errors, 0, e);
+				if (cJSON_GetArraySize(errors) > LATEST_ERRORS)
+					cJSON_DeleteItemFromArray(errors, LATEST_ERRORS);
+			} else if (strcmp(s, "pending") == 0)
+				pending++;
+		}
+		cJSON_Delete(rep);
+	}
+	last_run = last_run_copy;
+
+	cJSON *w = cJSON_CreateArray();
+	if (data_dir != NULL) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (pv_scan(&waiting, data_dir, err) < 0) {
+			cJSON_Delete(w);
+			rc = PV_EIO;
+			goto fail;
+		}
+		for (size_t i = 0; i < waiting.count; i++) {
+			struct stat sb;
+			cJSON *e = cJSON_CreateObject();
+			cJSON_AddStringToObject(e, "file_path", waiting.items[i]);
+			if (stat(waiting.items[i], &sb) == 0)
+				cJSON_AddNumberToObject(e, "age_s", (double)(now.tv_sec - sb.st_mtim.tv_sec));
+			cJSON_AddItemToArray(w, e);
+		}
+	}
+
+	cJSON_AddStringToObject(st, "report_dir", report_dir);
+	if (data_dir)
+		cJSON_AddStringToObject(st, "data_dir", data_dir);
+	cJSON *t = cJSON_AddObjectToObject(st, "totals");
+	cJSON_AddNumberToObject(t, "runs", runs);
+	cJSON_AddItemToObject(t, "last_run", last_run ? cJSON_CreateString(last_run) : cJSON_CreateNull());
+	cJSON_AddNumberToObject(t, "files_success", ok);
+	cJSON_AddNumberToObject(t, "files_failed", failed);
+	cJSON_AddNumberToObject(t, "files_pending", pending);
+	cJSON_AddNumberToObject(t, "points", points);
+	cJSON_AddNumberToObject(t, "files_waiting", (double)waiting.count);
+	cJSON_AddItemToObject(st, "last_success", last);
+	cJSON_AddItemToObject(st, "latest_errors", errors);
+	cJSON_AddItemToObject(st, "waiting", w);
+	free(last_run_copy);
+	pv_paths_free(&names);
+	pv_paths_free(&waiting);
+	*out = st;
+	return PV_OK;
+fail:
+	free(last_run_copy);
+	pv_paths_free(&names);
+	pv_paths_free(&waiting);
+	cJSON_Delete(st);
+	cJSON_Delete(last);
+	cJSON_Delete(errors);
+	return rc;
+}
+
+void
+pv_status_print(const cJSON *st, FILE *fp)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(st, "totals"), *e;
+
+	fprintf(fp, "Reports: %s (%.0f runs, last %s)\n", str(st, "report_dir"), num(t, "runs"),
+	    str(t, "last_run") ? str(t, "last_run") : "never");
+	fprintf(fp, "Files: %.0f ingested (%.0f points), %.0f in error/, %.0f kept for a retry, %.0f waiting\n\n",
+	    num(t, "files_success"), num(t, "points"), num(t, "files_failed"), num(t, "files_pending"),
+	    num(t, "files_waiting"));
+
+	fprintf(fp, "Last successful ingestion\n");
+	fprintf(fp, "  %-16s %-20s %-12s %-20s %s\n", "COMPANY", "CAMPAIGN", "DEVICE", "TIME (UTC)", "FILE");
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(st, "last_success"))
+		fprintf(fp, "  %-16s %-20s %-12s %-20.19s %s\n", str(e, "company"), str(e, "campaign"),
+		    str(e, "device"), str(e, "time"), str(e, "file"));
+
+	fprintf(fp, "\nLatest errors\n");
+	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(st, "latest_errors")) == 0)
+		fprintf(fp, "  none\n");
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(st, "latest_errors"))
+		fprintf(fp, "  %.19s  %s\n      %s\n", str(e, "time"), str(e, "file_path"), str(e, "error"));
+
+	fprintf(fp, "\nWaiting in the data folder\n");
+	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(st, "waiting")) == 0)
+		fprintf(fp, "  none\n");
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(st, "waiting"))
+		fprintf(fp, "  %s (modified %.0f s ago)\n", str(e, "file_path"), num(e, "age_s"));
+}
+
+int
+pv_status_prune(const char *report_dir, double days)
+{
+	DIR *d;
+	struct dirent *e;
+	time_t limit = time(NULL) - (time_t)(days * 86400);
+	int n = 0;
+
+	if (days <= 0 || (d = opendir(report_dir)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		char *path;
+		struct stat sb;
+		if (!is_report(e->d_name) || asprintf(&path, "%s/%s", report_dir, e->d_name) < 0)
+			continue;
+		if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_mtime < limit && unlink(path) == 0)
+			n++;
+		free(path);
+	}
+	closedir(d);
+	return n;
+}
