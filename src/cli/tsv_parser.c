@@ -27,7 +27,7 @@ usage(FILE *fp)
 	    "                  [--config path] [--env-file path]\n"
 	    "       tsv_parser token --bucket name [--write] [--rotate] [--config path]\n"
 	    "                  [--env-file path]\n"
-	    "       tsv_parser config [--config path] [--env-file path]\n"
+	    "       tsv_parser config [--config path] [--env-file path] [-o path] [--no-verify]\n"
 	    "       tsv_parser status [-d dir] [--json] [--config path] [--env-file path]\n"
 	    "       tsv_parser -h | --version\n"
 	    "\n"
@@ -165,17 +165,22 @@ config_main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "env-file", required_argument, NULL, 'e' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "no-verify", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config = NULL, *env_file = NULL;
+	const char *config = NULL, *env_file = NULL, *output = NULL;
+	bool no_verify = false;
 	pv_settings *s = NULL;
 	int ch, status;
 
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
 		case 'e': env_file = optarg; break;
+		case 'o': output = optarg; break;
+		case 'N': no_verify = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return EX_USAGE;
 		}
@@ -184,7 +189,12 @@ config_main(int argc, char **argv)
 		pv_error("config: unexpected argument '%s'", argv[optind]);
 		return EX_USAGE;
 	}
-	if ((status = load_settings(&s, env_file, config)) == 0 && (status = check_settings(s)) == 0) {
+	/* the run's flags, to see what they would make of the settings */
+	if ((status = load_settings(&s, env_file, config)) == 0 &&
+	    ((output && pv_settings_flag(s, "TSV_OUTPUT", output) < 0) ||
+		(no_verify && pv_settings_flag(s, "TSV_VERIFY", "0") < 0)))
+		status = EX_OSERR;
+	if (status == 0 && (status = check_settings(s)) == 0) {
 		pv_settings_print(s, stdout);
 		status = fflush(stdout) == EOF ? EX_IOERR : 0;
 	}

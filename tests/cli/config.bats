@@ -394,3 +394,11 @@ formats.MV_T302_V003 = layout framed, device_model MV2  (built-in)" "stdout"
     assert_file "$F"
     assert_no_file "$OUT"
 }
+
+@test "config shows the run's flags as the source that wins" {
+    printf 'sink:\n  output: /from/file.lp\n' >"$BATS_TEST_TMPDIR/p.yaml"
+    run_parser config --config "$BATS_TEST_TMPDIR/p.yaml" -o /from/flag.lp --no-verify
+    assert_status 0
+    assert_contains "$output" "sink.output = /from/flag.lp  (flag)"
+    assert_contains "$output" "sink.verify = 0  (flag)"
+}
