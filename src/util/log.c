@@ -45,5 +45,9 @@ pv_log(pv_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* one event, one line: a newline in a file name cannot split it */
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7F)
+			*p = '?';
 	fprintf(stderr, "%s [%s] tsv_parser: %s\n", stamp, names[level], line);
 }

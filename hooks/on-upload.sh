@@ -1,0 +1,541 @@
+#!/usr/bin/env bash
+# on-upload.sh: the SFTPGo hook of PowerView.
+#
+# SFTPGo runs it with the action in the environment:
+#
+#   SFTPGO_ACTION=upload SFTPGO_ACTION_PATH=<file>  ingest that file with tsv_parser,
+#       when SFTPGO_ACTION_STATUS is 1 or absent; 2 (error, partial file) and
+#       3 (quota exceeded) are logged and skipped
+#   SFTPGO_ACTION=upload, no path                    scan the whole data folder (for a
+#       post_disconnect hook whose command sets SFTPGO_ACTION=upload)
+#   SFTPGO_ACTION=mkdir SFTPGO_ACTION_PATH=<dir>     <data>/<company>/<campaign>: run the
+#       create playbook with {"company_name": ..., "campaign_name": ...} as JSON
+#       extra-vars; any other depth is logged and skipped
+#   any other action                                 logged, nothing done
+#
+# Settings: the environment, then the file named by POWERVIEW_ENV_FILE (default:
+# the .env of the project this hook belongs to, <project>/hooks/../.env), read as
+# data (never sourced): POWERVIEW_DATA_DIR (/srv/sftpgo/data), POWERVIEW_LOG_FILE
+# (/srv/sftpgo/logs/uploads.log), POWERVIEW_TSV_PARSER (tsv_parser from PATH, else
+# <project>/build/tsv_parser), POWERVIEW_PLAYBOOK
+# (<project>/ansible/create_grafana_resources.yml). A variable set in the
+# environment wins over the file, even when empty; empty means the default.
+# ansible-playbook is taken from PATH. tsv_parser gets --env-file with the same
+# file, so it reads the same settings (INFLUXDB_*, TSV_*).
+#
+# Every event is one line appended to POWERVIEW_LOG_FILE:
+#   [2026-11-27T09:03:56Z] on-upload[1234]: message
+# followed by what tsv_parser and ansible-playbook print, appended as they print it.
+#
+# Exit status. With `upload` in SFTPGo's execute_sync list, a non-zero status
+# makes SFTPGo delete the uploaded file and report a failed upload to the client;
+# otherwise it is only logged by SFTPGo. So:
+#   0   done, or nothing to do (a skipped status, action, depth or file), and also
+#       after tsv_parser exits 65 (the file went to error/: it was received, it is
+#       bad, a new upload of the same bytes would fail again) or 75 (database
+#       unavailable: the file stays in the data folder and the next scan, e.g. the
+#       systemd timer, takes it; deleting it would lose it); a file that vanished
+#       before tsv_parser saw it (another run took it) is 0 as well
+#   64  SFTPGO_ACTION unset or empty, or mkdir without a path: the hook is not
+#       called the way it should be
+#   77  a path outside the data folder: refused, nothing touched
+#   78  the hook's own settings are wrong (no data folder, parser, playbook or
+#       ansible-playbook)
+#   tsv_parser's own status for 64, 66, 73, 78 and anything else: the run did not
+#       happen as it should, the file was not ingested, and the admin must look;
+#       with execute_sync the client is told the upload failed and sends it again
+#   ansible-playbook's status when the playbook fails
+#   a name with Jinja markers ('{{', '{%', '{#') is refused with an ERROR line and 0
+#
+# SFTPGo clears the environment before running a hook and kills it after 30 s:
+# set PATH and POWERVIEW_ENV_FILE in the hook's "command" env configuration when
+# the defaults do not fit.
+
+set -Eeuo pipefail
+
+# The variables exported to this script, as they came: "the environment", which
+# wins over the settings file.
+declare -A ENV_VALUES=()
+while IFS= read -r name; do
+	ENV_VALUES[$name]=${!name}
+done < <(compgen -e)
+unset name
+
+readonly EX_USAGE=64 EX_NOPERM=77 EX_CONFIG=78
+
+# Without PATH in its environment bash uses a default that ends with '.', so a
+# tsv_parser or ansible-playbook in the current folder would be run: keep only
+# absolute entries.
+sanitize_path() {
+	local -a parts
+	local dir out=
+	IFS=: read -r -a parts <<<"${PATH:-}"
+	for dir in "${parts[@]}"; do
+		case $dir in
+		/*) out=${out:+$out:}$dir ;;
+		esac
+	done
+	PATH=${out:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}
+	export PATH
+}
+
+# ---------------------------------------------------------------- .env, as data
+
+# Every NAME=VALUE of the settings file, first occurrence kept, read as
+# tsv_parser reads it (src/config/dotenv.c): blank and '#' lines skipped, an
+# optional 'export ', 'single quotes' literal (\' and \\ escapes), "double
+# quotes" with \n \t \r \" \\ \' \$ escapes and ${NAME} / ${NAME:-default},
+# unquoted values cut at ' #' and expanded the same way. Nothing is evaluated.
+declare -A DOTENV=()
+readonly DB="\${" BS="\\"
+
+# lookup NAME: REPLY = its value in the environment, else from the file; 1 if unset.
+lookup() {
+	local name=$1
+	[ -n "$name" ] || return 1
+	if [ -n "${ENV_VALUES[$name]+x}" ]; then
+		REPLY=${ENV_VALUES[$name]}
+		return 0
+	fi
+	if [ -n "${DOTENV[$name]+x}" ]; then
+		REPLY=${DOTENV[$name]}
+		return 0
+	fi
+	return 1
+}
+
+# expand_ref TEXT: TEXT starts with '${'. Sets EXP (what it stands for) and
+# EXP_LEN (characters of TEXT used).
+expand_ref() {
+	local text=$1 inner name def='' has_def=0
+	inner=${text:2}
+	if [[ $inner != *'}'* ]]; then
+		EXP=$DB
+		EXP_LEN=2
+		return
+	fi
+	inner=${inner%%'}'*}
+	if [ "${#inner}" -ge 256 ]; then
+		EXP=$DB
+		EXP_LEN=2
+		return
+	fi
+	EXP_LEN=$((${#inner} + 3))
+	name=$inner
+	if [[ $inner == *':-'* ]]; then
+		name=${inner%%':-'*}
+		def=${inner#*':-'}
+		has_def=1
+	fi
+	EXP=
+	if lookup "$name"; then
+		EXP=$REPLY
+	fi
+	if [ -z "$EXP" ] && [ "$has_def" = 1 ]; then
+		EXP=$def
+	fi
+}
+
+# expand_all TEXT: REPLY = TEXT with every ${...} replaced.
+expand_all() {
+	local text=$1 out=
+	while [[ $text == *"$DB"* ]]; do
+		out+=${text%%"$DB"*}
+		text=${text#*"$DB"}
+		text=$DB$text
+		expand_ref "$text"
+		out+=$EXP
+		text=${text:EXP_LEN}
+	done
+	REPLY=$out$text
+}
+
+# dotenv_read FILE
+dotenv_read() {
+	local file=$1 line key rest val q body c more i esc
+	local re_assign='^(['\''"]?)([A-Za-z0-9_.-]+)(['\''"]?)[[:blank:]]*=[[:blank:]]*(.*)$'
+	local re_export='^export[[:blank:]]+(.*)$'
+	while IFS= read -r line || [ -n "$line" ]; do
+		line=${line#"${line%%[![:blank:]]*}"}
+		case $line in
+		'' | '#'* | $'\r'*) continue ;;
+		esac
+		if [[ $line =~ $re_export ]]; then
+			line=${BASH_REMATCH[1]}
+		fi
+		# a malformed line is tsv_parser's to report (exit 78)
+		[[ $line =~ $re_assign ]] || continue
+		[ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[3]}" ] || continue
+		key=${BASH_REMATCH[2]}
+		rest=${BASH_REMATCH[4]}
+		case $rest in
+		\'* | \"*)
+			q=${rest:0:1}
+			body=${rest:1}
+			val=
+			i=0
+			while :; do
+				if [ "$i" -ge "${#body}" ]; then
+					# the quoted value goes on over the next line
+					IFS= read -r more || { val=; continue 2; }
+					body+=$'\n'$more
+					continue
+				fi
+				c=${body:i:1}
+				if [ "$c" = "$q" ]; then
+					break
+				elif [ "$c" = "$BS" ] && [ $((i + 1)) -lt "${#body}" ]; then
+					# an escape (\\ -> \, \n -> newline, ...); an unknown one is kept as is
+					c=${body:i+1:1}
+					esc=
+					if [ "$q" = "'" ]; then
+						case $c in
+						\' | \\) esc=$c ;;
+						esac
+					else
+						case $c in
+						n) esc=$'\n' ;;
+						t) esc=$'\t' ;;
+						r) esc=$'\r' ;;
+						\" | \\ | \' | \$) esc=$c ;;
+						esac
+					fi
+					if [ -n "$esc" ]; then
+						val+=$esc
+						i=$((i + 2))
+					else
+						val+=$BS
+						i=$((i + 1))
+					fi
+				elif [ "$q" = '"' ] && [ "${body:i:2}" = "$DB" ]; then
+					expand_ref "${body:i}"
+					val+=$EXP
+					i=$((i + EXP_LEN))
+				else
+					val+=$c
+					i=$((i + 1))
+				fi
+			done
+			;;
+		*)
+			val=${rest%%[[:blank:]]#*}
+			expand_all "$val"
+			val=${REPLY%"${REPLY##*[![:space:]]}"}
+			;;
+		esac
+		if [ -z "${ENV_VALUES[$key]+x}" ] && [ -z "${DOTENV[$key]+x}" ]; then
+			DOTENV[$key]=$val
+		fi
+	done <"$file"
+}
+
+# setting NAME DEFAULT: REPLY = the environment's value, else the file's, else DEFAULT.
+setting() {
+	REPLY=
+	lookup "$1" || true
+	if [ -z "$REPLY" ]; then
+		REPLY=$2
+	fi
+}
+
+# ---------------------------------------------------------------- log
+
+LOG_FILE=/dev/stderr
+
+# log MESSAGE...: one line, UTC time stamp, appended.
+log() {
+	local line
+	TZ=UTC0 printf -v line '[%(%Y-%m-%dT%H:%M:%SZ)T] on-upload[%d]: %s' -1 "$$" "$*"
+	printf '%s\n' "$line" >>"$LOG_FILE" 2>/dev/null || printf '%s\n' "$line" >&2
+}
+
+# q STRING: STRING for a log line, quoted; control characters (a newline in a
+# file name) escaped so that an event stays on one line.
+q() {
+	local s=$1
+	if [[ $s == *[[:cntrl:]]* ]]; then
+		printf '%q' "$s"
+	else
+		printf "'%s'" "$s"
+	fi
+}
+
+trap 'status=$?; log "ERROR: internal failure at line $LINENO (status $status)"; exit "$status"' ERR
+
+# ---------------------------------------------------------------- settings
+
+sanitize_path
+HOOK_DIR=$(dirname -- "$(realpath -e -- "${BASH_SOURCE[0]}")")
+PROJECT_DIR=$(realpath -m -- "$HOOK_DIR/..")
+
+early_warnings=()
+ENV_FILE=${POWERVIEW_ENV_FILE:-$PROJECT_DIR/.env}
+ENV_FILE=$(realpath -m -- "$ENV_FILE")
+if [ -f "$ENV_FILE" ]; then
+	if [ -r "$ENV_FILE" ]; then
+		dotenv_read "$ENV_FILE"
+	else
+		early_warnings+=("ERROR: settings file $(q "$ENV_FILE") cannot be read: using the environment and the defaults")
+	fi
+elif [ -n "${POWERVIEW_ENV_FILE:-}" ]; then
+	early_warnings+=("WARNING: settings file $(q "$ENV_FILE") not found: using the environment and the defaults")
+fi
+
+setting POWERVIEW_LOG_FILE /srv/sftpgo/logs/uploads.log
+candidate=$(realpath -m -- "$REPLY")
+if mkdir -p -- "$(dirname -- "$candidate")" 2>/dev/null && : 2>/dev/null >>"$candidate"; then
+	LOG_FILE=$candidate
+else
+	log "ERROR: cannot write to the log file $(q "$candidate"): logging to standard error"
+fi
+for w in "${early_warnings[@]}"; do
+	log "$w"
+done
+
+setting POWERVIEW_DATA_DIR /srv/sftpgo/data
+DATA_DIR=$REPLY
+setting POWERVIEW_TSV_PARSER ""
+TSV_PARSER=$REPLY
+if [ -z "$TSV_PARSER" ]; then
+	TSV_PARSER=$(command -v tsv_parser || true)
+	TSV_PARSER=${TSV_PARSER:-$PROJECT_DIR/build/tsv_parser}
+fi
+setting POWERVIEW_PLAYBOOK "$PROJECT_DIR/ansible/create_grafana_resources.yml"
+PLAYBOOK=$REPLY
+
+# ---------------------------------------------------------------- helpers
+
+# data_dir_real: DATA_REAL = the data folder, symbolic links resolved; exit 78 without it.
+data_dir_real() {
+	if ! DATA_REAL=$(realpath -e -- "$DATA_DIR" 2>/dev/null) || [ ! -d "$DATA_REAL" ]; then
+		log "ERROR: data folder $(q "$DATA_DIR") not found (POWERVIEW_DATA_DIR)"
+		exit "$EX_CONFIG"
+	fi
+}
+
+# inside PATH: PATH (resolved) lies strictly below the data folder. The trailing
+# slash keeps /srv/sftpgo/data2 out of /srv/sftpgo/data.
+inside() {
+	case $1 in
+	"${DATA_REAL%/}"/?*) return 0 ;;
+	esac
+	return 1
+}
+
+# parser_words STATUS: tsv_parser's exit status in words.
+parser_words() {
+	case $1 in
+	0) echo "all files ingested" ;;
+	65) echo "some files went to error/" ;;
+	75) echo "database unavailable: files kept for the next run" ;;
+	78) echo "configuration error" ;;
+	66) echo "file not found" ;;
+	64) echo "usage error" ;;
+	*) echo "failed with status $1" ;;
+	esac
+}
+
+# run_parser WHAT ARGS...: run tsv_parser on the data folder, its output
+# appended to the log, and exit with the hook's status for it.
+run_parser() {
+	local what=$1 status=0
+	shift
+	local -a cmd=("$TSV_PARSER" -d "$DATA_REAL" "$@")
+	if [ ! -x "$TSV_PARSER" ] || [ -d "$TSV_PARSER" ]; then
+		log "ERROR: tsv_parser not found or not executable: $(q "$TSV_PARSER") (POWERVIEW_TSV_PARSER)"
+		exit "$EX_CONFIG"
+	fi
+	if [ -f "$ENV_FILE" ]; then
+		cmd+=(--env-file "$ENV_FILE")
+	fi
+	log "$what: running tsv_parser"
+	# From /: without --env-file, tsv_parser reads ./.env, which must not be
+	# whatever file sits in SFTPGo's working folder.
+	(cd / && exec "${cmd[@]}") </dev/null >>"$LOG_FILE" 2>&1 || status=$?
+	log "$what: tsv_parser exit $status: $(parser_words "$status")"
+	case $status in
+	0 | 65 | 75) exit 0 ;;
+	esac
+	if [ "$status" = 66 ] && [ -n "${FILE_REAL:-}" ] && [ ! -e "$FILE_REAL" ]; then
+		log "$what: the file is gone: another run took it"
+		exit 0
+	fi
+	exit "$status"
+}
+
+# ---------------------------------------------------------------- actions
+
+on_upload() {
+	local path=${SFTPGO_ACTION_PATH:-} status=${SFTPGO_ACTION_STATUS:-1} real name rel
+	case $status in
+	1) ;;
+	2)
+		log "upload of $(q "$path")$USER_INFO failed (status 2: error, partial file): not ingested"
+		exit 0
+		;;
+	3)
+		log "upload of $(q "$path")$USER_INFO failed (status 3: quota exceeded): not ingested"
+		exit 0
+		;;
+	*)
+		log "upload of $(q "$path")$USER_INFO has status $(q "$status"), not 1: not ingested"
+		exit 0
+		;;
+	esac
+	data_dir_real
+	if [ -z "$path" ]; then
+		# The scan leaves files modified in the last TSV_MIN_AGE seconds (10 by
+		# default) for a later run: other clients may still be writing them.
+		run_parser "scan of $(q "$DATA_REAL")$USER_INFO"
+	fi
+	# -m first: a path outside is refused even when it does not exist (a dangling link)
+	real=$(realpath -m -- "$path")
+	if ! inside "$real"; then
+		log "ERROR: upload $(q "$path")$USER_INFO is outside the data folder $(q "$DATA_REAL"): refused"
+		exit "$EX_NOPERM"
+	fi
+	if [ -L "$path" ]; then
+		log "upload $(q "$path")$USER_INFO is a symbolic link: not taken (as in a scan)"
+		exit 0
+	fi
+	if ! real=$(realpath -e -- "$path" 2>/dev/null); then
+		log "upload $(q "$path")$USER_INFO is no longer there (another run took it?): nothing to do"
+		exit 0
+	fi
+	if ! inside "$real"; then
+		log "ERROR: upload $(q "$path")$USER_INFO is outside the data folder $(q "$DATA_REAL"): refused"
+		exit "$EX_NOPERM"
+	fi
+	if [ ! -f "$real" ]; then
+		log "upload $(q "$path")$USER_INFO is not a regular file: nothing to do"
+		exit 0
+	fi
+	# what a scan would take: *.tsv, never inside parsed/ or error/
+	name=${real##*/}
+	rel=${real#"${DATA_REAL%/}"/}
+	case $name in
+	?*.tsv) ;;
+	*)
+		log "upload $(q "$real")$USER_INFO is not a .tsv file: not ingested"
+		exit 0
+		;;
+	esac
+	case /$rel in
+	*/parsed/* | */error/*)
+		log "upload $(q "$real")$USER_INFO is inside a parsed/ or error/ folder: not ingested"
+		exit 0
+		;;
+	esac
+	FILE_REAL=$real
+	run_parser "upload $(q "$real")$USER_INFO" -t "$real"
+}
+
+# json_vars TOOL COMPANY CAMPAIGN: the extra-vars object built by TOOL (python3
+# or jq), the names passed as arguments, never pasted into code; status 1 when
+# the names are not valid UTF-8.
+json_vars() {
+	case ${1##*/} in
+	jq)
+		# jq would turn invalid UTF-8 into U+FFFD: check it first
+		printf '%s%s' "$2" "$3" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1 || return 1
+		"$1" -cn --arg c "$2" --arg p "$3" "{company_name: \$c, campaign_name: \$p}"
+		;;
+	*)
+		"$1" -I -S -X utf8 -c '
+import json, sys
+company, campaign = sys.argv[1:3]
+company.encode("utf-8"), campaign.encode("utf-8")  # undecodable bytes raise
+print(json.dumps({"company_name": company, "campaign_name": campaign}))
+' "$2" "$3" 2>/dev/null
+		;;
+	esac
+}
+
+on_mkdir() {
+	local path=${SFTPGO_ACTION_PATH:-} real rel company campaign what json ansible playbook n tool
+	local status=0
+	if [ -z "$path" ]; then
+		log "ERROR: mkdir without SFTPGO_ACTION_PATH$USER_INFO: nothing done"
+		exit "$EX_USAGE"
+	fi
+	data_dir_real
+	real=$(realpath -m -- "$path")
+	if [ "$real" = "$DATA_REAL" ]; then
+		log "mkdir $(q "$path")$USER_INFO: the data folder itself: nothing to do"
+		exit 0
+	fi
+	if ! inside "$real"; then
+		log "ERROR: mkdir $(q "$path")$USER_INFO is outside the data folder $(q "$DATA_REAL"): refused"
+		exit "$EX_NOPERM"
+	fi
+	rel=${real#"${DATA_REAL%/}"/}
+	case $rel in
+	*/*/*)
+		log "mkdir $(q "$real")$USER_INFO: device level or deeper: nothing to do"
+		exit 0
+		;;
+	*/*) ;;
+	*)
+		log "mkdir $(q "$real")$USER_INFO: company level: nothing to do until a campaign folder is made"
+		exit 0
+		;;
+	esac
+	company=${rel%%/*}
+	campaign=${rel#*/}
+	what="company $(q "$company"), campaign $(q "$campaign")"
+	# The JSON values reach the playbook as plain strings, but a playbook may
+	# template them again later: names with Jinja markers are refused.
+	for n in "$company" "$campaign"; do
+		case $n in
+		*'{{'* | *'{%'* | *'{#'*)
+			log "ERROR: mkdir $(q "$real")$USER_INFO: $what: a name with '{{', '{%' or '{#' is refused: no Grafana resources"
+			exit 0
+			;;
+		esac
+	done
+	if ! playbook=$(realpath -e -- "$PLAYBOOK" 2>/dev/null) || [ ! -f "$playbook" ]; then
+		log "ERROR: playbook $(q "$PLAYBOOK") not found (POWERVIEW_PLAYBOOK): no Grafana resources for $what"
+		exit "$EX_CONFIG"
+	fi
+	if ! ansible=$(command -v ansible-playbook); then
+		log "ERROR: ansible-playbook not found in PATH: no Grafana resources for $what"
+		exit "$EX_CONFIG"
+	fi
+	if ! tool=$(command -v python3) && ! tool=$(command -v jq); then
+		log "ERROR: neither python3 nor jq found in PATH to build the extra-vars: no Grafana resources for $what"
+		exit "$EX_CONFIG"
+	fi
+	if ! json=$(json_vars "$tool" "$company" "$campaign"); then
+		log "ERROR: mkdir $(q "$real")$USER_INFO: $what: names must be valid UTF-8: no Grafana resources"
+		exit 0
+	fi
+	log "mkdir $(q "$real")$USER_INFO: creating the Grafana resources of $what"
+	# From the playbook's folder, so that an ansible.cfg beside it applies.
+	(cd "$(dirname -- "$playbook")" && exec "$ansible" "$playbook" --extra-vars "$json") \
+		</dev/null >>"$LOG_FILE" 2>&1 || status=$?
+	if [ "$status" -eq 0 ]; then
+		log "Grafana resources created for $what"
+		exit 0
+	fi
+	log "ERROR: ansible-playbook failed with status $status for $what"
+	exit "$status"
+}
+
+# ---------------------------------------------------------------- main
+
+USER_INFO=
+if [ -n "${SFTPGO_ACTION_USERNAME:-}" ]; then
+	USER_INFO=" by user $(q "$SFTPGO_ACTION_USERNAME")"
+fi
+case ${SFTPGO_ACTION:-} in
+'')
+	log "ERROR: SFTPGO_ACTION is not set: this hook is run by SFTPGo for its upload and mkdir actions; nothing done"
+	exit "$EX_USAGE"
+	;;
+upload) on_upload ;;
+mkdir) on_mkdir ;;
+*)
+	log "action $(q "$SFTPGO_ACTION")$USER_INFO: nothing to do"
+	exit 0
+	;;
+esac
