@@ -263,9 +263,13 @@ pv_status_prune(const char *report_dir, double days)
 	while ((e = readdir(d)) != NULL) {
 		char *path;
 		struct stat sb;
-		if (!is_report(e->d_name) || asprintf(&path, "%s/%s", report_dir, e->d_name) < 0)
+		/* a temporary report left by a run killed while writing it, after a day */
+		bool stale_tmp = strncmp(e->d_name, ".tsv_parser_", 12) == 0;
+		if ((!is_report(e->d_name) && !stale_tmp) ||
+		    asprintf(&path, "%s/%s", report_dir, e->d_name) < 0)
 			continue;
-		if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_mtime < limit && unlink(path) == 0)
+		if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    sb.st_mtime < (stale_tmp ? time(NULL) - 86400 : limit) && unlink(path) == 0)
 			n++;
 		free(path);
 	}

@@ -16,11 +16,12 @@ void pv_paths_free(pv_paths *p);
 
 /*
  * Every regular `*.tsv` below `dir`, sorted by path; folders named `parsed`
- * or `error` are not entered, symbolic links are not followed.
+ * or `error` are not entered, symbolic links are not followed, hidden names
+ * (a leading '.') are passed over.
  */
 int pv_scan(pv_paths *out, const char *dir, pv_err *err);
 
-/* Drops the paths modified less than `seconds` ago (or vanished); *dropped counts them. */
+/* Drops the paths modified less than `seconds` ago (counted in *dropped) and the vanished ones. */
 void pv_paths_keep_older(pv_paths *p, double seconds, size_t *dropped);
 
 #endif

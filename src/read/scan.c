@@ -46,14 +46,14 @@ pv_paths_keep_older(pv_paths *p, double seconds, size_t *dropped)
 	*dropped = 0;
 	for (size_t i = 0; i < p->count; i++) {
 		struct stat st;
-		bool keep = lstat(p->items[i], &st) == 0 &&
-		    (seconds <= 0 || (double)(now.tv_sec - st.st_mtim.tv_sec) +
+		bool there = lstat(p->items[i], &st) == 0;
+		bool keep = there && (seconds <= 0 || (double)(now.tv_sec - st.st_mtim.tv_sec) +
 			(double)(now.tv_nsec - st.st_mtim.tv_nsec) / 1e9 >= seconds);
 		if (keep) {
 			p->items[kept++] = p->items[i];
 		} else {
 			free(p->items[i]);
-			(*dropped)++;
+			*dropped += there; /* a vanished one is no one's to wait for */
 		}
 	}
 	p->count = kept;
@@ -80,7 +80,9 @@ walk(pv_paths *out, const char *dir, pv_err *err)
 		char *path;
 		struct stat st;
 
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+		/* hidden names are work in progress: SFTPGo's atomic uploads are
+		 * written as .sftpgo-upload.<id>.<name> and renamed once whole */
+		if (e->d_name[0] == '.')
 			continue;
 		if (asprintf(&path, "%s/%s", dir, e->d_name) < 0)
 			return closedir(d), pv_fail(err, PV_ENOMEM, "out of memory");

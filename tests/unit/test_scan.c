@@ -70,7 +70,6 @@ scan_finds_what_it_should(void **state)
 {
 	static const char *const want[] = {
 		"data/a-b/k.tsv",       /* '-' (0x2D) sorts before '/' (0x2F) */
-		"data/a/.hidden.tsv",
 		"data/a/Parsed/u.tsv",  /* only "parsed" and "error", exactly */
 		"data/a/d.tsv/in.tsv",  /* a folder named *.tsv is entered, not listed */
 		"data/a/deep/er/r.tsv",
@@ -87,7 +86,6 @@ scan_finds_what_it_should(void **state)
 	touch("data/b/x.tsv");
 	touch("data/a/y.tsv");
 	touch("data/a/e.tsv");
-	touch("data/a/.hidden.tsv");
 	touch("data/a/deep/er/r.tsv");
 	touch("data/a/parsedx/t.tsv");
 	touch("data/a/Parsed/u.tsv");
@@ -95,6 +93,10 @@ scan_finds_what_it_should(void **state)
 	touch("data/a-b/k.tsv");
 	touch("data/top.tsv");
 	touch("data/a/\xC3\xA9t\xC3\xA9.tsv");
+	/* not taken: hidden names (uploads in progress), inside hidden folders too */
+	touch("data/a/.hidden.tsv");
+	touch("data/a/.sftpgo-upload.cn1abc.T302_1.tsv");
+	touch("data/.tmp/in-hidden.tsv");
 	/* not taken: other names */
 	touch("data/a/z.TSV");
 	touch("data/a/z.Tsv");
