@@ -304,9 +304,9 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 		}
 		/* reports are never allowed to fill the disk */
 		const char *keep = getenv("TSV_REPORT_KEEP_DAYS");
-		int pruned = pv_status_prune(dir ? dir : ".", keep && keep[0] ? strtod(keep, NULL) : 90);
+		int pruned = dir ? pv_status_prune(dir, keep && keep[0] ? strtod(keep, NULL) : 90) : 0;
 		if (pruned > 0)
-			pv_info("%d run reports older than %s days removed", pruned, keep && keep[0] ? keep : "90");
+			pv_info("%d old run reports or leftover temporary reports removed from %s", pruned, dir);
 		free(json);
 		free(dir);
 	}

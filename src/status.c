@@ -258,14 +258,14 @@ pv_status_prune(const char *report_dir, double days)
 	time_t limit = time(NULL) - (time_t)(days * 86400);
 	int n = 0;
 
-	if (days <= 0 || (d = opendir(report_dir)) == NULL)
+	if ((d = opendir(report_dir)) == NULL)
 		return 0;
 	while ((e = readdir(d)) != NULL) {
 		char *path;
 		struct stat sb;
 		/* a temporary report left by a run killed while writing it, after a day */
 		bool stale_tmp = strncmp(e->d_name, ".tsv_parser_", 12) == 0;
-		if ((!is_report(e->d_name) && !stale_tmp) ||
+		if ((!(is_report(e->d_name) && days > 0) && !stale_tmp) ||
 		    asprintf(&path, "%s/%s", report_dir, e->d_name) < 0)
 			continue;
 		if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&

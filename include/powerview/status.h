@@ -17,7 +17,10 @@ int pv_status_build(cJSON **out, const char *report_dir, const char *data_dir, p
 /* The same as a table for a terminal. */
 void pv_status_print(const cJSON *status, FILE *fp);
 
-/* Deletes tsv_parser_*.json reports older than `days` (0 keeps all); returns how many. */
+/*
+ * Deletes tsv_parser_*.json reports older than `days` (0 keeps them all)
+ * and temporary reports a killed run left over a day ago; returns how many.
+ */
 int pv_status_prune(const char *report_dir, double days);
 
 #endif
