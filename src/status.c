@@ -220,12 +220,21 @@ fail:
 	return rc;
 }
 
+/* For printing: a missing string is an empty one. */
+static const char *
+txt(const cJSON *o, const char *key)
+{
+	const char *s = str(o, key);
+
+	return s ? s : "";
+}
+
 void
 pv_status_print(const cJSON *st, FILE *fp)
 {
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(st, "totals"), *e;
 
-	fprintf(fp, "Reports: %s (%.0f runs, last %s)\n", str(st, "report_dir"), num(t, "runs"),
+	fprintf(fp, "Reports: %s (%.0f runs, last %s)\n", txt(st, "report_dir"), num(t, "runs"),
 	    str(t, "last_run") ? str(t, "last_run") : "never");
 	fprintf(fp, "Files: %.0f ingested (%.0f points), %.0f in error/, %.0f kept for a retry, %.0f waiting\n\n",
 	    num(t, "files_success"), num(t, "points"), num(t, "files_failed"), num(t, "files_pending"),
@@ -234,20 +243,20 @@ pv_status_print(const cJSON *st, FILE *fp)
 	fprintf(fp, "Last successful ingestion\n");
 	fprintf(fp, "  %-16s %-20s %-12s %-20s %s\n", "COMPANY", "CAMPAIGN", "DEVICE", "TIME (UTC)", "FILE");
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(st, "last_success"))
-		fprintf(fp, "  %-16s %-20s %-12s %-20.19s %s\n", str(e, "company"), str(e, "campaign"),
-		    str(e, "device"), str(e, "time"), str(e, "file"));
+		fprintf(fp, "  %-16s %-20s %-12s %-20.19s %s\n", txt(e, "company"), txt(e, "campaign"),
+		    txt(e, "device"), txt(e, "time"), txt(e, "file"));
 
 	fprintf(fp, "\nLatest errors\n");
 	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(st, "latest_errors")) == 0)
 		fprintf(fp, "  none\n");
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(st, "latest_errors"))
-		fprintf(fp, "  %.19s  %s\n      %s\n", str(e, "time"), str(e, "file_path"), str(e, "error"));
+		fprintf(fp, "  %.19s  %s\n      %s\n", txt(e, "time"), txt(e, "file_path"), txt(e, "error"));
 
 	fprintf(fp, "\nWaiting in the data folder\n");
 	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(st, "waiting")) == 0)
 		fprintf(fp, "  none\n");
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(st, "waiting"))
-		fprintf(fp, "  %s (modified %.0f s ago)\n", str(e, "file_path"), num(e, "age_s"));
+		fprintf(fp, "  %s (modified %.0f s ago)\n", txt(e, "file_path"), num(e, "age_s"));
 }
 
 int

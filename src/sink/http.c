@@ -1,4 +1,3 @@
-#include <curl/curl.h>
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdint.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "powerview/http.h"
+#include "curl_dl.h"
 #include "powerview/log.h"
 
 struct pv_http {
@@ -25,27 +25,28 @@ struct pv_http {
 	double retry_after;  /* parsed from the last response, -1 if none */
 };
 
-static bool curl_ready;
+/* libcurl's functions, loaded by the first pv_http_open() */
+static const pv_curl_api *C;
 
 /* The URL without credentials: messages and reports never carry a password. */
 static char *
 redact(const char *url)
 {
-	CURLU *u = curl_url();
+	CURLU *u = C->url();
 	char *out = NULL, *copy = NULL;
 
-	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
-		curl_url_set(u, CURLUPART_USER, NULL, 0);
-		curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
-		if (curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK) {
+	if (u && C->url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
+		C->url_set(u, CURLUPART_USER, NULL, 0);
+		C->url_set(u, CURLUPART_PASSWORD, NULL, 0);
+		if (C->url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK) {
 			size_t n = strlen(out);
 			while (n > 0 && out[n - 1] == '/')
 				out[--n] = '\0';
 			copy = strdup(out);
 		}
-		curl_free(out);
+		C->free(out);
 	}
-	curl_url_cleanup(u);
+	C->url_cleanup(u);
 	/* not a URL curl understands: say nothing of it rather than leak it */
 	return copy ? copy : strdup("(the configured server)");
 }
@@ -57,12 +58,11 @@ pv_http_open(pv_http **out, const pv_http_opts *o, pv_err *err)
 	size_t n;
 
 	*out = NULL;
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return free(h), pv_fail(err, PV_ECONFIG, "cannot initialise libcurl");
-		curl_ready = true;
+	if (C == NULL && (C = pv_curl(err)) == NULL) {
+		free(h);
+		return PV_ECONFIG;
 	}
-	if (h == NULL || (h->curl = curl_easy_init()) == NULL) {
+	if (h == NULL || (h->curl = C->easy_init()) == NULL) {
 		free(h);
 		return pv_fail(err, PV_ENOMEM, "out of memory");
 	}
@@ -95,7 +95,7 @@ pv_http_close(pv_http *h)
 	if (h == NULL)
 		return;
 	if (h->curl)
-		curl_easy_cleanup(h->curl);
+		C->easy_cleanup(h->curl);
 	free(h->base);
 	free(h->shown);
 	if (h->auth) {
@@ -113,12 +113,12 @@ pv_http_close(pv_http *h)
 char *
 pv_http_escape(pv_http *h, const char *s)
 {
-	char *e = curl_easy_escape(h->curl, s, 0), *copy;
+	char *e = C->easy_escape(h->curl, s, 0), *copy;
 
 	if (e == NULL)
 		return NULL;
 	copy = strdup(e);
-	curl_free(e);
+	C->free(e);
 	return copy;
 }
 
@@ -179,7 +179,7 @@ on_header(char *data, size_t size, size_t n, void *arg)
 			h->retry_after = s;
 		else {
 			/* an HTTP date */
-			time_t t = curl_getdate(v, NULL);
+			time_t t = C->getdate(v, NULL);
 			if (t > 0)
 				h->retry_after = difftime(t, time(NULL)) > 0 ? difftime(t, time(NULL)) : 0;
 		}
@@ -230,56 +230,56 @@ pv_http_request(pv_http *h, pv_http_resp *resp, const char *method, const char *
 		resp->attempts = attempt + 1;
 		h->retry_after = -1;
 		h->errbuf[0] = '\0';
-		curl_easy_reset(h->curl);
-		curl_easy_setopt(h->curl, CURLOPT_URL, url);
-		curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, method);
-		curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
-		curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, h->o.timeout_ms);
-		curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
-		curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, resp);
-		curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
-		curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
-		curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "tsv_parser/" PV_VERSION);
+		C->easy_reset(h->curl);
+		C->easy_setopt(h->curl, CURLOPT_URL, url);
+		C->easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, method);
+		C->easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
+		C->easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
+		C->easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, h->o.timeout_ms);
+		C->easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
+		C->easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
+		C->easy_setopt(h->curl, CURLOPT_WRITEDATA, resp);
+		C->easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
+		C->easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
+		C->easy_setopt(h->curl, CURLOPT_USERAGENT, "tsv_parser/" PV_VERSION);
 		if (body != NULL) {
-			curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
-			curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+			C->easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
+			C->easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 		} else if (strcmp(method, "GET") == 0)
-			curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
+			C->easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
 		if (h->auth)
-			hdrs = curl_slist_append(hdrs, h->auth);
+			hdrs = C->slist_append(hdrs, h->auth);
 		if (h->userpwd) {
-			curl_easy_setopt(h->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-			curl_easy_setopt(h->curl, CURLOPT_USERPWD, h->userpwd);
+			C->easy_setopt(h->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+			C->easy_setopt(h->curl, CURLOPT_USERPWD, h->userpwd);
 		}
 		if (content_type) {
 			snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
-			hdrs = curl_slist_append(hdrs, ctype);
+			hdrs = C->slist_append(hdrs, ctype);
 		}
 		if (content_encoding) {
 			snprintf(cenc, sizeof(cenc), "Content-Encoding: %s", content_encoding);
-			hdrs = curl_slist_append(hdrs, cenc);
+			hdrs = C->slist_append(hdrs, cenc);
 		}
-		hdrs = curl_slist_append(hdrs, "Accept: application/json");
-		hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
-		curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, hdrs);
-		cc = curl_easy_perform(h->curl);
-		curl_slist_free_all(hdrs);
+		hdrs = C->slist_append(hdrs, "Accept: application/json");
+		hdrs = C->slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+		C->easy_setopt(h->curl, CURLOPT_HTTPHEADER, hdrs);
+		cc = C->easy_perform(h->curl);
+		C->slist_free_all(hdrs);
 
 		char why[CURL_ERROR_SIZE + 64];
 		if (cc == CURLE_OK) {
-			curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+			C->easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
 			if (!pv_http_transient(resp->status)) {
 				rc = PV_OK;
 				break;
 			}
 			snprintf(why, sizeof(why), "HTTP %ld", resp->status);
 		} else if (curl_transient(cc)) {
-			snprintf(why, sizeof(why), "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
+			snprintf(why, sizeof(why), "%s", h->errbuf[0] ? h->errbuf : C->easy_strerror(cc));
 		} else {
 			rc = pv_fail(err, PV_ECONFIG, "%s %s%s: %s", method, h->shown, path,
-			    h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
+			    h->errbuf[0] ? h->errbuf : C->easy_strerror(cc));
 			break;
 		}
 		/* unavailable: wait and try again, within the budget (wall time, requests included) */

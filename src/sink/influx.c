@@ -6,7 +6,6 @@
  */
 #include <cjson/cJSON.h>
 #include <ctype.h>
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,18 +73,25 @@ env_or(const char *name, const char *def)
 static bool
 loopback(const char *url)
 {
-	CURLU *u = curl_url();
-	char *host = NULL;
-	bool local = false;
+	const char *h = strstr(url, "://"), *end, *at;
+	char host[256];
+	size_t n;
 
-	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-		local = strcasecmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-		    strcmp(host, "[::1]") == 0;
-	}
-	curl_free(host);
-	curl_url_cleanup(u);
-	return local;
+	h = h ? h + 3 : url;
+	end = h + strcspn(h, "/?#");
+	/* user:password@ is not the host */
+	if ((at = memchr(h, '@', (size_t)(end - h))) != NULL)
+		h = at + 1;
+	if (*h == '[')
+		n = strcspn(h, "]") + 1;
+	else
+		n = strcspn(h, ":/?#");
+	if (n == 0 || n >= sizeof(host) || h + n > end)
+		return false;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	return strcasecmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+	    strcmp(host, "[::1]") == 0;
 }
 
 int
