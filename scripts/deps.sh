@@ -5,7 +5,8 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libyaml-dev
 	zlib1g-dev tzdata)
 test_pkgs=("${build_pkgs[@]}" libcmocka-dev bats valgrind clang python3 shellcheck time curl
-	victoria-metrics influxdb openssh-server openssh-client python3-yaml python3-jinja2 caddy logrotate)
+	victoria-metrics influxdb openssh-server openssh-client python3-yaml python3-jinja2 caddy logrotate
+	ansible ansible-lint)
 
 case "${1:-}" in
 build) pkgs=("${build_pkgs[@]}") ;;
