@@ -510,8 +510,20 @@ on_mkdir() {
 		exit 0
 	fi
 	log "mkdir $(q "$real")$USER_INFO: creating the Grafana resources of $what"
+	# SFTPGo cleared the environment: the playbook gets its settings from the
+	# same place as the hook (the environment, else the settings file), as
+	# variables of its own process only.
+	local -a pass=()
+	local key
+	for key in GRAFANA_URL GRAFANA_USERNAME GRAFANA_PASSWORD GRAFANA_API_TOKEN GRAFANA_INFLUXDB_URL \
+		GRAFANA_TENANCY GRAFANA_ORG_ID GRAFANA_DATASOURCE_TYPE INFLUXDB_ORG INFLUXDB_HOST \
+		INFLUXDB_URL INFLUXDB_ADMIN_TOKEN POWERVIEW_SECRETS_DIR; do
+		setting "$key" ""
+		[ -z "$REPLY" ] || pass+=("$key=$REPLY")
+	done
+	[ ! -f "$ENV_FILE" ] || pass+=("POWERVIEW_ENV_FILE=$ENV_FILE")
 	# From the playbook's folder, so that an ansible.cfg beside it applies.
-	(cd "$(dirname -- "$playbook")" && exec "$ansible" "$playbook" --extra-vars "$json") \
+	(cd "$(dirname -- "$playbook")" && exec env "${pass[@]}" "$ansible" "$playbook" --extra-vars "$json") \
 		</dev/null >>"$LOG_FILE" 2>&1 || status=$?
 	if [ "$status" -eq 0 ]; then
 		log "Grafana resources created for $what"

@@ -1,0 +1,358 @@
+#!/usr/bin/env bats
+# The Grafana playbooks of ansible/ against tests/servers/grafana.py (the
+# Grafana API stand-in) and tests/servers/influx2.py (InfluxDB 2, for
+# `tsv_parser token`), run the way hooks/on-upload.sh runs them: from the
+# playbook's folder, the names as one JSON --extra-vars object.
+#
+# What Grafana holds is read from the stand-in's /__test/state; the expected
+# uids are computed here again from the rule (the oracle below), not taken
+# from the playbooks.
+# shellcheck disable=SC2016  # $1 in single quotes belongs to the inner bash -c
+
+load helpers
+load ../servers/servers
+load ../servers/grafana
+
+ANSIBLE_DIR="$(cd "$BATS_TEST_DIRNAME/../../ansible" && pwd)"
+
+setup_file() {
+    # (bats 1.8 cannot skip from setup_file: setup skips each test)
+    if ! command -v ansible-playbook >/dev/null; then
+        export PV_SKIP="ansible-playbook is not installed"
+        return 0
+    fi
+    # Under valgrind (TSV_PARSER_REAL set) tsv_parser only prints tokens here,
+    # which token.bats checks; the playbooks themselves do not change.
+    if [ -n "${TSV_PARSER_REAL:-}" ]; then
+        export PV_SKIP="the playbooks do not change under valgrind"
+        return 0
+    fi
+    start_grafana "$BATS_FILE_TMPDIR/grafana"
+    start_influx2 "$BATS_FILE_TMPDIR/influx2"
+    export INFLUX2_URL INFLUX2_TOKEN INFLUX2_ORG GRAFANA_PID
+    # gcheck's library: s = the stand-in's state, helpers, the uid oracle
+    cat >"$BATS_FILE_TMPDIR/gcheck.py" <<'PY'
+import hashlib, json, os, re, sys, urllib.request
+
+def load(org=None):
+    url = os.environ["GRAFANA_URL"] + "/__test/state" + ("?org=%d" % org if org else "")
+    return json.load(urllib.request.urlopen(url))
+
+s = load()
+
+def sha256(x):
+    return hashlib.sha256(x.encode()).hexdigest()
+
+def sha1(x):
+    return hashlib.sha1(x.encode()).hexdigest()
+
+def uid(company, campaign=None):
+    """The uid rule: powerview_<names> when it fits 40 of [A-Za-z0-9_-], else
+    pv_ + slug[:28] + _ + sha1[:8]."""
+    raw = "powerview_" + company + ("" if campaign is None else "_" + campaign)
+    if re.fullmatch(r"[A-Za-z0-9_-]{1,40}", raw):
+        return raw
+    name = company if campaign is None else company + "_" + campaign
+    key = company if campaign is None else company + "/" + campaign
+    return "pv_" + re.sub(r"[^A-Za-z0-9_-]+", "_", name)[:28] + "_" + hashlib.sha1(key.encode()).hexdigest()[:8]
+
+def one(kind, **kw):
+    found = [x for x in s[kind] if all(x.get(k) == v for k, v in kw.items())]
+    assert len(found) == 1, "%s %r: %d found" % (kind, kw, len(found))
+    return found[0]
+
+def perms(x):
+    """permissions as a sorted list of (kind, name, permission)"""
+    out = []
+    for g in x["permissions"]:
+        if "teamId" in g:
+            out.append(("team", g.get("team"), g["permission"]))
+        elif "userId" in g:
+            out.append(("user", g.get("login"), g["permission"]))
+        else:
+            out.append(("role", g["role"], g["permission"]))
+    return sorted(out)
+
+def requests():
+    return json.load(urllib.request.urlopen(os.environ["GRAFANA_URL"] + "/__test/requests"))
+
+exec(sys.argv[1])
+PY
+}
+
+teardown_file() {
+    stop_grafana
+    stop_servers
+}
+
+setup() {
+    [ -z "${PV_SKIP:-}" ] || skip "$PV_SKIP"
+    common_setup
+    grafana_control POST /__test/reset >/dev/null
+    influx2 POST /__test/reset >/dev/null
+    unset INFLUXDB_URL INFLUXDB_API POWERVIEW_ENV_FILE POWERVIEW_SECRETS_DIR GRAFANA_INFLUXDB_URL GRAFANA_TENANCY GRAFANA_ORG_ID \
+        GRAFANA_DATASOURCE_TYPE http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
+    export INFLUXDB_HOST="$INFLUX2_URL" INFLUXDB_ORG="$INFLUX2_ORG" INFLUXDB_ADMIN_TOKEN="$INFLUX2_TOKEN"
+    export ANSIBLE_CONFIG="$ANSIBLE_DIR/ansible.cfg" ANSIBLE_HOME="$BATS_TEST_TMPDIR/ansible-home"
+    export ANSIBLE_LOCAL_TEMP="$BATS_TEST_TMPDIR/ansible-tmp" ANSIBLE_REMOTE_TEMP="$BATS_TEST_TMPDIR/ansible-tmp"
+    export ANSIBLE_NOCOLOR=1
+    export SECRETS="$BATS_TEST_TMPDIR/secrets"
+    COMMON_VARS=$(py -c 'import json, sys; print(json.dumps({"tsv_parser_bin": sys.argv[1], "powerview_secrets_dir": sys.argv[2]}))' \
+        "$TSV_PARSER" "$SECRETS")
+    cd "$BATS_TEST_TMPDIR" || return 1
+}
+
+# play PLAYBOOK [ARGS...]: ansible-playbook from the playbook's folder, as the
+# hook runs it, with tsv_parser_bin and the secrets folder; output and status
+# set by run, CHANGED = the PLAY RECAP's changed count
+play() {
+    local pb=$1
+    shift
+    run bash -c 'cd "$1" && shift && exec ansible-playbook "$@" </dev/null 2>&1' _ \
+        "$ANSIBLE_DIR" "$pb" -e "$COMMON_VARS" "$@"
+    CHANGED=$(sed -n 's/^localhost .* changed=\([0-9]*\) .*/\1/p' <<<"$output" | tail -n 1)
+}
+
+# play_ok PLAYBOOK [ARGS...]: play, which must succeed
+play_ok() {
+    play "$@"
+    if [ "$status" -ne 0 ] || [ -z "$CHANGED" ]; then
+        printf '%s\n' "$output"
+        echo "ansible-playbook $1 failed with status $status"
+        return 1
+    fi
+}
+
+# changed_tasks: the names of the tasks reported changed in $output, one a line
+changed_tasks() {
+    awk '/^TASK \[/ { t = $0; sub(/^TASK \[/, "", t); sub(/\] \**$/, "", t) }
+         /^changed: / { print t }' <<<"$output"
+}
+
+# names JSON: the extra-vars object of a company and campaign, as the hook builds it
+names() {
+    py -c 'import json, sys; print(json.dumps({"company_name": sys.argv[1], "campaign_name": sys.argv[2]}))' "$1" "$2"
+}
+
+# gcheck PYTHON: asserts on the stand-in's state (s) with gcheck.py's helpers
+gcheck() {
+    py "$BATS_FILE_TMPDIR/gcheck.py" "$1"
+}
+
+@test "the three playbooks pass ansible-playbook --syntax-check" {
+    local pb
+    for pb in create_grafana_resources.yml delete_grafana_resources.yml add_grafana_user_to_team.yml; do
+        run bash -c 'cd "$1" && exec ansible-playbook --syntax-check "$2" 2>&1' _ "$ANSIBLE_DIR" "$pb"
+        [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+    done
+}
+
+@test "ansible-lint finds nothing in ansible/" {
+    command -v ansible-lint >/dev/null || skip "ansible-lint is not installed"
+    # offline: no Galaxy; its caches go to the test's folder
+    run env HOME="$BATS_TEST_TMPDIR" XDG_CACHE_HOME="$BATS_TEST_TMPDIR/cache" \
+        bash -c 'cd "$1" && exec ansible-lint --offline --nocolor 2>&1' _ "$ANSIBLE_DIR"
+    [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+}
+
+# The campaigns' names make uids too long (4 + 41 characters): shortened,
+# stable from one run to the next, distinct although they differ at the end only.
+@test "create: team, folder, member, datasource and dashboard; run again, nothing changes; a new campaign adds its dashboard only; add a user; delete" {
+    export A=north-site-measurement-campaign-2026-09-a B=north-site-measurement-campaign-2026-09-b
+    play_ok create_grafana_resources.yml -e "$(names acme "$A")"
+    [ "$CHANGED" -gt 0 ]
+    TOKEN=$("$TSV_PARSER" token --bucket acme)
+    export TOKEN
+    # no secret in what the hook logs
+    [[ $output != *"$TOKEN"* && $output != *"$GRAFANA_API_TOKEN"* && $output != *"$GRAFANA_PASSWORD"* ]]
+    [[ $output != *"$(cat "$SECRETS/acme.password")"* ]]
+    gcheck '
+t = one("teams", name="acme", orgId=1)
+assert [m["login"] for m in t["members"]] == ["acme"], t
+f = one("folders", uid="powerview_acme", title="acme", orgId=1)
+# team tenancy: the team only (the service account that made the folder has no grant)
+assert perms(f) == [("team", "acme", 1)], perms(f)
+u = one("users", login="acme", email="acme@localhost")
+assert u["orgs"] == {"1": "Viewer"} and u["teams"] == ["acme"], u
+pw = open(os.environ["SECRETS"] + "/acme.password").read().strip()
+assert len(pw) >= 20 and u["password_sha256"] == sha256(pw)
+assert oct(os.stat(os.environ["SECRETS"] + "/acme.password").st_mode & 0o777) == "0o600"
+ds = one("datasources", name="influxdb_acme", orgId=1)
+assert ds["type"] == "influxdb" and ds["access"] == "proxy" and ds["url"] == os.environ["INFLUX2_URL"], ds
+assert {k: ds["jsonData"][k] for k in ("version", "organization", "defaultBucket")} == \
+    {"version": "Flux", "organization": "powerview", "defaultBucket": "acme"}, ds["jsonData"]
+assert ds["secret_for_tests"] == {"token": os.environ["TOKEN"]}
+assert ds["jsonData"]["powerviewTokenSha256"] == sha256(os.environ["TOKEN"])
+assert len(s["dashboards"]) == 1
+d = one("dashboards", uid=uid("acme", os.environ["A"]), folderUid="powerview_acme")
+assert d["uid"] == "pv_acme_north-site-measurement-_b7041f3e", d["uid"]
+assert "acme" in d["title"] and os.environ["A"] in d["title"], d["title"]
+assert d["permissions"] == [], d["permissions"]   # the folder gives the team View
+assert all(q["datasource"]["uid"] == ds["uid"] for q in d["queries"]), d["queries"]
+assert [v for v in d["variables"] if v["name"] == "powerview_hash"], d["variables"]
+'
+    # the same again: no change at all (the same uid)
+    play_ok create_grafana_resources.yml -e "$(names acme "$A")"
+    [ "$CHANGED" -eq 0 ] || { echo "$output"; false; }
+
+    # a new campaign: its dashboard, nothing else
+    play_ok create_grafana_resources.yml -e "$(names acme "$B")"
+    [ "$CHANGED" -eq 1 ] || { echo "$output"; false; }
+    [ "$(changed_tasks)" = "Post the dashboard" ]
+    gcheck '
+assert len(s["dashboards"]) == 2
+a, b = uid("acme", os.environ["A"]), uid("acme", os.environ["B"])
+assert a != b and a[:-8] == b[:-8] and len(b) == 40 and re.fullmatch(r"pv_[A-Za-z0-9_-]{28}_[0-9a-f]{8}", b), (a, b)
+d = one("dashboards", uid=b, folderUid="powerview_acme")
+assert os.environ["B"] in d["title"] and d["permissions"] == []
+assert one("dashboards", uid=a)["version"] == 1
+'
+
+    # a user added to the team, with a generated password; again: no change
+    play_ok add_grafana_user_to_team.yml \
+        -e '{"team_name": "acme", "user_login_override": "jdoe", "user_email_override": "j.doe@acme.example"}'
+    [ "$CHANGED" -eq 2 ] || { echo "$output"; false; }
+    play_ok add_grafana_user_to_team.yml \
+        -e '{"team_name": "acme", "user_login_override": "jdoe", "user_email_override": "j.doe@acme.example"}'
+    [ "$CHANGED" -eq 0 ] || { echo "$output"; false; }
+    gcheck '
+u = one("users", login="jdoe", email="j.doe@acme.example")
+assert u["orgs"] == {"1": "Viewer"} and u["teams"] == ["acme"], u
+assert u["password_sha256"] == sha256(open(os.environ["SECRETS"] + "/jdoe.password").read().strip())
+assert sorted(m["login"] for m in one("teams", name="acme")["members"]) == ["acme", "jdoe"]
+'
+
+    # delete: refused without confirm_delete=yes, nothing touched
+    play delete_grafana_resources.yml -e '{"company_name": "acme"}'
+    [ "$status" -ne 0 ]
+    [[ $output == *"Deletion cancelled by user"* ]]
+    gcheck 'assert len(s["dashboards"]) == 2 and len(s["teams"]) == 1 and len(s["datasources"]) == 1'
+
+    play_ok delete_grafana_resources.yml -e '{"company_name": "acme", "confirm_delete": "yes"}'
+    gcheck '
+assert s["dashboards"] == [] and s["folders"] == [] and s["teams"] == [] and s["datasources"] == [], s
+logins = sorted(u["login"] for u in s["users"])
+assert logins == ["admin", "jdoe", "sa-ansible"], logins
+'
+    # InfluxDB keeps the bucket and its token
+    [ "$("$TSV_PARSER" token --bucket acme)" = "$TOKEN" ]
+    run influx2 GET /__test/buckets
+    [[ $output == *'"acme"'* ]]
+
+    # again, for another user: nothing else to do, no failure
+    play_ok delete_grafana_resources.yml -e '{"company_name": "acme", "confirm_delete": "yes", "user_name": "jdoe"}'
+    [ "$(changed_tasks)" = "Delete the user" ]
+    gcheck 'assert sorted(u["login"] for u in s["users"]) == ["admin", "sa-ansible"]'
+}
+
+@test "basic auth and names with spaces, quotes and '=': the main organization whatever the admin's current one; the folder of the original playbooks kept; default role grants go; a password given; a new token and a dashboard edited in Grafana are put right, nothing else" {
+    unset GRAFANA_API_TOKEN
+    company="o'Brien & Co = x ltd"   # no '"' in a bucket name
+    campaign='site "A" = north'
+    # the company's folder as the original playbooks made it: another uid
+    grafana_api POST /api/folders "$(py -c 'import json, sys; print(json.dumps({"title": sys.argv[1], "uid": "oldfolder1"}))' "$company")" >/dev/null
+    # the admin last looked at another organization in Grafana's menu
+    grafana_api POST /api/orgs '{"name": "other"}' >/dev/null
+    grafana_api POST /api/user/using/2 >/dev/null
+    # ... and the default member's password given (taken as is, never templated)
+    play_ok create_grafana_resources.yml -e "$(names "$company" "$campaign")" \
+        -e '{"powerview_user_password": "s3cret {{ x }} pw"}'
+    export COMPANY=$company CAMPAIGN=$campaign
+    gcheck '
+c, p = os.environ["COMPANY"], os.environ["CAMPAIGN"]
+assert all(x["orgId"] == 1 for k in ("teams", "folders", "dashboards", "datasources") for x in s[k]), s
+assert one("users", login="admin")["currentOrgId"] == 2
+assert one("users", login=c)["orgs"] == {"1": "Viewer"}
+assert [f["uid"] for f in s["folders"]] == ["oldfolder1"], s["folders"]   # taken as it is
+f = one("folders", title=c)
+assert uid(c).startswith("pv_") and len(uid(c)) <= 40   # what a new folder would have had
+# made with basic auth: Grafana gave the admin Admin, Editor Edit and Viewer View;
+# the two role grants are gone, the team has View
+assert perms(f) == [("team", c, 1), ("user", "admin", 4)], perms(f)
+d = one("dashboards", uid=uid(c, p), folderUid=f["uid"])
+assert c in d["title"] and p in d["title"]
+assert perms(d) == [("user", "admin", 4)], perms(d)     # the creator; the team sees it from the folder
+one("datasources", name="influxdb_" + c)
+u = one("users", login=c)
+assert u["teams"] == [c] and re.fullmatch(r"[A-Za-z0-9._+-]+@localhost", u["email"]), u
+assert u["password_sha256"] == sha256("s3cret {{ x }} pw") and not os.path.exists(os.environ["SECRETS"]), u
+'
+    # a new token, and the dashboard edited by hand: both put right
+    NEW_TOKEN=$("$TSV_PARSER" token --bucket "$company" --rotate)
+    export NEW_TOKEN
+    DASH_UID=$(gcheck 'print(uid(os.environ["COMPANY"], os.environ["CAMPAIGN"]))')
+    grafana_api POST /api/user/using/1 >/dev/null
+    grafana_api GET "/api/dashboards/uid/$DASH_UID" |
+        py -c 'import json, sys; d = json.load(sys.stdin); d["dashboard"]["title"] = "edited"; print(json.dumps({"dashboard": d["dashboard"], "folderUid": d["meta"]["folderUid"], "overwrite": True}))' \
+            >"$BATS_TEST_TMPDIR/edited.json"
+    grafana_api POST /api/dashboards/db "$(cat "$BATS_TEST_TMPDIR/edited.json")" >/dev/null
+    play_ok create_grafana_resources.yml -e "$(names "$company" "$campaign")"
+    [ "$CHANGED" -eq 2 ] || { echo "$output"; false; }
+    [ "$(changed_tasks | sort | tr '\n' ,)" = "Post the dashboard,Update the datasource," ]
+    gcheck '
+c, p = os.environ["COMPANY"], os.environ["CAMPAIGN"]
+ds = one("datasources", name="influxdb_" + c)
+assert ds["secret_for_tests"]["token"] == os.environ["NEW_TOKEN"]
+assert ds["jsonData"]["powerviewTokenSha256"] == sha256(os.environ["NEW_TOKEN"])
+d = one("dashboards", uid=uid(c, p))
+assert d["title"] != "edited" and d["version"] == 3, d
+'
+}
+
+@test "org tenancy: everything in the company's own organization, nothing in the main one" {
+    export C="Acme & Sons"     # its folder uid is the shortened one
+    play_ok create_grafana_resources.yml -e "$(names "$C" north-site)" -e grafana_tenancy=org
+    gcheck '
+c = os.environ["C"]
+o = one("orgs", name=c)
+assert o["id"] != 1
+main = load(1)
+assert main["teams"] == [] and main["folders"] == [] and main["dashboards"] == [] and main["datasources"] == []
+s = load(o["id"])
+t = one("teams", name=c, orgId=o["id"])
+assert c in [m["login"] for m in t["members"]], t
+f = one("folders", uid=uid(c), title=c, orgId=o["id"])
+assert f["uid"] == "pv_Acme_Sons_" + sha1(c)[:8], f["uid"]
+# in its own organization the folder keeps the role grants: all its users are the client
+assert ("team", c, 1) in perms(f), perms(f)
+one("datasources", name="influxdb_" + c, orgId=o["id"])
+one("dashboards", uid=uid(c, "north-site"), orgId=o["id"], folderUid=f["uid"])
+s = load()
+u = one("users", login=c)
+assert u["orgs"] == {str(o["id"]): "Viewer"}, u    # not in the main organization
+admin = one("users", login="admin")
+assert admin["currentOrgId"] == 1, admin            # the current org of the admin never switched
+r = requests()
+assert not [x for x in r if x["path"].startswith("/api/user/using")]
+assert not [x for x in r if x["auth"] == "bearer"]
+scoped = [x for x in r if re.match(r"/api/(teams|folders|datasources|dashboards|org/)", x["path"])]
+assert scoped and all(x["org"] == o["id"] and x["orgHeader"] == str(o["id"]) for x in scoped), scoped
+'
+    play_ok create_grafana_resources.yml -e "$(names "$C" north-site)" -e grafana_tenancy=org
+    [ "$CHANGED" -eq 0 ] || { echo "$output"; false; }
+
+    # the mode from the environment this time
+    GRAFANA_TENANCY=org play_ok delete_grafana_resources.yml \
+        -e "$(py -c 'import json, sys; print(json.dumps({"company_name": sys.argv[1], "confirm_delete": "yes"}))' "$C")"
+    gcheck '
+o = one("orgs", name=os.environ["C"])
+left = load(o["id"])
+assert left["teams"] == [] and left["folders"] == [] and left["dashboards"] == [] and left["datasources"] == []
+assert os.environ["C"] not in [u["login"] for u in s["users"]]
+'
+}
+
+@test "names with Jinja markers, and missing settings, are refused before any call" {
+    grafana_control DELETE /__test/requests >/dev/null
+    play create_grafana_resources.yml -e '{"company_name": "{{ 7 * 7 }}", "campaign_name": "x"}'
+    [ "$status" -ne 0 ]
+    [[ $output == *"company_name: must be given"* ]]
+    play create_grafana_resources.yml -e '{"company_name": "acme", "campaign_name": "a{% if true %}b{% endif %}"}'
+    [ "$status" -ne 0 ]
+    [[ $output == *"campaign_name: must be given"* ]]
+    GRAFANA_URL='' play create_grafana_resources.yml -e "$(names acme x)"
+    [ "$status" -ne 0 ]
+    [[ $output == *"Set GRAFANA_URL"* ]]
+    run grafana_control GET /__test/requests
+    [ "$output" = "[]" ]
+}
