@@ -331,6 +331,8 @@ def analyse(rel, text, zone_conf="Europe/Paris"):
     lines = re.split(r"\r\n|\r|\n", text)
     if lines and lines[-1] == "":
         lines.pop()
+    # contract §4: a non-blank last line with no line break after it was cut off mid-write
+    cut_off = bool(lines) and lines[-1].strip(" \t\r") != "" and not text.endswith(("\n", "\r"))
     nonblank = [ln for ln in lines if ln.strip(" \t\r") != ""]
     if not nonblank:
         return error("empty file")
@@ -344,6 +346,7 @@ def analyse(rel, text, zone_conf="Europe/Paris"):
             return error("missing START_DATA")
         body = nonblank[start + 1:]
         stop = next((i for i, ln in enumerate(body) if ln.strip(WS) == "END_DATA"), len(body))
+        cut_off = cut_off and stop == len(body)
         body = body[:stop]
     else:
         layout = "plain"
@@ -404,8 +407,12 @@ def analyse(rel, text, zone_conf="Europe/Paris"):
 
     nb_rows = bad_ts = bad_val = malformed = 0
     prev, instants, first_lp = None, [], None
-    for line in body[2:]:
+    rows = body[2:]
+    for k, line in enumerate(rows):
         nb_rows += 1
+        if cut_off and k == len(rows) - 1:
+            malformed += 1  # counted, never read: its last cell may be cut short
+            break
         cells = line.split("\t")
         if len(cells) != n + 1:
             malformed += 1
@@ -502,8 +509,9 @@ DESCRIPTIONS = {
     "bertin/plant-1/02001283/T302_260110_031459.tsv":
         "Valid plain file, master 02001283 only (tri, 6 channels). The row 09/01/26 23:30:00 has an "
         "empty `Voie2 W` cell (one invalid value, the other cells of the row are written), and the "
-        "last row is cut off as `10/01/26 03:0` without a final newline (one malformed row and one "
-        "invalid timestamp, the row is skipped). Expected: success (invalid cells are counted, not "
+        "last row is cut off as `10/01/26 03:0` without a final newline (one malformed row, not read: "
+        "the logger was cut off mid-write, so no point and no invalid timestamp; the file gets the "
+        "warning `last row cut off (no line break at the end of the file): not ingested`). Expected: success (invalid cells are counted, not "
         "fatal), moved to `parsed/`.",
 }
 

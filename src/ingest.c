@@ -316,6 +316,14 @@ ingest_rows(ingest *in, pv_lines *l, pv_err *err)
 				continue;
 			}
 		}
+		if (l->unterminated) {
+			/* a cut-off last row: its last cell may be "24" of "242.35" */
+			in->r->nb_rows++;
+			in->r->nb_malformed_rows++;
+			pv_file_result_warn(in->r,
+			    "last row cut off (no line break at the end of the file): not ingested");
+			continue;
+		}
 		if ((rc = ingest_row(in, l->lineno, s, n, err)) < 0)
 			return rc;
 	}

@@ -45,6 +45,8 @@ now_iso(char *buf, size_t size)
 static void
 log_file(const pv_file_result *r)
 {
+	const cJSON *w;
+
 	if (r->status == PV_STATUS_SKIPPED)
 		pv_info("%s: skipped: %s", r->file_path, r->error ? r->error : "");
 	else if (r->status == PV_STATUS_SUCCESS)
@@ -57,6 +59,8 @@ log_file(const pv_file_result *r)
 		pv_log(r->status == PV_STATUS_ERROR ? PV_LOG_ERROR : PV_LOG_WARNING, "%s: %s: %s%s%s",
 		    r->file_path, pv_status_name(r->status), r->error ? r->error : "",
 		    r->destination ? " -> " : "", r->destination ? r->destination : "");
+	cJSON_ArrayForEach(w, r->warnings)
+		pv_warn("%s: %s", r->file_path, w->valuestring);
 }
 
 /* parsed/ or error/, by the outcome; a failed move keeps the file for the next run. */

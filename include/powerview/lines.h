@@ -15,6 +15,7 @@ typedef struct pv_lines {
 	char *buf;
 	size_t cap, start, end;
 	bool eof, at_start;
+	bool unterminated; /* the line last returned ended the file with no line break */
 	uint64_t lineno; /* 1-based number of the line last returned */
 } pv_lines;
 

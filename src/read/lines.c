@@ -175,6 +175,7 @@ pv_lines_next(pv_lines *l, const char **line, size_t *len, pv_err *err)
 		char *s = l->buf + l->start;
 		size_t n = eol ? (size_t)(eol - s) : l->end - l->start;
 		l->start = eol ? (size_t)(eol - l->buf) + eol_len : l->end;
+		l->unterminated = eol == NULL;
 		l->lineno++;
 		if (n > PV_LINE_MAX)
 			return pv_fail(err, PV_EDATA, "line %llu is longer than %d bytes",

@@ -12,17 +12,15 @@ setup() {
 L1='electrical,campaign=camp1,channel_id=M02001171_U1_M02001171,channel_label=U1,channel_name=Ph\ 1,channel_unit=V,device=MV2,device_master_sn=02001171,device_sn=02001171,device_subtype=mono,device_type=master,file_name=f.tsv M02001171_U1_M02001171_V=1.5 1767603600'
 L2='electrical,campaign=camp1,channel_id=M02001171_Ch1_M02001171,channel_label=Ch1,channel_name=Voie1,channel_unit=W,device=MV2,device_master_sn=02001171,device_sn=02001171,device_subtype=mono,device_type=master,file_name=f.tsv M02001171_Ch1_M02001171_W=2 1767603600'
 
-@test "LF, CRLF, CR-only and no final newline give the same points" {
+@test "LF, CRLF and CR-only line ends give the same points" {
     local name eol
-    for name in lf crlf cr nofinal; do
+    for name in lf crlf cr; do
         case $name in
         lf) eol='\n' ;;
         crlf) eol='\r\n' ;;
         cr) eol='\r' ;;
-        nofinal) eol='\n' ;;
         esac
-        body="02001171\t02001171\t02001171${eol}MV_T302_V002\tPh 1 V\tVoie1 W${eol}05/01/26 10:00:00\t1.5\t2"
-        [ $name = nofinal ] || body="$body$eol"
+        body="02001171\t02001171\t02001171${eol}MV_T302_V002\tPh 1 V\tVoie1 W${eol}05/01/26 10:00:00\t1.5\t2${eol}"
         mkraw "$F" "$body"
         run_parser -d "$DATA" -t "$F" --output "$BATS_TEST_TMPDIR/$name.lp"
         assert_status 0
@@ -30,8 +28,75 @@ L2='electrical,campaign=camp1,channel_id=M02001171_Ch1_M02001171,channel_label=C
         assert_eq "$(rq 'f["nb_rows"]')" 1 "$name nb_rows"
         assert_eq "$(rq 'f["nb_malformed_rows"]')" 0 "$name nb_malformed_rows"
         assert_eq "$(rq 'f["nb_invalid_values"]')" 0 "$name nb_invalid_values"
+        assert_eq "$(rq 'f["warnings"]')" '[]' "$name warnings"
         rm -rf "$DEV/parsed"
     done
+}
+
+# Contract §4 "Cut-off last row": an upload broken off mid-row leaves "24" of "242.35".
+CUT_WARNING='last row cut off (no line break at the end of the file): not ingested'
+
+@test "no line break at the end: the last row was cut off, counted malformed, no point" {
+    mkraw "$F" '02001171\t02001171\t02001171\nMV_T302_V002\tPh 1 V\tVoie1 W\n05/01/26 10:00:00\t1.5\t2\n05/01/26 10:10:00\t242.35\t21'
+    parse_file "$F"
+    assert_status 0
+    assert_lp "$OUT" "$L1" "$L2"
+    assert_eq "$(rq 'f["nb_rows"]')" 2
+    assert_eq "$(rq 'f["nb_points"]')" 2
+    assert_eq "$(rq 'f["nb_malformed_rows"]')" 1
+    assert_eq "$(rq 'f["nb_invalid_values"]')" 0
+    assert_eq "$(rq 'f["nb_invalid_timestamps"]')" 0
+    assert_eq "$(rq 'f["time_end"]')" 2026-01-05T09:00:00+00:00
+    assert_eq "$(rq 'f["warnings"]')" "[\"$CUT_WARNING\"]"
+}
+
+@test "cut-off last row with CRLF and CR line ends, and a cut timestamp" {
+    local eol
+    for eol in '\r\n' '\r'; do
+        mkraw "$F" "02001171\t02001171\t02001171${eol}MV_T302_V002\tPh 1 V\tVoie1 W${eol}05/01/26 10:00:00\t1.5\t2${eol}05/01/26 10:1"
+        parse_file "$F"
+        assert_status 0
+        assert_lp "$OUT" "$L1" "$L2"
+        assert_eq "$(rq 'f["nb_rows"]')" 2
+        assert_eq "$(rq 'f["nb_malformed_rows"]')" 1
+        assert_eq "$(rq 'f["nb_invalid_timestamps"]')" 0
+        assert_eq "$(rq 'f["warnings"]')" "[\"$CUT_WARNING\"]"
+        rm -rf "$DEV/parsed" "$OUT"
+    done
+}
+
+@test "a cut-off row that is the only row: no valid point, error" {
+    mkraw "$F" '02001171\t02001171\t02001171\nMV_T302_V002\tPh 1 V\tVoie1 W\n05/01/26 10:00:00\t1.5\t2'
+    parse_file "$F"
+    assert_status 65
+    assert_eq "$(rq 'f["status"]')" error
+    assert_eq "$(rq 'f["nb_rows"]')" 1
+    assert_eq "$(rq 'f["nb_malformed_rows"]')" 1
+    assert_eq "$(rq 'f["nb_points"]')" 0
+    assert_contains "$(rq 'f["error"]')" "no valid point"
+}
+
+@test "no line break after a blank last line, END_DATA or a line after it: nothing cut" {
+    local tail
+    for tail in '   ' 'END_DATA' 'END_DATA\ngarbage'; do
+        mkraw "$F" "START_HEADER\n{\"DataTimeSettings\":\"UTC\"}\nEND_HEADER\nSTART_DATA\n02001171\t02001171\nMV_T302_V003\tPh 1 V\n05/01/26 10:00:00\t1\n$tail"
+        parse_file "$F"
+        assert_status 0
+        assert_eq "$(rq 'f["nb_rows"]')" 1 "$tail"
+        assert_eq "$(rq 'f["nb_malformed_rows"]')" 0 "$tail"
+        assert_eq "$(rq 'f["warnings"]')" '[]' "$tail"
+        rm -rf "$DEV/parsed"
+    done
+}
+
+@test "framed without END_DATA, last row cut off: not ingested" {
+    mkraw "$F" 'START_HEADER\n{"DataTimeSettings":"UTC"}\nEND_HEADER\nSTART_DATA\n02001171\t02001171\nMV_T302_V003\tPh 1 V\n05/01/26 10:00:00\t1\n05/01/26 10:10:00\t24'
+    parse_file "$F"
+    assert_status 0
+    assert_eq "$(lp_times)" 1767607200
+    assert_eq "$(rq 'f["nb_rows"]')" 2
+    assert_eq "$(rq 'f["nb_malformed_rows"]')" 1
+    assert_eq "$(rq 'f["warnings"]')" "[\"$CUT_WARNING\"]"
 }
 
 @test "UTF-8 BOM is removed: the master serial is recognised" {
