@@ -47,6 +47,7 @@ pv_file_result_init(pv_file_result *r, const char *path)
 	r->status = PV_STATUS_ERROR;
 	r->warnings = cJSON_CreateArray();
 	r->fd = -1;
+	r->place.dir = r->place.parent = -1;
 }
 
 void
@@ -64,8 +65,10 @@ pv_file_result_free(pv_file_result *r)
 	free(r->destination);
 	if (r->fd >= 0)
 		close(r->fd); /* releases the lock, after the move */
+	pv_place_free(&r->place);
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
+	r->place.dir = r->place.parent = -1;
 }
 
 void
@@ -354,28 +357,18 @@ pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
 	pv_header h;
 	pv_lines l;
 	pv_err err = { "" };
-	struct stat st;
 	bool began = false;
 	int fd = -1, rc;
 
 	memset(&h, 0, sizeof(h));
 	memset(&l, 0, sizeof(l));
+	/* no link followed below the data folder: a tenant's link reads nothing */
+	if ((rc = pv_place_open(&r->place, &fd, data_dir, path, &err)) < 0)
+		goto out;
 	if ((rc = pv_location_parse(&r->loc, data_dir, path, &err)) < 0)
 		goto out;
 	if (cfg->file_name_tag && (rc = check_file_name(r->loc.file_name, &err)) < 0)
 		goto out;
-	/* O_NONBLOCK: a FIFO in place of a file must not hang the run */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		int e = errno;
-		rc = pv_fail(&err, e == ENOENT ? PV_ENOENT : PV_EDATA, "cannot open %s: %s", path,
-		    strerror(e));
-		goto out;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		rc = pv_fail(&err, PV_EDATA, "%s is not a regular file", path);
-		goto out;
-	}
 	if (sink != NULL) {
 		struct stat now;
 		/* another run has it: it is that run's to finish */
@@ -384,7 +377,8 @@ pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
 			goto out;
 		}
 		/* ... or had it, and moved it away between our open and our lock */
-		if (stat(path, &now) < 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
+		if (fstatat(r->place.dir, r->place.name, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    now.st_ino != r->place.st.st_ino || now.st_dev != r->place.st.st_dev) {
 			rc = pv_fail(&err, PV_ENOENT, "%s was taken by another run", path);
 			goto out;
 		}
@@ -423,6 +417,11 @@ pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
 	}
 	if ((rc = ingest_rows(&in, &l, &err)) < 0)
 		goto out;
+	/* truncated or rewritten under us: what was read is no file's content */
+	if ((rc = pv_place_changed(&r->place, fd, &err)) < 0) {
+		pv_file_result_warn(r, "%s", err.msg);
+		goto out;
+	}
 	if (r->nb_points == 0) {
 		rc = pv_fail(&err, PV_EDATA, "no valid point in the file (%llu rows, %llu invalid timestamps, %llu invalid values)",
 		    (unsigned long long)r->nb_rows, (unsigned long long)r->nb_invalid_timestamps,

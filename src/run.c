@@ -65,7 +65,7 @@ log_file(const pv_file_result *r)
 
 /* parsed/ or error/, by the outcome; a failed move keeps the file for the next run. */
 static void
-settle(pv_file_result *r, const char *data_dir)
+settle(pv_file_result *r)
 {
 	pv_err err = { "" };
 	const char *sub;
@@ -77,15 +77,15 @@ settle(pv_file_result *r, const char *data_dir)
 		sub = "error";
 	else
 		return;
-	if (!pv_path_inside(data_dir, r->file_path)) {
-		/* not ours to move: only the data folder is the parser's */
-		pv_file_result_warn(r, "left in place: outside the data folder");
+	if (r->place.name == NULL) {
+		/* not ours to move: outside the data folder, or only reached through a link */
+		pv_file_result_warn(r, "left in place: %s", r->place.dir < 0
+		    ? "outside the data folder" : "a symbolic link is never followed or moved");
 		return;
 	}
-	rc = pv_settle_move(&r->destination, r->file_path, sub, &err);
+	rc = pv_settle_move(&r->destination, &r->place, r->fd, sub, &err);
 	if (rc == PV_ENOENT) {
-		pv_file_result_warn(r, "the file vanished before it could be moved to %s/", sub);
-		pv_warn("%s: vanished before it could be moved to %s/", r->file_path, sub);
+		pv_file_result_warn(r, "not moved to %s/: %s", sub, err.msg);
 	} else if (rc < 0) {
 		free(r->error);
 		r->error = strdup(err.msg);
@@ -162,7 +162,9 @@ write_summary(const pv_run_opts *o, const cJSON *report, size_t nb_pending)
 {
 	pv_sink *s = o->sink;
 	const cJSON *files = cJSON_GetObjectItemCaseSensitive(report, "files"), *f;
-	size_t cap = 1024 + 2 * strlen(o->data_dir) + (size_t)cJSON_GetArraySize(files) * 2048;
+	/* the report's strings: valid UTF-8, as line protocol must be */
+	const char *base = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(report, "base_folder"));
+	size_t cap = 1024 + 2 * strlen(base) + (size_t)cJSON_GetArraySize(files) * 2048;
 	size_t left, nlines = 1;
 	char *buf = malloc(cap), *p;
 	pv_err err = { "" };
@@ -172,7 +174,6 @@ write_summary(const pv_run_opts *o, const cJSON *report, size_t nb_pending)
 	if (buf == NULL)
 		goto out;
 	/* base_folder is a string field: only " and \ are escaped there */
-	const char *base = o->data_dir;
 	p = buf;
 	p += snprintf(p, cap, "tsv_parser_run,status=%s base_folder=\"",
 	    cJSON_GetObjectItemCaseSensitive(report, "status")->valuestring);
@@ -228,6 +229,28 @@ out:
 	free(buf);
 }
 
+/* In the report: the folders the scan could not read, and what it did not take. */
+static void
+report_passed(cJSON *report, const pv_passed_list *passed)
+{
+	cJSON *skipped = cJSON_AddArrayToObject(report, "skipped_folders");
+	cJSON *not_taken = cJSON_AddArrayToObject(report, "not_taken");
+
+	for (size_t i = 0; passed != NULL && i < passed->count; i++) {
+		const pv_passed *p = &passed->items[i];
+		cJSON *e;
+
+		if (p->kind == PV_PASSED_IN_FOLDER)
+			continue; /* its folder's entry counts it */
+		e = cJSON_CreateObject();
+		cJSON_AddItemToObject(e, "path", pv_json_string(p->path));
+		cJSON_AddItemToObject(e, "reason", pv_json_string(p->reason));
+		if (p->kind == PV_PASSED_FOLDER)
+			cJSON_AddNumberToObject(e, "nb_files", (double)p->nb_files);
+		cJSON_AddItemToArray(p->kind == PV_PASSED_UNREADABLE ? skipped : not_taken, e);
+	}
+}
+
 int
 pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 {
@@ -243,6 +266,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	run.base_folder = o->data_dir;
 	run.dry_run = o->dry_run;
 	run.files = cJSON_CreateArray();
+	pv_passed_log(o->passed);
 
 	for (size_t i = 0; i < o->nfiles; i++) {
 		pv_file_result r;
@@ -252,7 +276,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 		if (rc == PV_OK && !o->dry_run && o->verify && o->sink->ops->count)
 			verify(&r, o);
 		if (!o->dry_run && rc != PV_ECONFIG)
-			settle(&r, o->data_dir);
+			settle(&r);
 		log_file(&r);
 		/* a file another run holds, or took, is that run's to count */
 		run.nb_files_total += r.status != PV_STATUS_SKIPPED;
@@ -283,6 +307,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	cJSON_Delete(run.files);
 	if (out->report == NULL)
 		return pv_fail(err, PV_ENOMEM, "out of memory");
+	report_passed(out->report, o->passed);
 	/* a run with files kept for later is not a success either */
 	if (out->nb_pending > 0)
 		cJSON_ReplaceItemInObjectCaseSensitive(out->report, "status",

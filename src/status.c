@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "powerview/report.h"
 #include "powerview/scan.h"
 #include "powerview/status.h"
 
@@ -117,11 +118,32 @@ note_success(cJSON *last, const cJSON *file, const char *when)
 	cJSON_AddItemToArray(last, e);
 }
 
+/* A folder skipped, once per path: by the last run (`when`) or by this scan (NULL). */
+static void
+add_skipped(cJSON *skipped, const char *path, const char *reason, const char *when)
+{
+	const cJSON *it;
+	cJSON *e;
+
+	if (path == NULL)
+		return;
+	cJSON_ArrayForEach(it, skipped)
+		if (str(it, "path") && strcmp(str(it, "path"), path) == 0)
+			return;
+	e = cJSON_CreateObject();
+	cJSON_AddItemToObject(e, "path", pv_json_string(path));
+	cJSON_AddItemToObject(e, "reason", pv_json_string(reason ? reason : ""));
+	cJSON_AddItemToObject(e, "seen", when ? pv_json_string(when) : cJSON_CreateString("now"));
+	cJSON_AddItemToArray(skipped, e);
+}
+
 int
 pv_status_build(cJSON **out, const char *report_dir, const char *data_dir, pv_err *err)
 {
 	pv_paths names = { 0 }, waiting = { 0 };
+	pv_passed_list passed = { 0 };
 	cJSON *st = cJSON_CreateObject(), *last = cJSON_CreateArray(), *errors = cJSON_CreateArray();
+	cJSON *skipped = cJSON_CreateArray();
 	double runs = 0, ok = 0, failed = 0, pending = 0, points = 0;
 	const char *last_run = NULL;
 	char *last_run_copy = NULL;
@@ -143,6 +165,11 @@ pv_status_build(cJSON **out, const char *report_dir, const char *data_dir, pv_er
 			continue; /* unreadable: a report cut by a crash; the next run's stands */
 		const char *when = str(rep, "end_time") ? str(rep, "end_time") : names.items[i];
 		runs++;
+		/* the folders the last run (as the service's user) could not read */
+		cJSON_Delete(skipped);
+		skipped = cJSON_CreateArray();
+		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(rep, "skipped_folders"))
+			add_skipped(skipped, str(f, "path"), str(f, "reason"), when);
 		free(last_run_copy);
 		last_run_copy = strdup(when);
 		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(rep, "files")) {
@@ -176,17 +203,28 @@ pv_status_build(cJSON **out, const char *report_dir, const char *data_dir, pv_er
 	if (data_dir != NULL) {
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
-		if (pv_scan(&waiting, data_dir, err) < 0) {
+		if (pv_scan(&waiting, &passed, data_dir, err) < 0) {
 			cJSON_Delete(w);
 			rc = PV_EIO;
 			goto fail;
 		}
-		for (size_t i = 0; i < waiting.count; i++) {
+		for (size_t i = 0; i < waiting.count + passed.count; i++) {
+			const pv_passed *p = i < waiting.count ? NULL : &passed.items[i - waiting.count];
+			const char *path = p ? p->path : waiting.items[i];
 			struct stat sb;
-			cJSON *e = cJSON_CreateObject();
-			cJSON_AddStringToObject(e, "file_path", waiting.items[i]);
-			if (stat(waiting.items[i], &sb) == 0)
+			cJSON *e;
+			if (p != NULL && p->kind == PV_PASSED_UNREADABLE) {
+				add_skipped(skipped, path, p->reason, NULL);
+				continue;
+			}
+			if (p != NULL && p->kind == PV_PASSED_FOLDER)
+				continue; /* its files are listed */
+			e = cJSON_CreateObject();
+			cJSON_AddItemToObject(e, "file_path", pv_json_string(path));
+			if (lstat(path, &sb) == 0)
 				cJSON_AddNumberToObject(e, "age_s", (double)(now.tv_sec - sb.st_mtim.tv_sec));
+			if (p != NULL)
+				cJSON_AddItemToObject(e, "reason", pv_json_string(p->reason));
 			cJSON_AddItemToArray(w, e);
 		}
 	}
@@ -201,19 +239,23 @@ pv_status_build(cJSON **out, const char *report_dir, const char *data_dir, pv_er
 	cJSON_AddNumberToObject(t, "files_failed", failed);
 	cJSON_AddNumberToObject(t, "files_pending", pending);
 	cJSON_AddNumberToObject(t, "points", points);
-	cJSON_AddNumberToObject(t, "files_waiting", (double)waiting.count);
+	cJSON_AddNumberToObject(t, "files_waiting", (double)cJSON_GetArraySize(w));
 	cJSON_AddItemToObject(st, "last_success", last);
 	cJSON_AddItemToObject(st, "latest_errors", errors);
 	cJSON_AddItemToObject(st, "waiting", w);
+	cJSON_AddItemToObject(st, "skipped_folders", skipped);
 	free(last_run_copy);
 	pv_paths_free(&names);
 	pv_paths_free(&waiting);
+	pv_passed_free(&passed);
 	*out = st;
 	return PV_OK;
 fail:
 	free(last_run_copy);
 	pv_paths_free(&names);
 	pv_paths_free(&waiting);
+	pv_passed_free(&passed);
+	cJSON_Delete(skipped);
 	cJSON_Delete(st);
 	cJSON_Delete(last);
 	cJSON_Delete(errors);
@@ -255,8 +297,18 @@ pv_status_print(const cJSON *st, FILE *fp)
 	fprintf(fp, "\nWaiting in the data folder\n");
 	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(st, "waiting")) == 0)
 		fprintf(fp, "  none\n");
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(st, "waiting"))
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(st, "waiting")) {
 		fprintf(fp, "  %s (modified %.0f s ago)\n", txt(e, "file_path"), num(e, "age_s"));
+		if (str(e, "reason"))
+			fprintf(fp, "      not taken: %s\n", txt(e, "reason"));
+	}
+
+	fprintf(fp, "\nFolders skipped (cannot be read)\n");
+	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(st, "skipped_folders")) == 0)
+		fprintf(fp, "  none\n");
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(st, "skipped_folders"))
+		fprintf(fp, "  %s: %s (%s%.19s)\n", txt(e, "path"), txt(e, "reason"),
+		    strcmp(txt(e, "seen"), "now") == 0 ? "" : "last run ", txt(e, "seen"));
 }
 
 int

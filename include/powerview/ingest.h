@@ -10,6 +10,7 @@
 #include "powerview/common.h"
 #include "powerview/format.h"
 #include "powerview/path.h"
+#include "powerview/place.h"
 #include "powerview/sink.h"
 
 typedef struct pv_config {
@@ -51,6 +52,7 @@ typedef struct pv_file_result {
 	uint64_t nb_points_in_influx;
 	char *destination;
 	int fd;                /* the open, locked file: held until it is moved */
+	pv_place place;        /* its folders, held open for the move */
 } pv_file_result;
 
 void pv_file_result_init(pv_file_result *r, const char *path);

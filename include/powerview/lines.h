@@ -38,4 +38,7 @@ void pv_trim(const char **s, size_t *n);
 /* True when s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
 bool pv_utf8_valid(const char *s, size_t n);
 
+/* How many bytes at the start of s[0..n) are valid UTF-8. */
+size_t pv_utf8_span(const char *s, size_t n);
+
 #endif

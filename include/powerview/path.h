@@ -21,8 +21,9 @@ typedef struct pv_location {
 int pv_location_parse(pv_location *loc, const char *data_dir, const char *file, pv_err *err);
 void pv_location_free(pv_location *loc);
 
-/* True when `file` lies below `data_dir`, both made absolute lexically. */
-bool pv_path_inside(const char *data_dir, const char *file);
+/* The part of `file` below `data_dir` ("acme/c/d/f.tsv"), both made absolute
+ * lexically; NULL when outside (or out of memory). */
+char *pv_path_below(const char *data_dir, const char *file);
 
 /* Lexical absolute path: joins with the working folder, folds ".", ".." and "//". */
 char *pv_path_absolute(const char *path);

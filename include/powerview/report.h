@@ -27,6 +27,10 @@ void pv_report_rfc3339(char *buf, size_t size, int64_t sec);
 /* A finite double as JSON that reads back exactly (null when not finite). */
 cJSON *pv_json_number(double v);
 
+/* A JSON string that is always valid UTF-8: each invalid byte becomes the
+ * four characters \xHH. NULL gives null. */
+cJSON *pv_json_string(const char *s);
+
 cJSON *pv_report_file(const pv_file_result *r);
 cJSON *pv_report_run(const pv_run *run);
 

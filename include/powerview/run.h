@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "powerview/ingest.h"
+#include "powerview/scan.h"
 #include "powerview/sink.h"
 
 typedef struct pv_run_opts {
@@ -17,6 +18,7 @@ typedef struct pv_run_opts {
 	pv_sink *sink;          /* NULL for a dry run */
 	const char *report_dir; /* NULL: <data folder>/../logs/reports */
 	bool verify;            /* count each file's points back when the sink can */
+	const pv_passed_list *passed; /* what the scan passed over (NULL: nothing) */
 	pv_config cfg;
 } pv_run_opts;
 

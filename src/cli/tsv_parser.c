@@ -329,6 +329,7 @@ main(int argc, char **argv)
 	pv_settings *settings = NULL;
 	bool no_verify = false;
 	pv_paths files = { 0 };
+	pv_passed_list passed = { 0 };
 	pv_run_opts opts = { 0 };
 	pv_influx_config icfg;
 	pv_run_outcome out;
@@ -431,6 +432,9 @@ main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < files.count; i++) {
 		if (stat(files.items[i], &st) < 0) {
+			/* one the run cannot reach (a tenant's chmod) waits there, with its reason */
+			if (errno == EACCES)
+				continue;
 			pv_error("%s: %s", files.items[i], strerror(errno));
 			goto out;
 		}
@@ -443,7 +447,7 @@ main(int argc, char **argv)
 		/* files still being written are left for the next run */
 		double min_age = (s = getenv("TSV_MIN_AGE")) && s[0] ? strtod(s, NULL) : 10;
 		size_t young = 0;
-		if (pv_scan(&files, data_dir, &err) < 0) {
+		if (pv_scan(&files, &passed, data_dir, &err) < 0) {
 			pv_error("%s", err.msg);
 			goto out;
 		}
@@ -452,6 +456,8 @@ main(int argc, char **argv)
 			pv_info("%zu files modified in the last %g s left for a later run", young, min_age);
 	}
 	if (files.count == 0) {
+		/* nothing to run, but what the scan passed over is still said */
+		pv_passed_log(&passed);
 		pv_info("no TSV files found to process in %s", data_dir);
 		if (!opts.dry_run) {
 			status = 0;
@@ -473,6 +479,7 @@ main(int argc, char **argv)
 	opts.nfiles = files.count;
 	opts.sink = sink;
 	opts.report_dir = getenv("TSV_REPORT_DIR");
+	opts.passed = &passed;
 	if ((rc = pv_run_files(&out, &opts, &err)) < 0) {
 		pv_error("%s", err.msg);
 		status = exit_for(rc);
@@ -496,6 +503,7 @@ main(int argc, char **argv)
 out:
 	pv_sink_free(sink);
 	pv_paths_free(&files);
+	pv_passed_free(&passed);
 	pv_settings_free(settings);
 	return status;
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "powerview/lines.h"
 #include "powerview/path.h"
 
 char *
@@ -65,15 +66,16 @@ below(const char *base, const char *abs)
 	return abs + blen + 1;
 }
 
-bool
-pv_path_inside(const char *data_dir, const char *file)
+char *
+pv_path_below(const char *data_dir, const char *file)
 {
 	char *base = pv_path_absolute(data_dir), *abs = pv_path_absolute(file);
-	bool inside = base && abs && below(base, abs) != NULL;
+	const char *rel = base && abs ? below(base, abs) : NULL;
+	char *out = rel ? strdup(rel) : NULL;
 
 	free(base);
 	free(abs);
-	return inside;
+	return out;
 }
 
 const char *
@@ -87,6 +89,9 @@ pv_name_problem(const char *name)
 		return "is longer than 255 bytes";
 	if (name[0] == '_')
 		return "starts with '_'";
+	/* line protocol, Flux and the JSON report are UTF-8 */
+	if (!pv_utf8_valid(name, n))
+		return "is not valid UTF-8";
 	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
 		if (*p < 0x20 || *p == 0x7F)
 			return "contains a control character";
@@ -146,6 +151,14 @@ pv_location_parse(pv_location *loc, const char *data_dir, const char *file, pv_e
 	}
 	if ((bad = pv_name_problem(parts[1])) != NULL) {
 		rc = pv_fail(err, PV_EDATA, "campaign folder name %s", bad);
+		goto out;
+	}
+	if (!pv_utf8_valid(parts[2], strlen(parts[2]))) {
+		rc = pv_fail(err, PV_EDATA, "device folder name is not valid UTF-8");
+		goto out;
+	}
+	if (!pv_utf8_valid(loc->file_name, strlen(loc->file_name))) {
+		rc = pv_fail(err, PV_EDATA, "file name is not valid UTF-8");
 		goto out;
 	}
 	loc->company = parts[0];

@@ -26,7 +26,13 @@ pv_lines_free(pv_lines *l)
 }
 
 bool
-pv_utf8_valid(const char *str, size_t n)
+pv_utf8_valid(const char *s, size_t n)
+{
+	return pv_utf8_span(s, n) == n;
+}
+
+size_t
+pv_utf8_span(const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
@@ -64,17 +70,17 @@ pv_utf8_valid(const char *str, size_t n)
 			else if (c == 0xF4)
 				hi = 0x8F; /* above U+10FFFF */
 		} else
-			return false;
+			return i;
 		if (i + len > n)
-			return false;
+			return i;
 		if (s[i + 1] < lo || s[i + 1] > hi)
-			return false;
+			return i;
 		for (size_t k = 2; k < len; k++)
 			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
+				return i;
 		i += len;
 	}
-	return true;
+	return n;
 }
 
 static bool

@@ -1,7 +1,8 @@
 /* Settling a file: moves without overwriting, atomic report writes. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,94 +49,145 @@ fsync_dir(const char *dir)
 
 /* rename(2) that never replaces: renameat2 where the file system has it, link(2) elsewhere. */
 static int
-rename_noreplace(const char *from, const char *to)
+rename_noreplace(int fromdir, const char *from, int todir, const char *to)
 {
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+	if (renameat2(fromdir, from, todir, to, RENAME_NOREPLACE) == 0)
 		return 0;
 	if (errno != EINVAL && errno != ENOSYS)
 		return -1;
-	if (link(from, to) < 0)
+	if (linkat(fromdir, from, todir, to, 0) < 0)
 		return -1;
-	if (unlink(from) < 0) {
+	if (unlinkat(fromdir, from, 0) < 0) {
 		int e = errno;
-		(void)unlink(to);
+		(void)unlinkat(todir, to, 0);
 		errno = e;
 		return -1;
 	}
 	return 0;
 }
 
-int
-pv_settle_move(char **dest, const char *path, const char *subdir, pv_err *err)
+/*
+ * The n-th free name for `name`: "a.tsv", "a.1.tsv", "a.2.tsv", ... within
+ * NAME_MAX bytes. A long stem is shortened (at a UTF-8 character boundary)
+ * so that the number and the extension always fit; an extension is the
+ * last dot's part when short, so "a.b.tsv" keeps ".tsv".
+ */
+static void
+numbered_name(char *out, const char *name, unsigned n)
 {
-	char *copy = strdup(path), *base_copy = strdup(path), *dir, *target = NULL;
-	const char *base, *ext;
-	int rc;
+	size_t len = strlen(name), stem = len, keep;
+	const char *dot = strrchr(name, '.');
+	char num[16];
 
-	*dest = NULL;
-	if (copy == NULL || base_copy == NULL) {
-		rc = pv_fail(err, PV_ENOMEM, "out of memory");
-		goto out;
+	if (n == 0) {
+		memcpy(out, name, len + 1);
+		return;
 	}
-	base = basename(base_copy);
-	ext = strrchr(base, '.');
-	if (ext == NULL || ext == base)
-		ext = base + strlen(base);
-	/* a file taken again from parsed/ or error/ goes to its sibling, not below it */
-	char *parent = dirname(copy), *slash = strrchr(parent, '/');
-	const char *pname = slash ? slash + 1 : parent;
-	if (strcmp(pname, subdir) == 0) {
-		/* already where it belongs */
-		rc = (*dest = strdup(path)) ? PV_OK : pv_fail(err, PV_ENOMEM, "out of memory");
-		goto out;
+	if (dot != NULL && dot != name && len - (size_t)(dot - name) <= 16)
+		stem = (size_t)(dot - name);
+	int k = snprintf(num, sizeof(num), ".%u", n);
+	keep = stem;
+	if (keep + (size_t)k + (len - stem) > NAME_MAX) {
+		keep = NAME_MAX - (size_t)k - (len - stem);
+		while (keep > 0 && ((unsigned char)name[keep] & 0xC0) == 0x80)
+			keep--;
 	}
-	if ((strcmp(pname, "parsed") == 0 || strcmp(pname, "error") == 0)) {
-		if (slash == NULL)
-			parent = ".";
-		else if (slash == parent)
-			parent[1] = '\0';
-		else
-			*slash = '\0';
-	}
-	if (asprintf(&dir, "%s/%s", parent, subdir) < 0) {
-		rc = pv_fail(err, PV_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
-		rc = pv_fail(err, errno == ENOENT ? PV_ENOENT : PV_EIO, "cannot create %s: %s", dir,
+	snprintf(out, NAME_MAX + 1, "%.*s%s%s", (int)keep, name, num, name + stem);
+}
+
+/* Opens (creating it if needed) the folder `sub` of `at`, refusing a link. */
+static int
+open_subdir(int *out, int at, const char *sub, const char *shown, pv_err *err)
+{
+	struct stat st;
+
+	if (mkdirat(at, sub, 0777) < 0 && errno != EEXIST)
+		return pv_fail(err, errno == ENOENT ? PV_ENOENT : PV_EIO, "cannot create %s: %s", shown,
 		    strerror(errno));
-		free(dir);
-		goto out;
-	}
-	for (unsigned n = 0;; n++) {
-		free(target);
-		if (n == 0)
-			rc = asprintf(&target, "%s/%s", dir, base);
-		else
-			rc = asprintf(&target, "%s/%.*s.%u%s", dir, (int)(ext - base), base, n, ext);
-		if (rc < 0) {
-			target = NULL;
-			rc = pv_fail(err, PV_ENOMEM, "out of memory");
+	if ((*out = openat(at, sub, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0)
+		return PV_OK;
+	if (fstatat(at, sub, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+		return pv_fail(err, PV_EIO, "%s is a symbolic link: not followed, the file stays in place",
+		    shown);
+	return pv_fail(err, PV_EIO, "cannot open %s: %s, the file stays in place", shown,
+	    errno == ENOTDIR ? "not a folder" : strerror(errno));
+}
+
+/* The path shown for the destination: beside the file, or beside its parsed/ or error/. */
+static char *
+dest_dir_path(const char *path, bool sibling, const char *subdir)
+{
+	char *copy = strdup(path), *out = NULL, *slash;
+
+	if (copy == NULL)
+		return NULL;
+	for (int up = sibling ? 2 : 1; up > 0; up--) {
+		if ((slash = strrchr(copy, '/')) == NULL) {
+			copy[0] = '\0';
 			break;
 		}
-		if (rename_noreplace(path, target) == 0) {
-			fsync_dir(dir);
-			*dest = target;
-			target = NULL;
-			rc = PV_OK;
+		*slash = '\0';
+	}
+	if (asprintf(&out, "%s%s%s", copy, copy[0] || path[0] == '/' ? "/" : "", subdir) < 0)
+		out = NULL;
+	free(copy);
+	return out;
+}
+
+int
+pv_settle_move(char **dest, const pv_place *pl, int fd, const char *subdir, pv_err *err)
+{
+	struct stat now, st;
+	char target[NAME_MAX + 1], *dir;
+	int at = pl->dir, sub = -1, rc;
+
+	*dest = NULL;
+	if (strcmp(pl->dir_name, subdir) == 0)
+		/* already where it belongs */
+		return (*dest = strdup(pl->path)) ? PV_OK : pv_fail(err, PV_ENOMEM, "out of memory");
+	/* a file taken again from parsed/ or error/ goes to its sibling, not below it */
+	bool sibling = pl->parent >= 0 &&
+	    (strcmp(pl->dir_name, "parsed") == 0 || strcmp(pl->dir_name, "error") == 0);
+	if (sibling)
+		at = pl->parent;
+	if ((dir = dest_dir_path(pl->path, sibling, subdir)) == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	/* the name must still be the file that was read: a replaced one is a new upload */
+	if (fstatat(pl->dir, pl->name, &now, AT_SYMLINK_NOFOLLOW) < 0) {
+		rc = pv_fail(err, errno == ENOENT ? PV_ENOENT : PV_EIO, "%s vanished before it could be moved",
+		    pl->path);
+		goto out;
+	}
+	if (fd >= 0 && fstat(fd, &st) == 0 && (st.st_ino != now.st_ino || st.st_dev != now.st_dev)) {
+		rc = pv_fail(err, PV_ENOENT,
+		    "%s was replaced by another file while it was read: the new one is left for its own run",
+		    pl->path);
+		goto out;
+	}
+	if ((rc = open_subdir(&sub, at, subdir, dir, err)) < 0)
+		goto out;
+	for (unsigned n = 0;; n++) {
+		numbered_name(target, pl->name, n);
+		if (rename_noreplace(pl->dir, pl->name, sub, target) == 0) {
+			int sync = openat(sub, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (sync >= 0) {
+				(void)fsync(sync);
+				close(sync);
+			}
+			rc = asprintf(dest, "%s/%s", dir, target) < 0
+			    ? (*dest = NULL, pv_fail(err, PV_ENOMEM, "out of memory")) : PV_OK;
 			break;
 		}
 		if (errno == EEXIST && n < 100000)
 			continue;
 		rc = pv_fail(err, errno == ENOENT ? PV_ENOENT : PV_EIO, "cannot move %s to %s: %s",
-		    path, dir, strerror(errno));
+		    pl->path, dir, strerror(errno));
 		break;
 	}
-	free(target);
-	free(dir);
 out:
-	free(copy);
-	free(base_copy);
+	if (sub >= 0)
+		close(sub);
+	free(dir);
 	return rc;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "powerview/lines.h"
 #include "powerview/report.h"
 
 void
@@ -58,10 +59,49 @@ pv_json_number(double v)
 	return cJSON_CreateRaw(buf);
 }
 
-static cJSON *
-string_or_null(const char *s)
+cJSON *
+pv_json_string(const char *s)
 {
-	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+	size_t n, ok, used = 0;
+	char *buf;
+	cJSON *j;
+
+	if (s == NULL)
+		return cJSON_CreateNull();
+	n = strlen(s);
+	if ((ok = pv_utf8_span(s, n)) == n)
+		return cJSON_CreateString(s);
+	/* a name from a tenant's folder may be any bytes: each invalid one as \xHH */
+	if ((buf = malloc(n * 4 + 1)) == NULL)
+		return NULL;
+	while (n > 0) {
+		memcpy(buf + used, s, ok);
+		used += ok;
+		s += ok;
+		n -= ok;
+		if (n > 0) {
+			used += (size_t)sprintf(buf + used, "\\x%02X", (unsigned char)*s);
+			s++;
+			n--;
+		}
+		ok = pv_utf8_span(s, n);
+	}
+	buf[used] = '\0';
+	j = cJSON_CreateString(buf);
+	free(buf);
+	return j;
+}
+
+/* A copy of an array of strings, each valid UTF-8. */
+static cJSON *
+json_strings(const cJSON *a)
+{
+	cJSON *out = cJSON_CreateArray();
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, a)
+		cJSON_AddItemToArray(out, pv_json_string(it->valuestring));
+	return out;
 }
 
 /* sum / n in file order, as the original; values near DBL_MAX overflow the sum, not the mean */
@@ -86,7 +126,7 @@ channels_json(const pv_channels *chs, const char *master_sn)
 		bool any = ch->nb_points > 0;
 
 		cJSON_AddNumberToObject(c, "column_idx", (double)ch->column);
-		cJSON_AddItemToObject(c, "device_master_sn", string_or_null(master_sn));
+		cJSON_AddItemToObject(c, "device_master_sn", pv_json_string(master_sn));
 		cJSON_AddStringToObject(c, "device_sn", ch->sn);
 		cJSON_AddStringToObject(c, "device_type", ch->master ? "master" : "slave");
 		cJSON_AddStringToObject(c, "channel_label", ch->label);
@@ -108,12 +148,12 @@ pv_report_file(const pv_file_result *r)
 	cJSON *o = cJSON_CreateObject();
 	char ts[48];
 
-	cJSON_AddItemToObject(o, "file_path", string_or_null(r->file_path));
-	cJSON_AddItemToObject(o, "bucket", string_or_null(r->loc.company));
-	cJSON_AddItemToObject(o, "campaign", string_or_null(r->loc.campaign));
-	cJSON_AddItemToObject(o, "device_master_sn", string_or_null(r->loc.device));
+	cJSON_AddItemToObject(o, "file_path", pv_json_string(r->file_path));
+	cJSON_AddItemToObject(o, "bucket", pv_json_string(r->loc.company));
+	cJSON_AddItemToObject(o, "campaign", pv_json_string(r->loc.campaign));
+	cJSON_AddItemToObject(o, "device_master_sn", pv_json_string(r->loc.device));
 	cJSON_AddStringToObject(o, "status", pv_status_name(r->status));
-	cJSON_AddItemToObject(o, "error", string_or_null(r->error));
+	cJSON_AddItemToObject(o, "error", pv_json_string(r->error));
 	cJSON_AddNumberToObject(o, "nb_rows", (double)r->nb_rows);
 	cJSON_AddNumberToObject(o, "nb_channels", (double)r->nb_channels);
 	cJSON_AddNumberToObject(o, "nb_points", (double)r->nb_points);
@@ -138,11 +178,11 @@ pv_report_file(const pv_file_result *r)
 		cJSON_AddNullToObject(o, "time_start");
 		cJSON_AddNullToObject(o, "time_end");
 	}
-	cJSON_AddItemToObject(o, "format", string_or_null(r->format_id));
-	cJSON_AddItemToObject(o, "timezone", string_or_null(r->timezone));
+	cJSON_AddItemToObject(o, "format", pv_json_string(r->format_id));
+	cJSON_AddItemToObject(o, "timezone", pv_json_string(r->timezone));
 	cJSON_AddNumberToObject(o, "nb_malformed_rows", (double)r->nb_malformed_rows);
-	cJSON_AddItemToObject(o, "warnings", cJSON_Duplicate(r->warnings, 1));
-	cJSON_AddItemToObject(o, "destination", string_or_null(r->destination));
+	cJSON_AddItemToObject(o, "warnings", json_strings(r->warnings));
+	cJSON_AddItemToObject(o, "destination", pv_json_string(r->destination));
 	return o;
 }
 
@@ -155,7 +195,7 @@ pv_report_run(const pv_run *run)
 	cJSON_AddStringToObject(o, "start_time", run->start_time);
 	cJSON_AddStringToObject(o, "end_time", run->end_time);
 	cJSON_AddNumberToObject(o, "duration_s", run->duration_s);
-	cJSON_AddStringToObject(o, "base_folder", run->base_folder);
+	cJSON_AddItemToObject(o, "base_folder", pv_json_string(run->base_folder));
 	cJSON_AddNumberToObject(o, "nb_files_total", (double)run->nb_files_total);
 	cJSON_AddNumberToObject(o, "nb_files_success", (double)run->nb_files_success);
 	cJSON_AddNumberToObject(o, "nb_files_failed", (double)run->nb_files_failed);

@@ -155,6 +155,10 @@ static const loc_case locations[] = {
 	{ "campaign with DEL", "/data", "/data/acme/c\x7F/d/f.tsv", BAD("campaign") },
 	{ "campaign with a newline", "/data", "/data/acme/c\n/d/f.tsv", BAD("campaign") },
 	{ "both bad: company first", "/data", "/data/_a/_c/d/f.tsv", BAD("company") },
+	{ "company not UTF-8", "/data", "/data/caf\xE9/c/d/f.tsv", BAD("company folder name is not valid UTF-8") },
+	{ "campaign not UTF-8", "/data", "/data/a/\xC3\x28/d/f.tsv", BAD("campaign folder name is not valid UTF-8") },
+	{ "device not UTF-8", "/data", "/data/a/c/d\xFF/f.tsv", BAD("device folder name is not valid UTF-8") },
+	{ "file name not UTF-8", "/data", "/data/a/c/d/f\xED\xA0\x80.tsv", BAD("file name is not valid UTF-8") },
 };
 
 static void
@@ -250,50 +254,60 @@ relative_and_absolute_mixed(void **state)
 	leave_tmp(&tmp);
 }
 
-/* ---- pv_path_inside: what a run may move ---- */
+/* ---- pv_path_below: what is inside the data folder ---- */
 
 static void
-inside_table(void **state)
+below_table(void **state)
 {
 	static const struct {
-		const char *data, *file;
-		bool inside;
+		const char *data, *file, *rel; /* rel NULL: outside */
 	} t[] = {
-		{ "/data", "/data/a/b/c/f.tsv", true },
-		{ "/data", "/data/f.tsv", true },          /* too shallow, but below the folder */
-		{ "/data/", "/data/x", true },
-		{ "/data", "/data/../data/x", true },
-		{ "/", "/x", true },
-		{ "/data", "/data", false },
-		{ "/data", "/data/", false },
-		{ "/data", "/data/.", false },
-		{ "/data", "/data2/f.tsv", false },
-		{ "/data", "/dat", false },
-		{ "/data", "/other/data/f.tsv", false },
-		{ "/data", "/data/x/../../y", false },
-		{ "/data/sub", "/data/x", false },
+		{ "/data", "/data/a/b/c/f.tsv", "a/b/c/f.tsv" },
+		{ "/data", "/data/f.tsv", "f.tsv" }, /* too shallow, but below the folder */
+		{ "/data/", "/data/x", "x" },
+		{ "/data", "/data/../data/x", "x" },
+		{ "/data", "/data//a/./b", "a/b" },
+		{ "/", "/x", "x" },
+		{ "/data", "/data", NULL },
+		{ "/data", "/data/", NULL },
+		{ "/data", "/data/.", NULL },
+		{ "/data", "/data2/f.tsv", NULL },
+		{ "/data", "/dat", NULL },
+		{ "/data", "/other/data/f.tsv", NULL },
+		{ "/data", "/data/x/../../y", NULL },
+		{ "/data/sub", "/data/x", NULL },
 	};
 
 	(void)state;
-	for (size_t i = 0; i < PVT_COUNT(t); i++)
-		if (pv_path_inside(t[i].data, t[i].file) != t[i].inside)
-			fail_msg("%s in %s: expected %d", t[i].file, t[i].data, t[i].inside);
+	for (size_t i = 0; i < PVT_COUNT(t); i++) {
+		char *rel = pv_path_below(t[i].data, t[i].file);
+		if ((rel == NULL) != (t[i].rel == NULL) || (rel && strcmp(rel, t[i].rel) != 0))
+			fail_msg("%s in %s: got %s, expected %s", t[i].file, t[i].data, rel ? rel : "(outside)",
+			    t[i].rel ? t[i].rel : "(outside)");
+		free(rel);
+	}
 }
 
 static void
-inside_with_relative_paths(void **state)
+below_with_relative_paths(void **state)
 {
 	in_tmp tmp;
-	char *abs_file;
+	char *abs_file, *rel;
 
 	(void)state;
 	enter_tmp(&tmp);
 	abs_file = pvt_join(tmp.dir, "data/a/b/c/f.tsv");
-	assert_true(pv_path_inside("data", abs_file));
-	assert_true(pv_path_inside("./data/", "data/a/f.tsv"));
-	assert_true(pv_path_inside(tmp.dir, "data"));
-	assert_false(pv_path_inside("data", "data2/a/b/c/f.tsv"));
-	assert_false(pv_path_inside("data", "."));
+	rel = pv_path_below("data", abs_file);
+	assert_string_equal(rel, "a/b/c/f.tsv");
+	free(rel);
+	rel = pv_path_below("./data/", "data/a/f.tsv");
+	assert_string_equal(rel, "a/f.tsv");
+	free(rel);
+	rel = pv_path_below(tmp.dir, "data");
+	assert_string_equal(rel, "data");
+	free(rel);
+	assert_null(pv_path_below("data", "data2/a/b/c/f.tsv"));
+	assert_null(pv_path_below("data", "."));
 	free(abs_file);
 	leave_tmp(&tmp);
 }
@@ -309,6 +323,7 @@ name_problem_table(void **state)
 	} t[] = {
 		{ "acme", true }, { "a_b", true }, { "a b", true }, { "a,b=c", true }, { "caf\xC3\xA9", true },
 		{ "x_", true }, { "'", true },
+		{ "caf\xE9", false }, { "\xC0\xAF", false }, { "a\xED\xA0\x80", false }, { "\xF4\x90\x80\x80", false },
 		{ "", false }, { "_", false }, { "_acme", false }, { "a\"b", false }, { "a\\b", false },
 		{ "a\tb", false }, { "a\nb", false }, { "\x1F", false }, { "a\x7F", false },
 	};
@@ -332,8 +347,8 @@ main(void)
 		cmocka_unit_test(location_table),
 		cmocka_unit_test(name_length_limit),
 		cmocka_unit_test(relative_and_absolute_mixed),
-		cmocka_unit_test(inside_table),
-		cmocka_unit_test(inside_with_relative_paths),
+		cmocka_unit_test(below_table),
+		cmocka_unit_test(below_with_relative_paths),
 		cmocka_unit_test(name_problem_table),
 	};
 

@@ -4,9 +4,13 @@
  */
 #include "pv_test.h"
 
+#include <grp.h>
+#include <sys/wait.h>
+
 #include "powerview/scan.h"
 
 static char *tmp;
+static pv_passed_list passed; /* what the last expect_scan passed over */
 
 static int
 setup(void **state)
@@ -22,6 +26,7 @@ teardown(void **state)
 	(void)state;
 	pvt_rmrf(tmp);
 	free(tmp);
+	pv_passed_free(&passed);
 	return 0;
 }
 
@@ -44,13 +49,40 @@ link_to(const char *target, const char *rel)
 	free(p);
 }
 
+/* What a scan passed over: kind, path, files below, a part of the reason. */
+typedef struct note {
+	pv_passed_kind kind;
+	const char *rel;
+	size_t nb_files;
+	const char *reason;
+} note;
+
+static void
+expect_passed(const note *want, size_t n)
+{
+	for (size_t i = 0; i < passed.count || i < n; i++) {
+		char *w = i < n ? pvt_join(tmp, want[i].rel) : NULL;
+		const pv_passed *g = i < passed.count ? &passed.items[i] : NULL;
+		if (w == NULL || g == NULL || strcmp(w, g->path) != 0 || g->kind != want[i].kind ||
+		    g->nb_files != want[i].nb_files || strstr(g->reason, want[i].reason) == NULL)
+			fail_msg("note %zu: got %s (kind %d, %zu files, %s), expected %s (kind %d, %zu files, %s)", i,
+			    g ? g->path : "(none)", g ? (int)g->kind : -1, g ? g->nb_files : 0,
+			    g ? g->reason : "", w ? w : "(none)", i < n ? (int)want[i].kind : -1,
+			    i < n ? want[i].nb_files : 0, i < n ? want[i].reason : "");
+		free(w);
+	}
+}
+
 static void
 expect_scan(const char *root_rel, const char *const *want, size_t n)
 {
 	char *root = pvt_join(tmp, root_rel);
 	pv_paths paths = { 0 };
 	pv_err err = { "" };
-	int rc = pv_scan(&paths, root, &err);
+	int rc;
+
+	pv_passed_free(&passed);
+	rc = pv_scan(&paths, &passed, root, &err);
 
 	if (rc != PV_OK)
 		fail_msg("scan: rc %d (%s)", rc, err.msg);
@@ -124,6 +156,98 @@ scan_finds_what_it_should(void **state)
 	free(fifo);
 
 	expect_scan("data", want, PVT_COUNT(want));
+	/* nothing passed over silently, but what the parser keeps out of itself */
+	static const note want_notes[] = {
+		{ PV_PASSED_FOLDER, "data/.tmp", 1, "hidden folder" },
+		{ PV_PASSED_IN_FOLDER, "data/.tmp/in-hidden.tsv", 0, "hidden folder" },
+		{ PV_PASSED_FOLDER, "data/a/deep/error", 2, "device folder named 'error'" },
+		{ PV_PASSED_IN_FOLDER, "data/a/deep/error/s.tsv", 0, "device folder named 'error'" },
+		{ PV_PASSED_IN_FOLDER, "data/a/deep/error/sub/s.tsv", 0, "device folder named 'error'" },
+		{ PV_PASSED_FOLDER, "data/a/error", 1, "campaign folder named 'error'" },
+		{ PV_PASSED_IN_FOLDER, "data/a/error/e.tsv", 0, "campaign folder named 'error'" },
+		{ PV_PASSED_FILE, "data/a/fifo.tsv", 0, "not a regular file" },
+		{ PV_PASSED_FILE, "data/a/out", 0, "symbolic link" },
+		{ PV_PASSED_FOLDER, "data/a/parsed", 1, "campaign folder named 'parsed'" },
+		{ PV_PASSED_IN_FOLDER, "data/a/parsed/p.tsv", 0, "campaign folder named 'parsed'" },
+		{ PV_PASSED_FILE, "data/a/z.TSV", 0, "lower case" },
+		{ PV_PASSED_FILE, "data/a/z.Tsv", 0, "lower case" },
+		{ PV_PASSED_FILE, "data/dangling.tsv", 0, "symbolic link" },
+		{ PV_PASSED_FILE, "data/link.tsv", 0, "symbolic link" },
+		{ PV_PASSED_FILE, "data/linkdir", 0, "symbolic link" },
+		{ PV_PASSED_FOLDER, "data/parsed", 1, "company folder named 'parsed'" },
+		{ PV_PASSED_IN_FOLDER, "data/parsed/q.tsv", 0, "company folder named 'parsed'" },
+	};
+	expect_passed(want_notes, PVT_COUNT(want_notes));
+}
+
+/*
+ * A folder that cannot be read is skipped and noted: the rest of the scan goes
+ * on. Root reads every folder, so as root the scan runs in a child process
+ * that has become nobody (65534), in a folder of /tmp that nobody can reach.
+ */
+static void
+scan_skips_a_folder_it_cannot_read(void **state)
+{
+	char base[] = "/tmp/pv-scan.XXXXXX", path[64];
+	static const char *const files[] = { "a/c/d/f.tsv", "m/c/d/f.tsv", "z/c/d/f.tsv" };
+	int status;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(mkdtemp(base));
+	assert_int_equal(chmod(base, 0755), 0);
+	for (size_t i = 0; i < PVT_COUNT(files); i++) {
+		snprintf(path, sizeof(path), "%s/%s", base, files[i]);
+		pvt_write_str(path, "x");
+	}
+	snprintf(path, sizeof(path), "%s/m", base);
+	assert_int_equal(chmod(path, 0), 0);
+	if ((pid = fork()) == 0) {
+		pv_paths paths = { 0 };
+		pv_passed_list p = { 0 };
+		pv_err err = { "" };
+		char want[3][64];
+		if (geteuid() == 0 && (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0))
+			_exit(2);
+		snprintf(want[0], sizeof(want[0]), "%s/a/c/d/f.tsv", base);
+		snprintf(want[1], sizeof(want[1]), "%s/z/c/d/f.tsv", base);
+		snprintf(want[2], sizeof(want[2]), "%s/m", base);
+		int ok = pv_scan(&paths, &p, base, &err) == PV_OK && paths.count == 2 &&
+		    strcmp(paths.items[0], want[0]) == 0 && strcmp(paths.items[1], want[1]) == 0 &&
+		    p.count == 1 && p.items[0].kind == PV_PASSED_UNREADABLE &&
+		    strcmp(p.items[0].path, want[2]) == 0 && strstr(p.items[0].reason, "Permission denied");
+		if (!ok)
+			fprintf(stderr, "scan as uid %d: %zu files, %zu notes (%s)\n", (int)geteuid(),
+			    paths.count, p.count, p.count ? p.items[0].reason : err.msg);
+		pv_paths_free(&paths);
+		pv_passed_free(&p);
+		_exit(ok ? 0 : 1);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(chmod(path, 0755), 0);
+	pvt_rmrf(base);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Folders deeper than PV_SCAN_DEPTH_MAX are noted, not entered: the walk is bounded. */
+static void
+scan_depth_is_bounded(void **state)
+{
+	char rel[PV_SCAN_DEPTH_MAX * 2 + 64] = "data";
+	static const char *const want[] = { "data/top/c/d/f.tsv" };
+
+	(void)state;
+	touch("data/top/c/d/f.tsv");
+	for (int i = 0; i < PV_SCAN_DEPTH_MAX + 3; i++)
+		strcat(rel, "/d");
+	strcat(rel, "/deep.tsv");
+	touch(rel);
+	expect_scan("data", want, PVT_COUNT(want));
+	assert_int_equal(passed.count, 1);
+	assert_int_equal(passed.items[0].kind, PV_PASSED_FOLDER);
+	pvt_assert_contains(passed.items[0].reason, "folders deep");
 }
 
 /* The root given with trailing slashes gives the same paths. */
@@ -157,7 +281,7 @@ scan_of_a_missing_folder(void **state)
 	pv_err err = { "" };
 
 	(void)state;
-	assert_int_equal(pv_scan(&paths, d, &err), PV_EIO);
+	assert_int_equal(pv_scan(&paths, NULL, d, &err), PV_EIO);
 	assert_int_equal(paths.count, 0);
 	pvt_assert_contains(err.msg, "missing");
 	pv_paths_free(&paths);
@@ -219,6 +343,8 @@ main(void)
 		T(scan_root_with_trailing_slash),
 		T(scan_of_an_empty_folder),
 		T(scan_of_a_missing_folder),
+		T(scan_skips_a_folder_it_cannot_read),
+		T(scan_depth_is_bounded),
 		T(scan_sorts_many_files),
 		T(paths_add_and_free),
 	};

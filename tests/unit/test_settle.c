@@ -44,6 +44,34 @@ expect_content(const char *rel, const char *want)
 	free(path);
 }
 
+/* Opens rel below the temporary folder (the data folder of these tests), as a run does. */
+static int
+open_place(pv_place *pl, int *fd, const char *rel)
+{
+	char *path = at(rel);
+	pv_err err = { "" };
+	int rc = pv_place_open(pl, fd, tmp, path, &err);
+
+	free(path);
+	return rc;
+}
+
+/* Moves rel into subdir; the result code, with *dest. */
+static int
+try_move(char **dest, const char *rel, const char *subdir, pv_err *err)
+{
+	pv_place pl;
+	int fd, rc = open_place(&pl, &fd, rel);
+
+	*dest = NULL;
+	if (rc == PV_OK)
+		rc = pv_settle_move(dest, &pl, fd, subdir, err);
+	if (fd >= 0)
+		close(fd);
+	pv_place_free(&pl);
+	return rc;
+}
+
 /* Writes rel with text, moves it into subdir and checks where it went. */
 static void
 move_one(const char *rel, const char *text, const char *subdir, const char *want_rel)
@@ -53,7 +81,7 @@ move_one(const char *rel, const char *text, const char *subdir, const char *want
 	int rc;
 
 	pvt_write_str(src, text);
-	rc = pv_settle_move(&dest, src, subdir, &err);
+	rc = try_move(&dest, rel, subdir, &err);
 	if (rc != PV_OK)
 		fail_msg("move %s: rc %d (%s)", rel, rc, err.msg);
 	if (dest == NULL || strcmp(dest, want) != 0)
@@ -167,28 +195,150 @@ move_from_parsed_or_error_goes_to_the_sibling(void **state)
 static void
 move_of_a_vanished_file(void **state)
 {
-	char *src = at("dev/gone.tsv"), *dest = (char *)"unset", *dir = at("dev");
+	char *src = at("dev/gone.tsv"), *dest = (char *)"unset", *taken = at("dev/parsed/gone.tsv");
+	pv_err err = { "" };
+	pv_place pl;
+	int fd;
+
+	(void)state;
+	/* gone between the open and the move, also when its name is taken in parsed/ */
+	pvt_write_str(taken, "kept");
+	pvt_write_str(src, "rows");
+	assert_int_equal(open_place(&pl, &fd, "dev/gone.tsv"), PV_OK);
+	assert_int_equal(unlink(src), 0);
+	assert_int_equal(pv_settle_move(&dest, &pl, fd, "parsed", &err), PV_ENOENT);
+	assert_null(dest);
+	pvt_assert_contains(err.msg, "vanished");
+	expect_content("dev/parsed/gone.tsv", "kept");
+	close(fd);
+	pv_place_free(&pl);
+	/* gone before the open, with its folder */
+	assert_int_equal(try_move(&dest, "dev/gone.tsv", "parsed", &err), PV_ENOENT);
+	assert_int_equal(try_move(&dest, "nowhere/x.tsv", "parsed", &err), PV_ENOENT);
+	assert_null(dest);
+	free(taken);
+	free(src);
+}
+
+/* A name that now holds another file is a new upload: it stays for its own run. */
+static void
+move_of_a_replaced_file(void **state)
+{
+	char *src = at("dev/a.tsv"), *other = at("dev/b.tsv"), *dest = (char *)"unset";
+	pv_err err = { "" };
+	pv_place pl;
+	int fd;
+
+	(void)state;
+	pvt_write_str(src, "first upload");
+	pvt_write_str(other, "second upload");
+	assert_int_equal(open_place(&pl, &fd, "dev/a.tsv"), PV_OK);
+	assert_int_equal(rename(other, src), 0);
+	assert_int_equal(pv_settle_move(&dest, &pl, fd, "parsed", &err), PV_ENOENT);
+	assert_null(dest);
+	pvt_assert_contains(err.msg, "replaced");
+	expect_content("dev/a.tsv", "second upload");
+	close(fd);
+	free(dest);
+	dest = at("dev/parsed/a.tsv");
+	assert_false(pvt_exists(dest));
+	free(dest);
+	pv_place_free(&pl);
+	free(src);
+	free(other);
+}
+
+/* parsed/ or error/ as a link, to anywhere: never followed, nothing moved. */
+static void
+move_into_a_linked_folder_is_refused(void **state)
+{
+	static const char *const targets[] = { "elsewhere", "dev/real", "/tmp", "missing" };
+	char *link = at("dev/parsed"), *src = at("dev/a.tsv"), *elsewhere = at("elsewhere");
+	char *real = at("dev/real"), *dest = (char *)"unset";
 	pv_err err = { "" };
 
 	(void)state;
-	pvt_mkdirs(dir);
-	assert_int_equal(pv_settle_move(&dest, src, "parsed", &err), PV_ENOENT);
-	assert_null(dest);
-	assert_true(err.msg[0] != '\0');
-	/* also when its name is already taken in parsed/ */
-	char *taken = at("dev/parsed/gone.tsv");
-	pvt_write_str(taken, "kept");
-	assert_int_equal(pv_settle_move(&dest, src, "parsed", &err), PV_ENOENT);
-	assert_null(dest);
-	expect_content("dev/parsed/gone.tsv", "kept");
-	/* and when its folder vanished too */
-	char *deep = at("nowhere/x.tsv");
-	assert_int_equal(pv_settle_move(&dest, deep, "parsed", &err), PV_ENOENT);
-	assert_null(dest);
-	free(deep);
-	free(taken);
+	pvt_mkdirs(elsewhere);
+	pvt_mkdirs(real);
+	pvt_write_str(src, "rows");
+	for (size_t i = 0; i < PVT_COUNT(targets); i++) {
+		char *to = targets[i][0] == '/' ? strdup(targets[i]) : at(targets[i]);
+		assert_int_equal(symlink(to, link), 0);
+		assert_int_equal(try_move(&dest, "dev/a.tsv", "parsed", &err), PV_EIO);
+		assert_null(dest);
+		pvt_assert_contains(err.msg, "symbolic link");
+		expect_content("dev/a.tsv", "rows");
+		assert_int_equal(pvt_count_entries(elsewhere), 0);
+		assert_int_equal(pvt_count_entries(real), 0);
+		assert_int_equal(unlink(link), 0);
+		free(to);
+	}
+	/* a file named parsed: not a folder, refused too */
+	pvt_write_str(link, "a file");
+	assert_int_equal(try_move(&dest, "dev/a.tsv", "parsed", &err), PV_EIO);
+	expect_content("dev/a.tsv", "rows");
+	expect_content("dev/parsed", "a file");
+	/* the sibling of a file taken again from error/ is checked the same way */
+	char *err_file = at("dev/error/b.tsv");
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(symlink(elsewhere, link), 0);
+	pvt_write_str(err_file, "again");
+	assert_int_equal(try_move(&dest, "dev/error/b.tsv", "parsed", &err), PV_EIO);
+	expect_content("dev/error/b.tsv", "again");
+	assert_int_equal(pvt_count_entries(elsewhere), 0);
+	free(err_file);
+	free(link);
 	free(src);
-	free(dir);
+	free(elsewhere);
+	free(real);
+}
+
+/* "dev/parsed/" + the first `keep` bytes of stem + ".N" (N > 0) + ".tsv" */
+static void
+want_name(char *out, size_t size, const char *stem, int keep, int n)
+{
+	if (n == 0)
+		snprintf(out, size, "dev/parsed/%s.tsv", stem);
+	else
+		snprintf(out, size, "dev/parsed/%.*s.%d.tsv", keep, stem, n);
+}
+
+/* Near NAME_MAX, the numbered name shortens the stem and keeps ".tsv". */
+static void
+move_of_a_long_name_fits_name_max(void **state)
+{
+	char stem[252], rel[300], want[300], *path;
+	int n;
+
+	(void)state;
+	memset(stem, 'a', 251);
+	stem[251] = '\0';
+	snprintf(rel, sizeof(rel), "dev/%s.tsv", stem); /* a 255-byte name */
+	for (n = 0; n < 3; n++) {
+		want_name(want, sizeof(want), stem, 249, n);
+		move_one(rel, "upload", "parsed", want);
+	}
+	/* names up to .1002 taken: the stem shrinks as the number grows */
+	for (; n < 1003; n++) {
+		want_name(want, sizeof(want), stem, n < 10 ? 249 : n < 100 ? 248 : n < 1000 ? 247 : 246, n);
+		path = at(want);
+		pvt_write_str(path, "taken");
+		free(path);
+	}
+	want_name(want, sizeof(want), stem, 246, 1003);
+	move_one(rel, "last", "parsed", want);
+	path = at("dev/parsed");
+	assert_int_equal(pvt_count_entries(path), 1004);
+	free(path);
+
+	/* shortening never cuts a UTF-8 character: the 'é' at bytes 248-249 goes whole */
+	memset(stem, 'b', 251);
+	memcpy(stem + 248, "\xC3\xA9", 2);
+	snprintf(rel, sizeof(rel), "dev/%s.tsv", stem);
+	want_name(want, sizeof(want), stem, 251, 0);
+	move_one(rel, "one", "parsed", want);
+	want_name(want, sizeof(want), stem, 248, 1);
+	move_one(rel, "two", "parsed", want);
 }
 
 /* ---- atomic writes ---- */
@@ -290,6 +440,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(move_names_without_the_usual_extension, setup, teardown),
 		cmocka_unit_test_setup_teardown(move_from_parsed_or_error_goes_to_the_sibling, setup, teardown),
 		cmocka_unit_test_setup_teardown(move_of_a_vanished_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(move_of_a_replaced_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(move_into_a_linked_folder_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(move_of_a_long_name_fits_name_max, setup, teardown),
 		cmocka_unit_test_setup_teardown(write_atomic_exact_content, setup, teardown),
 		cmocka_unit_test_setup_teardown(write_atomic_creates_missing_folders, setup, teardown),
 		cmocka_unit_test_setup_teardown(write_atomic_fails_cleanly, setup, teardown),
