@@ -99,6 +99,9 @@ pv_passed_log(const pv_passed_list *passed)
 }
 
 /* Notes what the scan passed over; the index of the note, or -1 without memory. */
+static long note(pv_passed_list *p, pv_passed_kind kind, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 static long
 note(pv_passed_list *p, pv_passed_kind kind, const char *path, const char *fmt, ...)
 {

@@ -1,7 +1,8 @@
 /*
  * libFuzzer target over the whole reader and encoder: the input is a logger
  * file; the first byte picks the layout knobs. Invariants checked: a success
- * emits exactly nb_points lines, each one whole, and nothing crashes.
+ * emits exactly nb_points lines, each one whole, the same bytes as a report
+ * string are valid UTF-8, and nothing crashes.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -11,6 +12,8 @@
 #include <unistd.h>
 
 #include "powerview/ingest.h"
+#include "powerview/lines.h"
+#include "powerview/report.h"
 
 typedef struct count_sink {
 	pv_sink base;
@@ -79,5 +82,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == PV_OK && (sink.lines != r.nb_points || r.nb_points == 0))
 		abort();
 	pv_file_result_free(&r);
+
+	/* any bytes (a tenant's folder name) make a report string of valid UTF-8 */
+	char *text = strndup((const char *)data, size);
+	cJSON *j = pv_json_string(text);
+	char *printed = j ? cJSON_PrintUnformatted(j) : NULL;
+	if (j == NULL || printed == NULL || !pv_utf8_valid(printed, strlen(printed)))
+		abort();
+	free(printed);
+	cJSON_Delete(j);
+	free(text);
 	return 0;
 }
