@@ -10,7 +10,8 @@
 #       post_disconnect hook whose command sets SFTPGO_ACTION=upload)
 #   SFTPGO_ACTION=mkdir SFTPGO_ACTION_PATH=<dir>     <data>/<company>/<campaign>: run the
 #       create playbook with {"company_name": ..., "campaign_name": ...} as JSON
-#       extra-vars; any other depth is logged and skipped
+#       extra-vars, its settings (secrets included) in its environment, never
+#       in any process's arguments; any other depth is logged and skipped
 #   any other action                                 logged, nothing done
 #
 # Settings: the environment, then the file named by POWERVIEW_ENV_FILE (default:
@@ -511,20 +512,22 @@ on_mkdir() {
 	fi
 	log "mkdir $(q "$real")$USER_INFO: creating the Grafana resources of $what"
 	# SFTPGo cleared the environment: the playbook gets its settings from the
-	# same place as the hook (the environment, else the settings file), as
-	# variables of its own process only.
-	local -a pass=()
-	local key
-	for key in GRAFANA_URL GRAFANA_USERNAME GRAFANA_PASSWORD GRAFANA_API_TOKEN GRAFANA_INFLUXDB_URL \
-		GRAFANA_TENANCY GRAFANA_ORG_ID GRAFANA_DATASOURCE_TYPE INFLUXDB_ORG INFLUXDB_HOST \
-		INFLUXDB_URL INFLUXDB_ADMIN_TOKEN POWERVIEW_SECRETS_DIR; do
-		setting "$key" ""
-		[ -z "$REPLY" ] || pass+=("$key=$REPLY")
-	done
-	[ ! -f "$ENV_FILE" ] || pass+=("POWERVIEW_ENV_FILE=$ENV_FILE")
+	# same place as the hook (the environment, else the settings file). They
+	# are exported in the subshell that becomes the playbook, never passed as
+	# arguments (as `env NAME=VALUE ...` would): any local user can read the
+	# arguments of any process in /proc/<pid>/cmdline, but not its environment.
 	# From the playbook's folder, so that an ansible.cfg beside it applies.
-	(cd "$(dirname -- "$playbook")" && exec env "${pass[@]}" "$ansible" "$playbook" --extra-vars "$json") \
-		</dev/null >>"$LOG_FILE" 2>&1 || status=$?
+	(
+		cd "$(dirname -- "$playbook")"
+		for key in GRAFANA_URL GRAFANA_USERNAME GRAFANA_PASSWORD GRAFANA_API_TOKEN GRAFANA_INFLUXDB_URL \
+			GRAFANA_TENANCY GRAFANA_ORG_ID GRAFANA_DATASOURCE_TYPE INFLUXDB_ORG INFLUXDB_HOST \
+			INFLUXDB_URL INFLUXDB_ADMIN_TOKEN POWERVIEW_SECRETS_DIR; do
+			setting "$key" ""
+			[ -z "$REPLY" ] || export "$key=$REPLY"
+		done
+		[ ! -f "$ENV_FILE" ] || export POWERVIEW_ENV_FILE="$ENV_FILE"
+		exec "$ansible" "$playbook" --extra-vars "$json"
+	) </dev/null >>"$LOG_FILE" 2>&1 || status=$?
 	if [ "$status" -eq 0 ]; then
 		log "Grafana resources created for $what"
 		exit 0
