@@ -46,7 +46,9 @@
 #       happen as it should, the file was not ingested, and the admin must look;
 #       with execute_sync the client is told the upload failed and sends it again
 #   ansible-playbook's status when the playbook fails
-#   a name with Jinja markers ('{{', '{%', '{#') is refused with an ERROR line and 0
+#   a name with Jinja markers ('{{', '{%', '{#') is refused with an ERROR line and 0;
+#       a company or campaign named parsed or error, or hidden (a leading '.'),
+#       is logged and skipped with 0: the scan never reads such a folder
 #
 # SFTPGo clears the environment before running a hook and kills it after 30 s:
 # set PATH and POWERVIEW_ENV_FILE in the hook's "command" env configuration when
@@ -490,6 +492,16 @@ on_mkdir() {
 		case $n in
 		*'{{'* | *'{%'* | *'{#'*)
 			log "ERROR: mkdir $(q "$real")$USER_INFO: $what: a name with '{{', '{%' or '{#' is refused: no Grafana resources"
+			exit 0
+			;;
+		esac
+	done
+	# The scan never enters parsed/, error/ or a hidden folder: such a company
+	# or campaign would get dashboards that no point ever reaches.
+	for n in "$company" "$campaign"; do
+		case $n in
+		parsed | error | .*)
+			log "mkdir $(q "$real")$USER_INFO: $what: $(q "$n") is a name the scan passes over (parsed, error or a leading '.'): no Grafana resources"
 			exit 0
 			;;
 		esac

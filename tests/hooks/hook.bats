@@ -236,6 +236,22 @@ teardown() {
     assert_playbook acme "{camp}"
 }
 
+@test "mkdir of a company or campaign named parsed or error, or hidden: logged, exit 0, playbook not called" {
+    for d in parsed/camp1 error/camp1 .hidden/camp1 acme/parsed acme/error acme/.sftpgo acme/..x; do
+        mkdir_hook "$DATA/$d"
+        assert_status 0
+        assert_quiet
+        assert_log "mkdir '$DATA/$d': company '${d%%/*}', campaign '${d#*/}': '"
+    done
+    assert_log "mkdir '$DATA/acme/parsed': company 'acme', campaign 'parsed': 'parsed' is a name the scan passes over (parsed, error or a leading '.'): no Grafana resources"
+    assert_log "mkdir '$DATA/.hidden/camp1': company '.hidden', campaign 'camp1': '.hidden' is a name the scan passes over"
+    assert_not_called
+    # names that only contain them are fine
+    mkdir_hook "$DATA/parsed-co/camp.1"
+    assert_status 0
+    assert_playbook parsed-co camp.1
+}
+
 @test "mkdir at other depths (data folder, company, device, deeper): skipped, playbook not called" {
     mkdir_hook "$DATA"
     assert_status 0
