@@ -31,7 +31,8 @@
 # Exit status. With `upload` in SFTPGo's execute_sync list, a non-zero status
 # makes SFTPGo delete the uploaded file and report a failed upload to the client;
 # otherwise it is only logged by SFTPGo. So:
-#   0   done, or nothing to do (a skipped status, action, depth or file), and also
+#   0   done, or nothing to do (a skipped status, action, depth or file, or a
+#       path through a symbolic link below the data folder), and also
 #       after tsv_parser exits 65 (the file went to error/: it was received, it is
 #       bad, a new upload of the same bytes would fail again) or 75 (database
 #       unavailable: the file stays in the data folder and the next scan, e.g. the
@@ -308,12 +309,14 @@ PLAYBOOK=$REPLY
 
 # ---------------------------------------------------------------- helpers
 
-# data_dir_real: DATA_REAL = the data folder, symbolic links resolved; exit 78 without it.
+# data_dir_real: DATA_REAL = the data folder, symbolic links resolved, and
+# DATA_LOGICAL = the same as written (absolute, links kept); exit 78 without it.
 data_dir_real() {
 	if ! DATA_REAL=$(realpath -e -- "$DATA_DIR" 2>/dev/null) || [ ! -d "$DATA_REAL" ]; then
 		log "ERROR: data folder $(q "$DATA_DIR") not found (POWERVIEW_DATA_DIR)"
 		exit "$EX_CONFIG"
 	fi
+	DATA_LOGICAL=$(realpath -s -m -- "$DATA_DIR")
 }
 
 # inside PATH: PATH (resolved) lies strictly below the data folder. The trailing
@@ -322,6 +325,46 @@ inside() {
 	case $1 in
 	"${DATA_REAL%/}"/?*) return 0 ;;
 	esac
+	return 1
+}
+
+# through_link PATH REAL: PATH, as written, reaches REAL (its resolved form,
+# inside the data folder) through a symbolic link below the data folder, or
+# through '..' after one, or is not written below the data folder at all;
+# VIA = how, for the log. Status 1 when PATH is plain. A tenant can make
+# links in its own folders (SFTP symlink) that lead into another company's:
+# only the data folder itself and the folders above it, the operator's, may
+# be links.
+through_link() {
+	local path=$1 real=$2 logical rest comp dir
+	logical=$(realpath -s -m -- "$path")
+	case $logical in
+	"${DATA_LOGICAL%/}"/?*) rest=${logical#"${DATA_LOGICAL%/}"/} ;;
+	"${DATA_REAL%/}"/?*) rest=${logical#"${DATA_REAL%/}"/} ;;
+	*)
+		VIA="is not written below the data folder $(q "$DATA_LOGICAL") (a symbolic link leads there)"
+		return 0
+		;;
+	esac
+	dir=${DATA_REAL%/}
+	while [ -n "$rest" ]; do
+		comp=${rest%%/*}
+		if [ "$comp" = "$rest" ]; then
+			rest=
+		else
+			rest=${rest#*/}
+		fi
+		dir=$dir/$comp
+		if [ -L "$dir" ]; then
+			VIA="goes through the symbolic link $(q "$dir")"
+			return 0
+		fi
+	done
+	# no component as written is a link, yet '..' after one led elsewhere
+	if [ "$dir" != "$real" ]; then
+		VIA="goes through a symbolic link (then '..') to $(q "$real")"
+		return 0
+	fi
 	return 1
 }
 
@@ -409,6 +452,10 @@ on_upload() {
 		log "ERROR: upload $(q "$path")$USER_INFO is outside the data folder $(q "$DATA_REAL"): refused"
 		exit "$EX_NOPERM"
 	fi
+	if through_link "$path" "$real"; then
+		log "upload $(q "$path")$USER_INFO $VIA: not taken (a link below the data folder may lead into another company's folder)"
+		exit 0
+	fi
 	if [ ! -f "$real" ]; then
 		log "upload $(q "$path")$USER_INFO is not a regular file: nothing to do"
 		exit 0
@@ -470,6 +517,10 @@ on_mkdir() {
 	if ! inside "$real"; then
 		log "ERROR: mkdir $(q "$path")$USER_INFO is outside the data folder $(q "$DATA_REAL"): refused"
 		exit "$EX_NOPERM"
+	fi
+	if through_link "$path" "$real"; then
+		log "mkdir $(q "$path")$USER_INFO $VIA: nothing done (a link below the data folder may lead into another company's folder)"
+		exit 0
 	fi
 	rel=${real#"${DATA_REAL%/}"/}
 	case $rel in

@@ -110,6 +110,76 @@ teardown() {
     assert_no_file "$TSV_REPORT_DIR"
 }
 
+@test "upload through a linked file, device, campaign or company folder pointing out: 77, nothing read or made outside" {
+    out="$BATS_TEST_TMPDIR/elsewhere"
+    ok "$out/co/camp/$SN/f.tsv"
+    before=$(tree_snapshot "$out")
+    # each in a company of its own, so that every path has one link only
+    mkdir -p "$DATA/c1/camp/$SN" "$DATA/c2/camp" "$DATA/c3"
+    ln -s "$out/co/camp/$SN/f.tsv" "$DATA/c1/camp/$SN/f.tsv"
+    ln -s "$out/co/camp/$SN" "$DATA/c2/camp/$SN"
+    ln -s "$out/co/camp" "$DATA/c3/camp"
+    ln -s "$out/co" "$DATA/c4"
+    for c in c1 c2 c3 c4; do
+        upload "$DATA/$c/camp/$SN/f.tsv"
+        assert_status 77
+        assert_quiet
+        assert_log "ERROR: upload '$DATA/$c/camp/$SN/f.tsv' is outside the data folder '$DATA': refused"
+    done
+    assert_eq "$(tree_snapshot "$out")" "$before" "the folder outside"
+    assert_no_file "$OUT"
+    assert_no_file "$TSV_REPORT_DIR"
+    run grep -c 'running tsv_parser' "$LOG"
+    assert_eq "$output" 0
+}
+
+@test "upload through a linked folder inside the data folder (into another company): not taken, exit 0" {
+    ok "$DEV/f.tsv" 1
+    before=$(tree_snapshot "$DATA/acme")
+    # mallory links to acme's folders from its own tree, at each depth
+    mkdir -p "$DATA/mallory/c1" "$DATA/mallory/c2"
+    ln -s "$DATA/acme" "$DATA/mallory/co"
+    ln -s "$DATA/acme/camp1" "$DATA/mallory/c1/camp"
+    ln -s "$DEV" "$DATA/mallory/c2/$SN"
+    ln -s acme "$DATA/mallory2"
+    for p in "$DATA/mallory/co/camp1/$SN/f.tsv" "$DATA/mallory/c1/camp/$SN/f.tsv" \
+        "$DATA/mallory/c2/$SN/f.tsv" "$DATA/mallory2/camp1/$SN/f.tsv"; do
+        upload "$p"
+        assert_status 0
+        assert_quiet
+    done
+    assert_log "upload '$DATA/mallory/c1/camp/$SN/f.tsv' goes through the symbolic link '$DATA/mallory/c1/camp': not taken (a link below the data folder may lead into another company's folder)"
+    assert_log "upload '$DATA/mallory2/camp1/$SN/f.tsv' goes through the symbolic link '$DATA/mallory2': not taken"
+    # '..' after a link: no component as written is a link, the path still crosses one
+    mkdir -p "$DATA/mallory/c3"
+    ln -s "$DEV" "$DATA/mallory/c3/l"
+    upload "$DATA/mallory/c3/l/../$SN/f.tsv"
+    assert_status 0
+    assert_log "upload '$DATA/mallory/c3/l/../$SN/f.tsv' goes through a symbolic link (then '..') to '$DEV/f.tsv': not taken"
+    assert_eq "$(tree_snapshot "$DATA/acme")" "$before" "acme's folder"
+    assert_no_file "$OUT"
+    run grep -c 'running tsv_parser' "$LOG"
+    assert_eq "$output" 0
+
+    # mkdir through a link does nothing either
+    mkdir_hook "$DATA/mallory/co/camp9"
+    assert_status 0
+    assert_log "mkdir '$DATA/mallory/co/camp9' goes through the symbolic link '$DATA/mallory/co': nothing done"
+    assert_not_called
+
+    # the data folder itself may be reached through a link (the operator's),
+    # when it is named so in POWERVIEW_DATA_DIR
+    ln -s "$DATA" "$BATS_TEST_TMPDIR/data-link"
+    upload "$BATS_TEST_TMPDIR/data-link/acme/camp1/$SN/f.tsv"
+    assert_status 0
+    assert_log "upload '$BATS_TEST_TMPDIR/data-link/acme/camp1/$SN/f.tsv' is not written below the data folder '$DATA' (a symbolic link leads there): not taken"
+    sed -i "s|^POWERVIEW_DATA_DIR=.*|POWERVIEW_DATA_DIR='$BATS_TEST_TMPDIR/data-link'|" "$ENVF"
+    upload "$BATS_TEST_TMPDIR/data-link/acme/camp1/$SN/f.tsv"
+    assert_status 0
+    assert_values 1
+    assert_file "$DEV/parsed/f.tsv"
+}
+
 @test "upload with spaces, quotes, \$(...), backticks in folder and file names: ingested, nothing run" {
     dev="$DATA/a co 'x' \$(touch pwned) \`touch pwned\`/c=1 \$HOME;touch pwned/$SN"
     f="$dev/f \"q\" 'q' \$(touch pwned) \`touch pwned\` \${IFS}*.tsv"
