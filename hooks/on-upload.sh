@@ -42,7 +42,8 @@
 #       called the way it should be
 #   77  a path outside the data folder: refused, nothing touched
 #   78  the hook's own settings are wrong (no data folder, parser, playbook or
-#       ansible-playbook)
+#       ansible-playbook; a settings file past tsv_parser's limits: larger than
+#       1 MiB, a value longer than 64 KiB once expanded, values past 1 MiB)
 #   tsv_parser's own status for 64, 66, 73, 78 and anything else: the run did not
 #       happen as it should, the file was not ingested, and the admin must look;
 #       with execute_sync the client is told the upload failed and sends it again
@@ -90,8 +91,13 @@ sanitize_path() {
 # optional 'export ', 'single quotes' literal (\' and \\ escapes), "double
 # quotes" with \n \t \r \" \\ \' \$ escapes and ${NAME} / ${NAME:-default},
 # unquoted values cut at ' #' and expanded the same way. Nothing is evaluated.
+# With the same bounds (in bytes): the file, one value once expanded (doubling
+# lines, A1=${A}${A}, A2=${A1}${A1}, ..., would reach gigabytes), all values
+# together; past one, DOTENV_ERROR says where and the hook does nothing (78).
 declare -A DOTENV=()
 readonly DB="\${" BS="\\"
+readonly DOTENV_MAX=1048576 DOTENV_VALUE_MAX=65536 DOTENV_TOTAL_MAX=1048576
+DOTENV_ERROR=
 
 # lookup NAME: REPLY = its value in the environment, else from the file; 1 if unset.
 lookup() {
@@ -112,7 +118,8 @@ lookup() {
 # EXP_LEN (characters of TEXT used).
 expand_ref() {
 	local text=$1 inner name def='' has_def=0
-	inner=${text:2}
+	# a name of 256 characters or more is no name: no need to look further
+	inner=${text:2:257}
 	if [[ $inner != *'}'* ]]; then
 		EXP=$DB
 		EXP_LEN=2
@@ -140,26 +147,55 @@ expand_ref() {
 	fi
 }
 
-# expand_all TEXT: REPLY = TEXT with every ${...} replaced.
-expand_all() {
-	local text=$1 out=
-	while [[ $text == *"$DB"* ]]; do
-		out+=${text%%"$DB"*}
-		text=${text#*"$DB"}
-		text=$DB$text
-		expand_ref "$text"
-		out+=$EXP
-		text=${text:EXP_LEN}
-	done
-	REPLY=$out$text
+# Each step below reads the text through a window, so that it costs the
+# window's length, not the line's (bash copies a whole string to take one
+# character of it): WIN holds the next characters, at least 300 while there
+# are more (enough for any ${NAME} expand_ref takes), SRC the rest.
+refill() {
+	if [ "${#WIN}" -lt 300 ] && [ -n "$SRC" ]; then
+		WIN+=${SRC:0:1024}
+		SRC=${SRC:1024}
+	fi
 }
 
-# dotenv_read FILE
+# expand_all TEXT: REPLY = TEXT with every ${...} replaced; status 1 as soon
+# as it is longer than DOTENV_VALUE_MAX.
+expand_all() {
+	local piece out='' len=0
+	WIN='' SRC=$1
+	while refill && [ -n "$WIN" ]; do
+		if [[ $WIN == "$DB"* ]]; then
+			expand_ref "$WIN"
+			piece=$EXP
+			WIN=${WIN:EXP_LEN}
+		else
+			# up to the next '$', or that '$' alone
+			piece=${WIN%%\$*}
+			piece=${piece:-\$}
+			WIN=${WIN:${#piece}}
+		fi
+		len=$((len + ${#piece}))
+		[ "$len" -le "$DOTENV_VALUE_MAX" ] || return 1
+		out+=$piece
+	done
+	REPLY=$out
+}
+
+# dotenv_read FILE: status 1 with DOTENV_ERROR set past a bound.
 dotenv_read() {
-	local file=$1 line key rest val q body c more i esc
+	local file=$1 line key rest val q c more esc n=0 first total=0 size long piece k
+	# lengths in bytes, as tsv_parser counts them
+	local LC_ALL=C
 	local re_assign='^(['\''"]?)([A-Za-z0-9_.-]+)(['\''"]?)[[:blank:]]*=[[:blank:]]*(.*)$'
 	local re_export='^export[[:blank:]]+(.*)$'
+	size=$(stat -c %s -- "$file")
+	if [ "$size" -gt "$DOTENV_MAX" ]; then
+		DOTENV_ERROR="is larger than $DOTENV_MAX bytes"
+		return 1
+	fi
 	while IFS= read -r line || [ -n "$line" ]; do
+		n=$((n + 1))
+		first=$n
 		line=${line#"${line%%[![:blank:]]*}"}
 		case $line in
 		'' | '#'* | $'\r'*) continue ;;
@@ -172,25 +208,28 @@ dotenv_read() {
 		[ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[3]}" ] || continue
 		key=${BASH_REMATCH[2]}
 		rest=${BASH_REMATCH[4]}
+		long=0
 		case $rest in
 		\'* | \"*)
 			q=${rest:0:1}
-			body=${rest:1}
+			WIN='' SRC=${rest:1}
 			val=
-			i=0
+			k=0
 			while :; do
-				if [ "$i" -ge "${#body}" ]; then
+				refill
+				if [ -z "$WIN" ]; then
 					# the quoted value goes on over the next line
 					IFS= read -r more || { val=; continue 2; }
-					body+=$'\n'$more
+					n=$((n + 1))
+					SRC=$'\n'$more
 					continue
 				fi
-				c=${body:i:1}
+				c=${WIN:0:1}
 				if [ "$c" = "$q" ]; then
 					break
-				elif [ "$c" = "$BS" ] && [ $((i + 1)) -lt "${#body}" ]; then
+				elif [ "$c" = "$BS" ] && [ "${#WIN}" -gt 1 ]; then
 					# an escape (\\ -> \, \n -> newline, ...); an unknown one is kept as is
-					c=${body:i+1:1}
+					c=${WIN:1:1}
 					esc=
 					if [ "$q" = "'" ]; then
 						case $c in
@@ -204,29 +243,41 @@ dotenv_read() {
 						\" | \\ | \' | \$) esc=$c ;;
 						esac
 					fi
-					if [ -n "$esc" ]; then
-						val+=$esc
-						i=$((i + 2))
-					else
-						val+=$BS
-						i=$((i + 1))
-					fi
-				elif [ "$q" = '"' ] && [ "${body:i:2}" = "$DB" ]; then
-					expand_ref "${body:i}"
-					val+=$EXP
-					i=$((i + EXP_LEN))
+					piece=${esc:-$BS}
+					WIN=${WIN:${#esc}+1}
+				elif [ "$q" = '"' ] && [[ $WIN == "$DB"* ]]; then
+					expand_ref "$WIN"
+					piece=$EXP
+					WIN=${WIN:EXP_LEN}
 				else
-					val+=$c
-					i=$((i + 1))
+					# a run of plain characters, or one that starts nothing
+					piece=${WIN%%[\\\$\"\']*}
+					piece=${piece:-$c}
+					WIN=${WIN:${#piece}}
 				fi
+				k=$((k + ${#piece}))
+				if [ "$k" -gt "$DOTENV_VALUE_MAX" ]; then
+					long=1
+					break
+				fi
+				val+=$piece
 			done
 			;;
 		*)
 			val=${rest%%[[:blank:]]#*}
-			expand_all "$val"
+			expand_all "$val" || long=1
 			val=${REPLY%"${REPLY##*[![:space:]]}"}
 			;;
 		esac
+		if [ "$long" = 1 ]; then
+			DOTENV_ERROR="line $first: the value of $key is longer than $DOTENV_VALUE_MAX bytes after expansion"
+			return 1
+		fi
+		total=$((total + ${#val}))
+		if [ "$total" -gt "$DOTENV_TOTAL_MAX" ]; then
+			DOTENV_ERROR="line $first: the values up to this line add up to more than $DOTENV_TOTAL_MAX bytes after expansion"
+			return 1
+		fi
 		if [ -z "${ENV_VALUES[$key]+x}" ] && [ -z "${DOTENV[$key]+x}" ]; then
 			DOTENV[$key]=$val
 		fi
@@ -275,9 +326,10 @@ PROJECT_DIR=$(realpath -m -- "$HOOK_DIR/..")
 early_warnings=()
 ENV_FILE=${POWERVIEW_ENV_FILE:-$PROJECT_DIR/.env}
 ENV_FILE=$(realpath -m -- "$ENV_FILE")
+env_file_ok=1
 if [ -f "$ENV_FILE" ]; then
 	if [ -r "$ENV_FILE" ]; then
-		dotenv_read "$ENV_FILE"
+		dotenv_read "$ENV_FILE" || env_file_ok=0
 	else
 		early_warnings+=("ERROR: settings file $(q "$ENV_FILE") cannot be read: using the environment and the defaults")
 	fi
@@ -295,6 +347,11 @@ fi
 for w in "${early_warnings[@]}"; do
 	log "$w"
 done
+if [ "$env_file_ok" = 0 ]; then
+	# what tsv_parser, reading the same file, refuses too
+	log "ERROR: settings file $(q "$ENV_FILE") $DOTENV_ERROR: nothing done"
+	exit "$EX_CONFIG"
+fi
 
 setting POWERVIEW_DATA_DIR /srv/sftpgo/data
 DATA_DIR=$REPLY

@@ -197,6 +197,34 @@ formats.MV_T302_V003 = layout framed, device_model MV2  (built-in)" "stdout"
     assert_contains "$stderr" "$BATS_TEST_TMPDIR/none.env"
 }
 
+# doubling_env FILE: A=xx, A1=${A}${A}, A2=${A1}${A1}, ... A40: 654 bytes asking for 2^41.
+doubling_env() {
+    local i
+    {
+        echo 'A=xx'
+        echo 'A1=${A}${A}'
+        for i in $(seq 2 40); do
+            echo "A$i=\${A$((i - 1))}\${A$((i - 1))}"
+        done
+    } >"$1"
+}
+
+@test "config --env-file with doubling \${...} lines: exit 78 at the line past 64 KiB, memory bounded" {
+    doubling_env "$BATS_TEST_TMPDIR/bomb.env"
+    run_parser config --env-file "$BATS_TEST_TMPDIR/bomb.env"
+    assert_status 78
+    assert_contains "$stderr" "$BATS_TEST_TMPDIR/bomb.env:17: the value of A16 is longer than 65536 bytes after expansion"
+    assert_eq "$output" "" "stdout"
+    # a run stops the same way, its peak memory well below 64 MiB (the binary
+    # itself, not valgrind; ulimit -v would not do: ASan reserves terabytes)
+    run --separate-stderr /usr/bin/time -f 'peak %M KiB' "${TSV_PARSER_REAL:-$TSV_PARSER}" \
+        -d "$DATA" --dry-run --env-file "$BATS_TEST_TMPDIR/bomb.env"
+    assert_status 78
+    assert_contains "$stderr" "bomb.env:17: the value of A16 is longer than 65536 bytes after expansion"
+    peak=$(printf '%s\n' "$stderr" | sed -n 's/^peak \([0-9]*\) KiB$/\1/p')
+    [ -n "$peak" ] && [ "$peak" -lt 65536 ] || { echo "peak RSS ${peak:-?} KiB" >&2; return 1; }
+}
+
 @test "config: malformed YAML (unclosed quote): exit 78 with FILE:LINE:COL:" {
     mkfile "$CFG" 'parser:' '  timezone: "UTC'
     run_parser config --config "$CFG"

@@ -527,6 +527,46 @@ teardown() {
     assert_log "upload '$F': tsv_parser exit 0: all files ingested"
 }
 
+@test "settings file: a value past 64 KiB after expansion, or values past 1 MiB, is an ERROR, exit 78, nothing run" {
+    ok "$F"
+    n=$(wc -l <"$ENVF")
+    # A=xx, A1=${A}${A}, ...: A16 would be 2^17 bytes
+    env_add 'A=xx' 'A1=${A}${A}'
+    for i in $(seq 2 40); do
+        env_add "A$i=\"\${A$((i - 1))}\${A$((i - 1))}\""
+    done
+    upload "$F"
+    assert_status 78
+    assert_quiet
+    assert_log "ERROR: settings file '$ENVF' line $((n + 17)): the value of A16 is longer than 65536 bytes after expansion: nothing done"
+    mkdir_hook "$DATA/acme/camp2"
+    assert_status 78
+    assert_not_called
+    assert_file "$F"
+    assert_no_file "$OUT"
+    run grep -c 'running tsv_parser' "$LOG"
+    assert_eq "$output" 0
+
+    # each value within bounds, 16 of 64 KiB and the settings above past 1 MiB
+    head -n "$n" "$ENVF" >"$ENVF.new"
+    mv "$ENVF.new" "$ENVF"
+    env_add "BIG=$(printf '%65536s' '' | tr ' ' b)"
+    for i in $(seq 1 16); do
+        env_add "BIG$i=\${BIG}"
+    done
+    upload "$F"
+    assert_status 78
+    assert_log "ERROR: settings file '$ENVF' line $((n + 16)): the values up to this line add up to more than 1048576 bytes after expansion: nothing done"
+    assert_file "$F"
+
+    # as tsv_parser, a file larger than 1 MiB (none of it read: the log is named here)
+    head -c 1048577 /dev/zero | tr '\0' '#' >>"$ENVF"
+    hook SFTPGO_ACTION=upload SFTPGO_ACTION_PATH="$F" POWERVIEW_LOG_FILE="$LOG"
+    assert_status 78
+    assert_log "ERROR: settings file '$ENVF' is larger than 1048576 bytes: nothing done"
+    assert_file "$F"
+}
+
 @test "defaults: the .env beside the project, tsv_parser from PATH, the project's playbook" {
     proj="$BATS_TEST_TMPDIR/project"
     mkdir -p "$proj/hooks" "$proj/ansible" "$BATS_TEST_TMPDIR/pbin"
