@@ -240,6 +240,42 @@ doubling_env() {
     assert_contains "$stderr" "$CFG:3:2: did not find expected key"
 }
 
+@test "config: nesting deeper than 64 levels (200 000 '[', or a: under a: ...): exit 78 with FILE:LINE:COL, at once" {
+    head -c 200000 /dev/zero | tr '\0' '[' >"$CFG"
+    run_parser config --config "$CFG"
+    assert_status 78
+    assert_contains "$stderr" "$CFG:1:65: nesting deeper than 64 levels"
+    assert_eq "$output" "" "stdout"
+
+    py -c 'print("".join("  " * i + "a:\n" for i in range(100)), end="")' >"$CFG"
+    run_parser config --config "$CFG"
+    assert_status 78
+    assert_contains "$stderr" "$CFG:65:129: nesting deeper than 64 levels"
+
+    # a run stops there too, before the data folder is looked at
+    mono "$F" MV_T302_V002 '05/01/26 10:00:00\t1'
+    run_parser -d "$DATA" --dry-run --config "$CFG"
+    assert_status 78
+    assert_contains "$stderr" "$CFG:65:129: nesting deeper than 64 levels"
+    assert_file "$F"
+}
+
+@test "config: aliases stand for single values only; lists of aliased lists are refused" {
+    mkfile "$CFG" 'influxdb:' '  org: &o powerview' '  username: *o'
+    run_parser config --config "$CFG"
+    assert_status 0
+    assert_cfg_line influxdb.username "influxdb.username = powerview  (file $CFG:3)"
+    # the classic alias bomb: each level would multiply the one before
+    {
+        echo 'a: &a [x, x, x, x, x, x, x, x, x, x]'
+        echo 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]'
+        echo 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]'
+    } >"$CFG"
+    run_parser config --config "$CFG"
+    assert_status 78
+    assert_contains "$stderr" "$CFG:2:8: an alias may only stand for a single value, not a list or a mapping"
+}
+
 @test "config: unknown key, wrong value, bad format: exit 78 with FILE:LINE:COL: reason" {
     mkfile "$CFG" 'influxdb:' '  tokn: abc'
     run_parser config --config "$CFG"
