@@ -29,6 +29,16 @@ typedef struct pv_http_resp {
 int pv_http_open(pv_http **out, const pv_http_opts *o, pv_err *err);
 void pv_http_close(pv_http *h);
 
+/*
+ * url with its user-info (user, password, options: all before the '@' of
+ * the host) replaced by mask: "" drops it, "****@" shows that there was
+ * one. libcurl's URL parser finds it, the one requests use; when libcurl
+ * cannot be loaded or cannot parse url, all from "://" to the last '@' is
+ * replaced, so that no password shows. A URL without '@' is returned as it
+ * is, without loading libcurl. free() the result; NULL when out of memory.
+ */
+char *pv_url_redact(const char *url, const char *mask);
+
 /* Percent-encodes s; free() the result. NULL when out of memory. */
 char *pv_http_escape(pv_http *h, const char *s);
 

@@ -15,6 +15,7 @@
 
 #include "powerview/config.h"
 #include "powerview/dotenv.h"
+#include "powerview/http.h"
 #include "powerview/path.h"
 #include "powerview/tz.h"
 #include "yamltree.h"
@@ -568,26 +569,21 @@ pv_settings_check(const pv_settings *s, pv_err *err)
 	return PV_OK;
 }
 
-/* The credentials of a URL (user:password@) masked: they are secrets too. */
-static const char *
-without_credentials(const char *url, char *buf, size_t size)
+/* A URL with its credentials (user:password@) masked: they are secrets too. */
+static void
+print_url(FILE *fp, const setting *st, const char *url, const char *src)
 {
-	const char *scheme = strstr(url, "://"), *at, *slash;
+	char *shown = pv_url_redact(url, "****@");
 
-	if (scheme == NULL)
-		return url;
-	slash = strchr(scheme + 3, '/');
-	at = memchr(scheme + 3, '@', slash ? (size_t)(slash - scheme - 3) : strlen(scheme + 3));
-	if (at == NULL)
-		return url;
-	snprintf(buf, size, "%.*s****%s", (int)(scheme + 3 - url), url, at);
-	return buf;
+	/* out of memory: nothing of it rather than the password */
+	fprintf(fp, "%s.%s = %s  (%s)\n", st->section, st->key, shown ? shown : "********", src);
+	free(shown);
 }
 
 void
 pv_settings_print(const pv_settings *s, FILE *fp)
 {
-	char src[300], url[1024];
+	char src[300];
 
 	fprintf(fp, "# configuration file: %s\n# .env: %s\n", s->config_path ? s->config_path : "(none)",
 	    s->env_file ? s->env_file : "(none)");
@@ -602,17 +598,17 @@ pv_settings_print(const pv_settings *s, FILE *fp)
 			continue;
 		if (host && v == NULL && getenv("INFLUXDB_URL") != NULL)
 			/* the original's other name for it */
-			fprintf(fp, "%s.%s = %s  (INFLUXDB_URL)\n", st->section, st->key,
-			    without_credentials(getenv("INFLUXDB_URL"), url, sizeof(url)));
+			print_url(fp, st, getenv("INFLUXDB_URL"), "INFLUXDB_URL");
 		else if (v == NULL)
 			fprintf(fp, "%s.%s = %s  (%s)\n", st->section, st->key,
 			    st->def ? st->def : "(unset)", "default");
 		else if (v[0] == '\0')
 			fprintf(fp, "%s.%s = %s  (%s, empty: the default applies)\n", st->section, st->key,
 			    st->def ? st->def : "(unset)", source_name(s, i, src, sizeof(src)));
+		else if (host)
+			print_url(fp, st, v, source_name(s, i, src, sizeof(src)));
 		else
-			fprintf(fp, "%s.%s = %s  (%s)\n", st->section, st->key,
-			    secret ? "********" : host ? without_credentials(v, url, sizeof(url)) : v,
+			fprintf(fp, "%s.%s = %s  (%s)\n", st->section, st->key, secret ? "********" : v,
 			    source_name(s, i, src, sizeof(src)));
 	}
 	const pv_formats *reg = s->formats;

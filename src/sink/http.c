@@ -28,27 +28,61 @@ struct pv_http {
 /* libcurl's functions, loaded by the first pv_http_open() */
 static const pv_curl_api *C;
 
-/* The URL without credentials: messages and reports never carry a password. */
+/* Without libcurl's parser: whatever lies between "://" and the last '@'. */
 static char *
-redact(const char *url)
+redact_plain(const char *url, const char *mask)
 {
-	CURLU *u = C->url();
-	char *out = NULL, *copy = NULL;
+	const char *sep = strstr(url, "://"), *from = sep ? sep + 3 : url, *at = strrchr(from, '@');
+	char *out;
 
-	if (u && C->url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
-		C->url_set(u, CURLUPART_USER, NULL, 0);
-		C->url_set(u, CURLUPART_PASSWORD, NULL, 0);
-		if (C->url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK) {
-			size_t n = strlen(out);
-			while (n > 0 && out[n - 1] == '/')
-				out[--n] = '\0';
-			copy = strdup(out);
-		}
-		C->free(out);
+	if (at == NULL)
+		return strdup(url);
+	return asprintf(&out, "%.*s%s%s", (int)(from - url), url, mask, at + 1) < 0 ? NULL : out;
+}
+
+char *
+pv_url_redact(const char *url, const char *mask)
+{
+	static const CURLUPart creds[] = { CURLUPART_USER, CURLUPART_PASSWORD, CURLUPART_OPTIONS };
+	const pv_curl_api *c;
+	CURLU *u;
+	char *part, *bare = NULL, *out = NULL;
+	bool had = false;
+	pv_err err;
+
+	/* no '@', no user-info: no need to load libcurl */
+	if (strchr(url, '@') == NULL)
+		return strdup(url);
+	if ((c = pv_curl(&err)) == NULL || (u = c->url()) == NULL)
+		return redact_plain(url, mask);
+	/* the parser of the requests themselves: what it sends as credentials is what is hidden */
+	if (c->url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+		c->url_cleanup(u);
+		return redact_plain(url, mask);
 	}
-	C->url_cleanup(u);
-	/* not a URL curl understands: say nothing of it rather than leak it */
-	return copy ? copy : strdup("(the configured server)");
+	for (size_t i = 0; i < sizeof(creds) / sizeof(creds[0]); i++) {
+		if (c->url_get(u, creds[i], &part, 0) == CURLUE_OK) {
+			had = true;
+			c->free(part);
+		}
+		c->url_set(u, creds[i], NULL, 0);
+	}
+	if (!had)
+		out = strdup(url); /* the '@' is in the path, query or fragment */
+	else if (c->url_get(u, CURLUPART_URL, &bare, 0) == CURLUE_OK) {
+		size_t n = strlen(bare);
+		/* libcurl adds a '/' for an empty path */
+		while (n > 0 && bare[n - 1] == '/')
+			bare[--n] = '\0';
+		const char *sep = strstr(bare, "://");
+		int head = sep ? (int)(sep + 3 - bare) : 0;
+		if (asprintf(&out, "%.*s%s%s", head, bare, mask, bare + head) < 0)
+			out = NULL;
+	} else
+		out = redact_plain(url, mask);
+	c->free(bare);
+	c->url_cleanup(u);
+	return out;
 }
 
 int
@@ -79,7 +113,7 @@ pv_http_open(pv_http **out, const pv_http_opts *o, pv_err *err)
 		pv_http_close(h);
 		return pv_fail(err, PV_ENOMEM, "out of memory");
 	}
-	h->shown = redact(h->base);
+	h->shown = pv_url_redact(h->base, "");
 	if (h->shown == NULL) {
 		pv_http_close(h);
 		return pv_fail(err, PV_ENOMEM, "out of memory");

@@ -328,6 +328,48 @@ doubling_env() {
     assert_not_printed tok-ENV-9f3a pw-DOTENV-5e6f
 }
 
+@test "config: the credentials of a URL never show, whatever they hold (INFLUXDB_URL, INFLUXDB_HOST, the file)" {
+    local -a urls=('http://u:p@PW-1@db.example' 'http://u:pa/PW-2@db.example' 'http://u:%40PW-3@db.example'
+        'http://PW-4@db.example' 'http://:PW-5@db.example' 'http://u:PW-6@[::1]:8086'
+        'http://u:PW-7@[fe80::1%25eth0]:8086/x' 'http://u:pa?PW-8@db.example' 'u:PW-9@db.example:8086')
+    local u
+    for u in "${urls[@]}"; do
+        INFLUXDB_URL="$u" run_parser config
+        assert_status 0
+        assert_not_printed PW-
+        assert_contains "$(cfg_line influxdb.url)" '****@' "$u"
+        assert_contains "$(cfg_line influxdb.url)" '(INFLUXDB_URL)' "$u"
+        INFLUXDB_HOST="$u" run_parser config
+        assert_not_printed PW-
+        mkfile "$CFG" 'influxdb:' "  url: '$u'"
+        run_parser config --config "$CFG"
+        assert_not_printed PW-
+        assert_contains "$(cfg_line influxdb.url)" "****@" "$u"
+    done
+    INFLUXDB_URL='http://u:PW-0@[::1]:8086/' run_parser config
+    assert_cfg_line influxdb.url 'influxdb.url = http://****@[::1]:8086  (INFLUXDB_URL)'
+    # an '@' of the path or query is no credential: the URL as it is
+    INFLUXDB_URL='http://db.example:8086/a@b?c=d@e' run_parser config
+    assert_cfg_line influxdb.url 'influxdb.url = http://db.example:8086/a@b?c=d@e  (INFLUXDB_URL)'
+}
+
+@test "config: without libcurl, everything up to the last '@' of a URL is masked" {
+    command -v cc >/dev/null || skip "no C compiler to build a libcurl without symbols"
+    # a libcurl.so.4 that loads but has none of the functions: pv_curl() fails
+    mkdir -p "$BATS_TEST_TMPDIR/lib"
+    cc -shared -fPIC -Wl,-soname,libcurl.so.4 -o "$BATS_TEST_TMPDIR/lib/libcurl.so.4" -x c /dev/null
+    for u in 'http://u:p@PW-1@db.example:8086' 'http://u:PW-2@db.example:8086'; do
+        LD_LIBRARY_PATH="$BATS_TEST_TMPDIR/lib" INFLUXDB_URL="$u" run_parser config
+        assert_status 0
+        assert_not_printed PW-
+        assert_cfg_line influxdb.url 'influxdb.url = http://****@db.example:8086  (INFLUXDB_URL)'
+    done
+    # a path with an '@' is masked too: better too much than a password
+    LD_LIBRARY_PATH="$BATS_TEST_TMPDIR/lib" INFLUXDB_URL='http://u:PW-3@db.example/a@b' run_parser config
+    assert_not_printed PW-
+    assert_cfg_line influxdb.url 'influxdb.url = http://****@b  (INFLUXDB_URL)'
+}
+
 @test "config: an enum value the file may hold is one a run accepts (Compact)" {
     mkfile "$CFG" 'parser:' '  channel_id_scheme: Compact'
     mono "$F" MV_T302_V002 '05/01/26 10:00:00\t1'

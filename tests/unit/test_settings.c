@@ -956,25 +956,39 @@ secrets_are_never_printed(void **state)
 static void
 url_credentials_are_not_printed(void **state)
 {
-	pv_settings *s = NULL;
-	pv_err err = { "" };
-	char *all, *line;
+	static const char *const urls[] = {
+		"http://admin:hunter2-pw@db.example:8086", "http://u:p@hunter2-pw@db.example",
+		"http://u:pa/hunter2-pw@db.example", "http://u:%40hunter2-pw@db.example",
+		"http://hunter2-pw@db.example", "http://:hunter2-pw@db.example", "http://u:hunter2-pw@[::1]:8086",
+	};
+	static const char *const vars[] = { "INFLUXDB_HOST", "INFLUXDB_URL" };
 
 	(void)state;
-	setenv("INFLUXDB_HOST", "http://admin:hunter2-pw@db.example:8086", 1);
-	assert_int_equal(pv_settings_load(&s, NULL, NULL, &err), PV_OK);
-	all = print_all(s);
-	line = print_line(s, "influxdb.url");
-	pv_settings_free(s);
-	if (strstr(all, "hunter2-pw") != NULL) {
-		char shown[512];
-		snprintf(shown, sizeof(shown), "%s", line ? line : "");
-		free(line);
-		free(all);
-		fail_msg("the password of the URL is printed: %s", shown);
+	for (size_t i = 0; i < PVT_COUNT(urls); i++) {
+		for (size_t v = 0; v < PVT_COUNT(vars); v++) {
+			pv_settings *s = NULL;
+			pv_err err = { "" };
+			char *all, *line;
+
+			clean_env();
+			setenv(vars[v], urls[i], 1);
+			assert_int_equal(pv_settings_load(&s, NULL, NULL, &err), PV_OK);
+			all = print_all(s);
+			line = print_line(s, "influxdb.url");
+			pv_settings_free(s);
+			assert_non_null(line);
+			if (strstr(all, "hunter2-pw") != NULL || strstr(line, "****@") == NULL) {
+				char shown[512];
+				snprintf(shown, sizeof(shown), "%s", line);
+				free(line);
+				free(all);
+				fail_msg("%s in %s: %s", urls[i], vars[v], shown);
+			}
+			free(line);
+			free(all);
+		}
 	}
-	free(line);
-	free(all);
+	clean_env();
 }
 
 /* ---- formats ---- */
