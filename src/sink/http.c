@@ -180,14 +180,30 @@ curl_transient(CURLcode c)
 	}
 }
 
+/* The size of the buffer that holds n bytes: doubling, not a realloc per piece. */
+static size_t
+room(size_t n)
+{
+	size_t c = 4096;
+
+	while (c < n)
+		c *= 2;
+	return c;
+}
+
 static size_t
 on_body(char *data, size_t size, size_t n, void *arg)
 {
 	pv_http_resp *r = arg;
 	size_t len = size * n;
-	char *b = realloc(r->body, r->len + len + 1);
+	char *b = r->body;
 
-	if (b == NULL)
+	if (len > PV_HTTP_ANSWER_MAX - r->len) {
+		r->too_large = true;
+		return 0; /* libcurl stops the transfer: CURLE_WRITE_ERROR */
+	}
+	if ((b == NULL || r->len + len + 1 > room(r->len + 1)) &&
+	    (b = realloc(r->body, room(r->len + len + 1))) == NULL)
 		return 0;
 	memcpy(b + r->len, data, len);
 	r->body = b;
@@ -261,6 +277,7 @@ pv_http_request(pv_http *h, pv_http_resp *resp, const char *method, const char *
 		resp->body = NULL;
 		resp->len = 0;
 		resp->status = 0;
+		resp->too_large = false;
 		resp->attempts = attempt + 1;
 		h->retry_after = -1;
 		h->errbuf[0] = '\0';
@@ -271,6 +288,8 @@ pv_http_request(pv_http *h, pv_http_resp *resp, const char *method, const char *
 		C->easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
 		C->easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, h->o.timeout_ms);
 		C->easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
+		/* an announced length past the cap is refused before the body comes */
+		C->easy_setopt(h->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)PV_HTTP_ANSWER_MAX);
 		C->easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
 		C->easy_setopt(h->curl, CURLOPT_WRITEDATA, resp);
 		C->easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
@@ -302,6 +321,18 @@ pv_http_request(pv_http *h, pv_http_resp *resp, const char *method, const char *
 		C->slist_free_all(hdrs);
 
 		char why[CURL_ERROR_SIZE + 64];
+		if ((cc == CURLE_WRITE_ERROR && resp->too_large) || cc == CURLE_FILESIZE_EXCEEDED) {
+			/*
+			 * Not the file's fault (PV_EDATA would send it to error/), and
+			 * likely not the settings' (PV_ECONFIG stops the run): a proxy's
+			 * page, a server in trouble. PV_ETEMP keeps the file for the next
+			 * run. Not retried: the same server would answer the same now.
+			 */
+			C->easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+			rc = pv_fail(err, PV_ETEMP, "%s %s%s: HTTP %ld with an answer larger than %d bytes: not read",
+			    method, h->shown, path, resp->status, PV_HTTP_ANSWER_MAX);
+			break;
+		}
 		if (cc == CURLE_OK) {
 			C->easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
 			if (!pv_http_transient(resp->status)) {
