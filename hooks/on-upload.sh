@@ -10,7 +10,8 @@
 #       post_disconnect hook whose command sets SFTPGO_ACTION=upload)
 #   SFTPGO_ACTION=mkdir SFTPGO_ACTION_PATH=<dir>     <data>/<company>/<campaign>: run the
 #       create playbook with {"company_name": ..., "campaign_name": ...} as JSON
-#       extra-vars; any other depth is logged and skipped
+#       extra-vars, its settings (secrets included) in its environment, never
+#       in any process's arguments; any other depth is logged and skipped
 #   any other action                                 logged, nothing done
 #
 # Settings: the environment, then the file named by POWERVIEW_ENV_FILE (default:
@@ -30,7 +31,8 @@
 # Exit status. With `upload` in SFTPGo's execute_sync list, a non-zero status
 # makes SFTPGo delete the uploaded file and report a failed upload to the client;
 # otherwise it is only logged by SFTPGo. So:
-#   0   done, or nothing to do (a skipped status, action, depth or file), and also
+#   0   done, or nothing to do (a skipped status, action, depth or file, or a
+#       path through a symbolic link below the data folder), and also
 #       after tsv_parser exits 65 (the file went to error/: it was received, it is
 #       bad, a new upload of the same bytes would fail again) or 75 (database
 #       unavailable: the file stays in the data folder and the next scan, e.g. the
@@ -40,12 +42,15 @@
 #       called the way it should be
 #   77  a path outside the data folder: refused, nothing touched
 #   78  the hook's own settings are wrong (no data folder, parser, playbook or
-#       ansible-playbook)
+#       ansible-playbook; a settings file past tsv_parser's limits: larger than
+#       1 MiB, a value longer than 64 KiB once expanded, values past 1 MiB)
 #   tsv_parser's own status for 64, 66, 73, 78 and anything else: the run did not
 #       happen as it should, the file was not ingested, and the admin must look;
 #       with execute_sync the client is told the upload failed and sends it again
 #   ansible-playbook's status when the playbook fails
-#   a name with Jinja markers ('{{', '{%', '{#') is refused with an ERROR line and 0
+#   a name with Jinja markers ('{{', '{%', '{#') is refused with an ERROR line and 0;
+#       a company or campaign named parsed or error, or hidden (a leading '.'),
+#       is logged and skipped with 0: the scan never reads such a folder
 #
 # SFTPGo clears the environment before running a hook and kills it after 30 s:
 # set PATH and POWERVIEW_ENV_FILE in the hook's "command" env configuration when
@@ -86,8 +91,13 @@ sanitize_path() {
 # optional 'export ', 'single quotes' literal (\' and \\ escapes), "double
 # quotes" with \n \t \r \" \\ \' \$ escapes and ${NAME} / ${NAME:-default},
 # unquoted values cut at ' #' and expanded the same way. Nothing is evaluated.
+# With the same bounds (in bytes): the file, one value once expanded (doubling
+# lines, A1=${A}${A}, A2=${A1}${A1}, ..., would reach gigabytes), all values
+# together; past one, DOTENV_ERROR says where and the hook does nothing (78).
 declare -A DOTENV=()
 readonly DB="\${" BS="\\"
+readonly DOTENV_MAX=1048576 DOTENV_VALUE_MAX=65536 DOTENV_TOTAL_MAX=1048576
+DOTENV_ERROR=
 
 # lookup NAME: REPLY = its value in the environment, else from the file; 1 if unset.
 lookup() {
@@ -108,7 +118,8 @@ lookup() {
 # EXP_LEN (characters of TEXT used).
 expand_ref() {
 	local text=$1 inner name def='' has_def=0
-	inner=${text:2}
+	# a name of 256 characters or more is no name: no need to look further
+	inner=${text:2:257}
 	if [[ $inner != *'}'* ]]; then
 		EXP=$DB
 		EXP_LEN=2
@@ -136,26 +147,55 @@ expand_ref() {
 	fi
 }
 
-# expand_all TEXT: REPLY = TEXT with every ${...} replaced.
-expand_all() {
-	local text=$1 out=
-	while [[ $text == *"$DB"* ]]; do
-		out+=${text%%"$DB"*}
-		text=${text#*"$DB"}
-		text=$DB$text
-		expand_ref "$text"
-		out+=$EXP
-		text=${text:EXP_LEN}
-	done
-	REPLY=$out$text
+# Each step below reads the text through a window, so that it costs the
+# window's length, not the line's (bash copies a whole string to take one
+# character of it): WIN holds the next characters, at least 300 while there
+# are more (enough for any ${NAME} expand_ref takes), SRC the rest.
+refill() {
+	if [ "${#WIN}" -lt 300 ] && [ -n "$SRC" ]; then
+		WIN+=${SRC:0:1024}
+		SRC=${SRC:1024}
+	fi
 }
 
-# dotenv_read FILE
+# expand_all TEXT: REPLY = TEXT with every ${...} replaced; status 1 as soon
+# as it is longer than DOTENV_VALUE_MAX.
+expand_all() {
+	local piece out='' len=0
+	WIN='' SRC=$1
+	while refill && [ -n "$WIN" ]; do
+		if [[ $WIN == "$DB"* ]]; then
+			expand_ref "$WIN"
+			piece=$EXP
+			WIN=${WIN:EXP_LEN}
+		else
+			# up to the next '$', or that '$' alone
+			piece=${WIN%%\$*}
+			piece=${piece:-\$}
+			WIN=${WIN:${#piece}}
+		fi
+		len=$((len + ${#piece}))
+		[ "$len" -le "$DOTENV_VALUE_MAX" ] || return 1
+		out+=$piece
+	done
+	REPLY=$out
+}
+
+# dotenv_read FILE: status 1 with DOTENV_ERROR set past a bound.
 dotenv_read() {
-	local file=$1 line key rest val q body c more i esc
+	local file=$1 line key rest val q c more esc n=0 first total=0 size long piece k
+	# lengths in bytes, as tsv_parser counts them
+	local LC_ALL=C
 	local re_assign='^(['\''"]?)([A-Za-z0-9_.-]+)(['\''"]?)[[:blank:]]*=[[:blank:]]*(.*)$'
 	local re_export='^export[[:blank:]]+(.*)$'
+	size=$(stat -c %s -- "$file")
+	if [ "$size" -gt "$DOTENV_MAX" ]; then
+		DOTENV_ERROR="is larger than $DOTENV_MAX bytes"
+		return 1
+	fi
 	while IFS= read -r line || [ -n "$line" ]; do
+		n=$((n + 1))
+		first=$n
 		line=${line#"${line%%[![:blank:]]*}"}
 		case $line in
 		'' | '#'* | $'\r'*) continue ;;
@@ -168,25 +208,28 @@ dotenv_read() {
 		[ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[3]}" ] || continue
 		key=${BASH_REMATCH[2]}
 		rest=${BASH_REMATCH[4]}
+		long=0
 		case $rest in
 		\'* | \"*)
 			q=${rest:0:1}
-			body=${rest:1}
+			WIN='' SRC=${rest:1}
 			val=
-			i=0
+			k=0
 			while :; do
-				if [ "$i" -ge "${#body}" ]; then
+				refill
+				if [ -z "$WIN" ]; then
 					# the quoted value goes on over the next line
 					IFS= read -r more || { val=; continue 2; }
-					body+=$'\n'$more
+					n=$((n + 1))
+					SRC=$'\n'$more
 					continue
 				fi
-				c=${body:i:1}
+				c=${WIN:0:1}
 				if [ "$c" = "$q" ]; then
 					break
-				elif [ "$c" = "$BS" ] && [ $((i + 1)) -lt "${#body}" ]; then
+				elif [ "$c" = "$BS" ] && [ "${#WIN}" -gt 1 ]; then
 					# an escape (\\ -> \, \n -> newline, ...); an unknown one is kept as is
-					c=${body:i+1:1}
+					c=${WIN:1:1}
 					esc=
 					if [ "$q" = "'" ]; then
 						case $c in
@@ -200,29 +243,41 @@ dotenv_read() {
 						\" | \\ | \' | \$) esc=$c ;;
 						esac
 					fi
-					if [ -n "$esc" ]; then
-						val+=$esc
-						i=$((i + 2))
-					else
-						val+=$BS
-						i=$((i + 1))
-					fi
-				elif [ "$q" = '"' ] && [ "${body:i:2}" = "$DB" ]; then
-					expand_ref "${body:i}"
-					val+=$EXP
-					i=$((i + EXP_LEN))
+					piece=${esc:-$BS}
+					WIN=${WIN:${#esc}+1}
+				elif [ "$q" = '"' ] && [[ $WIN == "$DB"* ]]; then
+					expand_ref "$WIN"
+					piece=$EXP
+					WIN=${WIN:EXP_LEN}
 				else
-					val+=$c
-					i=$((i + 1))
+					# a run of plain characters, or one that starts nothing
+					piece=${WIN%%[\\\$\"\']*}
+					piece=${piece:-$c}
+					WIN=${WIN:${#piece}}
 				fi
+				k=$((k + ${#piece}))
+				if [ "$k" -gt "$DOTENV_VALUE_MAX" ]; then
+					long=1
+					break
+				fi
+				val+=$piece
 			done
 			;;
 		*)
 			val=${rest%%[[:blank:]]#*}
-			expand_all "$val"
+			expand_all "$val" || long=1
 			val=${REPLY%"${REPLY##*[![:space:]]}"}
 			;;
 		esac
+		if [ "$long" = 1 ]; then
+			DOTENV_ERROR="line $first: the value of $key is longer than $DOTENV_VALUE_MAX bytes after expansion"
+			return 1
+		fi
+		total=$((total + ${#val}))
+		if [ "$total" -gt "$DOTENV_TOTAL_MAX" ]; then
+			DOTENV_ERROR="line $first: the values up to this line add up to more than $DOTENV_TOTAL_MAX bytes after expansion"
+			return 1
+		fi
 		if [ -z "${ENV_VALUES[$key]+x}" ] && [ -z "${DOTENV[$key]+x}" ]; then
 			DOTENV[$key]=$val
 		fi
@@ -271,9 +326,10 @@ PROJECT_DIR=$(realpath -m -- "$HOOK_DIR/..")
 early_warnings=()
 ENV_FILE=${POWERVIEW_ENV_FILE:-$PROJECT_DIR/.env}
 ENV_FILE=$(realpath -m -- "$ENV_FILE")
+env_file_ok=1
 if [ -f "$ENV_FILE" ]; then
 	if [ -r "$ENV_FILE" ]; then
-		dotenv_read "$ENV_FILE"
+		dotenv_read "$ENV_FILE" || env_file_ok=0
 	else
 		early_warnings+=("ERROR: settings file $(q "$ENV_FILE") cannot be read: using the environment and the defaults")
 	fi
@@ -291,6 +347,11 @@ fi
 for w in "${early_warnings[@]}"; do
 	log "$w"
 done
+if [ "$env_file_ok" = 0 ]; then
+	# what tsv_parser, reading the same file, refuses too
+	log "ERROR: settings file $(q "$ENV_FILE") $DOTENV_ERROR: nothing done"
+	exit "$EX_CONFIG"
+fi
 
 setting POWERVIEW_DATA_DIR /srv/sftpgo/data
 DATA_DIR=$REPLY
@@ -305,12 +366,14 @@ PLAYBOOK=$REPLY
 
 # ---------------------------------------------------------------- helpers
 
-# data_dir_real: DATA_REAL = the data folder, symbolic links resolved; exit 78 without it.
+# data_dir_real: DATA_REAL = the data folder, symbolic links resolved, and
+# DATA_LOGICAL = the same as written (absolute, links kept); exit 78 without it.
 data_dir_real() {
 	if ! DATA_REAL=$(realpath -e -- "$DATA_DIR" 2>/dev/null) || [ ! -d "$DATA_REAL" ]; then
 		log "ERROR: data folder $(q "$DATA_DIR") not found (POWERVIEW_DATA_DIR)"
 		exit "$EX_CONFIG"
 	fi
+	DATA_LOGICAL=$(realpath -s -m -- "$DATA_DIR")
 }
 
 # inside PATH: PATH (resolved) lies strictly below the data folder. The trailing
@@ -319,6 +382,46 @@ inside() {
 	case $1 in
 	"${DATA_REAL%/}"/?*) return 0 ;;
 	esac
+	return 1
+}
+
+# through_link PATH REAL: PATH, as written, reaches REAL (its resolved form,
+# inside the data folder) through a symbolic link below the data folder, or
+# through '..' after one, or is not written below the data folder at all;
+# VIA = how, for the log. Status 1 when PATH is plain. A tenant can make
+# links in its own folders (SFTP symlink) that lead into another company's:
+# only the data folder itself and the folders above it, the operator's, may
+# be links.
+through_link() {
+	local path=$1 real=$2 logical rest comp dir
+	logical=$(realpath -s -m -- "$path")
+	case $logical in
+	"${DATA_LOGICAL%/}"/?*) rest=${logical#"${DATA_LOGICAL%/}"/} ;;
+	"${DATA_REAL%/}"/?*) rest=${logical#"${DATA_REAL%/}"/} ;;
+	*)
+		VIA="is not written below the data folder $(q "$DATA_LOGICAL") (a symbolic link leads there)"
+		return 0
+		;;
+	esac
+	dir=${DATA_REAL%/}
+	while [ -n "$rest" ]; do
+		comp=${rest%%/*}
+		if [ "$comp" = "$rest" ]; then
+			rest=
+		else
+			rest=${rest#*/}
+		fi
+		dir=$dir/$comp
+		if [ -L "$dir" ]; then
+			VIA="goes through the symbolic link $(q "$dir")"
+			return 0
+		fi
+	done
+	# no component as written is a link, yet '..' after one led elsewhere
+	if [ "$dir" != "$real" ]; then
+		VIA="goes through a symbolic link (then '..') to $(q "$real")"
+		return 0
+	fi
 	return 1
 }
 
@@ -406,6 +509,10 @@ on_upload() {
 		log "ERROR: upload $(q "$path")$USER_INFO is outside the data folder $(q "$DATA_REAL"): refused"
 		exit "$EX_NOPERM"
 	fi
+	if through_link "$path" "$real"; then
+		log "upload $(q "$path")$USER_INFO $VIA: not taken (a link below the data folder may lead into another company's folder)"
+		exit 0
+	fi
 	if [ ! -f "$real" ]; then
 		log "upload $(q "$path")$USER_INFO is not a regular file: nothing to do"
 		exit 0
@@ -468,6 +575,10 @@ on_mkdir() {
 		log "ERROR: mkdir $(q "$path")$USER_INFO is outside the data folder $(q "$DATA_REAL"): refused"
 		exit "$EX_NOPERM"
 	fi
+	if through_link "$path" "$real"; then
+		log "mkdir $(q "$path")$USER_INFO $VIA: nothing done (a link below the data folder may lead into another company's folder)"
+		exit 0
+	fi
 	rel=${real#"${DATA_REAL%/}"/}
 	case $rel in
 	*/*/*)
@@ -493,6 +604,16 @@ on_mkdir() {
 			;;
 		esac
 	done
+	# The scan never enters parsed/, error/ or a hidden folder: such a company
+	# or campaign would get dashboards that no point ever reaches.
+	for n in "$company" "$campaign"; do
+		case $n in
+		parsed | error | .*)
+			log "mkdir $(q "$real")$USER_INFO: $what: $(q "$n") is a name the scan passes over (parsed, error or a leading '.'): no Grafana resources"
+			exit 0
+			;;
+		esac
+	done
 	if ! playbook=$(realpath -e -- "$PLAYBOOK" 2>/dev/null) || [ ! -f "$playbook" ]; then
 		log "ERROR: playbook $(q "$PLAYBOOK") not found (POWERVIEW_PLAYBOOK): no Grafana resources for $what"
 		exit "$EX_CONFIG"
@@ -511,20 +632,22 @@ on_mkdir() {
 	fi
 	log "mkdir $(q "$real")$USER_INFO: creating the Grafana resources of $what"
 	# SFTPGo cleared the environment: the playbook gets its settings from the
-	# same place as the hook (the environment, else the settings file), as
-	# variables of its own process only.
-	local -a pass=()
-	local key
-	for key in GRAFANA_URL GRAFANA_USERNAME GRAFANA_PASSWORD GRAFANA_API_TOKEN GRAFANA_INFLUXDB_URL \
-		GRAFANA_TENANCY GRAFANA_ORG_ID GRAFANA_DATASOURCE_TYPE INFLUXDB_ORG INFLUXDB_HOST \
-		INFLUXDB_URL INFLUXDB_ADMIN_TOKEN POWERVIEW_SECRETS_DIR; do
-		setting "$key" ""
-		[ -z "$REPLY" ] || pass+=("$key=$REPLY")
-	done
-	[ ! -f "$ENV_FILE" ] || pass+=("POWERVIEW_ENV_FILE=$ENV_FILE")
+	# same place as the hook (the environment, else the settings file). They
+	# are exported in the subshell that becomes the playbook, never passed as
+	# arguments (as `env NAME=VALUE ...` would): any local user can read the
+	# arguments of any process in /proc/<pid>/cmdline, but not its environment.
 	# From the playbook's folder, so that an ansible.cfg beside it applies.
-	(cd "$(dirname -- "$playbook")" && exec env "${pass[@]}" "$ansible" "$playbook" --extra-vars "$json") \
-		</dev/null >>"$LOG_FILE" 2>&1 || status=$?
+	(
+		cd "$(dirname -- "$playbook")"
+		for key in GRAFANA_URL GRAFANA_USERNAME GRAFANA_PASSWORD GRAFANA_API_TOKEN GRAFANA_INFLUXDB_URL \
+			GRAFANA_TENANCY GRAFANA_ORG_ID GRAFANA_DATASOURCE_TYPE INFLUXDB_ORG INFLUXDB_HOST \
+			INFLUXDB_URL INFLUXDB_ADMIN_TOKEN POWERVIEW_SECRETS_DIR; do
+			setting "$key" ""
+			[ -z "$REPLY" ] || export "$key=$REPLY"
+		done
+		[ ! -f "$ENV_FILE" ] || export POWERVIEW_ENV_FILE="$ENV_FILE"
+		exec "$ansible" "$playbook" --extra-vars "$json"
+	) </dev/null >>"$LOG_FILE" 2>&1 || status=$?
 	if [ "$status" -eq 0 ]; then
 		log "Grafana resources created for $what"
 		exit 0

@@ -9,6 +9,13 @@
 
 typedef struct pv_http pv_http;
 
+/*
+ * The largest answer read: the API's answers (a page of buckets or
+ * authorizations, a count) are a few KiB; a larger one fails the request
+ * rather than the memory of the run.
+ */
+#define PV_HTTP_ANSWER_MAX (1024 * 1024)
+
 typedef struct pv_http_opts {
 	const char *base_url;      /* "http://localhost:8086", no trailing slash needed */
 	const char *token;         /* sent as "Authorization: Token ..."; never logged */
@@ -24,10 +31,21 @@ typedef struct pv_http_resp {
 	char *body;    /* NUL-terminated */
 	size_t len;
 	int attempts;
+	bool too_large; /* the answer went past PV_HTTP_ANSWER_MAX */
 } pv_http_resp;
 
 int pv_http_open(pv_http **out, const pv_http_opts *o, pv_err *err);
 void pv_http_close(pv_http *h);
+
+/*
+ * url with its user-info (user, password, options: all before the '@' of
+ * the host) replaced by mask: "" drops it, "****@" shows that there was
+ * one. libcurl's URL parser finds it, the one requests use; when libcurl
+ * cannot be loaded or cannot parse url, all from "://" to the last '@' is
+ * replaced, so that no password shows. A URL without '@' is returned as it
+ * is, without loading libcurl. free() the result; NULL when out of memory.
+ */
+char *pv_url_redact(const char *url, const char *mask);
 
 /* Percent-encodes s; free() the result. NULL when out of memory. */
 char *pv_http_escape(pv_http *h, const char *s);
@@ -37,7 +55,8 @@ char *pv_http_escape(pv_http *h, const char *s);
  * failures, timeouts and 429/500/502/503/504 are retried with exponential
  * backoff and jitter, honouring Retry-After, within the retry budget.
  * Returns PV_OK with the final status in resp (whatever it is), PV_ETEMP
- * when the server stayed unavailable, PV_ENOMEM. Once a request gave up,
+ * when the server stayed unavailable or its answer was larger than
+ * PV_HTTP_ANSWER_MAX (not retried), PV_ENOMEM. Once a request gave up,
  * later ones get a single attempt: a dead server does not cost a budget
  * per file.
  */

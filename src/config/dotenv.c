@@ -8,15 +8,31 @@
 #include "powerview/dotenv.h"
 
 #define DOTENV_MAX (1024 * 1024)
+/*
+ * ${NAME} expansion makes a value longer than its line: doubling lines
+ * (A1=${A}${A}, A2=${A1}${A1}, ...) reach gigabytes from a few hundred
+ * bytes. One value is held to half of what Linux lets one environment string
+ * be (MAX_ARG_STRLEN, 128 KiB: past it, every exec of a child fails), all the
+ * values of a file together to half of the usual room for arguments and
+ * environment (ARG_MAX, 2 MiB).
+ */
+#define DOTENV_VALUE_MAX (64 * 1024)
+#define DOTENV_TOTAL_MAX (1024 * 1024)
+
+/* parse_one() and its helpers: -1 out of memory, -2 malformed, -3 value too long */
+#define TOO_LONG (-3)
 
 typedef struct sbuf {
 	char *s;
 	size_t len, cap;
+	size_t max;  /* 0: no bound */
 } sbuf;
 
 static int
 sb_putn(sbuf *b, const char *s, size_t n)
 {
+	if (b->max != 0 && n > b->max - b->len)
+		return TOO_LONG;
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = (b->len + n + 1) * 2;
 		char *p = realloc(b->s, cap);
@@ -44,8 +60,12 @@ expand(sbuf *out, const char **pp, const char *end)
 	const char *p = *pp + 2, *close = memchr(p, '}', (size_t)(end - p));
 	char name[256];
 
-	if (close == NULL || (size_t)(close - p) >= sizeof(name))
-		return sb_putn(out, *pp, 2) < 0 ? -1 : (*pp += 2, 0);
+	if (close == NULL || (size_t)(close - p) >= sizeof(name)) {
+		int rc = sb_putn(out, *pp, 2);
+		if (rc == 0)
+			*pp += 2;
+		return rc;
+	}
 	size_t n = (size_t)(close - p);
 	memcpy(name, p, n);
 	name[n] = '\0';
@@ -72,6 +92,7 @@ static int
 parse_one(const char **pp, const char *end, sbuf *key, sbuf *val, const char **why)
 {
 	const char *p = *pp;
+	int rc;
 
 	key->len = val->len = 0;
 	if (key->s)
@@ -131,19 +152,19 @@ parse_one(const char **pp, const char *end, sbuf *key, sbuf *val, const char **w
 					}
 				}
 				if (o) {
-					if (sb_putc(val, o) < 0)
-						return -1;
+					if ((rc = sb_putc(val, o)) < 0)
+						return rc;
 					p += 2;
 					continue;
 				}
 			}
 			if (q == '"' && *p == '$' && p + 1 < end && p[1] == '{') {
-				if (expand(val, &p, end) < 0)
-					return -1;
+				if ((rc = expand(val, &p, end)) < 0)
+					return rc;
 				continue;
 			}
-			if (sb_putc(val, *p++) < 0)
-				return -1;
+			if ((rc = sb_putc(val, *p++)) < 0)
+				return rc;
 		}
 		/* only blanks or a comment may follow */
 		while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
@@ -156,12 +177,12 @@ parse_one(const char **pp, const char *end, sbuf *key, sbuf *val, const char **w
 			if (*p == '#' && p > start && (p[-1] == ' ' || p[-1] == '\t'))
 				break;
 			if (*p == '$' && p + 1 < end && p[1] == '{') {
-				if (expand(val, &p, end) < 0)
-					return -1;
+				if ((rc = expand(val, &p, end)) < 0)
+					return rc;
 				continue;
 			}
-			if (sb_putc(val, *p++) < 0)
-				return -1;
+			if ((rc = sb_putc(val, *p++)) < 0)
+				return rc;
 		}
 		while (val->len > 0 && isspace((unsigned char)val->s[val->len - 1]))
 			val->s[--val->len] = '\0';
@@ -178,7 +199,8 @@ pv_dotenv_load(const char *path, pv_err *err)
 	FILE *f = fopen(path, "re");
 	char *text;
 	size_t n;
-	sbuf key = { 0 }, val = { 0 };
+	sbuf key = { 0 }, val = { .max = DOTENV_VALUE_MAX };
+	size_t total = 0;
 	int rc = PV_OK;
 
 	if (f == NULL)
@@ -206,6 +228,17 @@ pv_dotenv_load(const char *path, pv_err *err)
 		}
 		if (got == -2) {
 			rc = pv_fail(err, PV_ECONFIG, "%s:%u: %s", path, line, why);
+			break;
+		}
+		if (got == TOO_LONG) {
+			rc = pv_fail(err, PV_ECONFIG, "%s:%u: the value of %.100s is longer than %d bytes after expansion",
+			    path, line, key.s, DOTENV_VALUE_MAX);
+			break;
+		}
+		if (got == 1 && (total += val.len) > DOTENV_TOTAL_MAX) {
+			rc = pv_fail(err, PV_ECONFIG,
+			    "%s:%u: the values up to this line add up to more than %d bytes after expansion", path, line,
+			    DOTENV_TOTAL_MAX);
 			break;
 		}
 		if (got == 1 && getenv(key.s) == NULL && setenv(key.s, val.s, 0) < 0) {

@@ -12,12 +12,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <yaml.h>
 
 #include "powerview/config.h"
 #include "powerview/dotenv.h"
+#include "powerview/http.h"
 #include "powerview/path.h"
 #include "powerview/tz.h"
+#include "yamltree.h"
 
 typedef enum kind {
 	K_STRING, K_NUMBER, K_ENUM, K_BOOL, K_ZONE, K_BUCKET, K_SECRET, K_SECRET_FILE
@@ -173,16 +174,15 @@ problem(const setting *st, const char *v, char *buf, size_t size)
 typedef struct loader {
 	pv_settings *s;
 	bool given[sizeof(table) / sizeof(table[0])]; /* keys met in the file */
-	yaml_document_t doc;
 	const char *path;
 	pv_err *err;
 } loader;
 
-static int at(loader *ld, const yaml_node_t *n, const char *fmt, ...)
+static int at(loader *ld, const pv_ynode *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static int
-at(loader *ld, const yaml_node_t *n, const char *fmt, ...)
+at(loader *ld, const pv_ynode *n, const char *fmt, ...)
 {
 	char msg[400];
 	va_list ap;
@@ -190,23 +190,23 @@ at(loader *ld, const yaml_node_t *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return pv_fail(ld->err, PV_ECONFIG, "%s:%zu:%zu: %s", ld->path, n->start_mark.line + 1,
-	    n->start_mark.column + 1, msg);
+	return pv_fail(ld->err, PV_ECONFIG, "%s:%zu:%zu: %s", ld->path, n->mark.line + 1, n->mark.column + 1,
+	    msg);
 }
 
 static const char *
-scalar(const yaml_node_t *n)
+scalar(const pv_ynode *n)
 {
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+	return n && n->type == YAML_SCALAR_NODE ? n->value : NULL;
 }
 
 /* `~`, `null` and an empty plain scalar leave a setting unset. */
 static bool
-is_null(const yaml_node_t *n)
+is_null(const pv_ynode *n)
 {
 	const char *v = scalar(n);
 
-	return v && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	return v && n->style == YAML_PLAIN_SCALAR_STYLE &&
 	    (v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
 		strcmp(v, "NULL") == 0);
 }
@@ -257,7 +257,7 @@ read_secret_file(const char *path, char *why, size_t size)
 }
 
 static int
-take_setting(loader *ld, size_t i, const yaml_node_t *val)
+take_setting(loader *ld, size_t i, const pv_ynode *val)
 {
 	const setting *st = &table[i];
 	const char *v = scalar(val);
@@ -306,7 +306,7 @@ take_setting(loader *ld, size_t i, const yaml_node_t *val)
 				continue;
 			ld->s->source[k] = PV_SRC_FILE;
 			free(ld->s->where[k]);
-			if (asprintf(&ld->s->where[k], "%s:%zu", ld->path, val->start_mark.line + 1) < 0)
+			if (asprintf(&ld->s->where[k], "%s:%zu", ld->path, val->mark.line + 1) < 0)
 				ld->s->where[k] = NULL;
 		}
 	}
@@ -317,22 +317,31 @@ take_setting(loader *ld, size_t i, const yaml_node_t *val)
 	return rc;
 }
 
+/* Whether the key of the pair at j of a mapping came before it. */
+static bool
+key_before(const pv_ynode *map, size_t j)
+{
+	const char *key = scalar(map->kids[j]);
+
+	for (size_t q = 0; key && q < j; q += 2)
+		if (scalar(map->kids[q]) && strcmp(scalar(map->kids[q]), key) == 0)
+			return true;
+	return false;
+}
+
 static int
-take_section(loader *ld, const char *section, const yaml_node_t *map)
+take_section(loader *ld, const char *section, const pv_ynode *map)
 {
 	if (map->type != YAML_MAPPING_NODE)
 		return is_null(map) ? PV_OK : at(ld, map, "%s must be a mapping of keys", section);
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		const yaml_node_t *k = yaml_document_get_node(&ld->doc, p->key);
-		const yaml_node_t *v = yaml_document_get_node(&ld->doc, p->value);
+	for (size_t j = 0; j + 1 < map->n; j += 2) {
+		const pv_ynode *k = map->kids[j], *v = map->kids[j + 1];
 		const char *key = scalar(k);
 		size_t i;
 		int rc;
 
-		for (yaml_node_pair_t *q = map->data.mapping.pairs.start; key && q < p; q++)
-			if (scalar(yaml_document_get_node(&ld->doc, q->key)) &&
-			    strcmp(scalar(yaml_document_get_node(&ld->doc, q->key)), key) == 0)
-				return at(ld, k, "%s.%s is given twice", section, key);
+		if (key_before(map, j))
+			return at(ld, k, "%s.%s is given twice", section, key);
 		for (i = 0; key && i < NSETTINGS; i++)
 			if (strcmp(table[i].section, section) == 0 && strcmp(table[i].key, key) == 0)
 				break;
@@ -357,7 +366,7 @@ id_ok(const char *id)
 
 /* formats: [{id, like, layout, device_model, timezone}, ...] */
 static int
-take_formats(loader *ld, const yaml_node_t *seq)
+take_formats(loader *ld, const pv_ynode *seq)
 {
 	static const char *const keys[] = { "id", "like", "layout", "device_model", "timezone" };
 
@@ -365,17 +374,17 @@ take_formats(loader *ld, const yaml_node_t *seq)
 		return PV_OK;
 	if (seq->type != YAML_SEQUENCE_NODE)
 		return at(ld, seq, "formats must be a list of formats");
-	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
-		const yaml_node_t *m = yaml_document_get_node(&ld->doc, *it);
-		const yaml_node_t *val[5] = { NULL };
+	for (size_t it = 0; it < seq->n; it++) {
+		const pv_ynode *m = seq->kids[it];
+		const pv_ynode *val[5] = { NULL };
 		pv_format f = { 0 };
 		char why[600], where[256];
 		int rc;
 
 		if (m->type != YAML_MAPPING_NODE)
 			return at(ld, m, "a format is a mapping (id, like, layout, device_model, timezone)");
-		for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-			const yaml_node_t *k = yaml_document_get_node(&ld->doc, p->key);
+		for (size_t j = 0; j + 1 < m->n; j += 2) {
+			const pv_ynode *k = m->kids[j];
 			const char *key = scalar(k);
 			size_t i;
 			for (i = 0; key && i < 5; i++)
@@ -385,7 +394,7 @@ take_formats(loader *ld, const yaml_node_t *seq)
 				return at(ld, k, "unknown key '%s' in a format", key ? key : "(not a name)");
 			if (val[i] != NULL)
 				return at(ld, k, "%s is given twice in a format", key);
-			val[i] = yaml_document_get_node(&ld->doc, p->value);
+			val[i] = m->kids[j + 1];
 			if (scalar(val[i]) == NULL || is_null(val[i]))
 				return at(ld, val[i], "%s must be a single value", key);
 		}
@@ -423,7 +432,7 @@ take_formats(loader *ld, const yaml_node_t *seq)
 			if (problem(&zone, f.timezone, why, sizeof(why)) != NULL)
 				return at(ld, val[4], "timezone: %s", why);
 		}
-		snprintf(where, sizeof(where), "%s:%zu", ld->path, m->start_mark.line + 1);
+		snprintf(where, sizeof(where), "%s:%zu", ld->path, m->mark.line + 1);
 		f.origin = where;
 		if ((rc = pv_formats_add(ld->s->formats, &f, ld->err)) < 0)
 			return rc == PV_EDATA ? at(ld, val[0], "format %s is defined twice", f.id) : rc;
@@ -436,41 +445,31 @@ pv_settings_load_yaml(pv_settings *s, const char *path, pv_err *err)
 {
 	static const char *const sections[] = { "influxdb", "sink", "http", "parser", "reports", "log" };
 	loader ld = { .s = s, .path = path, .err = err };
-	yaml_parser_t parser;
+	const pv_ynode *root;
+	pv_ytree *tree;
 	FILE *f = fopen(path, "re");
-	int rc = PV_OK;
+	int rc;
 
 	if (f == NULL)
 		return pv_fail(err, errno == ENOENT ? PV_ENOENT : PV_ECONFIG, "cannot read %s: %s", path,
 		    strerror(errno));
 	free(s->config_path);
 	s->config_path = strdup(path);
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_file(&parser, f);
-	if (!yaml_parser_load(&parser, &ld.doc)) {
-		rc = pv_fail(err, PV_ECONFIG, "%s:%zu:%zu: %s%s%s", path, parser.problem_mark.line + 1,
-		    parser.problem_mark.column + 1, parser.problem ? parser.problem : "malformed YAML",
-		    parser.context ? " " : "", parser.context ? parser.context : "");
-		yaml_parser_delete(&parser);
-		fclose(f);
+	rc = pv_ytree_load(&tree, &root, f, path, err);
+	fclose(f);
+	if (rc < 0)
 		return rc;
-	}
-	const yaml_node_t *root = yaml_document_get_root_node(&ld.doc);
 	if (root != NULL && !is_null(root) && root->type != YAML_MAPPING_NODE)
 		rc = at(&ld, root, "the file must be a mapping of sections");
-	for (yaml_node_pair_t *p = root && root->type == YAML_MAPPING_NODE ? root->data.mapping.pairs.start : NULL;
-	     rc == PV_OK && p && p < root->data.mapping.pairs.top; p++) {
-		const yaml_node_t *k = yaml_document_get_node(&ld.doc, p->key);
-		const yaml_node_t *v = yaml_document_get_node(&ld.doc, p->value);
+	for (size_t j = 0; rc == PV_OK && root && root->type == YAML_MAPPING_NODE && j + 1 < root->n; j += 2) {
+		const pv_ynode *k = root->kids[j], *v = root->kids[j + 1];
 		const char *key = scalar(k);
 		size_t i;
 
-		for (yaml_node_pair_t *q = root->data.mapping.pairs.start; key && q < p; q++)
-			if (scalar(yaml_document_get_node(&ld.doc, q->key)) &&
-			    strcmp(scalar(yaml_document_get_node(&ld.doc, q->key)), key) == 0)
-				rc = at(&ld, k, "section %s is given twice", key);
-		if (rc < 0)
+		if (key_before(root, j)) {
+			rc = at(&ld, k, "section %s is given twice", key);
 			break;
+		}
 		if (key && strcmp(key, "formats") == 0) {
 			rc = take_formats(&ld, v);
 			continue;
@@ -485,9 +484,7 @@ pv_settings_load_yaml(pv_settings *s, const char *path, pv_err *err)
 		else
 			rc = take_section(&ld, key, v);
 	}
-	yaml_document_delete(&ld.doc);
-	yaml_parser_delete(&parser);
-	fclose(f);
+	pv_ytree_free(tree);
 	return rc;
 }
 
@@ -572,26 +569,21 @@ pv_settings_check(const pv_settings *s, pv_err *err)
 	return PV_OK;
 }
 
-/* The credentials of a URL (user:password@) masked: they are secrets too. */
-static const char *
-without_credentials(const char *url, char *buf, size_t size)
+/* A URL with its credentials (user:password@) masked: they are secrets too. */
+static void
+print_url(FILE *fp, const setting *st, const char *url, const char *src)
 {
-	const char *scheme = strstr(url, "://"), *at, *slash;
+	char *shown = pv_url_redact(url, "****@");
 
-	if (scheme == NULL)
-		return url;
-	slash = strchr(scheme + 3, '/');
-	at = memchr(scheme + 3, '@', slash ? (size_t)(slash - scheme - 3) : strlen(scheme + 3));
-	if (at == NULL)
-		return url;
-	snprintf(buf, size, "%.*s****%s", (int)(scheme + 3 - url), url, at);
-	return buf;
+	/* out of memory: nothing of it rather than the password */
+	fprintf(fp, "%s.%s = %s  (%s)\n", st->section, st->key, shown ? shown : "********", src);
+	free(shown);
 }
 
 void
 pv_settings_print(const pv_settings *s, FILE *fp)
 {
-	char src[300], url[1024];
+	char src[300];
 
 	fprintf(fp, "# configuration file: %s\n# .env: %s\n", s->config_path ? s->config_path : "(none)",
 	    s->env_file ? s->env_file : "(none)");
@@ -606,17 +598,17 @@ pv_settings_print(const pv_settings *s, FILE *fp)
 			continue;
 		if (host && v == NULL && getenv("INFLUXDB_URL") != NULL)
 			/* the original's other name for it */
-			fprintf(fp, "%s.%s = %s  (INFLUXDB_URL)\n", st->section, st->key,
-			    without_credentials(getenv("INFLUXDB_URL"), url, sizeof(url)));
+			print_url(fp, st, getenv("INFLUXDB_URL"), "INFLUXDB_URL");
 		else if (v == NULL)
 			fprintf(fp, "%s.%s = %s  (%s)\n", st->section, st->key,
 			    st->def ? st->def : "(unset)", "default");
 		else if (v[0] == '\0')
 			fprintf(fp, "%s.%s = %s  (%s, empty: the default applies)\n", st->section, st->key,
 			    st->def ? st->def : "(unset)", source_name(s, i, src, sizeof(src)));
+		else if (host)
+			print_url(fp, st, v, source_name(s, i, src, sizeof(src)));
 		else
-			fprintf(fp, "%s.%s = %s  (%s)\n", st->section, st->key,
-			    secret ? "********" : host ? without_credentials(v, url, sizeof(url)) : v,
+			fprintf(fp, "%s.%s = %s  (%s)\n", st->section, st->key, secret ? "********" : v,
 			    source_name(s, i, src, sizeof(src)));
 	}
 	const pv_formats *reg = s->formats;

@@ -28,27 +28,61 @@ struct pv_http {
 /* libcurl's functions, loaded by the first pv_http_open() */
 static const pv_curl_api *C;
 
-/* The URL without credentials: messages and reports never carry a password. */
+/* Without libcurl's parser: whatever lies between "://" and the last '@'. */
 static char *
-redact(const char *url)
+redact_plain(const char *url, const char *mask)
 {
-	CURLU *u = C->url();
-	char *out = NULL, *copy = NULL;
+	const char *sep = strstr(url, "://"), *from = sep ? sep + 3 : url, *at = strrchr(from, '@');
+	char *out;
 
-	if (u && C->url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
-		C->url_set(u, CURLUPART_USER, NULL, 0);
-		C->url_set(u, CURLUPART_PASSWORD, NULL, 0);
-		if (C->url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK) {
-			size_t n = strlen(out);
-			while (n > 0 && out[n - 1] == '/')
-				out[--n] = '\0';
-			copy = strdup(out);
-		}
-		C->free(out);
+	if (at == NULL)
+		return strdup(url);
+	return asprintf(&out, "%.*s%s%s", (int)(from - url), url, mask, at + 1) < 0 ? NULL : out;
+}
+
+char *
+pv_url_redact(const char *url, const char *mask)
+{
+	static const CURLUPart creds[] = { CURLUPART_USER, CURLUPART_PASSWORD, CURLUPART_OPTIONS };
+	const pv_curl_api *c;
+	CURLU *u;
+	char *part, *bare = NULL, *out = NULL;
+	bool had = false;
+	pv_err err;
+
+	/* no '@', no user-info: no need to load libcurl */
+	if (strchr(url, '@') == NULL)
+		return strdup(url);
+	if ((c = pv_curl(&err)) == NULL || (u = c->url()) == NULL)
+		return redact_plain(url, mask);
+	/* the parser of the requests themselves: what it sends as credentials is what is hidden */
+	if (c->url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+		c->url_cleanup(u);
+		return redact_plain(url, mask);
 	}
-	C->url_cleanup(u);
-	/* not a URL curl understands: say nothing of it rather than leak it */
-	return copy ? copy : strdup("(the configured server)");
+	for (size_t i = 0; i < sizeof(creds) / sizeof(creds[0]); i++) {
+		if (c->url_get(u, creds[i], &part, 0) == CURLUE_OK) {
+			had = true;
+			c->free(part);
+		}
+		c->url_set(u, creds[i], NULL, 0);
+	}
+	if (!had)
+		out = strdup(url); /* the '@' is in the path, query or fragment */
+	else if (c->url_get(u, CURLUPART_URL, &bare, 0) == CURLUE_OK) {
+		size_t n = strlen(bare);
+		/* libcurl adds a '/' for an empty path */
+		while (n > 0 && bare[n - 1] == '/')
+			bare[--n] = '\0';
+		const char *sep = strstr(bare, "://");
+		int head = sep ? (int)(sep + 3 - bare) : 0;
+		if (asprintf(&out, "%.*s%s%s", head, bare, mask, bare + head) < 0)
+			out = NULL;
+	} else
+		out = redact_plain(url, mask);
+	c->free(bare);
+	c->url_cleanup(u);
+	return out;
 }
 
 int
@@ -79,7 +113,7 @@ pv_http_open(pv_http **out, const pv_http_opts *o, pv_err *err)
 		pv_http_close(h);
 		return pv_fail(err, PV_ENOMEM, "out of memory");
 	}
-	h->shown = redact(h->base);
+	h->shown = pv_url_redact(h->base, "");
 	if (h->shown == NULL) {
 		pv_http_close(h);
 		return pv_fail(err, PV_ENOMEM, "out of memory");
@@ -146,14 +180,30 @@ curl_transient(CURLcode c)
 	}
 }
 
+/* The size of the buffer that holds n bytes: doubling, not a realloc per piece. */
+static size_t
+room(size_t n)
+{
+	size_t c = 4096;
+
+	while (c < n)
+		c *= 2;
+	return c;
+}
+
 static size_t
 on_body(char *data, size_t size, size_t n, void *arg)
 {
 	pv_http_resp *r = arg;
 	size_t len = size * n;
-	char *b = realloc(r->body, r->len + len + 1);
+	char *b = r->body;
 
-	if (b == NULL)
+	if (len > PV_HTTP_ANSWER_MAX - r->len) {
+		r->too_large = true;
+		return 0; /* libcurl stops the transfer: CURLE_WRITE_ERROR */
+	}
+	if ((b == NULL || r->len + len + 1 > room(r->len + 1)) &&
+	    (b = realloc(r->body, room(r->len + len + 1))) == NULL)
 		return 0;
 	memcpy(b + r->len, data, len);
 	r->body = b;
@@ -227,6 +277,7 @@ pv_http_request(pv_http *h, pv_http_resp *resp, const char *method, const char *
 		resp->body = NULL;
 		resp->len = 0;
 		resp->status = 0;
+		resp->too_large = false;
 		resp->attempts = attempt + 1;
 		h->retry_after = -1;
 		h->errbuf[0] = '\0';
@@ -237,6 +288,8 @@ pv_http_request(pv_http *h, pv_http_resp *resp, const char *method, const char *
 		C->easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
 		C->easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, h->o.timeout_ms);
 		C->easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
+		/* an announced length past the cap is refused before the body comes */
+		C->easy_setopt(h->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)PV_HTTP_ANSWER_MAX);
 		C->easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
 		C->easy_setopt(h->curl, CURLOPT_WRITEDATA, resp);
 		C->easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
@@ -268,6 +321,18 @@ pv_http_request(pv_http *h, pv_http_resp *resp, const char *method, const char *
 		C->slist_free_all(hdrs);
 
 		char why[CURL_ERROR_SIZE + 64];
+		if ((cc == CURLE_WRITE_ERROR && resp->too_large) || cc == CURLE_FILESIZE_EXCEEDED) {
+			/*
+			 * Not the file's fault (PV_EDATA would send it to error/), and
+			 * likely not the settings' (PV_ECONFIG stops the run): a proxy's
+			 * page, a server in trouble. PV_ETEMP keeps the file for the next
+			 * run. Not retried: the same server would answer the same now.
+			 */
+			C->easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+			rc = pv_fail(err, PV_ETEMP, "%s %s%s: HTTP %ld with an answer larger than %d bytes: not read",
+			    method, h->shown, path, resp->status, PV_HTTP_ANSWER_MAX);
+			break;
+		}
 		if (cc == CURLE_OK) {
 			C->easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
 			if (!pv_http_transient(resp->status)) {

@@ -197,6 +197,34 @@ formats.MV_T302_V003 = layout framed, device_model MV2  (built-in)" "stdout"
     assert_contains "$stderr" "$BATS_TEST_TMPDIR/none.env"
 }
 
+# doubling_env FILE: A=xx, A1=${A}${A}, A2=${A1}${A1}, ... A40: 654 bytes asking for 2^41.
+doubling_env() {
+    local i
+    {
+        echo 'A=xx'
+        echo 'A1=${A}${A}'
+        for i in $(seq 2 40); do
+            echo "A$i=\${A$((i - 1))}\${A$((i - 1))}"
+        done
+    } >"$1"
+}
+
+@test "config --env-file with doubling \${...} lines: exit 78 at the line past 64 KiB, memory bounded" {
+    doubling_env "$BATS_TEST_TMPDIR/bomb.env"
+    run_parser config --env-file "$BATS_TEST_TMPDIR/bomb.env"
+    assert_status 78
+    assert_contains "$stderr" "$BATS_TEST_TMPDIR/bomb.env:17: the value of A16 is longer than 65536 bytes after expansion"
+    assert_eq "$output" "" "stdout"
+    # a run stops the same way, its peak memory well below 64 MiB (the binary
+    # itself, not valgrind; ulimit -v would not do: ASan reserves terabytes)
+    run --separate-stderr /usr/bin/time -f 'peak %M KiB' "${TSV_PARSER_REAL:-$TSV_PARSER}" \
+        -d "$DATA" --dry-run --env-file "$BATS_TEST_TMPDIR/bomb.env"
+    assert_status 78
+    assert_contains "$stderr" "bomb.env:17: the value of A16 is longer than 65536 bytes after expansion"
+    peak=$(printf '%s\n' "$stderr" | sed -n 's/^peak \([0-9]*\) KiB$/\1/p')
+    [ -n "$peak" ] && [ "$peak" -lt 65536 ] || { echo "peak RSS ${peak:-?} KiB" >&2; return 1; }
+}
+
 @test "config: malformed YAML (unclosed quote): exit 78 with FILE:LINE:COL:" {
     mkfile "$CFG" 'parser:' '  timezone: "UTC'
     run_parser config --config "$CFG"
@@ -210,6 +238,42 @@ formats.MV_T302_V003 = layout framed, device_model MV2  (built-in)" "stdout"
     run_parser config --config "$CFG"
     assert_status 78
     assert_contains "$stderr" "$CFG:3:2: did not find expected key"
+}
+
+@test "config: nesting deeper than 64 levels (200 000 '[', or a: under a: ...): exit 78 with FILE:LINE:COL, at once" {
+    head -c 200000 /dev/zero | tr '\0' '[' >"$CFG"
+    run_parser config --config "$CFG"
+    assert_status 78
+    assert_contains "$stderr" "$CFG:1:65: nesting deeper than 64 levels"
+    assert_eq "$output" "" "stdout"
+
+    py -c 'print("".join("  " * i + "a:\n" for i in range(100)), end="")' >"$CFG"
+    run_parser config --config "$CFG"
+    assert_status 78
+    assert_contains "$stderr" "$CFG:65:129: nesting deeper than 64 levels"
+
+    # a run stops there too, before the data folder is looked at
+    mono "$F" MV_T302_V002 '05/01/26 10:00:00\t1'
+    run_parser -d "$DATA" --dry-run --config "$CFG"
+    assert_status 78
+    assert_contains "$stderr" "$CFG:65:129: nesting deeper than 64 levels"
+    assert_file "$F"
+}
+
+@test "config: aliases stand for single values only; lists of aliased lists are refused" {
+    mkfile "$CFG" 'influxdb:' '  org: &o powerview' '  username: *o'
+    run_parser config --config "$CFG"
+    assert_status 0
+    assert_cfg_line influxdb.username "influxdb.username = powerview  (file $CFG:3)"
+    # the classic alias bomb: each level would multiply the one before
+    {
+        echo 'a: &a [x, x, x, x, x, x, x, x, x, x]'
+        echo 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]'
+        echo 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]'
+    } >"$CFG"
+    run_parser config --config "$CFG"
+    assert_status 78
+    assert_contains "$stderr" "$CFG:2:8: an alias may only stand for a single value, not a list or a mapping"
 }
 
 @test "config: unknown key, wrong value, bad format: exit 78 with FILE:LINE:COL: reason" {
@@ -262,6 +326,48 @@ formats.MV_T302_V003 = layout framed, device_model MV2  (built-in)" "stdout"
     assert_cfg_line influxdb.token "influxdb.token = ********  (env INFLUXDB_ADMIN_TOKEN)"
     assert_cfg_line influxdb.password "influxdb.password = ********  (.env INFLUXDB_PASSWORD)"
     assert_not_printed tok-ENV-9f3a pw-DOTENV-5e6f
+}
+
+@test "config: the credentials of a URL never show, whatever they hold (INFLUXDB_URL, INFLUXDB_HOST, the file)" {
+    local -a urls=('http://u:p@PW-1@db.example' 'http://u:pa/PW-2@db.example' 'http://u:%40PW-3@db.example'
+        'http://PW-4@db.example' 'http://:PW-5@db.example' 'http://u:PW-6@[::1]:8086'
+        'http://u:PW-7@[fe80::1%25eth0]:8086/x' 'http://u:pa?PW-8@db.example' 'u:PW-9@db.example:8086')
+    local u
+    for u in "${urls[@]}"; do
+        INFLUXDB_URL="$u" run_parser config
+        assert_status 0
+        assert_not_printed PW-
+        assert_contains "$(cfg_line influxdb.url)" '****@' "$u"
+        assert_contains "$(cfg_line influxdb.url)" '(INFLUXDB_URL)' "$u"
+        INFLUXDB_HOST="$u" run_parser config
+        assert_not_printed PW-
+        mkfile "$CFG" 'influxdb:' "  url: '$u'"
+        run_parser config --config "$CFG"
+        assert_not_printed PW-
+        assert_contains "$(cfg_line influxdb.url)" "****@" "$u"
+    done
+    INFLUXDB_URL='http://u:PW-0@[::1]:8086/' run_parser config
+    assert_cfg_line influxdb.url 'influxdb.url = http://****@[::1]:8086  (INFLUXDB_URL)'
+    # an '@' of the path or query is no credential: the URL as it is
+    INFLUXDB_URL='http://db.example:8086/a@b?c=d@e' run_parser config
+    assert_cfg_line influxdb.url 'influxdb.url = http://db.example:8086/a@b?c=d@e  (INFLUXDB_URL)'
+}
+
+@test "config: without libcurl, everything up to the last '@' of a URL is masked" {
+    command -v cc >/dev/null || skip "no C compiler to build a libcurl without symbols"
+    # a libcurl.so.4 that loads but has none of the functions: pv_curl() fails
+    mkdir -p "$BATS_TEST_TMPDIR/lib"
+    cc -shared -fPIC -Wl,-soname,libcurl.so.4 -o "$BATS_TEST_TMPDIR/lib/libcurl.so.4" -x c /dev/null
+    for u in 'http://u:p@PW-1@db.example:8086' 'http://u:PW-2@db.example:8086'; do
+        LD_LIBRARY_PATH="$BATS_TEST_TMPDIR/lib" INFLUXDB_URL="$u" run_parser config
+        assert_status 0
+        assert_not_printed PW-
+        assert_cfg_line influxdb.url 'influxdb.url = http://****@db.example:8086  (INFLUXDB_URL)'
+    done
+    # a path with an '@' is masked too: better too much than a password
+    LD_LIBRARY_PATH="$BATS_TEST_TMPDIR/lib" INFLUXDB_URL='http://u:PW-3@db.example/a@b' run_parser config
+    assert_not_printed PW-
+    assert_cfg_line influxdb.url 'influxdb.url = http://****@b  (INFLUXDB_URL)'
 }
 
 @test "config: an enum value the file may hold is one a run accepts (Compact)" {

@@ -373,6 +373,28 @@ print(json.dumps({"names": names}))')" >/dev/null
     assert_eq "$(pts acme)" 100
 }
 
+@test "v2: an answer larger than 1 MiB (128 MiB, with Content-Length or chunked): exit 75, file kept, memory bounded" {
+    mkseries "$DEV/a.tsv" 10
+    local chunked peak
+    for chunked in false true; do
+        influx2 POST /__test/reset >/dev/null
+        fault "{\"path\": \"/api/v2/write\", \"status\": 200, \"big_body\": 134217728, \"chunked\": $chunked, \"times\": -1}"
+        run_parser -d "$DATA"
+        assert_status 75
+        assert_kept "$DEV/a.tsv"
+        assert_contains "$stderr" "a.tsv: pending: POST $INFLUX2_URL/api/v2/write?org=$INFLUX2_ORG&bucket=acme&precision=s: HTTP 200 with an answer larger than 1048576 bytes: not read"
+        assert_eq "$(rq '(f["status"], r["nb_files_success"])')" '["pending", 0]'
+        # a failed request, not retried: one write to acme
+        assert_eq "$(rlog 'len(W)')" 1
+        # the peak memory of tsv_parser itself (not valgrind's), well below the answer's 128 MiB
+        run --separate-stderr /usr/bin/time -f 'peak %M KiB' "${TSV_PARSER_REAL:-$TSV_PARSER}" -d "$DATA"
+        assert_status 75
+        peak=$(printf '%s\n' "$stderr" | sed -n 's/^peak \([0-9]*\) KiB$/\1/p')
+        [ -n "$peak" ] && [ "$peak" -lt 49152 ] || { echo "chunked=$chunked: peak RSS ${peak:-?} KiB" >&2; return 1; }
+        assert_kept "$DEV/a.tsv"
+    done
+}
+
 # ---- batching and compression
 
 @test "v2: writes are gzip by default, plain with TSV_GZIP=0 or auto (loopback); TSV_BATCH_LINES=100 makes 10 writes of 1000 points" {

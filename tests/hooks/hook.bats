@@ -110,6 +110,76 @@ teardown() {
     assert_no_file "$TSV_REPORT_DIR"
 }
 
+@test "upload through a linked file, device, campaign or company folder pointing out: 77, nothing read or made outside" {
+    out="$BATS_TEST_TMPDIR/elsewhere"
+    ok "$out/co/camp/$SN/f.tsv"
+    before=$(tree_snapshot "$out")
+    # each in a company of its own, so that every path has one link only
+    mkdir -p "$DATA/c1/camp/$SN" "$DATA/c2/camp" "$DATA/c3"
+    ln -s "$out/co/camp/$SN/f.tsv" "$DATA/c1/camp/$SN/f.tsv"
+    ln -s "$out/co/camp/$SN" "$DATA/c2/camp/$SN"
+    ln -s "$out/co/camp" "$DATA/c3/camp"
+    ln -s "$out/co" "$DATA/c4"
+    for c in c1 c2 c3 c4; do
+        upload "$DATA/$c/camp/$SN/f.tsv"
+        assert_status 77
+        assert_quiet
+        assert_log "ERROR: upload '$DATA/$c/camp/$SN/f.tsv' is outside the data folder '$DATA': refused"
+    done
+    assert_eq "$(tree_snapshot "$out")" "$before" "the folder outside"
+    assert_no_file "$OUT"
+    assert_no_file "$TSV_REPORT_DIR"
+    run grep -c 'running tsv_parser' "$LOG"
+    assert_eq "$output" 0
+}
+
+@test "upload through a linked folder inside the data folder (into another company): not taken, exit 0" {
+    ok "$DEV/f.tsv" 1
+    before=$(tree_snapshot "$DATA/acme")
+    # mallory links to acme's folders from its own tree, at each depth
+    mkdir -p "$DATA/mallory/c1" "$DATA/mallory/c2"
+    ln -s "$DATA/acme" "$DATA/mallory/co"
+    ln -s "$DATA/acme/camp1" "$DATA/mallory/c1/camp"
+    ln -s "$DEV" "$DATA/mallory/c2/$SN"
+    ln -s acme "$DATA/mallory2"
+    for p in "$DATA/mallory/co/camp1/$SN/f.tsv" "$DATA/mallory/c1/camp/$SN/f.tsv" \
+        "$DATA/mallory/c2/$SN/f.tsv" "$DATA/mallory2/camp1/$SN/f.tsv"; do
+        upload "$p"
+        assert_status 0
+        assert_quiet
+    done
+    assert_log "upload '$DATA/mallory/c1/camp/$SN/f.tsv' goes through the symbolic link '$DATA/mallory/c1/camp': not taken (a link below the data folder may lead into another company's folder)"
+    assert_log "upload '$DATA/mallory2/camp1/$SN/f.tsv' goes through the symbolic link '$DATA/mallory2': not taken"
+    # '..' after a link: no component as written is a link, the path still crosses one
+    mkdir -p "$DATA/mallory/c3"
+    ln -s "$DEV" "$DATA/mallory/c3/l"
+    upload "$DATA/mallory/c3/l/../$SN/f.tsv"
+    assert_status 0
+    assert_log "upload '$DATA/mallory/c3/l/../$SN/f.tsv' goes through a symbolic link (then '..') to '$DEV/f.tsv': not taken"
+    assert_eq "$(tree_snapshot "$DATA/acme")" "$before" "acme's folder"
+    assert_no_file "$OUT"
+    run grep -c 'running tsv_parser' "$LOG"
+    assert_eq "$output" 0
+
+    # mkdir through a link does nothing either
+    mkdir_hook "$DATA/mallory/co/camp9"
+    assert_status 0
+    assert_log "mkdir '$DATA/mallory/co/camp9' goes through the symbolic link '$DATA/mallory/co': nothing done"
+    assert_not_called
+
+    # the data folder itself may be reached through a link (the operator's),
+    # when it is named so in POWERVIEW_DATA_DIR
+    ln -s "$DATA" "$BATS_TEST_TMPDIR/data-link"
+    upload "$BATS_TEST_TMPDIR/data-link/acme/camp1/$SN/f.tsv"
+    assert_status 0
+    assert_log "upload '$BATS_TEST_TMPDIR/data-link/acme/camp1/$SN/f.tsv' is not written below the data folder '$DATA' (a symbolic link leads there): not taken"
+    sed -i "s|^POWERVIEW_DATA_DIR=.*|POWERVIEW_DATA_DIR='$BATS_TEST_TMPDIR/data-link'|" "$ENVF"
+    upload "$BATS_TEST_TMPDIR/data-link/acme/camp1/$SN/f.tsv"
+    assert_status 0
+    assert_values 1
+    assert_file "$DEV/parsed/f.tsv"
+}
+
 @test "upload with spaces, quotes, \$(...), backticks in folder and file names: ingested, nothing run" {
     dev="$DATA/a co 'x' \$(touch pwned) \`touch pwned\`/c=1 \$HOME;touch pwned/$SN"
     f="$dev/f \"q\" 'q' \$(touch pwned) \`touch pwned\` \${IFS}*.tsv"
@@ -234,6 +304,22 @@ teardown() {
     mkdir_hook "$DATA/acme/{camp}"
     assert_status 0
     assert_playbook acme "{camp}"
+}
+
+@test "mkdir of a company or campaign named parsed or error, or hidden: logged, exit 0, playbook not called" {
+    for d in parsed/camp1 error/camp1 .hidden/camp1 acme/parsed acme/error acme/.sftpgo acme/..x; do
+        mkdir_hook "$DATA/$d"
+        assert_status 0
+        assert_quiet
+        assert_log "mkdir '$DATA/$d': company '${d%%/*}', campaign '${d#*/}': '"
+    done
+    assert_log "mkdir '$DATA/acme/parsed': company 'acme', campaign 'parsed': 'parsed' is a name the scan passes over (parsed, error or a leading '.'): no Grafana resources"
+    assert_log "mkdir '$DATA/.hidden/camp1': company '.hidden', campaign 'camp1': '.hidden' is a name the scan passes over"
+    assert_not_called
+    # names that only contain them are fine
+    mkdir_hook "$DATA/parsed-co/camp.1"
+    assert_status 0
+    assert_playbook parsed-co camp.1
 }
 
 @test "mkdir at other depths (data folder, company, device, deeper): skipped, playbook not called" {
@@ -439,6 +525,46 @@ teardown() {
     assert_status 0
     assert_values 9 10
     assert_log "upload '$F': tsv_parser exit 0: all files ingested"
+}
+
+@test "settings file: a value past 64 KiB after expansion, or values past 1 MiB, is an ERROR, exit 78, nothing run" {
+    ok "$F"
+    n=$(wc -l <"$ENVF")
+    # A=xx, A1=${A}${A}, ...: A16 would be 2^17 bytes
+    env_add 'A=xx' 'A1=${A}${A}'
+    for i in $(seq 2 40); do
+        env_add "A$i=\"\${A$((i - 1))}\${A$((i - 1))}\""
+    done
+    upload "$F"
+    assert_status 78
+    assert_quiet
+    assert_log "ERROR: settings file '$ENVF' line $((n + 17)): the value of A16 is longer than 65536 bytes after expansion: nothing done"
+    mkdir_hook "$DATA/acme/camp2"
+    assert_status 78
+    assert_not_called
+    assert_file "$F"
+    assert_no_file "$OUT"
+    run grep -c 'running tsv_parser' "$LOG"
+    assert_eq "$output" 0
+
+    # each value within bounds, 16 of 64 KiB and the settings above past 1 MiB
+    head -n "$n" "$ENVF" >"$ENVF.new"
+    mv "$ENVF.new" "$ENVF"
+    env_add "BIG=$(printf '%65536s' '' | tr ' ' b)"
+    for i in $(seq 1 16); do
+        env_add "BIG$i=\${BIG}"
+    done
+    upload "$F"
+    assert_status 78
+    assert_log "ERROR: settings file '$ENVF' line $((n + 16)): the values up to this line add up to more than 1048576 bytes after expansion: nothing done"
+    assert_file "$F"
+
+    # as tsv_parser, a file larger than 1 MiB (none of it read: the log is named here)
+    head -c 1048577 /dev/zero | tr '\0' '#' >>"$ENVF"
+    hook SFTPGO_ACTION=upload SFTPGO_ACTION_PATH="$F" POWERVIEW_LOG_FILE="$LOG"
+    assert_status 78
+    assert_log "ERROR: settings file '$ENVF' is larger than 1048576 bytes: nothing done"
+    assert_file "$F"
 }
 
 @test "defaults: the .env beside the project, tsv_parser from PATH, the project's playbook" {

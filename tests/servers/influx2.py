@@ -43,7 +43,10 @@ Fault rule fields (all optional): "path" (prefix), "method", "times" (default
 1; -1 = until reset), "status", "headers", "body" (JSON value or text),
 "delay" (seconds to sleep first), "action": "drop" (read the request, close
 without answer), "drop_mid" (read half the body, close), "hang" (sleep
-"delay", default 30 s, then close without answer). A 400 rule with "line": N
+"delay", default 30 s, then close without answer), "big_body": N (answer
+"status", default 200, with a JSON body of N bytes, {"message": "xxx..."},
+written 64 KiB at a time; with "chunked": true in chunked transfer encoding,
+without Content-Length; a client that stops reading ends it). A 400 rule with "line": N
 answers InfluxDB's parse-error shape quoting line N of the request body
 ("reason" sets the reason, default "invalid field format"). The first queued
 rule that matches a request is used and its "times" decremented.
@@ -2132,7 +2135,8 @@ class Handler(BaseHTTPRequestHandler):
         rule = st.take_fault(method, path)
         try:
             if rule:
-                rec["fault"] = rule.get("action") or ("status" if "status" in rule else "delay")
+                rec["fault"] = rule.get("action") or ("big_body" if "big_body" in rule else
+                                                      "status" if "status" in rule else "delay")
             if rule and rule.get("action") == "drop_mid":
                 rec["body_bytes"] = len(self.read_body(partial=True))
                 raise Abort()
@@ -2146,7 +2150,7 @@ class Handler(BaseHTTPRequestHandler):
                     time.sleep(delay)
                 if rule.get("action") in ("drop", "hang"):
                     raise Abort()
-                if "status" in rule:
+                if "status" in rule or "big_body" in rule:
                     rec["status"] = self.fault_answer(rule, body)
                     return
             try:
@@ -2164,7 +2168,38 @@ class Handler(BaseHTTPRequestHandler):
                 method, path, "?" + urlencode(list(q.items())) if q else "",
                 rec["status"] if rec["status"] is not None else "closed", kind, fault))
 
+    def big_answer(self, rule):
+        """A JSON body of rule["big_body"] bytes, never held whole in memory."""
+        status = int(rule.get("status", 200))
+        size = max(int(rule["big_body"]), 16)
+        chunked = bool(rule.get("chunked"))
+        self.send_response(status)
+        self.send_header("Content-Type", JSON_CT)
+        for k, v in (rule.get("headers") or {}).items():
+            self.send_header(k, str(v))
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(size))
+        self.end_headers()
+        head, tail, block = b'{"message": "', b'"}', b"x" * 65536
+
+        def write(piece):
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+
+        write(head)
+        left = size - len(head) - len(tail)
+        while left > 0:
+            write(block[:min(left, len(block))])
+            left -= len(block)
+        write(tail)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+        return status
+
     def fault_answer(self, rule, body):
+        if "big_body" in rule:
+            return self.big_answer(rule)
         status = int(rule["status"])
         headers = rule.get("headers") or {}
         if "body" in rule:

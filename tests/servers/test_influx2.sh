@@ -63,6 +63,7 @@ status_is() { [ "$STATUS" = "$1" ]; }
 body_has() { grep -qF -- "$1" "$TMP/body"; }
 json_is() { [ "$(jq_py "$1")" = "$2" ]; }
 header_is() { grep -qi "^$1: $2"$'\r'"\?$" "$TMP/headers"; }
+no_header() { ! grep -qi "^$1:" "$TMP/headers"; }
 flux() { # flux QUERY: POST it as application/vnd.flux
     api POST "/api/v2/query?orgID=$ORG_ID" -H 'Content-Type: application/vnd.flux' --data-binary "$1"
 }
@@ -224,6 +225,21 @@ req POST /__test/faults --data-binary '{"path":"/api/v2/write","status":400,"lin
 api POST "/api/v2/write?org=acme&bucket=powerview&precision=s" --data-binary $'f v=1 1\nf v=9 9\n'
 check "injected bad line" json_is 'j["line"], j["message"]' \
     "(2, \"unable to parse 'f v=9 9': invalid field format\")"
+
+# ---- a very large answer (8 MiB), with Content-Length or chunked, streamed
+req POST /__test/faults --data-binary '{"path":"/api/v2/write","status":200,"big_body":8388608}'
+api POST "/api/v2/write?org=acme&bucket=powerview&precision=s" --data-binary $'f v=3 3\n'
+check "big_body: 200" status_is 200
+check "big_body: 8 MiB" [ "$(stat -c %s "$TMP/body")" = 8388608 ]
+check "big_body: Content-Length" header_is Content-Length 8388608
+check "big_body: JSON" json_is 'len(j["message"])' $((8388608 - 15))
+req POST /__test/faults --data-binary '{"path":"/api/v2/write","status":500,"big_body":8388608,"chunked":true}'
+api POST "/api/v2/write?org=acme&bucket=powerview&precision=s" --data-binary $'f v=3 3\n'
+check "big_body chunked: 500" status_is 500
+check "big_body chunked: 8 MiB" [ "$(stat -c %s "$TMP/body")" = 8388608 ]
+check "big_body chunked: no Content-Length" no_header Content-Length
+api POST "/api/v2/write?org=acme&bucket=powerview&precision=s" --data-binary $'f v=3 3\n'
+check "after big_body: 204" status_is 204
 
 # ---- Flux string escapes: \" \\ and \${ (single quotes on purpose)
 # shellcheck disable=SC2016

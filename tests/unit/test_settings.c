@@ -245,6 +245,9 @@ static const good_case good[] = {
 	{ "comments only", "# PowerView settings\n\n# nothing yet\n", { 0 }, { { 0 } },
 	  { "TSV_TIMEZONE", "INFLUXDB_HOST", "TSV_OUTPUT" } },
 	{ "document marker only", "---\n", { 0 }, { { 0 } }, { "TSV_TIMEZONE" } },
+	/* an alias of a single value stands for it */
+	{ "a scalar alias", "influxdb:\n  org: &o powerview\n  username: *o\n", { 0 },
+	  { { "INFLUXDB_ORG", "powerview" }, { "INFLUXDB_USERNAME", "powerview" } }, { 0 } },
 };
 
 static void
@@ -371,6 +374,16 @@ static const bad_case bad[] = {
 	  "device_model '_x' cannot be a tag value" },
 	{ "format value that is a list", "formats:\n  - {id: X, like: [MV_T302_V002]}\n", { 0 }, 2, 19,
 	  "like must be a single value" },
+	/* aliases: of single values only, so that none can multiply what is read */
+	{ "an alias of a mapping", "influxdb: &e {}\nsink: *e\n", { 0 }, 2, 7,
+	  "an alias may only stand for a single value, not a list or a mapping" },
+	{ "lists of aliased lists", "a: &a [x, x, x, x]\nb: &b [*a, *a, *a, *a]\nc: [*b, *b, *b, *b]\n", { 0 }, 2, 8,
+	  "an alias may only stand for a single value, not a list or a mapping" },
+	{ "an undefined alias", "log:\n  level: *nope\n", { 0 }, 2, 10, "found undefined alias" },
+	{ "a duplicate anchor", "parser:\n  timezone: &z UTC\nlog:\n  level: &z INFO\n", { 0 }, 4, 10,
+	  "found duplicate anchor; first occurrence at line 2, column 13" },
+	{ "an alias where it is used", "parser:\n  timezone: &z UTC\n  channel_id_scheme: *z\n", { 0 }, 3, 22,
+	  "channel_id_scheme: must be one of serial|compact, not 'UTC'" },
 };
 
 static void
@@ -399,6 +412,75 @@ bad_files_fail_with_position(void **state)
 		free(reason);
 		free(path);
 		free(aux);
+	}
+	clean_env();
+}
+
+/* head, open n times, close n times, tail; free() it. */
+static char *
+nest(const char *head, const char *open, size_t n, const char *close, const char *tail)
+{
+	size_t h = strlen(head), o = strlen(open), c = strlen(close), t = strlen(tail);
+	char *s = malloc(h + (o + c) * n + t + 1), *p = s;
+
+	assert_non_null(s);
+	memcpy(p, head, h);
+	p += h;
+	for (size_t i = 0; i < n; i++, p += o)
+		memcpy(p, open, o);
+	for (size_t i = 0; i < n; i++, p += c)
+		memcpy(p, close, c);
+	memcpy(p, tail, t + 1);
+	return s;
+}
+
+/* libyaml's loader took minutes over 200 000 '['; each shape stops at level 65, where it is. */
+static void
+deep_nesting_is_refused_at_once(void **state)
+{
+	static const struct {
+		const char *head, *open;
+		size_t n;
+		const char *close, *tail;
+		int line, col;
+		const char *reason;
+	} t[] = {
+		{ "", "[", 200000, "", "\n", 1, 65, "nesting deeper than 64 levels" },
+		{ "", "- ", 200000, "", "x\n", 1, 129, "nesting deeper than 64 levels" },
+		{ "x: ", "{a: ", 200000, "", "\n", 1, 256, "nesting deeper than 64 levels" },
+		/* 64 levels are no nesting error: the schema speaks */
+		{ "", "[", 64, "]", "\n", 1, 1, "the file must be a mapping of sections" },
+		{ "parser:\n  timezone: ", "[", 62, "]", "\n", 2, 13, "parser.timezone must be a single value" },
+		{ "parser:\n  timezone: ", "[", 63, "]", "\n", 2, 75, "nesting deeper than 64 levels" },
+		/* the tree is bounded too: values, and anchors */
+		{ "formats: [", "x, ", 100000, "", "]\n", 1, 300002, "more than 100000 values, lists and mappings" },
+		{ "", "", 0, "", "", 257, 3, "more than 256 anchors" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < PVT_COUNT(t); i++) {
+		char *text = nest(t[i].head, t[i].open, t[i].n, t[i].close, t[i].tail), *path, *want;
+		pv_settings *s = pv_settings_new();
+		pv_err err = { "" };
+
+		/* 300 anchors, each its own name */
+		if (t[i].n == 0) {
+			free(text);
+			text = malloc(300 * 16);
+			assert_non_null(text);
+			for (int k = 0, n = 0; k < 300; k++)
+				n += sprintf(text + n, "- &a%d x\n", k);
+		}
+		path = put("deep.yaml", text);
+		clean_env();
+		assert_int_equal(pv_settings_load_yaml(s, path, &err), PV_ECONFIG);
+		assert_true(asprintf(&want, "%s:%d:%d: %s", path, t[i].line, t[i].col, t[i].reason) > 0);
+		if (strncmp(err.msg, want, strlen(want)) != 0)
+			fail_msg("case %zu: \"%s\", expected \"%s\"", i, err.msg, want);
+		pv_settings_free(s);
+		free(want);
+		free(path);
+		free(text);
 	}
 	clean_env();
 }
@@ -874,25 +956,39 @@ secrets_are_never_printed(void **state)
 static void
 url_credentials_are_not_printed(void **state)
 {
-	pv_settings *s = NULL;
-	pv_err err = { "" };
-	char *all, *line;
+	static const char *const urls[] = {
+		"http://admin:hunter2-pw@db.example:8086", "http://u:p@hunter2-pw@db.example",
+		"http://u:pa/hunter2-pw@db.example", "http://u:%40hunter2-pw@db.example",
+		"http://hunter2-pw@db.example", "http://:hunter2-pw@db.example", "http://u:hunter2-pw@[::1]:8086",
+	};
+	static const char *const vars[] = { "INFLUXDB_HOST", "INFLUXDB_URL" };
 
 	(void)state;
-	setenv("INFLUXDB_HOST", "http://admin:hunter2-pw@db.example:8086", 1);
-	assert_int_equal(pv_settings_load(&s, NULL, NULL, &err), PV_OK);
-	all = print_all(s);
-	line = print_line(s, "influxdb.url");
-	pv_settings_free(s);
-	if (strstr(all, "hunter2-pw") != NULL) {
-		char shown[512];
-		snprintf(shown, sizeof(shown), "%s", line ? line : "");
-		free(line);
-		free(all);
-		fail_msg("the password of the URL is printed: %s", shown);
+	for (size_t i = 0; i < PVT_COUNT(urls); i++) {
+		for (size_t v = 0; v < PVT_COUNT(vars); v++) {
+			pv_settings *s = NULL;
+			pv_err err = { "" };
+			char *all, *line;
+
+			clean_env();
+			setenv(vars[v], urls[i], 1);
+			assert_int_equal(pv_settings_load(&s, NULL, NULL, &err), PV_OK);
+			all = print_all(s);
+			line = print_line(s, "influxdb.url");
+			pv_settings_free(s);
+			assert_non_null(line);
+			if (strstr(all, "hunter2-pw") != NULL || strstr(line, "****@") == NULL) {
+				char shown[512];
+				snprintf(shown, sizeof(shown), "%s", line);
+				free(line);
+				free(all);
+				fail_msg("%s in %s: %s", urls[i], vars[v], shown);
+			}
+			free(line);
+			free(all);
+		}
 	}
-	free(line);
-	free(all);
+	clean_env();
 }
 
 /* ---- formats ---- */
@@ -1261,6 +1357,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(good_files_set_variables),
 		T(bad_files_fail_with_position),
+		T(deep_nesting_is_refused_at_once),
 		T(missing_named_files),
 		T(load_refuses_bad_files),
 		T(accepted_enum_values_are_usable),
