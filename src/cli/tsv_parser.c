@@ -480,6 +480,9 @@ main(int argc, char **argv)
 	opts.sink = sink;
 	opts.report_dir = getenv("TSV_REPORT_DIR");
 	opts.passed = &passed;
+	/* a dry run's report streams to standard output as the run goes */
+	if (opts.dry_run)
+		opts.report_stream = stdout;
 	if ((rc = pv_run_files(&out, &opts, &err)) < 0) {
 		pv_error("%s", err.msg);
 		status = exit_for(rc);
@@ -487,18 +490,12 @@ main(int argc, char **argv)
 		status = EX_TEMPFAIL;
 	else if (out.nb_error > 0)
 		status = EX_DATAERR;
-	else if (out.report_failed)
-		status = EX_CANTCREAT;
-	else
-		status = 0;
-	if (opts.dry_run && out.report != NULL) {
-		char *json = cJSON_Print(out.report);
-		if (json == NULL || printf("%s\n", json) < 0 || fflush(stdout) == EOF) {
+	else if (out.report_failed || (opts.dry_run && fflush(stdout) == EOF)) {
+		if (opts.dry_run)
 			pv_error("cannot print the run report");
-			status = EX_IOERR;
-		}
-		free(json);
-	}
+		status = opts.dry_run ? EX_IOERR : EX_CANTCREAT;
+	} else
+		status = 0;
 	pv_run_outcome_free(&out);
 out:
 	pv_sink_free(sink);
