@@ -308,6 +308,10 @@ ingest_rows(ingest *in, pv_lines *l, pv_err *err)
 	bool done = false;
 
 	while ((rc = pv_lines_next(l, &s, &n, err)) == 1) {
+		/* after a signal, a file gets a second or so to finish; then it waits for a later run */
+		if (pv_stop_overdue(1.0))
+			return pv_fail(err, PV_ESTOP, "stopped by signal %d before the end of the file: left in place",
+			    pv_stop_signal());
 		if (done || pv_line_blank(s, n))
 			continue; /* lines after END_DATA are still read: the file must be UTF-8 */
 		if (in->framed) {
@@ -450,12 +454,13 @@ out:
 		r->status = PV_STATUS_SUCCESS;
 	else if (rc == PV_ENOENT)
 		r->status = PV_STATUS_SKIPPED;
-	else if (rc == PV_ETEMP || rc == PV_ENOMEM || rc == PV_EIO || rc == PV_ECONFIG)
+	else if (rc == PV_ETEMP || rc == PV_ENOMEM || rc == PV_EIO || rc == PV_ECONFIG || rc == PV_ESTOP)
 		r->status = PV_STATUS_PENDING;
 	else
 		r->status = PV_STATUS_ERROR;
 	if (rc < 0)
 		r->error = strdup(err.msg);
+	r->sent = began;
 	r->header_meta = h.meta; /* the report shows the framed header as read */
 	h.meta = NULL;
 	free(in.b.buf);

@@ -331,12 +331,25 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 		pv_file_result r;
 		cJSON *f;
 
+		/* a signal: the files not begun are left for the next run */
+		if (pv_stop_signal() != 0) {
+			run.interrupted = true;
+			break;
+		}
 		pv_file_result_init(&r, o->files[i]);
 		rc = pv_ingest_file(&r, &o->cfg, o->data_dir, o->files[i], o->dry_run ? NULL : o->sink);
 		if (rc == PV_OK && !o->dry_run && o->verify && o->sink->ops->count)
 			verify(&r, o);
+		bool delivered = r.status == PV_STATUS_SUCCESS;
 		if (!o->dry_run && rc != PV_ECONFIG)
 			settle(&r);
+		/* a file that stays (its move failed) must not leave its lines twice in an output */
+		if (r.sent && o->sink->ops->settled != NULL &&
+		    o->sink->ops->settled(o->sink, r.status == PV_STATUS_SUCCESS) == 1 && delivered &&
+		    r.status != PV_STATUS_SUCCESS)
+			pv_file_result_warn(&r,
+			    "%llu points already written were taken back from the output",
+			    (unsigned long long)r.nb_points);
 		log_file(&r);
 		/* a file another run holds, or took, is that run's to count */
 		run.nb_files_total += r.status != PV_STATUS_SKIPPED;
@@ -355,7 +368,9 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 		if (f != NULL)
 			summary_file(sum, f);
 		cJSON_Delete(f);
-		if (rc == PV_ECONFIG || rc == PV_ENOMEM) {
+		if (rc == PV_ESTOP)
+			run.interrupted = true;
+		if (rc == PV_ECONFIG || rc == PV_ENOMEM || rc == PV_ESTOP) {
 			/* the same answer awaits every other file: stop, move nothing more */
 			pv_fail(err, rc, "run stopped: %s", r.error ? r.error : pv_rc_name(rc));
 			pv_file_result_free(&r);

@@ -2,6 +2,7 @@
 #ifndef POWERVIEW_SINK_H
 #define POWERVIEW_SINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,13 @@ typedef struct pv_sink_ops {
 	void (*free)(pv_sink *s);
 	/* Points the database holds for a file; NULL when the sink cannot tell. */
 	int (*count)(pv_sink *s, const pv_count_query *q, uint64_t *out, pv_err *err);
+	/*
+	 * The file that began is settled (moved, or left in place): `kept` false
+	 * takes its committed points back where the sink can (a file whose move
+	 * failed is taken again by a later run). Returns 1 when taken back.
+	 * NULL when the sink has nothing to do then.
+	 */
+	int (*settled)(pv_sink *s, bool kept);
 } pv_sink_ops;
 
 struct pv_sink {
@@ -40,7 +48,12 @@ struct pv_sink {
 	const char *meta_bucket; /* where the run summary goes; NULL: nowhere */
 };
 
-/* Appends to `path` ("-" is standard output). PV_ECONFIG when it cannot be opened. */
+/*
+ * Appends to `path` ("-" is standard output). PV_ECONFIG when it cannot be
+ * opened. A regular file is locked (flock) from a file's begin until it is
+ * settled, so that runs sharing the output never interleave, and a run that
+ * takes its lines back takes only its own.
+ */
 int pv_sink_file_open(pv_sink **out, const char *path, pv_err *err);
 
 void pv_sink_free(pv_sink *s);

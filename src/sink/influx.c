@@ -970,7 +970,7 @@ if_free(pv_sink *s)
 }
 
 static const pv_sink_ops influx_ops = {
-	if_begin, if_write, if_commit, if_abort, if_free, if_count
+	if_begin, if_write, if_commit, if_abort, if_free, if_count, NULL
 };
 
 static int

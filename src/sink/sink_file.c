@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,7 +14,8 @@ typedef struct file_sink {
 	pv_sink base;
 	int fd;
 	bool own_fd;
-	bool regular;   /* can be truncated back and fsynced */
+	bool regular;   /* can be truncated back, fsynced and locked */
+	bool locked;
 	off_t begin;    /* size when the current file began */
 	char *path;
 } file_sink;
@@ -33,6 +35,11 @@ fs_begin(pv_sink *s, const char *bucket, pv_err *err)
 
 	(void)bucket;
 	if (f->regular) {
+		/* another run writing the same output finishes its file first */
+		while (!f->locked && flock(f->fd, LOCK_EX) < 0)
+			if (errno != EINTR || pv_stop_signal() != 0)
+				return io_error(err, f->path, "lock");
+		f->locked = true;
 		f->begin = lseek(f->fd, 0, SEEK_END);
 		if (f->begin < 0)
 			return io_error(err, f->path, "seek in");
@@ -79,6 +86,18 @@ fs_abort(pv_sink *s)
 	return ftruncate(f->fd, f->begin) == 0 ? 1 : 0;
 }
 
+static int
+fs_settled(pv_sink *s, bool kept)
+{
+	file_sink *f = (file_sink *)s;
+	int undone = !kept && f->regular && ftruncate(f->fd, f->begin) == 0;
+
+	if (f->locked)
+		(void)flock(f->fd, LOCK_UN);
+	f->locked = false;
+	return undone;
+}
+
 static void
 fs_free(pv_sink *s)
 {
@@ -90,7 +109,9 @@ fs_free(pv_sink *s)
 	free(f);
 }
 
-static const pv_sink_ops file_ops = { fs_begin, fs_write, fs_commit, fs_abort, fs_free, NULL };
+static const pv_sink_ops file_ops = {
+	fs_begin, fs_write, fs_commit, fs_abort, fs_free, NULL, fs_settled,
+};
 
 int
 pv_sink_file_open(pv_sink **out, const char *path, pv_err *err)
