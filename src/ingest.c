@@ -362,6 +362,7 @@ pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
 	pv_lines l;
 	pv_err err = { "" };
 	bool began = false;
+	char *abs_path = NULL;
 	int fd = -1, rc;
 
 	memset(&h, 0, sizeof(h));
@@ -415,7 +416,13 @@ pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
 		if ((rc = build_prefixes(&r->channels, cfg, r, h.format, h.master_sn, &err)) < 0)
 			goto out;
 		in.b.sink = sink;
-		if ((rc = sink->ops->begin(sink, r->loc.company, &err)) < 0)
+		abs_path = pv_path_absolute(path);
+		sink->source_path = abs_path;
+		sink->source_dev = r->place.st.st_dev;
+		sink->source_ino = r->place.st.st_ino;
+		rc = sink->ops->begin(sink, r->loc.company, &err);
+		sink->source_path = NULL;
+		if (rc < 0)
 			goto out;
 		began = true;
 	}
@@ -464,6 +471,7 @@ out:
 	r->header_meta = h.meta; /* the report shows the framed header as read */
 	h.meta = NULL;
 	free(in.b.buf);
+	free(abs_path);
 	pv_tz_free(in.tz);
 	pv_header_free(&h);
 	pv_lines_free(&l);

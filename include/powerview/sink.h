@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "powerview/common.h"
 
@@ -46,13 +47,21 @@ struct pv_sink {
 	size_t batch_lines; /* flush after this many lines ... */
 	size_t batch_bytes; /* ... or this many bytes */
 	const char *meta_bucket; /* where the run summary goes; NULL: nowhere */
+	/* the input file whose points begin next (absolute path, identity), for
+	 * a sink that must know after a crash whether that file was settled */
+	const char *source_path;
+	dev_t source_dev;
+	ino_t source_ino;
 };
 
 /*
  * Appends to `path` ("-" is standard output). PV_ECONFIG when it cannot be
  * opened. A regular file is locked (flock) from a file's begin until it is
  * settled, so that runs sharing the output never interleave, and a run that
- * takes its lines back takes only its own.
+ * takes its lines back takes only its own. A journal beside it
+ * (`.<name>.tsv_parser-journal`) holds where the file in progress began:
+ * the next run takes back the lines of a file that a killed run wrote but
+ * did not move.
  */
 int pv_sink_file_open(pv_sink **out, const char *path, pv_err *err);
 

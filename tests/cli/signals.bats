@@ -36,7 +36,7 @@ last_report_status() { rq 'r["status"]'; }
         if [ $((round % 2)) -eq 0 ]; then sig=INT; else sig=TERM; fi
         "$TSV_PARSER" -d "$DATA" -o "$OUT" 2>"$BATS_TEST_TMPDIR/stderr" &
         pid=$!
-        sleep "0.$((RANDOM % 6))$((RANDOM % 10))"
+        sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
         kill -s "$sig" "$pid" 2>/dev/null || true
         st=0
         wait "$pid" || st=$?
@@ -104,4 +104,21 @@ last_report_status() { rq 'r["status"]'; }
     # killed by the signal itself: no report made whole, no file moved
     assert_eq "$(find "$TSV_REPORT_DIR" -name 'tsv_parser_*.json' 2>/dev/null | wc -l)" 0
     assert_eq "$(find "$DATA" -path '*/parsed/*' -name '*.tsv' | wc -l)" 2
+}
+
+@test "SIGKILL at random moments, then reruns: the journal takes back what a killed run left, every line once" {
+    local round pid
+    files 150
+    for round in $(seq 1 10); do
+        "$TSV_PARSER" -d "$DATA" -o "$OUT" 2>/dev/null &
+        pid=$!
+        sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" || true
+    done
+    parse_data
+    assert_status 0
+    assert_eq "$(find "$DATA" -path '*/parsed/*' -name 'f*.tsv' | wc -l)" 150
+    assert_eq "$(wc -l <"$OUT")" 15000
+    assert_eq "$(sort "$OUT" | uniq -d | wc -l)" 0
 }
