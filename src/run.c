@@ -337,7 +337,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 			break;
 		}
 		pv_file_result_init(&r, o->files[i]);
-		rc = pv_ingest_file(&r, &o->cfg, o->data_dir, o->files[i], o->dry_run ? NULL : o->sink);
+		rc = pv_ingest_file(&r, &o->cfg, o->data_dir, o->files[i], o->sink);
 		if (rc == PV_OK && !o->dry_run && o->verify && o->sink->ops->count)
 			verify(&r, o);
 		bool delivered = r.status == PV_STATUS_SUCCESS;

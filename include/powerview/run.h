@@ -16,7 +16,7 @@ typedef struct pv_run_opts {
 	char *const *files;     /* the files to take, in order */
 	size_t nfiles;
 	bool dry_run;           /* nothing written, moved or created */
-	pv_sink *sink;          /* NULL for a dry run */
+	pv_sink *sink;          /* a dry run: NULL, or where it previews its points */
 	const char *report_dir; /* NULL: <data folder>/../logs/reports */
 	bool verify;            /* count each file's points back when the sink can */
 	const pv_passed_list *passed; /* what the scan passed over (NULL: nothing) */

@@ -37,7 +37,7 @@
 	"  -h, --help             this help\n"
 
 #define SYN_RUN \
-	"tsv_parser -d dir [-q | -v] [-t file]... [--dry-run | -o path] [--no-verify]\n" \
+	"tsv_parser -d dir [-q | -v] [-t file]... [--dry-run] [-o path] [--no-verify]\n" \
 	"                  [--config path] [--env-file path]\n"
 #define SYN_TOKEN \
 	"tsv_parser token --bucket name [-q | -v] [--write] [--rotate]\n" \
@@ -62,9 +62,11 @@ usage(FILE *fp)
 	    "\n"
 	    "  -d, --data-folder dir  data folder: <dir>/<company>/<campaign>/<device>/<file>.tsv\n"
 	    "  -t, --tsv-file file    file to ingest (repeatable); without it, dir is scanned\n"
-	    "      --dry-run          read and report only: stdout carries the JSON run report\n"
+	    "      --dry-run          read and report only: nothing moved, locked or sent;\n"
+	    "                         stdout carries the JSON run report\n"
 	    "  -o, --output path      append line protocol to path ('-': standard output)\n"
-	    "                         instead of sending it to the database\n"
+	    "                         instead of sending it to the database; with --dry-run,\n"
+	    "                         a preview (-o -: stdout carries only line protocol)\n"
 	    "      --no-verify        do not count each file's points back from the database\n"
 	    OPT_QUIET OPT_FILES OPT_HELP
 	    "      --version          the version\n"
@@ -622,8 +624,6 @@ main(int argc, char **argv)
 		status = usage_error(NULL, "unexpected argument '%s'", argv[optind]);
 	else if (data_dir == NULL)
 		status = usage_error(NULL, "-d (--data-folder) is required");
-	else if (opts.dry_run && output != NULL)
-		status = usage_error(NULL, "--dry-run and --output exclude each other: a dry run writes nothing");
 	if (status != 0)
 		goto out;
 	if ((status = load_settings(&settings, env_file, config)) != 0)
@@ -636,8 +636,10 @@ main(int argc, char **argv)
 	if ((status = config_from_env(&opts.cfg)) != 0)
 		goto out;
 	opts.cfg.formats = pv_settings_formats(settings);
+	/* a dry run writes its points only where -o says: a preview, which locks nothing */
 	if (!opts.dry_run && (s = getenv("TSV_OUTPUT")) != NULL && s[0] != '\0')
 		output = s;
+	opts.cfg.no_lock = opts.dry_run;
 	opts.verify = (s = getenv("TSV_VERIFY")) == NULL || strcmp(s, "0") != 0;
 	/* the database settings are checked before anything is read */
 	if (!opts.dry_run && output == NULL && pv_influx_config_from_env(&icfg, &err) < 0) {
@@ -690,7 +692,7 @@ main(int argc, char **argv)
 		}
 	}
 
-	if (!opts.dry_run) {
+	if (files.count > 0 && (!opts.dry_run || output != NULL)) {
 		status = EX_CONFIG;
 		rc = output ? pv_sink_file_open(&sink, output, &err) : pv_sink_influx_open(&sink, &icfg, &err);
 		if (rc < 0) {
@@ -705,8 +707,11 @@ main(int argc, char **argv)
 	opts.sink = sink;
 	opts.report_dir = getenv("TSV_REPORT_DIR");
 	opts.passed = &passed;
-	/* a dry run's report streams to standard output as the run goes */
-	if (opts.dry_run)
+	/*
+	 * a dry run's report streams to standard output as the run goes, unless
+	 * its preview's line protocol goes there: standard output never carries both
+	 */
+	if (opts.dry_run && (output == NULL || strcmp(output, "-") != 0))
 		opts.report_stream = stdout;
 	catch_signals();
 	if ((rc = pv_run_files(&out, &opts, &err)) < 0) {

@@ -160,12 +160,6 @@ assert_usage_error() {
     assert_status 66
 }
 
-@test "--dry-run together with --output: usage error 64" {
-    run_parser -d "$DATA" --dry-run --output "$OUT"
-    assert_status 64
-    assert_untouched
-}
-
 @test "neither --dry-run nor --output: configuration error 78" {
     run_parser -d "$DATA"
     assert_status 78
