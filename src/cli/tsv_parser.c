@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -470,6 +471,33 @@ token_main(int argc, char **argv)
 	return status;
 }
 
+/*
+ * The last line of every run, at INFO, its numbers easy to parse:
+ * "[dry run: ]N files: A ingested, B to error/, C pending, D skipped; P points in T s"
+ * then "; K not taken (run stopped)" and "; Y left for a later run (modified
+ * in the last S s)" when they apply; a run that found no file says so.
+ */
+static void
+log_summary(const pv_run_totals *t, bool dry_run, const char *data_dir, size_t young, double min_age)
+{
+	const char *mode = dry_run ? "dry run: " : "";
+	char tail[256] = "";
+	int n = 0;
+
+	if (t->nb_done < t->nb_files)
+		n = snprintf(tail, sizeof(tail), "; %zu not taken (run stopped)", t->nb_files - t->nb_done);
+	if (young > 0)
+		snprintf(tail + n, sizeof(tail) - (size_t)n,
+		    "; %zu left for a later run (modified in the last %g s)", young, min_age);
+	if (t->nb_files == 0)
+		pv_info("%s0 files: no TSV files found to process in %s%s", mode, data_dir, tail);
+	else
+		pv_info("%s%zu %s: %zu ingested, %zu to error/, %zu pending, %zu skipped; "
+		    "%" PRIu64 " %s in %.1f s%s", mode, t->nb_files, t->nb_files == 1 ? "file" : "files",
+		    t->nb_success, t->nb_error, t->nb_pending, t->nb_skipped, t->nb_points,
+		    t->nb_points == 1 ? "point" : "points", t->elapsed_s, tail);
+}
+
 static const struct command {
 	const char *name;
 	int (*main)(int, char **);
@@ -558,6 +586,8 @@ main(int argc, char **argv)
 	pv_err err = { "" };
 	struct stat st;
 	const char *near;
+	double min_age = 0;
+	size_t young = 0;
 	int ch, rc, status, quiet = 0, verbose = 0;
 
 	/* getopt's messages name the command: "tsv_parser status: unrecognized option ..." */
@@ -672,8 +702,7 @@ main(int argc, char **argv)
 	}
 	if (files.count == 0) {
 		/* files still being written are left for the next run */
-		double min_age = (s = getenv("TSV_MIN_AGE")) && s[0] ? strtod(s, NULL) : 10;
-		size_t young = 0;
+		min_age = (s = getenv("TSV_MIN_AGE")) && s[0] ? strtod(s, NULL) : 10;
 		if (pv_scan(&files, &passed, data_dir, &err) < 0) {
 			pv_error("%s", err.msg);
 			goto out;
@@ -685,8 +714,9 @@ main(int argc, char **argv)
 	if (files.count == 0) {
 		/* nothing to run, but what the scan passed over is still said */
 		pv_passed_log(&passed);
-		pv_info("no TSV files found to process in %s", data_dir);
 		if (!opts.dry_run) {
+			memset(&out, 0, sizeof(out));
+			log_summary(&out.totals, false, data_dir, young, min_age);
 			status = 0;
 			goto out;
 		}
@@ -733,6 +763,7 @@ main(int argc, char **argv)
 		    pv_stop_signal());
 		status = 128 + pv_stop_signal();
 	}
+	log_summary(&out.totals, opts.dry_run, data_dir, young, min_age);
 	pv_run_outcome_free(&out);
 out:
 	pv_sink_free(sink);
