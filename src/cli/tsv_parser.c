@@ -11,8 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "powerview/config.h"
 #include "powerview/influx.h"
@@ -178,7 +181,7 @@ apply_flags(pv_settings *s, const char *output, bool no_verify, int level)
 	return 0;
 }
 
-static void log_from_env(void);
+static pv_log_level log_from_env(void);
 
 /* SIGINT, SIGTERM: the run stops cleanly after the file in progress; a second one stops it at once. */
 static void
@@ -361,18 +364,21 @@ config_main(int argc, char **argv)
 	return status;
 }
 
-static void
+/* Sets the log level from TSV_LOG_LEVEL; returns the level in effect. */
+static pv_log_level
 log_from_env(void)
 {
 	const char *s = getenv("TSV_LOG_LEVEL");
 	int level;
 
 	if (s == NULL || s[0] == '\0')
-		return;
-	if ((level = pv_log_level_parse(s)) < 0)
+		return PV_LOG_INFO;
+	if ((level = pv_log_level_parse(s)) < 0) {
 		pv_warn("unknown TSV_LOG_LEVEL '%s', using INFO", s);
-	else
-		pv_log_set_level((pv_log_level)level);
+		return PV_LOG_INFO;
+	}
+	pv_log_set_level((pv_log_level)level);
+	return (pv_log_level)level;
 }
 
 /* Fills cfg from the environment; EX_CONFIG with a message when a value is wrong. */
@@ -498,6 +504,82 @@ log_summary(const pv_run_totals *t, bool dry_run, const char *data_dir, size_t y
 		    t->nb_points == 1 ? "point" : "points", t->elapsed_s, tail);
 }
 
+/* The progress line of a run on a terminal: at most ten updates a second. */
+typedef struct progress {
+	struct timespec last;   /* when it was last drawn */
+	bool drawn;
+	int width;              /* the terminal's columns */
+} progress;
+
+/* "42 s", "3 min 05 s", "2 h 07 min" */
+static void
+duration_text(char *buf, size_t size, double secs)
+{
+	long s = (long)(secs + 0.5);
+
+	if (s < 60)
+		snprintf(buf, size, "%ld s", s);
+	else if (s < 3600)
+		snprintf(buf, size, "%ld min %02ld s", s / 60, s % 60);
+	else
+		snprintf(buf, size, "%ld h %02ld min", s / 3600, s % 3600 / 60);
+}
+
+/*
+ * The run's progress hook: "120/2000 files, 324000 points, 2 errors,
+ * 850 files/s, 2 s left", redrawn in place; gone once the last file is done.
+ */
+static void
+progress_update(const pv_run_totals *t, void *arg)
+{
+	progress *p = arg;
+	struct timespec now;
+	char line[256], left[32], pending[32] = "";
+	double rate;
+
+	if (t->nb_done >= t->nb_files) {
+		pv_log_status(NULL);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (p->drawn && (double)(now.tv_sec - p->last.tv_sec) +
+	    (double)(now.tv_nsec - p->last.tv_nsec) / 1e9 < 0.1)
+		return;
+	p->last = now;
+	p->drawn = true;
+	rate = t->elapsed_s > 0 ? (double)t->nb_done / t->elapsed_s : 0;
+	if (rate > 0)
+		duration_text(left, sizeof(left), (double)(t->nb_files - t->nb_done) / rate);
+	else
+		snprintf(left, sizeof(left), "?");
+	if (t->nb_pending > 0)
+		snprintf(pending, sizeof(pending), ", %zu pending", t->nb_pending);
+	snprintf(line, sizeof(line), "%zu/%zu files, %" PRIu64 " points, %zu errors%s, %.*f files/s, %s left",
+	    t->nb_done, t->nb_files, t->nb_points, t->nb_error, pending, rate < 10 ? 1 : 0, rate, left);
+	if ((int)strlen(line) >= p->width)
+		line[p->width - 1] = '\0';
+	pv_log_status(line);
+}
+
+/*
+ * A progress line only on a terminal of its own (not when the run writes to
+ * standard output, the same terminal: -o -, a dry run's report), and at INFO
+ * or below: never in a log file, never with -q.
+ */
+static bool
+progress_start(progress *p, pv_log_level level, bool writes_stdout)
+{
+	struct winsize ws;
+
+	memset(p, 0, sizeof(*p));
+	if (level > PV_LOG_INFO || !isatty(STDERR_FILENO) || (writes_stdout && isatty(STDOUT_FILENO)))
+		return false;
+	p->width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 ? ws.ws_col : 80;
+	if (p->width > 256)
+		p->width = 256;
+	return true;
+}
+
 static const struct command {
 	const char *name;
 	int (*main)(int, char **);
@@ -588,6 +670,8 @@ main(int argc, char **argv)
 	const char *near;
 	double min_age = 0;
 	size_t young = 0;
+	pv_log_level level;
+	progress bar;
 	int ch, rc, status, quiet = 0, verbose = 0;
 
 	/* getopt's messages name the command: "tsv_parser status: unrecognized option ..." */
@@ -662,7 +746,7 @@ main(int argc, char **argv)
 		goto out;
 	if ((status = check_settings(settings)) != 0)
 		goto out;
-	log_from_env();
+	level = log_from_env();
 	if ((status = config_from_env(&opts.cfg)) != 0)
 		goto out;
 	opts.cfg.formats = pv_settings_formats(settings);
@@ -743,8 +827,15 @@ main(int argc, char **argv)
 	 */
 	if (opts.dry_run && (output == NULL || strcmp(output, "-") != 0))
 		opts.report_stream = stdout;
+	if (progress_start(&bar, level, opts.report_stream == stdout ||
+	    (output != NULL && strcmp(output, "-") == 0))) {
+		opts.progress = progress_update;
+		opts.progress_arg = &bar;
+	}
 	catch_signals();
-	if ((rc = pv_run_files(&out, &opts, &err)) < 0) {
+	rc = pv_run_files(&out, &opts, &err);
+	pv_log_status(NULL);
+	if (rc < 0) {
 		pv_error("%s", err.msg);
 		status = exit_for(rc);
 	} else if (out.nb_pending > 0)
