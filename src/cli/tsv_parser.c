@@ -36,13 +36,13 @@
 	"      --env-file path    variables file (default: ./.env when it exists)\n"
 #define OPT_OUTPUT_CONFIG \
 	"  -o, --output path      take -o as a run does (TSV_OUTPUT, source flag)\n" \
-	"      --no-verify        take --no-verify as a run does (TSV_VERIFY=0, source flag)\n"
+	"      --no-verify        take it as a run does (TSV_VERIFY=0, source flag)\n"
 #define OPT_HELP \
 	"  -h, --help             this help\n"
 
 #define SYN_RUN \
-	"tsv_parser -d dir [-q | -v] [-t file]... [--dry-run] [-o path] [--no-verify]\n" \
-	"                  [--config path] [--env-file path]\n"
+	"tsv_parser -d dir [-q | -v] [-t file]... [--dry-run] [-o path]\n" \
+	"                  [--no-verify] [--config path] [--env-file path]\n"
 #define SYN_TOKEN \
 	"tsv_parser token --bucket name [-q | -v] [--write] [--rotate]\n" \
 	"                  [--config path] [--env-file path]\n"
@@ -64,7 +64,7 @@ usage(FILE *fp)
 	    "       tsv_parser [token | config | status] -h\n"
 	    "       tsv_parser --version\n"
 	    "\n"
-	    "  -d, --data-folder dir  data folder: <dir>/<company>/<campaign>/<device>/<file>.tsv\n"
+	    "  -d, --data-folder dir  data folder: dir/<company>/<campaign>/<device>/*.tsv\n"
 	    "  -t, --tsv-file file    file to ingest (repeatable); without it, dir is scanned\n"
 	    "      --dry-run          read and report only: nothing moved, locked or sent;\n"
 	    "                         stdout carries the JSON run report\n"
@@ -78,9 +78,10 @@ usage(FILE *fp)
 	    "\n"
 	    "commands: token (a bucket's token), config (the settings in effect), status\n"
 	    "  (what the runs did, what waits); 'tsv_parser COMMAND --help' for their options\n"
-	    "environment: INFLUXDB_HOST (or INFLUXDB_URL), INFLUXDB_ORG, INFLUXDB_ADMIN_TOKEN,\n"
-	    "  INFLUXDB_API (v2|v1|vm), TSV_META_BUCKET, TSV_TIMEZONE, TSV_CHANNEL_ID_SCHEME,\n"
-	    "  TSV_FILE_NAME_TAG, TSV_LOG_LEVEL, TSV_REPORT_DIR; see tsv_parser(1)\n"
+	    "environment: INFLUXDB_HOST (or INFLUXDB_URL), INFLUXDB_ORG,\n"
+	    "  INFLUXDB_ADMIN_TOKEN, INFLUXDB_API (v2|v1|vm), TSV_META_BUCKET, TSV_TIMEZONE,\n"
+	    "  TSV_CHANNEL_ID_SCHEME, TSV_FILE_NAME_TAG, TSV_LOG_LEVEL, TSV_REPORT_DIR;\n"
+	    "  see tsv_parser(1)\n"
 	    "exit: 0 success, 64 usage, 65 a file went to error/, 66 missing input,\n"
 	    "  73 report not written, 75 database unavailable (files kept), 78 configuration\n",
 	    fp);

@@ -67,6 +67,7 @@ assert_usage_error() {
             grep -q -- "Fl -${opt#--}\b" "$man" || { echo "'${cmd:-run} --help' has $opt, the man page not" >&2; false; }
         done
         all+=$output
+        assert_eq "$(awk 'length > 80' <<<"$output")" "" "'${cmd:-run} --help' lines past 80 columns"
     done
     for opt in $(grep -oE -- 'Fl -[a-zA-Z][a-zA-Z-]+' "$man" | sed 's/^Fl -/--/' | sort -u); do
         assert_contains "$all" "$opt" "an option of the man page in the usage"
