@@ -115,3 +115,39 @@ assert_summary() {
     assert_contains "$stderr" "run stopped"
     assert_summary '3 files: 0 ingested, 0 to error/, 1 pending, 0 skipped; 0 points in [0-9]+\.[0-9] s; 2 not taken \(run stopped\)'
 }
+
+@test "summary: a run stopped by SIGINT counts the files it did not take, after the interruption's warning" {
+    local i pid st
+    # 200 points a file: the FIFO's buffer fills within the second file
+    mkdir -p "$DEV"
+    for i in $(seq 1 20); do
+        py -c '
+import sys
+rows = "".join("05/01/26 %02d:%02d:00\t%d\n" % (10 + m // 60, m % 60, m) for m in range(200))
+open(sys.argv[1], "w").write("02001171\t02001171\nMV_T302_V002\tPh 1 V\n" + rows)
+' "$DEV/f$i.tsv"
+    done
+    # a FIFO holds the run at its output until the signal has come
+    mkfifo "$BATS_TEST_TMPDIR/pipe"
+    "$TSV_PARSER" -d "$DATA" -o "$BATS_TEST_TMPDIR/pipe" 2>"$BATS_TEST_TMPDIR/stderr" &
+    pid=$!
+    exec 5<"$BATS_TEST_TMPDIR/pipe"
+    sleep 0.3
+    kill -INT "$pid"
+    cat <&5 >/dev/null
+    exec 5<&-
+    st=0
+    wait "$pid" || st=$?
+    assert_eq "$st" 130
+    stderr=$(cat "$BATS_TEST_TMPDIR/stderr")
+    assert_contains "$(tail -n 2 <<<"$stderr" | head -n 1)" "run interrupted by signal 2"
+    assert_summary '20 files: [0-9]+ ingested, 0 to error/, [0-9]+ pending, 0 skipped; [0-9]+ points in [0-9]+\.[0-9] s; [0-9]+ not taken \(run stopped\)'
+    # the counts add up, and match the report
+    py -c '
+import re, sys
+m = re.search(r"20 files: (\d+) ingested, 0 to error/, (\d+) pending, 0 skipped; (\d+) points? in [0-9.]+ s; (\d+) not taken", sys.argv[1])
+ok, pending, points, left = map(int, m.groups())
+assert ok + pending + left == 20 and left > 0 and points == 200 * ok, m.groups()
+' "$(tail -n 1 <<<"$stderr")"
+    assert_eq "$(rq 'r["nb_files_success"]')" "$(tail -n 1 <<<"$stderr" | sed -E 's/.*20 files: ([0-9]+) ingested.*/\1/')"
+}
