@@ -251,6 +251,26 @@ out:
 	free(buf);
 }
 
+/* The running totals, one file more. */
+static void
+add_to_totals(pv_run_totals *t, const pv_file_result *r, const struct timespec *t0)
+{
+	struct timespec now;
+
+	t->nb_done++;
+	if (r->status == PV_STATUS_SUCCESS) {
+		t->nb_success++;
+		t->nb_points += r->nb_points;
+	} else if (r->status == PV_STATUS_ERROR)
+		t->nb_error++;
+	else if (r->status == PV_STATUS_PENDING)
+		t->nb_pending++;
+	else
+		t->nb_skipped++;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	t->elapsed_s = seconds_between(t0, &now);
+}
+
 /* The end of the report: the folders the scan could not read, and what it did not take. */
 static cJSON *
 report_passed(const pv_passed_list *passed)
@@ -318,6 +338,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	int rc = PV_OK;
 
 	memset(out, 0, sizeof(*out));
+	out->totals.nb_files = o->nfiles;
 	memset(&run, 0, sizeof(run));
 	now_iso(run.run_id, sizeof(run.run_id));
 	now_iso(run.start_time, sizeof(run.start_time));
@@ -337,7 +358,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 			break;
 		}
 		pv_file_result_init(&r, o->files[i]);
-		rc = pv_ingest_file(&r, &o->cfg, o->data_dir, o->files[i], o->dry_run ? NULL : o->sink);
+		rc = pv_ingest_file(&r, &o->cfg, o->data_dir, o->files[i], o->sink);
 		if (rc == PV_OK && !o->dry_run && o->verify && o->sink->ops->count)
 			verify(&r, o);
 		bool delivered = r.status == PV_STATUS_SUCCESS;
@@ -368,6 +389,9 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 		if (f != NULL)
 			summary_file(sum, f);
 		cJSON_Delete(f);
+		add_to_totals(&out->totals, &r, &t0);
+		if (o->progress != NULL)
+			o->progress(&out->totals, o->progress_arg);
 		if (rc == PV_ESTOP)
 			run.interrupted = true;
 		if (rc == PV_ECONFIG || rc == PV_ENOMEM || rc == PV_ESTOP) {
@@ -383,6 +407,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	now_iso(run.end_time, sizeof(run.end_time));
 	run.duration_s = seconds_between(&t0, &t1);
+	out->totals.elapsed_s = run.duration_s;
 	out->nb_error = run.nb_files_failed;
 	out->nb_pending = run.nb_files_pending;
 
