@@ -42,8 +42,11 @@ Control API (no auth; never touched by fault rules):
 Fault rule fields (all optional): "path" (prefix), "method", "times" (default
 1; -1 = until reset), "status", "headers", "body" (JSON value or text),
 "delay" (seconds to sleep first), "action": "drop" (read the request, close
-without answer), "drop_mid" (read half the body, close), "hang" (sleep
-"delay", default 30 s, then close without answer), "big_body": N (answer
+without answer), "drop_mid" (read half the body, close), "hang" (read the
+request and never answer: the connection stays open, silent, until the
+client gives up, a reset or the end of the server; with "delay", closed
+without answer after that many seconds; the request is in the log at once,
+with status null), "big_body": N (answer
 "status", default 200, with a JSON body of N bytes, {"message": "xxx..."},
 written 64 KiB at a time; with "chunked": true in chunked transfer encoding,
 without Content-Length; a client that stops reading ends it). A 400 rule with "line": N
@@ -61,6 +64,7 @@ import math
 import os
 import re
 import secrets
+import select
 import signal
 import socket
 import sys
@@ -1216,6 +1220,8 @@ class State:
 
     def reset(self):
         with self.lock:
+            # ends the connections that "hang" holds (see Handler.hang)
+            self.generation = getattr(self, "generation", 0) + 1
             self.buckets = {b["id"]: b for b in self.system_buckets}
             self.auths = {self.admin_auth["id"]: self.admin_auth}
             self.points = {}        # bucket id -> {(m, tags, field, ts): (type, value)}
@@ -2133,6 +2139,7 @@ class Handler(BaseHTTPRequestHandler):
                "content_encoding": self.headers.get("Content-Encoding"), "body_bytes": 0,
                "lines": None, "auth": kind}
         rule = st.take_fault(method, path)
+        logged = False
         try:
             if rule:
                 rec["fault"] = rule.get("action") or ("big_body" if "big_body" in rule else
@@ -2142,13 +2149,17 @@ class Handler(BaseHTTPRequestHandler):
                 raise Abort()
             body = self.read_body()
             rec["body_bytes"] = len(body)
+            if rule and rule.get("action") == "hang":
+                # in the log before the wait: a test counts what reached a silent server
+                st.log_request(rec)
+                logged = True
+                self.hang(float(rule["delay"]) if rule.get("delay") else None)
+                raise Abort()
             if rule:
                 delay = float(rule.get("delay") or 0)
-                if rule.get("action") == "hang" and not delay:
-                    delay = 30.0
                 if delay > 0:
                     time.sleep(delay)
-                if rule.get("action") in ("drop", "hang"):
+                if rule.get("action") == "drop":
                     raise Abort()
                 if "status" in rule or "big_body" in rule:
                     rec["status"] = self.fault_answer(rule, body)
@@ -2162,11 +2173,31 @@ class Handler(BaseHTTPRequestHandler):
                 rec["status"] = self.send_error_json(ApiError(
                     "internal error", "An internal error has occurred - check server logs"))
         finally:
-            st.log_request(rec)
+            if not logged:
+                st.log_request(rec)
             fault = " fault=%s" % rec["fault"] if "fault" in rec else ""
             self.server.log.write("%s %s%s -> %s auth=%s%s" % (
                 method, path, "?" + urlencode(list(q.items())) if q else "",
                 rec["status"] if rec["status"] is not None else "closed", kind, fault))
+
+    def hang(self, seconds):
+        """Says nothing for `seconds` (None: for ever), until the client
+        closes the connection, a reset, or the server stops."""
+        st = self.server.state
+        gen = st.generation
+        end = None if seconds is None else time.monotonic() + seconds
+        while st.generation == gen:
+            left = 0.2 if end is None else min(0.2, end - time.monotonic())
+            if left <= 0:
+                return
+            ready, _, _ = select.select([self.connection], [], [], left)
+            if ready:
+                try:
+                    if not self.connection.recv(1, socket.MSG_PEEK):
+                        return  # the client gave up
+                except OSError:
+                    return
+                time.sleep(left)  # more bytes from the client: still no answer
 
     def big_answer(self, rule):
         """A JSON body of rule["big_body"] bytes, never held whole in memory."""

@@ -281,6 +281,33 @@ check "request log: gzip lines" json_is \
     '[r["lines"] for r in j if r["content_encoding"] == "gzip"]' '[3]'
 check "no token in request log" no_tokens_in "$TMP/body"
 check "no token in log file" no_tokens_in "$TMP/server.log"
+# ---- last, as it clears the request log and, with a reset, everything
+# hang: the request is read and logged, no answer ever comes; the client gives up
+req DELETE /__test/requests
+req POST /__test/faults --data-binary '{"path":"/api/v2/write","action":"hang"}'
+api POST "/api/v2/write?org=acme&bucket=powerview&precision=s" --data-binary $'f v=4 4\n' --max-time 1
+check "hang: no answer, the client times out (curl 28)" [ "$CURL_RC" = 28 ]
+req GET /__test/requests
+check "hang: in the log at once, status null" json_is '[(r["path"], r["status"], r.get("fault")) for r in j]' \
+    '[["/api/v2/write", null, "hang"]]'
+# with a delay, closed without answer after it; a reset ends a hang at once
+req POST /__test/faults --data-binary '{"path":"/api/v2/write","action":"hang","delay":0.3}'
+api POST "/api/v2/write?org=acme&bucket=powerview&precision=s" --data-binary $'f v=4 4\n' --max-time 5
+check "hang with delay: empty reply (curl 52)" [ "$CURL_RC" = 52 ]
+req POST /__test/faults --data-binary '{"path":"/api/v2/write","action":"hang"}'
+curl -sS -o /dev/null -H "Authorization: Token $TOKEN" --max-time 20 --data-binary $'f v=4 4\n' \
+    "$URL/api/v2/write?org=acme&bucket=powerview&precision=s" 2>/dev/null &
+HUNG=$!
+for _ in $(seq 100); do
+    req GET /__test/requests
+    [ "$(jq_py 'len([r for r in j if r.get("fault") == "hang"])')" = 3 ] && break
+    sleep 0.05
+done
+req POST /__test/reset
+wait "$HUNG"
+check "hang ended by a reset: empty reply (curl 52)" [ "$?" = 52 ]
+req GET /__test/faults
+check "after the reset: no rule left, the server answers" json_is 'j' '[]'
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"
 rc=$?
