@@ -93,6 +93,24 @@ settle(pv_file_result *r)
 	}
 }
 
+/*
+ * The database gave up earlier in the run (see pv_http_request): the file is
+ * neither read nor sent; it stays where it is for the next run.
+ */
+static int
+not_tried(pv_file_result *r, const pv_run_opts *o, const char *why)
+{
+	pv_err err;
+
+	/* where it belongs, for the report: lexical, nothing is opened */
+	if (pv_location_parse(&r->loc, o->data_dir, r->file_path, &err) < 0)
+		pv_location_free(&r->loc);
+	r->status = PV_STATUS_PENDING;
+	if (asprintf(&r->error, "database unavailable: not tried (%s)", why) < 0)
+		r->error = NULL;
+	return PV_ETEMP;
+}
+
 /* Asks the database how many points of the file it holds; a shortfall is a warning. */
 static void
 verify(pv_file_result *r, const pv_run_opts *o)
@@ -270,9 +288,14 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 
 	for (size_t i = 0; i < o->nfiles; i++) {
 		pv_file_result r;
+		const char *down = o->dry_run || o->sink->ops->unavailable == NULL
+		    ? NULL : o->sink->ops->unavailable(o->sink);
 
 		pv_file_result_init(&r, o->files[i]);
-		rc = pv_ingest_file(&r, &o->cfg, o->data_dir, o->files[i], o->dry_run ? NULL : o->sink);
+		if (down != NULL)
+			rc = not_tried(&r, o, down);
+		else
+			rc = pv_ingest_file(&r, &o->cfg, o->data_dir, o->files[i], o->dry_run ? NULL : o->sink);
 		if (rc == PV_OK && !o->dry_run && o->verify && o->sink->ops->count)
 			verify(&r, o);
 		if (!o->dry_run && rc != PV_ECONFIG)

@@ -31,6 +31,11 @@ typedef struct pv_sink_ops {
 	void (*free)(pv_sink *s);
 	/* Points the database holds for a file; NULL when the sink cannot tell. */
 	int (*count)(pv_sink *s, const pv_count_query *q, uint64_t *out, pv_err *err);
+	/*
+	 * NULL while the sink may be tried; once it gave up for the run (the
+	 * database stayed unavailable through its retries), why. NULL op: never.
+	 */
+	const char *(*unavailable)(pv_sink *s);
 } pv_sink_ops;
 
 struct pv_sink {

@@ -143,6 +143,9 @@ pv_influx_config_from_env(pv_influx_config *c, pv_err *err)
 	if ((rc = env_number("TSV_HTTP_CONNECT_TIMEOUT", 10, 0.001, 3600, &v, err)) < 0)
 		return rc;
 	c->connect_timeout_ms = (long)(v * 1000);
+	if ((rc = env_number("TSV_HTTP_ANSWER_TIMEOUT", 60, 0.001, 86400, &v, err)) < 0)
+		return rc;
+	c->answer_timeout_ms = (long)(v * 1000);
 	if ((rc = env_number("TSV_HTTP_TIMEOUT", 120, 0.001, 86400, &v, err)) < 0)
 		return rc;
 	c->timeout_ms = (long)(v * 1000);
@@ -969,8 +972,17 @@ if_free(pv_sink *s)
 	free(f);
 }
 
+static const char *
+if_unavailable(pv_sink *s)
+{
+	influx_sink *f = (influx_sink *)s;
+
+	drain(f, NULL, false); /* the sender may be the one finding out */
+	return pv_http_down(f->http);
+}
+
 static const pv_sink_ops influx_ops = {
-	if_begin, if_write, if_commit, if_abort, if_free, if_count
+	if_begin, if_write, if_commit, if_abort, if_free, if_count, if_unavailable
 };
 
 static int
@@ -980,6 +992,7 @@ open_http(pv_http **http, const pv_influx_config *cfg, char **userpwd, pv_err *e
 		.base_url = cfg->url,
 		.token = cfg->api == PV_API_V1 && cfg->username ? NULL : cfg->token,
 		.connect_timeout_ms = cfg->connect_timeout_ms,
+		.answer_timeout_ms = cfg->answer_timeout_ms,
 		.timeout_ms = cfg->timeout_ms,
 		.retry_budget_s = cfg->retry_budget_s,
 		.retry_after_max_s = cfg->retry_after_max_s,

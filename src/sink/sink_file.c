@@ -90,7 +90,7 @@ fs_free(pv_sink *s)
 	free(f);
 }
 
-static const pv_sink_ops file_ops = { fs_begin, fs_write, fs_commit, fs_abort, fs_free, NULL };
+static const pv_sink_ops file_ops = { fs_begin, fs_write, fs_commit, fs_abort, fs_free, NULL, NULL };
 
 int
 pv_sink_file_open(pv_sink **out, const char *path, pv_err *err)

@@ -21,7 +21,7 @@ setup() {
     common_setup
     influx2 POST /__test/reset >/dev/null
     unset INFLUXDB_API INFLUXDB_URL TSV_META_BUCKET INFLUXDB_BUCKET_RETENTION TSV_BATCH_LINES \
-        TSV_BATCH_BYTES TSV_GZIP TSV_HTTP_CONNECT_TIMEOUT
+        TSV_BATCH_BYTES TSV_GZIP TSV_HTTP_CONNECT_TIMEOUT TSV_HTTP_ANSWER_TIMEOUT
     export INFLUXDB_HOST="$INFLUX2_URL" INFLUXDB_ORG="$INFLUX2_ORG" INFLUXDB_ADMIN_TOKEN="$INFLUX2_TOKEN"
     export TSV_RETRY_BUDGET=3 TSV_RETRY_AFTER_MAX=1 TSV_HTTP_TIMEOUT=2
 }
@@ -256,15 +256,58 @@ print(json.dumps({"names": names}))')" >/dev/null
     examples
     INFLUXDB_HOST="http://127.0.0.1:$(free_port)" run_parser -d "$DATA"
     assert_status 75
+    # the first file retried and gave up; the others were not even read
     assert_eq "$(rq '[x["status"] for x in r["files"]]')" \
-        '["pending", "pending", "pending", "error", "pending", "pending"]'
-    assert_eq "$(find "$DATA" -path '*/parsed*' | wc -l)" 0
-    assert_eq "$(find "$DATA" -name '*.tsv' -path '*/error/*' | wc -l)" 1
+        '["pending", "pending", "pending", "pending", "pending", "pending"]'
+    assert_eq "$(find "$DATA" -path '*/parsed*' -o -path '*/error*' | wc -l)" 0
+    assert_eq "$(find "$DATA" -name '*.tsv' | wc -l)" 6
     assert_contains "$stderr" "retrying"
-    # the budget is spent once, not once per file: the first file retried,
-    # every later one had a single attempt
-    assert_eq "$(rq '[("after 1 attempts" in x["error"]) for x in r["files"] if x["status"] == "pending"]')" \
-        '[false, true, true, true, true]'
+    assert_contains "$(rq 'r["files"][0]["error"]')" "unavailable after"
+    assert_eq "$(rq '[x["error"].startswith("database unavailable: not tried (GET http") for x in r["files"]]')" \
+        '[false, true, true, true, true, true]'
+    # the company of a file not read is still in the report
+    assert_eq "$(rq 'sorted(set(x["bucket"] for x in r["files"]))')" '["acme", "bertin"]'
+    assert_contains "$stderr" "cannot write the run summary to powerview_meta: database unavailable: not tried"
+}
+
+@test "v2: a refused port with the default budget: a few attempts, exit 75, files in place" {
+    unset TSV_RETRY_BUDGET TSV_RETRY_AFTER_MAX TSV_HTTP_TIMEOUT
+    mkmany "$DEV" 50
+    INFLUXDB_HOST="http://127.0.0.1:$(free_port)" run_parser -d "$DATA"
+    assert_status 75
+    assert_eq "$(find "$DEV" -maxdepth 1 -name '*.tsv' | wc -l)" 50
+    assert_no_file "$DEV/parsed"
+    # nothing ever listened: no 120 s budget, a few seconds of attempts (here at most 5)
+    assert_eq "$(rq 'r["files"][0]["error"].split(" attempts")[0].split(" ")[-1] in ("1", "2", "3", "4", "5")')" true
+    assert_contains "$(rq 'r["files"][0]["error"]')" "connect"
+    assert_eq "$(rq '[x["status"] for x in r["files"]] == ["pending"] * 50')" true
+    assert_eq "$(rq 'sum(x["error"].startswith("database unavailable: not tried") for x in r["files"])')" 49
+}
+
+@test "v2: a server that takes requests and never answers: 50 files, exit 75, all kept, a bounded number of writes" {
+    export TSV_HTTP_ANSWER_TIMEOUT=1 TSV_RETRY_BUDGET=3
+    mkmany "$DEV" 50
+    fault '{"path": "/api/v2/write", "action": "hang", "times": -1}'
+    run_parser -d "$DATA"
+    assert_status 75
+    assert_eq "$(find "$DEV" -maxdepth 1 -name '*.tsv' | wc -l)" 50
+    assert_no_file "$DEV/parsed"
+    assert_no_file "$DEV/error"
+    assert_eq "$(rq '[x["status"] for x in r["files"]] == ["pending"] * 50')" true
+    assert_contains "$(rq 'r["files"][0]["error"]')" "no answer within 1 s"
+    assert_eq "$(rq 'sum(x["error"].startswith("database unavailable: not tried") for x in r["files"])')" 49
+    # one budget for the run: the first file's write, tried again while the budget
+    # allowed; nothing after it, not even the run summary
+    assert_eq "$(rlog '0 < len(W) <= 3')" true
+    assert_eq "$(rlog '[x["path"] for x in R if x["path"] != "/api/v2/write"]')" '["/api/v2/orgs", "/api/v2/buckets", "/api/v2/buckets"]'
+    assert_eq "$(rlog 'len([x for x in R if x["path"] == "/api/v2/write"]) == len(W)')" true
+    assert_contains "$stderr" "cannot write the run summary to powerview_meta: database unavailable: not tried"
+    # the server back: the next run takes all 50 files
+    influx2 POST /__test/reset >/dev/null
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(find "$DEV/parsed" -name '*.tsv' | wc -l)" 50
+    assert_eq "$(pts acme)" 100
 }
 
 # ---- splitting and refusals
@@ -352,6 +395,26 @@ print(json.dumps({"names": names}))')" >/dev/null
     assert_eq "$(rlog '[(x.get("fault"), x["status"]) for x in W]')" '[["drop_mid", null], [null, 204]]'
     assert_eq "$(pts acme)" 100
     assert_eq "$(rq 'f["nb_points_in_influx"]')" 100
+}
+
+@test "v2: a write met by silence is tried again while another silence fits in the budget" {
+    export TSV_HTTP_ANSWER_TIMEOUT=1 TSV_RETRY_BUDGET=5
+    mkseries "$DEV/a.tsv" 20
+    fault '{"path": "/api/v2/write", "action": "hang"}'
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_contains "$stderr" "no answer within 1 s; retrying in"
+    assert_eq "$(rlog '[(x.get("fault"), x["status"]) for x in W]')" '[["hang", null], [null, 204]]'
+    assert_eq "$(rq '(f["status"], f["nb_points_in_influx"])')" '["success", 20]'
+    # a budget with no room for a second silence: one attempt, given up
+    influx2 POST /__test/reset >/dev/null
+    mkseries "$DEV/b.tsv" 20
+    fault '{"path": "/api/v2/write", "action": "hang"}'
+    TSV_RETRY_BUDGET=1.5 run_parser -d "$DATA"
+    assert_status 75
+    assert_contains "$(rq 'f["error"]')" "unavailable after 1 attempts (no answer within 1 s)"
+    assert_file "$DEV/b.tsv"
+    assert_no_file "$DEV/parsed/b.tsv"
 }
 
 @test "v2: an answer slower than TSV_HTTP_TIMEOUT times out and is retried" {
