@@ -14,17 +14,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 parser=${1:-${TSV_PARSER:-$here/../build/tsv_parser}}
 files=${FILES:-50}
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tsv_bench_hung.XXXXXX")
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=bench/lib.bash
+. "$here/lib.bash"
+bench_tmp tsv_bench_hung
 
 # the default timeouts and budget, whatever the caller's environment says
 for v in TSV_HTTP_CONNECT_TIMEOUT TSV_HTTP_ANSWER_TIMEOUT TSV_HTTP_TIMEOUT TSV_RETRY_BUDGET \
@@ -36,7 +28,7 @@ export TSV_MIN_AGE=0 TSV_LOG_LEVEL=WARNING TSV_REPORT_DIR="$tmp/reports"
 token=bench-token-$RANDOM
 python3 "$here/../tests/servers/influx2.py" --port 0 --port-file "$tmp/port" --token "$token" \
 	--org powerview --log "$tmp/influx2.log" &
-pid=$!
+bench_stop_on_exit $!
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
 url="http://127.0.0.1:$(cat "$tmp/port")"
 
@@ -67,5 +59,5 @@ curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' \
 run hung "$url"
 echo "         requests the hung server saw: $(curl -fsS "$url/__test/requests" |
 	python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
-run refused "http://127.0.0.1:$(free_port)"
+run refused "http://127.0.0.1:$(bench_free_port)"
 echo "targets: hung < 120 s, refused < 5 s, both exit 75 with every file in place"
