@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -111,32 +112,152 @@ not_tried(pv_file_result *r, const pv_run_opts *o, const char *why)
 	return PV_ETEMP;
 }
 
-/* Asks the database how many points of the file it holds; a shortfall is a warning. */
+/*
+ * Files taken and not yet settled, in order. Counting a file's points back
+ * is one query per group of files rather than one per file: a group is the
+ * files of one company, campaign and master serial, each with its own name
+ * (the query counts by file_name), up to GROUP_FILES of them. Files that
+ * need no count (errors, pending, skipped) wait in the group too, so the
+ * report keeps the order of the run. Every file keeps its lock and its
+ * folders open until it is moved, after the count: a file goes to parsed/
+ * only once the database acknowledged its points (in ingest), and the count
+ * is a check whose shortfall is a warning. A run killed meanwhile leaves up
+ * to a group of files in place; the next run sends them again, the same
+ * series and seconds, which the database stores once.
+ */
+#define GROUP_FILES 100
+#define GROUP_CHANNELS 10000 /* all files of a group together: bounds the memory held */
+
+typedef struct group {
+	pv_file_result r[GROUP_FILES];
+	int rc[GROUP_FILES];
+	size_t n, max, nchannels;
+	pv_count_query q[GROUP_FILES];
+	uint64_t count[GROUP_FILES];
+	size_t which[GROUP_FILES]; /* q[k] is the file r[which[k]] */
+} group;
+
+/* Whether the file's points are to be counted back. */
+static bool
+to_count(int rc, const pv_run_opts *o)
+{
+	return rc == PV_OK && !o->dry_run && o->verify && o->sink->ops->count != NULL;
+}
+
+/* How many files a group may hold: three descriptors each (file, folder, parent) stay open. */
+static size_t
+group_max(const pv_run_opts *o)
+{
+	struct rlimit nofile;
+	size_t max = GROUP_FILES;
+
+	if (!to_count(PV_OK, o))
+		return 1; /* nothing to count: each file is settled at once */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY)
+		max = nofile.rlim_cur > 64 + 3 ? (size_t)(nofile.rlim_cur - 64) / 3 : 1;
+	return max < GROUP_FILES ? max : GROUP_FILES;
+}
+
+/* Whether file r may join the group, else the group is finished first. */
+static bool
+joins(const group *g, const pv_file_result *r, int rc, const pv_run_opts *o)
+{
+	const pv_file_result *key = NULL;
+
+	if (g->n == 0)
+		return true;
+	if (g->nchannels + r->channels.count > GROUP_CHANNELS)
+		return false;
+	if (!to_count(rc, o))
+		return true;
+	for (size_t i = 0; i < g->n; i++) {
+		if (!to_count(g->rc[i], o))
+			continue;
+		/* without the file_name tag nothing tells the files apart: one a query */
+		if (!o->cfg.file_name_tag)
+			return false;
+		if (key == NULL) {
+			key = &g->r[i];
+			if (strcmp(key->loc.company, r->loc.company) != 0 ||
+			    strcmp(key->loc.campaign, r->loc.campaign) != 0 ||
+			    strcmp(key->master_sn, r->master_sn) != 0)
+				return false;
+		}
+		if (strcmp(g->r[i].loc.file_name, r->loc.file_name) == 0)
+			return false;
+	}
+	return true;
+}
+
+/* Asks the database how many points of each file of the group it holds; a shortfall is a warning. */
 static void
-verify(pv_file_result *r, const pv_run_opts *o)
+verify(group *g, const pv_run_opts *o)
 {
 	pv_sink *s = o->sink;
 	pv_err err = { "" };
-	pv_count_query q = {
-		.bucket = r->loc.company,
-		.measurement = o->cfg.measurement,
-		.campaign = r->loc.campaign,
-		.master_sn = r->master_sn,
-		.file_name = o->cfg.file_name_tag ? r->loc.file_name : NULL,
-		.start = r->time_start,
-		.end = r->time_end,
-	};
+	size_t k = 0;
 
-	if (s->ops->count(s, &q, &r->nb_points_in_influx, &err) < 0) {
-		pv_file_result_warn(r, "could not count the points back: %s", err.msg);
+	for (size_t i = 0; i < g->n; i++) {
+		const pv_file_result *r = &g->r[i];
+		if (!to_count(g->rc[i], o))
+			continue;
+		g->q[k] = (pv_count_query){
+			.bucket = r->loc.company,
+			.measurement = o->cfg.measurement,
+			.campaign = r->loc.campaign,
+			.master_sn = r->master_sn,
+			.file_name = o->cfg.file_name_tag ? r->loc.file_name : NULL,
+			.start = r->time_start,
+			.end = r->time_end,
+		};
+		g->which[k++] = i;
+	}
+	if (k == 0)
+		return;
+	if (s->ops->count(s, g->q, k, g->count, &err) < 0) {
+		for (size_t j = 0; j < k; j++)
+			pv_file_result_warn(&g->r[g->which[j]], "could not count the points back: %s", err.msg);
 		return;
 	}
-	r->verified = true;
-	if (r->nb_points_in_influx < r->nb_points)
-		pv_file_result_warn(r,
-		    "%llu points written, %llu found in the database (rows repeating a timestamp collapse; "
-		    "a retention period shorter than the data drops it)",
-		    (unsigned long long)r->nb_points, (unsigned long long)r->nb_points_in_influx);
+	for (size_t j = 0; j < k; j++) {
+		pv_file_result *r = &g->r[g->which[j]];
+		r->nb_points_in_influx = g->count[j];
+		r->verified = true;
+		if (r->nb_points_in_influx < r->nb_points)
+			pv_file_result_warn(r,
+			    "%llu points written, %llu found in the database (rows repeating a timestamp collapse; "
+			    "a retention period shorter than the data drops it)",
+			    (unsigned long long)r->nb_points, (unsigned long long)r->nb_points_in_influx);
+	}
+}
+
+/* The group's count, then each file in order: settled, logged, reported, closed. */
+static void
+finish(group *g, pv_run *run, pv_run_outcome *out, const pv_run_opts *o)
+{
+	verify(g, o);
+	for (size_t i = 0; i < g->n; i++) {
+		pv_file_result *r = &g->r[i];
+
+		if (!o->dry_run && g->rc[i] != PV_ECONFIG)
+			settle(r);
+		log_file(r);
+		/* a file another run holds, or took, is that run's to count */
+		run->nb_files_total += r->status != PV_STATUS_SKIPPED;
+		if (r->status == PV_STATUS_SUCCESS) {
+			run->nb_files_success++;
+			run->nb_points_total += r->nb_points;
+		} else if (r->status == PV_STATUS_ERROR) {
+			run->nb_files_failed++;
+			out->nb_error++;
+		} else if (r->status == PV_STATUS_PENDING) {
+			out->nb_pending++;
+		}
+		cJSON_AddItemToArray(run->files, pv_report_file(r));
+		pv_file_result_free(r);
+	}
+	g->n = 0;
+	g->nchannels = 0;
 }
 
 static int
@@ -274,9 +395,13 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 {
 	pv_run run;
 	struct timespec t0, t1;
+	group *g = calloc(1, sizeof(*g));
 	int rc = PV_OK;
 
 	memset(out, 0, sizeof(*out));
+	if (g == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	g->max = group_max(o);
 	memset(&run, 0, sizeof(run));
 	now_iso(run.run_id, sizeof(run.run_id));
 	now_iso(run.start_time, sizeof(run.start_time));
@@ -296,32 +421,22 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 			rc = not_tried(&r, o, down);
 		else
 			rc = pv_ingest_file(&r, &o->cfg, o->data_dir, o->files[i], o->dry_run ? NULL : o->sink);
-		if (rc == PV_OK && !o->dry_run && o->verify && o->sink->ops->count)
-			verify(&r, o);
-		if (!o->dry_run && rc != PV_ECONFIG)
-			settle(&r);
-		log_file(&r);
-		/* a file another run holds, or took, is that run's to count */
-		run.nb_files_total += r.status != PV_STATUS_SKIPPED;
-		if (r.status == PV_STATUS_SUCCESS) {
-			run.nb_files_success++;
-			run.nb_points_total += r.nb_points;
-		} else if (r.status == PV_STATUS_ERROR) {
-			run.nb_files_failed++;
-			out->nb_error++;
-		} else if (r.status == PV_STATUS_PENDING) {
-			out->nb_pending++;
-		}
-		cJSON_AddItemToArray(run.files, pv_report_file(&r));
+		if (!joins(g, &r, rc, o))
+			finish(g, &run, out, o);
+		g->nchannels += r.channels.count;
+		g->rc[g->n] = rc;
+		g->r[g->n++] = r; /* the group owns it now */
 		if (rc == PV_ECONFIG || rc == PV_ENOMEM) {
 			/* the same answer awaits every other file: stop, move nothing more */
 			pv_fail(err, rc, "run stopped: %s", r.error ? r.error : pv_rc_name(rc));
-			pv_file_result_free(&r);
 			break;
 		}
-		pv_file_result_free(&r);
+		if (g->n >= g->max)
+			finish(g, &run, out, o);
 		rc = PV_OK;
 	}
+	finish(g, &run, out, o);
+	free(g);
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	now_iso(run.end_time, sizeof(run.end_time));

@@ -544,6 +544,50 @@ print(json.dumps({"names": names}))')" >/dev/null
     assert_eq "$(pts acme)" 25
 }
 
+@test "v2: 126 files: a count query per group of files (100 at most, one campaign and serial), the same figures per file, in order" {
+    mkmany "$DEV" 120 3
+    # a broken file among them, a name CSV must quote, rows repeating a second
+    mkfile "$DEV/f0050a.tsv"
+    mkseries "$DEV/g,h \"q\".tsv" 4
+    mkfile "$DEV/f0007.tsv" "$HDR_MONO_SN" "$HDR_MONO_FMT" '05/01/26 00:07:00\t1' '05/01/26 00:07:00\t2'
+    mkmany "$DATA/acme/camp2/$SN" 5 2
+    run_parser -d "$DATA"
+    assert_status 65
+    assert_eq "$(rq 'len(r["files"])')" 127
+    assert_eq "$(rq '[x["file_path"] for x in r["files"]] == sorted(x["file_path"] for x in r["files"])')" true
+    assert_eq "$(rq '[x["file_path"].split("/")[-1] for x in r["files"] if x["status"] != "success"]')" '["f0050a.tsv"]'
+    # every file its own figures, as one query per file gave them
+    assert_eq "$(rq '[(x["file_path"].split("/")[-1], x["nb_points_expected"], x["nb_points_in_influx"]) for x in r["files"]
+        if x["status"] == "success" and x["nb_points_expected"] != x["nb_points_in_influx"]]')" '[["f0007.tsv", 2, 1]]'
+    assert_eq "$(rq 'sorted(set((x["nb_points_expected"], x["nb_points_in_influx"]) for x in r["files"] if x["status"] == "success"))')" \
+        '[[2, 1], [2, 2], [3, 3], [4, 4]]'
+    assert_eq "$(rq '[x["nb_points_in_influx"] for x in r["files"] if "g,h" in x["file_path"]]')" '[4]'
+    assert_contains "$(rq '[x["warnings"] for x in r["files"] if x["file_path"].endswith("f0007.tsv")][0][0]')" \
+        "2 points written, 1 found in the database"
+    # 100 files of camp1, the 21 others, the 5 of camp2: 3 queries for 126 files
+    assert_eq "$(rlog 'len(Q)')" 3
+    assert_eq "$(rlog '[x["status"] for x in Q]')" '[200, 200, 200]'
+    assert_eq "$(pts acme)" $((119 * 3 + 1 + 4 + 5 * 2))
+    assert_eq "$(find "$DATA" -path '*/parsed/*.tsv' | wc -l)" 126
+}
+
+@test "v2: count groups are bounded by the descriptors a run may open (ulimit -n 100: 12 files a group)" {
+    mkmany "$DEV" 50
+    run --separate-stderr bash -c 'ulimit -n 100 && exec "$@"' sh "${TSV_PARSER_REAL:-$TSV_PARSER}" -d "$DATA"
+    assert_status 0
+    assert_eq "$(rlog 'len(Q)')" 5
+    assert_eq "$(rq '[x["nb_points_in_influx"] for x in r["files"]] == [2] * 50')" true
+}
+
+@test "v2: TSV_FILE_NAME_TAG=0: no name to count by, a count query per file" {
+    mkmany "$DEV" 5 3
+    TSV_FILE_NAME_TAG=0 run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(rlog 'len(Q)')" 5
+    assert_eq "$(rq '[(x["nb_points_expected"], x["nb_points_in_influx"]) for x in r["files"]]')" \
+        '[[3, 3], [3, 3], [3, 3], [3, 3], [3, 3]]'
+}
+
 @test "v2: --no-verify: no count query, nb_points_in_influx null" {
     mkseries "$DEV/a.tsv" 10
     run_parser -d "$DATA" --no-verify

@@ -71,6 +71,27 @@ examples() {
     assert_eq "$(vm_count "{__name__=~\"electrical_.+\",campaign=~\"$CAMP-.+\"}")" 5717
 }
 
+@test "vm: 233 files of two campaigns counted back by file name, a query per 100 files: every figure exact" {
+    mkmany "$DATA/acme/$CAMP/$SN" 230 3
+    mkfile "$DATA/acme/$CAMP/$SN/f0100.tsv" "$HDR_MONO_SN" "$HDR_MONO_FMT" '05/01/26 01:40:00\t1' '05/01/26 01:40:00\t2'
+    mkmany "$DATA/acme/$CAMP-b/$SN" 3 2
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(rq 'len(r["files"])')" 233
+    assert_eq "$(rq '[(x["file_path"].split("/")[-1], x["nb_points_expected"], x["nb_points_in_influx"]) for x in r["files"]
+        if x["nb_points_expected"] != x["nb_points_in_influx"]]')" '[["f0100.tsv", 2, 1]]'
+    assert_eq "$(rq 'sorted(set((x["nb_points_expected"], x["nb_points_in_influx"]) for x in r["files"]))')" \
+        '[[2, 1], [2, 2], [3, 3]]'
+    assert_eq "$(rq 'sum(x["nb_points_in_influx"] for x in r["files"])')" $((229 * 3 + 1 + 3 * 2))
+    assert_eq "$(vm_count "{__name__=~\"electrical_.+\",campaign=~\"$CAMP.*\"}")" $((229 * 3 + 1 + 3 * 2))
+    # without the file_name tag: one file a query, the same figures
+    mkmany "$DATA/acme/$CAMP-c/$SN" 4 3
+    TSV_FILE_NAME_TAG=0 run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(rq '[(x["nb_points_expected"], x["nb_points_in_influx"]) for x in r["files"]]')" \
+        '[[3, 3], [3, 3], [3, 3], [3, 3]]'
+}
+
 @test "vm: the run summary goes to the meta series" {
     mkfile "$DATA/acme/$CAMP/$SN/a.tsv" "$HDR_MONO_SN" "$HDR_MONO_FMT" '05/01/26 10:00:00\t1'
     run_parser -d "$DATA"

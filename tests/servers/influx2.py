@@ -22,8 +22,10 @@ Flux CSV. Where this server differs on purpose, the code says so
 Endpoints: GET /health, /ping, /ready; GET /api/v2/orgs; GET, POST
 /api/v2/buckets; GET, DELETE /api/v2/buckets/{id}; GET, POST
 /api/v2/authorizations; GET, PATCH, DELETE /api/v2/authorizations/{id};
-POST /api/v2/write; POST /api/v2/query (only the Flux shape tsv_parser sends:
-from |> range |> filter* |> group()? |> count() |> yield()?).
+POST /api/v2/write; POST /api/v2/query (only the Flux shapes tsv_parser sends:
+from |> range |> filter* |> group(columns: [...])? |> count() |> yield()?;
+group() without columns sums every series into one table, group(columns:
+["file_name"]) makes one table per file name, as Flux does).
 
 Control API (no auth; never touched by fault rules):
     POST   /__test/faults     JSON rule or list of rules, appended to the queue
@@ -931,12 +933,13 @@ class FluxQuery:
         self.stop = None
         self.conds = []
         self.grouped = False
+        self.group_columns = []
         self.result = "_result"
 
 
 class FluxParser:
     """Only: from(bucket: "B") |> range(start: T[, stop: T])
-    |> filter(fn: (r) => COND and ...)* |> group()? |> count() |> yield()?"""
+    |> filter(fn: (r) => COND and ...)* |> group(columns: ["C", ...])? |> count() |> yield()?"""
 
     def __init__(self, text, now):
         self.toks = flux_tokens(text)
@@ -1075,13 +1078,16 @@ class FluxParser:
             raise FluxError("undefined identifier %s" % t.value, t)
         raise FluxError("unexpected %s" % self.describe(t), t)
 
-    def empty_list(self):
+    def string_list(self):
         self.expect_op("[")
-        t = self.peek()
-        if not self.is_op("]"):
-            raise FluxError("only group() or group(columns: []) is supported by this test server", t)
-        self.take()
-        return []
+        items = []
+        while not self.is_op("]"):
+            items.append(self.string())
+            if not self.is_op(","):
+                break
+            self.take()
+        self.expect_op("]")
+        return items
 
     def parse(self):
         q = FluxQuery()
@@ -1111,10 +1117,11 @@ class FluxParser:
                     raise FluxError("onEmpty must be drop or keep", name)
                 q.conds += a["fn"]
             elif f == "group" and stage == 1:
-                a = self.args({"columns": self.empty_list, "mode": self.string})
+                a = self.args({"columns": self.string_list, "mode": self.string})
                 if a.get("mode", "by") != "by":
                     raise FluxError("only group mode by is supported by this test server", name)
                 q.grouped = True
+                q.group_columns = a.get("columns", [])
                 stage = 2
             elif f == "count" and stage in (1, 2):
                 a = self.args({"column": self.string})
@@ -1127,13 +1134,26 @@ class FluxParser:
                 stage = 4
             else:
                 raise FluxError("%s() is not supported here by this test server "
-                                "(from |> range |> filter* |> group()? |> count() |> yield()?)" % f, name)
+                                "(from |> range |> filter* |> group(columns: [...])? |> count() |> yield()?)"
+                                % f, name)
         t = self.peek()
         if t.kind != "eof":
             raise FluxError("unexpected %s" % self.describe(t), t)
         if stage < 3:
             raise FluxError("this test server needs the query to end with count()", t)
         return q
+
+
+def column_value(m, tags, f, col):
+    """The value of column col of a point: _measurement, _field or a tag (None when absent)."""
+    if col == "_measurement":
+        return m
+    if col == "_field":
+        return f
+    for k, v in tags:
+        if k == col:
+            return v
+    return None
 
 
 def csv_field(s, delim):
@@ -1909,29 +1929,23 @@ class Api:
             for (m, tags, f, ts) in st.points.get(b["id"], {}):
                 if not fq.start <= ts < fq.stop:
                     continue
-                ok = True
-                for col, val in fq.conds:
-                    if col == "_measurement":
-                        v = m
-                    elif col == "_field":
-                        v = f
-                    else:
-                        v = None
-                        for k, tv in tags:
-                            if k == col:
-                                v = tv
-                                break
-                    if v != val:
-                        ok = False
-                        break
-                if ok:
+                if all(column_value(m, tags, f, col) == val for col, val in fq.conds):
                     series[(m, tags, f)] = series.get((m, tags, f), 0) + 1
         nano = dialect["dateTimeFormat"] == "RFC3339Nano"
         tables = []
-        if fq.grouped:
+        if fq.grouped and not fq.group_columns:
             total = sum(series.values())
             if total:
                 tables.append(([("_value", "long", False)], [[total]]))
+        elif fq.grouped:
+            # one table per value of the group key; a missing tag is null ("" in CSV)
+            groups = {}
+            for (m, tags, f), n in series.items():
+                key = tuple(column_value(m, tags, f, c) or "" for c in fq.group_columns)
+                groups[key] = groups.get(key, 0) + n
+            cols = [(c, "string", True) for c in fq.group_columns] + [("_value", "long", False)]
+            for key in sorted(groups):
+                tables.append((cols, [list(key) + [groups[key]]]))
         else:
             tfmt = "dateTime:" + dialect["dateTimeFormat"]
             start, stop = rfc3339(fq.start, nano), rfc3339(fq.stop, nano)

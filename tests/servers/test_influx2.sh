@@ -176,8 +176,23 @@ check "query is CSV" header_is Content-Type 'text/csv; charset=utf-8'
 check "annotated count" cmp -s "$TMP/body" <(printf '#datatype,string,long,long\r\n#group,false,false,false\r\n#default,_result,,\r\n,result,table,_value\r\n,,0,4\r\n\r\n')
 flux "$Q"
 check "plain CSV count" cmp -s "$TMP/body" <(printf ',result,table,_value\r\n,_result,0,4\r\n\r\n')
+# counts by file name: a table per file, a name with a comma quoted as CSV does
+api POST "/api/v2/write?org=acme&bucket=powerview&precision=s" \
+    --data-binary 'electrical,campaign=c1,device_master_sn=02001171,file_name=x\,y\ "z".tsv U1=1,U2=2,U3=3 1761355300'
+check "odd file name write 204" status_is 204
+flux 'from(bucket: "powerview")
+  |> range(start: 2025-10-25T00:00:00Z, stop: 2025-10-26T00:00:00Z)
+  |> filter(fn: (r) => r._measurement == "electrical" and r.campaign == "c1" and r.device_master_sn == "02001171")
+  |> group(columns: ["file_name"])
+  |> count()'
+check "count by file_name" cmp -s "$TMP/body" \
+    <(printf ',result,table,file_name,_value\r\n,_result,0,a.tsv,4\r\n,_result,1,"x,y ""z"".tsv",3\r\n\r\n')
+api POST "/api/v2/query?orgID=$ORG_ID" -H 'Content-Type: application/json' \
+    --data-binary '{"query": "from(bucket: \"powerview\") |> range(start: 0) |> filter(fn: (r) => r.campaign == \"c2\") |> group(columns: [\"file_name\"]) |> count()", "dialect": {"annotations": ["datatype", "group", "default"]}}'
+check "annotated count by file_name" cmp -s "$TMP/body" \
+    <(printf '#datatype,string,long,string,long\r\n#group,false,false,true,false\r\n#default,_result,,,\r\n,result,table,file_name,_value\r\n,,0,b.tsv,1\r\n\r\n')
 flux 'from(bucket: "powerview") |> range(start: 0) |> filter(fn: (r) => r._measurement == "electrical") |> count()'
-check "one table per series" [ "$(grep -c ',_result,' "$TMP/body")" = 3 ]
+check "one table per series" [ "$(grep -c ',_result,' "$TMP/body")" = 6 ]
 flux 'from(bucket: "powerview") |> range(start: 0) |> filter(fn: (r) => r.campaign == "none") |> group() |> count()'
 check "empty result" cmp -s "$TMP/body" <(printf '\r\n')
 flux 'from(bucket: "powerview") |> range(start: 0) |> mean()'
