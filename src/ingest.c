@@ -308,6 +308,10 @@ ingest_rows(ingest *in, pv_lines *l, pv_err *err)
 	bool done = false;
 
 	while ((rc = pv_lines_next(l, &s, &n, err)) == 1) {
+		/* after a signal, a file gets a second or so to finish; then it waits for a later run */
+		if (pv_stop_overdue(1.0))
+			return pv_fail(err, PV_ESTOP, "stopped by signal %d before the end of the file: left in place",
+			    pv_stop_signal());
 		if (done || pv_line_blank(s, n))
 			continue; /* lines after END_DATA are still read: the file must be UTF-8 */
 		if (in->framed) {
@@ -358,6 +362,7 @@ pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
 	pv_lines l;
 	pv_err err = { "" };
 	bool began = false;
+	char *abs_path = NULL;
 	int fd = -1, rc;
 
 	memset(&h, 0, sizeof(h));
@@ -411,7 +416,13 @@ pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
 		if ((rc = build_prefixes(&r->channels, cfg, r, h.format, h.master_sn, &err)) < 0)
 			goto out;
 		in.b.sink = sink;
-		if ((rc = sink->ops->begin(sink, r->loc.company, &err)) < 0)
+		abs_path = pv_path_absolute(path);
+		sink->source_path = abs_path;
+		sink->source_dev = r->place.st.st_dev;
+		sink->source_ino = r->place.st.st_ino;
+		rc = sink->ops->begin(sink, r->loc.company, &err);
+		sink->source_path = NULL;
+		if (rc < 0)
 			goto out;
 		began = true;
 	}
@@ -450,15 +461,17 @@ out:
 		r->status = PV_STATUS_SUCCESS;
 	else if (rc == PV_ENOENT)
 		r->status = PV_STATUS_SKIPPED;
-	else if (rc == PV_ETEMP || rc == PV_ENOMEM || rc == PV_EIO || rc == PV_ECONFIG)
+	else if (rc == PV_ETEMP || rc == PV_ENOMEM || rc == PV_EIO || rc == PV_ECONFIG || rc == PV_ESTOP)
 		r->status = PV_STATUS_PENDING;
 	else
 		r->status = PV_STATUS_ERROR;
 	if (rc < 0)
 		r->error = strdup(err.msg);
+	r->sent = began;
 	r->header_meta = h.meta; /* the report shows the framed header as read */
 	h.meta = NULL;
 	free(in.b.buf);
+	free(abs_path);
 	pv_tz_free(in.tz);
 	pv_header_free(&h);
 	pv_lines_free(&l);

@@ -151,8 +151,12 @@ group_max(const pv_run_opts *o)
 	struct rlimit nofile;
 	size_t max = GROUP_FILES;
 
-	if (!to_count(PV_OK, o))
-		return 1; /* nothing to count: each file is settled at once */
+	/*
+	 * Nothing to count, or a sink that must hear of each file settled before
+	 * the next begins (the file sink's lock and journal): one file at a time.
+	 */
+	if (!to_count(PV_OK, o) || o->sink->ops->settled != NULL)
+		return 1;
 	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY)
 		max = nofile.rlim_cur > 64 + 3 ? (size_t)(nofile.rlim_cur - 64) / 3 : 1;
 	return max < GROUP_FILES ? max : GROUP_FILES;
@@ -214,7 +218,10 @@ verify(group *g, const pv_run_opts *o)
 	}
 	if (k == 0)
 		return;
-	if (s->ops->count(s, g->q, k, g->count, &err) < 0) {
+	/* a signal: the count is a check and the points are stored; the files are settled at once */
+	if (pv_stop_signal() != 0)
+		snprintf(err.msg, sizeof(err.msg), "the run was stopped");
+	if (err.msg[0] != '\0' || s->ops->count(s, g->q, k, g->count, &err) < 0) {
 		for (size_t j = 0; j < k; j++)
 			pv_file_result_warn(&g->r[g->which[j]], "could not count the points back: %s", err.msg);
 		return;
@@ -231,16 +238,38 @@ verify(group *g, const pv_run_opts *o)
 	}
 }
 
+static void summary_file(FILE *, const cJSON *);
+
+/* Where the files of a finished group go. */
+typedef struct settling {
+	pv_run *run;          /* the counts */
+	pv_report_writer *w;  /* the report */
+	FILE *sum;            /* the run summary's file lines */
+	const pv_run_opts *o;
+} settling;
+
 /* The group's count, then each file in order: settled, logged, reported, closed. */
 static void
-finish(group *g, pv_run *run, pv_run_outcome *out, const pv_run_opts *o)
+finish(group *g, const settling *c)
 {
+	const pv_run_opts *o = c->o;
+	pv_run *run = c->run;
+
 	verify(g, o);
 	for (size_t i = 0; i < g->n; i++) {
 		pv_file_result *r = &g->r[i];
+		bool delivered = r->status == PV_STATUS_SUCCESS;
+		cJSON *f;
 
 		if (!o->dry_run && g->rc[i] != PV_ECONFIG)
 			settle(r);
+		/* a file that stays (its move failed) must not leave its lines twice in an output */
+		if (r->sent && o->sink->ops->settled != NULL &&
+		    o->sink->ops->settled(o->sink, r->status == PV_STATUS_SUCCESS) == 1 && delivered &&
+		    r->status != PV_STATUS_SUCCESS)
+			pv_file_result_warn(r,
+			    "%llu points already written were taken back from the output",
+			    (unsigned long long)r->nb_points);
 		log_file(r);
 		/* a file another run holds, or took, is that run's to count */
 		run->nb_files_total += r->status != PV_STATUS_SKIPPED;
@@ -249,11 +278,16 @@ finish(group *g, pv_run *run, pv_run_outcome *out, const pv_run_opts *o)
 			run->nb_points_total += r->nb_points;
 		} else if (r->status == PV_STATUS_ERROR) {
 			run->nb_files_failed++;
-			out->nb_error++;
 		} else if (r->status == PV_STATUS_PENDING) {
-			out->nb_pending++;
+			run->nb_files_pending++;
 		}
-		cJSON_AddItemToArray(run->files, pv_report_file(r));
+		if ((f = pv_report_file(r)) == NULL)
+			c->w->failed = true;
+		if (c->w->fp != NULL && f != NULL)
+			pv_report_add(c->w, f);
+		if (f != NULL)
+			summary_file(c->sum, f);
+		cJSON_Delete(f);
 		pv_file_result_free(r);
 	}
 	g->n = 0;
@@ -293,87 +327,110 @@ num(const cJSON *o, const char *key)
 }
 
 /*
- * The run summary of the original: one tsv_parser_run point and one
- * tsv_parser_file point per file, in the meta bucket. Only a warning on failure.
+ * The run summary of the original: one tsv_parser_file point per file,
+ * written to a temporary file as the run goes (memory does not grow with
+ * the files), and one tsv_parser_run point, in the meta bucket.
  */
 static void
-write_summary(const pv_run_opts *o, const cJSON *report, size_t nb_pending)
+summary_file(FILE *tmp, const cJSON *f)
+{
+	const cJSON *path = cJSON_GetObjectItemCaseSensitive(f, "file_path");
+	const char *slash = cJSON_IsString(path) ? strrchr(path->valuestring, '/') : NULL;
+	cJSON name = { .type = cJSON_String };
+	char line[4096], *p = line;
+	size_t left = sizeof(line);
+
+	if (tmp == NULL)
+		return;
+	name.valuestring = (char *)(slash ? slash + 1 : cJSON_IsString(path) ? path->valuestring : "");
+	size_t n = (size_t)snprintf(p, left, "tsv_parser_file");
+	p += n;
+	left -= n;
+	if (put_tag(&p, &left, "bucket", cJSON_GetObjectItemCaseSensitive(f, "bucket")) < 0 ||
+	    put_tag(&p, &left, "campaign", cJSON_GetObjectItemCaseSensitive(f, "campaign")) < 0 ||
+	    put_tag(&p, &left, "device_master_sn", cJSON_GetObjectItemCaseSensitive(f, "device_master_sn")) < 0 ||
+	    put_tag(&p, &left, "file_name", &name) < 0 ||
+	    put_tag(&p, &left, "status", cJSON_GetObjectItemCaseSensitive(f, "status")) < 0)
+		return; /* a name too long for a summary line: leave the file out */
+	n = (size_t)snprintf(p, left,
+	    " nb_channels=%.0fi,nb_invalid_timestamps=%.0fi,nb_invalid_values=%.0fi,"
+	    "nb_malformed_rows=%.0fi,nb_points=%.0fi,nb_rows=%.0fi %lld\n",
+	    num(f, "nb_channels"), num(f, "nb_invalid_timestamps"), num(f, "nb_invalid_values"),
+	    num(f, "nb_malformed_rows"), num(f, "nb_points"), num(f, "nb_rows"), (long long)time(NULL));
+	if (n < left)
+		fwrite(line, 1, (size_t)(p - line) + n, tmp);
+}
+
+/* Sends the run's point, then the files' points read back in batches. Only a warning on failure. */
+static void
+write_summary(const pv_run_opts *o, const pv_run *run, FILE *tmp)
 {
 	pv_sink *s = o->sink;
-	const cJSON *files = cJSON_GetObjectItemCaseSensitive(report, "files"), *f;
-	/* the report's strings: valid UTF-8, as line protocol must be */
-	const char *base = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(report, "base_folder"));
-	size_t cap = 1024 + 2 * strlen(base) + (size_t)cJSON_GetArraySize(files) * 2048;
-	size_t left, nlines = 1;
-	char *buf = malloc(cap), *p;
+	char *buf = NULL, *p, *base = NULL;
+	size_t cap = 1 << 20, used, nlines;
 	pv_err err = { "" };
-	long long now = (long long)time(NULL);
 	int rc = PV_ENOMEM;
+	cJSON *b = pv_json_string(run->base_folder);
 
-	if (buf == NULL)
+	/* base_folder is a string field: only " and \ are escaped there, as UTF-8 */
+	if (tmp == NULL || b == NULL || (buf = malloc(cap)) == NULL ||
+	    (base = malloc(2 * strlen(b->valuestring) + 1)) == NULL)
 		goto out;
-	/* base_folder is a string field: only " and \ are escaped there */
-	p = buf;
-	p += snprintf(p, cap, "tsv_parser_run,status=%s base_folder=\"",
-	    cJSON_GetObjectItemCaseSensitive(report, "status")->valuestring);
-	for (; *base; base++) {
-		if (*base == '"' || *base == '\\')
+	p = base;
+	for (const char *c = b->valuestring; *c; c++) {
+		if (*c == '"' || *c == '\\')
 			*p++ = '\\';
-		*p++ = *base == '\n' ? ' ' : *base;
+		*p++ = *c == '\n' ? ' ' : *c;
 	}
-	p += snprintf(p, cap - (size_t)(p - buf),
-	    "\",duration_s=%.6f,nb_files_failed=%.0fi,nb_files_pending=%zui,nb_files_success=%.0fi,"
-	    "nb_files_total=%.0fi,nb_points_total=%.0fi %lld\n",
-	    num(report, "duration_s"), num(report, "nb_files_failed"), nb_pending,
-	    num(report, "nb_files_success"), num(report, "nb_files_total"),
-	    num(report, "nb_points_total"), now);
-	left = cap - (size_t)(p - buf);
-	cJSON_ArrayForEach(f, files) {
-		const cJSON *path = cJSON_GetObjectItemCaseSensitive(f, "file_path");
-		const char *slash = cJSON_IsString(path) ? strrchr(path->valuestring, '/') : NULL;
-		cJSON name = { .type = cJSON_String };
-		name.valuestring = (char *)(slash ? slash + 1 : cJSON_IsString(path) ? path->valuestring : "");
-		char *start = p;
-		size_t n = (size_t)snprintf(p, left, "tsv_parser_file");
-		p += n;
-		left -= n;
-		if (put_tag(&p, &left, "bucket", cJSON_GetObjectItemCaseSensitive(f, "bucket")) < 0 ||
-		    put_tag(&p, &left, "campaign", cJSON_GetObjectItemCaseSensitive(f, "campaign")) < 0 ||
-		    put_tag(&p, &left, "device_master_sn", cJSON_GetObjectItemCaseSensitive(f, "device_master_sn")) < 0 ||
-		    put_tag(&p, &left, "file_name", &name) < 0 ||
-		    put_tag(&p, &left, "status", cJSON_GetObjectItemCaseSensitive(f, "status")) < 0) {
-			p = start; /* a name too long for a summary line: leave the file out */
-			continue;
+	*p = '\0';
+	used = (size_t)snprintf(buf, cap, "tsv_parser_run,status=%s base_folder=\"%.4000s\","
+	    "duration_s=%.6f,nb_files_failed=%llui,nb_files_pending=%llui,nb_files_success=%llui,"
+	    "nb_files_total=%llui,nb_points_total=%llui %lld\n",
+	    pv_report_status(run), base, run->duration_s, (unsigned long long)run->nb_files_failed,
+	    (unsigned long long)run->nb_files_pending, (unsigned long long)run->nb_files_success,
+	    (unsigned long long)run->nb_files_total, (unsigned long long)run->nb_points_total,
+	    (long long)time(NULL));
+	if ((rc = s->ops->begin(s, s->meta_bucket, &err)) < 0)
+		goto out;
+	rewind(tmp);
+	/* whole lines, a batch at a time: each line is shorter than 4 KiB */
+	for (;;) {
+		size_t got = fread(buf + used, 1, cap - used - 4096, tmp), keep = 0;
+		used += got;
+		if (got > 0 && buf[used - 1] != '\n') {
+			char *nl = memrchr(buf, '\n', used);
+			keep = used - (size_t)(nl + 1 - buf);
 		}
-		n = (size_t)snprintf(p, left,
-		    " nb_channels=%.0fi,nb_invalid_timestamps=%.0fi,nb_invalid_values=%.0fi,"
-		    "nb_malformed_rows=%.0fi,nb_points=%.0fi,nb_rows=%.0fi %lld\n",
-		    num(f, "nb_channels"), num(f, "nb_invalid_timestamps"), num(f, "nb_invalid_values"),
-		    num(f, "nb_malformed_rows"), num(f, "nb_points"), num(f, "nb_rows"), now);
-		if (n >= left) {
-			p = start;
+		nlines = 0;
+		for (size_t i = 0; i < used - keep; i++)
+			nlines += buf[i] == '\n';
+		if (nlines > 0 && (rc = s->ops->write(s, buf, used - keep, nlines, &err)) < 0)
+			goto out;
+		memmove(buf, buf + used - keep, keep);
+		used = keep;
+		if (got == 0)
 			break;
-		}
-		p += n;
-		left -= n;
-		nlines++;
 	}
-	if ((rc = s->ops->begin(s, s->meta_bucket, &err)) == PV_OK &&
-	    (rc = s->ops->write(s, buf, (size_t)(p - buf), nlines, &err)) == PV_OK)
-		rc = s->ops->commit(s, &err);
+	rc = s->ops->commit(s, &err);
 out:
-	if (rc < 0)
+	if (rc < 0) {
+		if (rc != PV_ENOMEM)
+			s->ops->abort(s);
 		pv_warn("cannot write the run summary to %s: %s", s->meta_bucket,
 		    err.msg[0] ? err.msg : pv_rc_name(rc));
+	}
+	cJSON_Delete(b);
+	free(base);
 	free(buf);
 }
 
-/* In the report: the folders the scan could not read, and what it did not take. */
-static void
-report_passed(cJSON *report, const pv_passed_list *passed)
+/* The end of the report: the folders the scan could not read, and what it did not take. */
+static cJSON *
+report_passed(const pv_passed_list *passed)
 {
-	cJSON *skipped = cJSON_AddArrayToObject(report, "skipped_folders");
-	cJSON *not_taken = cJSON_AddArrayToObject(report, "not_taken");
+	cJSON *more = cJSON_CreateObject();
+	cJSON *skipped = cJSON_AddArrayToObject(more, "skipped_folders");
+	cJSON *not_taken = cJSON_AddArrayToObject(more, "not_taken");
 
 	for (size_t i = 0; passed != NULL && i < passed->count; i++) {
 		const pv_passed *p = &passed->items[i];
@@ -388,19 +445,59 @@ report_passed(cJSON *report, const pv_passed_list *passed)
 			cJSON_AddNumberToObject(e, "nb_files", (double)p->nb_files);
 		cJSON_AddItemToArray(p->kind == PV_PASSED_UNREADABLE ? skipped : not_taken, e);
 	}
+	return more;
+}
+
+/* Where the report goes: the stream of a dry run, else a temporary file beside the reports. */
+static void
+report_open(pv_report_writer *w, pv_atomic *a, char **dir, const pv_run_opts *o, const pv_run *run)
+{
+	char name[128];
+	pv_err err = { "" };
+
+	memset(a, 0, sizeof(*a));
+	*dir = NULL;
+	if (o->report_stream != NULL) {
+		pv_report_begin(w, o->report_stream, run);
+		return;
+	}
+	/* like the original, a run that found nothing leaves no report */
+	if (o->dry_run || o->nfiles == 0) {
+		pv_report_begin(w, NULL, run);
+		return;
+	}
+	*dir = o->report_dir && o->report_dir[0] ? strdup(o->report_dir)
+	    : pv_run_default_report_dir(o->data_dir);
+	pv_report_file_name(name, sizeof(name), run->run_id);
+	if (*dir == NULL || pv_settle_open_atomic(a, *dir, name, &err) < 0) {
+		pv_error("cannot write the run report: %s", err.msg[0] ? err.msg : "out of memory");
+		pv_report_begin(w, NULL, run);
+		w->failed = true;
+		return;
+	}
+	pv_report_begin(w, a->fp, run);
 }
 
 int
 pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 {
 	pv_run run;
+	pv_report_writer w;
+	pv_atomic atomic;
 	struct timespec t0, t1;
+	char *dir;
+	bool summary = !o->dry_run && o->sink && o->sink->meta_bucket;
+	FILE *sum = summary ? tmpfile() : NULL;
 	group *g = calloc(1, sizeof(*g));
+	settling ctx;
 	int rc = PV_OK;
 
 	memset(out, 0, sizeof(*out));
-	if (g == NULL)
+	if (g == NULL) {
+		if (sum != NULL)
+			fclose(sum);
 		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
 	g->max = group_max(o);
 	memset(&run, 0, sizeof(run));
 	now_iso(run.run_id, sizeof(run.run_id));
@@ -408,73 +505,79 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	run.base_folder = o->data_dir;
 	run.dry_run = o->dry_run;
-	run.files = cJSON_CreateArray();
 	pv_passed_log(o->passed);
+	report_open(&w, &atomic, &dir, o, &run);
+	ctx = (settling){ .run = &run, .w = &w, .sum = sum, .o = o };
 
 	for (size_t i = 0; i < o->nfiles; i++) {
 		pv_file_result r;
-		const char *down = o->dry_run || o->sink->ops->unavailable == NULL
-		    ? NULL : o->sink->ops->unavailable(o->sink);
+		const char *down;
 
+		/* a signal: the files not begun are left for the next run */
+		if (pv_stop_signal() != 0) {
+			run.interrupted = true;
+			break;
+		}
+		down = o->dry_run || o->sink->ops->unavailable == NULL ? NULL : o->sink->ops->unavailable(o->sink);
 		pv_file_result_init(&r, o->files[i]);
 		if (down != NULL)
 			rc = not_tried(&r, o, down);
 		else
 			rc = pv_ingest_file(&r, &o->cfg, o->data_dir, o->files[i], o->dry_run ? NULL : o->sink);
 		if (!joins(g, &r, rc, o))
-			finish(g, &run, out, o);
+			finish(g, &ctx);
 		g->nchannels += r.channels.count;
 		g->rc[g->n] = rc;
 		g->r[g->n++] = r; /* the group owns it now */
-		if (rc == PV_ECONFIG || rc == PV_ENOMEM) {
+		if (rc == PV_ESTOP)
+			run.interrupted = true;
+		if (rc == PV_ECONFIG || rc == PV_ENOMEM || rc == PV_ESTOP) {
 			/* the same answer awaits every other file: stop, move nothing more */
 			pv_fail(err, rc, "run stopped: %s", r.error ? r.error : pv_rc_name(rc));
 			break;
 		}
 		if (g->n >= g->max)
-			finish(g, &run, out, o);
+			finish(g, &ctx);
 		rc = PV_OK;
 	}
-	finish(g, &run, out, o);
+	finish(g, &ctx);
 	free(g);
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	now_iso(run.end_time, sizeof(run.end_time));
 	run.duration_s = seconds_between(&t0, &t1);
-	out->report = pv_report_run(&run);
-	cJSON_Delete(run.files);
-	if (out->report == NULL)
-		return pv_fail(err, PV_ENOMEM, "out of memory");
-	report_passed(out->report, o->passed);
-	/* a run with files kept for later is not a success either */
-	if (out->nb_pending > 0)
-		cJSON_ReplaceItemInObjectCaseSensitive(out->report, "status",
-		    cJSON_CreateString("partial_failure"));
+	out->nb_error = run.nb_files_failed;
+	out->nb_pending = run.nb_files_pending;
 
-	if (!o->dry_run && o->nfiles > 0 && o->sink && o->sink->meta_bucket && rc != PV_ECONFIG)
-		write_summary(o, out->report, out->nb_pending);
+	if (summary && o->nfiles > 0 && rc != PV_ECONFIG)
+		write_summary(o, &run, sum);
+	if (sum != NULL)
+		fclose(sum);
 
-	/* like the original, a run that found nothing leaves no report */
-	if (!o->dry_run && o->nfiles > 0) {
-		char name[128], *dir = o->report_dir && o->report_dir[0]
-		    ? strdup(o->report_dir) : pv_run_default_report_dir(o->data_dir);
-		char *json = cJSON_Print(out->report);
+	cJSON *more = report_passed(o->passed);
+	if (w.fp != NULL && pv_report_end(&w, &run, more) < 0)
+		w.failed = true;
+	cJSON_Delete(more);
+	if (atomic.fp != NULL) {
 		pv_err werr = { "" };
-
-		pv_report_file_name(name, sizeof(name), run.run_id);
-		if (dir == NULL || json == NULL ||
-		    pv_settle_write_atomic(dir, name, json, strlen(json), &werr) < 0) {
-			out->report_failed = true;
+		if (w.failed) {
+			pv_settle_abort_atomic(&atomic);
+		} else if (asprintf(&out->report_path, "%s", atomic.final) < 0 ||
+		    pv_settle_commit_atomic(&atomic, &werr) < 0) {
 			pv_error("cannot write the run report: %s", werr.msg[0] ? werr.msg : "out of memory");
-		} else if (asprintf(&out->report_path, "%s/%s", dir, name) >= 0) {
+			free(out->report_path);
+			out->report_path = NULL;
+			w.failed = true;
+		} else
 			pv_info("run report written to %s", out->report_path);
-		}
+	}
+	out->report_failed = w.failed;
+	if (dir != NULL) {
 		/* reports are never allowed to fill the disk */
 		const char *keep = getenv("TSV_REPORT_KEEP_DAYS");
-		int pruned = dir ? pv_status_prune(dir, keep && keep[0] ? strtod(keep, NULL) : 90) : 0;
+		int pruned = pv_status_prune(dir, keep && keep[0] ? strtod(keep, NULL) : 90);
 		if (pruned > 0)
 			pv_info("%d old run reports or leftover temporary reports removed from %s", pruned, dir);
-		free(json);
 		free(dir);
 	}
 	return rc;
@@ -483,7 +586,6 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 void
 pv_run_outcome_free(pv_run_outcome *out)
 {
-	cJSON_Delete(out->report);
 	free(out->report_path);
 	memset(out, 0, sizeof(*out));
 }

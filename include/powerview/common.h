@@ -3,6 +3,7 @@
 #define POWERVIEW_COMMON_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define PV_VERSION "0.5.0"
@@ -15,7 +16,8 @@ typedef enum pv_rc {
 	PV_EDATA = -3,   /* the input file is bad: it goes to error/ */
 	PV_ECONFIG = -4, /* the configuration is wrong: stop the run */
 	PV_ETEMP = -5,   /* the sink failed for now: keep the file, retry later */
-	PV_ENOENT = -6   /* the input file vanished */
+	PV_ENOENT = -6,  /* the input file vanished */
+	PV_ESTOP = -7    /* stopped by a signal: keep the file, stop the run */
 } pv_rc;
 
 /* A human-readable reason that travels with a failing result code. */
@@ -29,5 +31,15 @@ int pv_fail(pv_err *err, int rc, const char *fmt, ...)
 
 /* Short name of a result code, for logs. */
 const char *pv_rc_name(int rc);
+
+/*
+ * A stop asked by a signal (SIGINT, SIGTERM): pv_stop_request is
+ * async-signal-safe, for a handler; pv_stop_signal gives the signal (0: none);
+ * pv_stop_overdue tells whether it came more than `seconds` ago, the grace
+ * a file in progress gets to finish. pv_stop_request(0) forgets it.
+ */
+void pv_stop_request(int sig);
+int pv_stop_signal(void);
+bool pv_stop_overdue(double seconds);
 
 #endif

@@ -53,6 +53,7 @@ typedef struct pv_file_result {
 	char *destination;
 	int fd;                /* the open, locked file: held until it is moved */
 	pv_place place;        /* its folders, held open for the move */
+	bool sent;             /* the sink began the file: it is told when the file is settled */
 } pv_file_result;
 
 void pv_file_result_init(pv_file_result *r, const char *path);

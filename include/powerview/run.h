@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "powerview/ingest.h"
 #include "powerview/scan.h"
@@ -19,11 +20,12 @@ typedef struct pv_run_opts {
 	const char *report_dir; /* NULL: <data folder>/../logs/reports */
 	bool verify;            /* count each file's points back when the sink can */
 	const pv_passed_list *passed; /* what the scan passed over (NULL: nothing) */
+	FILE *report_stream;    /* the report goes there as the run goes (a dry run's
+	                           standard output); NULL: a report file, for a real run */
 	pv_config cfg;
 } pv_run_opts;
 
 typedef struct pv_run_outcome {
-	cJSON *report;          /* the run report, owned by the caller */
 	char *report_path;      /* where it was written, or NULL */
 	size_t nb_error, nb_pending;
 	bool report_failed;

@@ -2,6 +2,8 @@
 #ifndef POWERVIEW_SETTLE_H
 #define POWERVIEW_SETTLE_H
 
+#include <stdio.h>
+
 #include "powerview/common.h"
 #include "powerview/place.h"
 
@@ -16,6 +18,20 @@
  * (a new upload: it is left for its own run).
  */
 int pv_settle_move(char **dest, const pv_place *pl, int fd, const char *subdir, pv_err *err);
+
+/* A file written in place of another only once whole: a temporary file,
+ * fsync, rename. */
+typedef struct pv_atomic {
+	FILE *fp;   /* write here between open and commit */
+	char *tmp, *final, *dir;
+} pv_atomic;
+
+/* Opens `dir/.name.XXXXXX` (creating `dir`), mode 0644. */
+int pv_settle_open_atomic(pv_atomic *a, const char *dir, const char *name, pv_err *err);
+/* Flushes, fsyncs and renames it to `dir/name`; on failure the temporary file is removed. */
+int pv_settle_commit_atomic(pv_atomic *a, pv_err *err);
+/* Removes the temporary file. */
+void pv_settle_abort_atomic(pv_atomic *a);
 
 /* Writes `data` to `dir/name` through a temporary file, fsync and rename. */
 int pv_settle_write_atomic(const char *dir, const char *name, const char *data,

@@ -2,8 +2,10 @@
 #ifndef POWERVIEW_SINK_H
 #define POWERVIEW_SINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "powerview/common.h"
 
@@ -37,6 +39,13 @@ typedef struct pv_sink_ops {
 	 */
 	int (*count)(pv_sink *s, const pv_count_query *q, size_t n, uint64_t *out, pv_err *err);
 	/*
+	 * The file that began is settled (moved, or left in place): `kept` false
+	 * takes its committed points back where the sink can (a file whose move
+	 * failed is taken again by a later run). Returns 1 when taken back.
+	 * NULL when the sink has nothing to do then.
+	 */
+	int (*settled)(pv_sink *s, bool kept);
+	/*
 	 * NULL while the sink may be tried; once it gave up for the run (the
 	 * database stayed unavailable through its retries), why. NULL op: never.
 	 */
@@ -48,9 +57,22 @@ struct pv_sink {
 	size_t batch_lines; /* flush after this many lines ... */
 	size_t batch_bytes; /* ... or this many bytes */
 	const char *meta_bucket; /* where the run summary goes; NULL: nowhere */
+	/* the input file whose points begin next (absolute path, identity), for
+	 * a sink that must know after a crash whether that file was settled */
+	const char *source_path;
+	dev_t source_dev;
+	ino_t source_ino;
 };
 
-/* Appends to `path` ("-" is standard output). PV_ECONFIG when it cannot be opened. */
+/*
+ * Appends to `path` ("-" is standard output). PV_ECONFIG when it cannot be
+ * opened. A regular file is locked (flock) from a file's begin until it is
+ * settled, so that runs sharing the output never interleave, and a run that
+ * takes its lines back takes only its own. A journal beside it
+ * (`.<name>.tsv_parser-journal`) holds where the file in progress began:
+ * the next run takes back the lines of a file that a killed run wrote but
+ * did not move.
+ */
 int pv_sink_file_open(pv_sink **out, const char *path, pv_err *err);
 
 void pv_sink_free(pv_sink *s);

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,31 @@ usage(FILE *fp)
 }
 
 static void log_from_env(void);
+
+/* SIGINT, SIGTERM: the run stops cleanly after the file in progress; a second one stops it at once. */
+static void
+on_signal(int sig)
+{
+	if (pv_stop_signal() != 0) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	pv_stop_request(sig);
+}
+
+static void
+catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: a wait (a lock, a backoff) ends at once */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
 
 static int
 exit_for(int rc)
@@ -480,6 +506,10 @@ main(int argc, char **argv)
 	opts.sink = sink;
 	opts.report_dir = getenv("TSV_REPORT_DIR");
 	opts.passed = &passed;
+	/* a dry run's report streams to standard output as the run goes */
+	if (opts.dry_run)
+		opts.report_stream = stdout;
+	catch_signals();
 	if ((rc = pv_run_files(&out, &opts, &err)) < 0) {
 		pv_error("%s", err.msg);
 		status = exit_for(rc);
@@ -487,17 +517,17 @@ main(int argc, char **argv)
 		status = EX_TEMPFAIL;
 	else if (out.nb_error > 0)
 		status = EX_DATAERR;
-	else if (out.report_failed)
-		status = EX_CANTCREAT;
-	else
-		status = 0;
-	if (opts.dry_run && out.report != NULL) {
-		char *json = cJSON_Print(out.report);
-		if (json == NULL || printf("%s\n", json) < 0 || fflush(stdout) == EOF) {
+	else if (out.report_failed || (opts.dry_run && fflush(stdout) == EOF)) {
+		if (opts.dry_run)
 			pv_error("cannot print the run report");
-			status = EX_IOERR;
-		}
-		free(json);
+		status = opts.dry_run ? EX_IOERR : EX_CANTCREAT;
+	} else
+		status = 0;
+	if (pv_stop_signal() != 0) {
+		/* as a shell reports a command killed by the signal: 130, 143 */
+		pv_warn("run interrupted by signal %d: the files not finished stay for the next run",
+		    pv_stop_signal());
+		status = 128 + pv_stop_signal();
 	}
 	pv_run_outcome_free(&out);
 out:

@@ -192,53 +192,91 @@ out:
 }
 
 int
+pv_settle_open_atomic(pv_atomic *a, const char *dir, const char *name, pv_err *err)
+{
+	int fd, rc;
+
+	memset(a, 0, sizeof(*a));
+	if ((rc = pv_mkdirs(dir, err)) < 0)
+		return rc;
+	if (asprintf(&a->tmp, "%s/.%s.XXXXXX", dir, name) < 0 ||
+	    asprintf(&a->final, "%s/%s", dir, name) < 0) {
+		rc = pv_fail(err, PV_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((fd = mkostemp(a->tmp, O_CLOEXEC)) < 0) {
+		rc = pv_fail(err, PV_EIO, "cannot create a file in %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	(void)fchmod(fd, 0644);
+	if ((a->fp = fdopen(fd, "w")) == NULL) {
+		rc = pv_fail(err, PV_ENOMEM, "out of memory");
+		close(fd);
+		unlink(a->tmp);
+		goto fail;
+	}
+	if ((a->dir = strdup(dir)) == NULL) {
+		pv_settle_abort_atomic(a);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	return PV_OK;
+fail:
+	free(a->tmp);
+	free(a->final);
+	memset(a, 0, sizeof(*a));
+	return rc;
+}
+
+void
+pv_settle_abort_atomic(pv_atomic *a)
+{
+	if (a->fp != NULL) {
+		fclose(a->fp);
+		unlink(a->tmp);
+	}
+	free(a->tmp);
+	free(a->final);
+	free(a->dir);
+	memset(a, 0, sizeof(*a));
+}
+
+int
+pv_settle_commit_atomic(pv_atomic *a, pv_err *err)
+{
+	int rc = PV_OK;
+
+	if (fflush(a->fp) == EOF || ferror(a->fp) || fsync(fileno(a->fp)) < 0)
+		rc = pv_fail(err, PV_EIO, "cannot write %s: %s", a->tmp, strerror(errno));
+	if (fclose(a->fp) == EOF && rc == PV_OK)
+		rc = pv_fail(err, PV_EIO, "cannot write %s: %s", a->tmp, strerror(errno));
+	a->fp = NULL;
+	if (rc == PV_OK && rename(a->tmp, a->final) < 0)
+		rc = pv_fail(err, PV_EIO, "cannot rename %s: %s", a->tmp, strerror(errno));
+	if (rc == PV_OK)
+		fsync_dir(a->dir);
+	else
+		unlink(a->tmp);
+	free(a->tmp);
+	free(a->final);
+	free(a->dir);
+	memset(a, 0, sizeof(*a));
+	return rc;
+}
+
+int
 pv_settle_write_atomic(const char *dir, const char *name, const char *data, size_t len,
     pv_err *err)
 {
-	char *tmp = NULL, *final = NULL;
-	int fd = -1, rc;
+	pv_atomic a;
+	int rc;
 
-	if ((rc = pv_mkdirs(dir, err)) < 0)
+	if ((rc = pv_settle_open_atomic(&a, dir, name, err)) < 0)
 		return rc;
-	if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, name) < 0 ||
-	    asprintf(&final, "%s/%s", dir, name) < 0) {
-		rc = pv_fail(err, PV_ENOMEM, "out of memory");
-		goto out;
+	if (len > 0 && fwrite(data, 1, len, a.fp) != len) {
+		int e = errno;
+		rc = pv_fail(err, PV_EIO, "cannot write %s: %s", a.tmp, strerror(e));
+		pv_settle_abort_atomic(&a);
+		return rc;
 	}
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		rc = pv_fail(err, PV_EIO, "cannot create a file in %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	(void)fchmod(fd, 0644);
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = pv_fail(err, PV_EIO, "cannot write %s: %s", tmp, strerror(errno));
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		rc = pv_fail(err, PV_EIO, "cannot write %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, final) < 0) {
-		rc = pv_fail(err, PV_EIO, "cannot rename %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	fsync_dir(dir);
-	rc = PV_OK;
-	goto out;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-out:
-	free(tmp);
-	free(final);
-	return rc;
+	return pv_settle_commit_atomic(&a, err);
 }

@@ -186,23 +186,97 @@ pv_report_file(const pv_file_result *r)
 	return o;
 }
 
-cJSON *
-pv_report_run(const pv_run *run)
+/* The members of `o`, printed as those of an object two tabs deep, after what came before. */
+static void
+write_members(pv_report_writer *w, const cJSON *o, bool more_before)
 {
-	cJSON *o = cJSON_CreateObject();
+	char *text = cJSON_Print(o), *start, *end;
 
+	if (text == NULL) {
+		w->failed = true;
+		return;
+	}
+	/* "{\n\t"k": v,\n\t...\n}": the lines between the braces */
+	start = strchr(text, '\n');
+	end = strrchr(text, '\n');
+	if (start != NULL && end > start) {
+		if (more_before)
+			fputs(",", w->fp);
+		fwrite(start, 1, (size_t)(end - start), w->fp);
+	}
+	free(text);
+}
+
+void
+pv_report_begin(pv_report_writer *w, FILE *fp, const pv_run *run)
+{
+	cJSON *o;
+
+	memset(w, 0, sizeof(*w));
+	w->fp = fp;
+	w->first = true;
+	if (fp == NULL)
+		return; /* a run with no report: only the figures are kept */
+	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "run_id", run->run_id);
 	cJSON_AddStringToObject(o, "start_time", run->start_time);
+	cJSON_AddItemToObject(o, "base_folder", pv_json_string(run->base_folder));
+	cJSON_AddBoolToObject(o, "dry_run", run->dry_run);
+	fputs("{", fp);
+	write_members(w, o, false);
+	fputs(",\n\t\"files\":\t[", fp);
+	cJSON_Delete(o);
+}
+
+void
+pv_report_add(pv_report_writer *w, const cJSON *file)
+{
+	char *text = cJSON_Print(file);
+
+	if (text == NULL) {
+		w->failed = true;
+		return;
+	}
+	fputs(w->first ? "\n\t\t" : ",\n\t\t", w->fp);
+	for (const char *p = text, *nl; *p; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL) {
+			fputs(p, w->fp);
+			break;
+		}
+		fwrite(p, 1, (size_t)(nl + 1 - p), w->fp);
+		fputs("\t\t", w->fp);
+	}
+	w->first = false;
+	free(text);
+}
+
+const char *
+pv_report_status(const pv_run *run)
+{
+	if (run->interrupted)
+		return "interrupted";
+	/* a run with files kept for later is not a success either */
+	return run->nb_files_failed == 0 && run->nb_files_pending == 0 ? "success" : "partial_failure";
+}
+
+int
+pv_report_end(pv_report_writer *w, const pv_run *run, const cJSON *more)
+{
+	cJSON *o = cJSON_CreateObject();
+	const cJSON *it;
+
+	fputs(w->first ? "]" : "\n\t]", w->fp);
 	cJSON_AddStringToObject(o, "end_time", run->end_time);
 	cJSON_AddNumberToObject(o, "duration_s", run->duration_s);
-	cJSON_AddItemToObject(o, "base_folder", pv_json_string(run->base_folder));
 	cJSON_AddNumberToObject(o, "nb_files_total", (double)run->nb_files_total);
 	cJSON_AddNumberToObject(o, "nb_files_success", (double)run->nb_files_success);
 	cJSON_AddNumberToObject(o, "nb_files_failed", (double)run->nb_files_failed);
 	cJSON_AddNumberToObject(o, "nb_points_total", (double)run->nb_points_total);
-	cJSON_AddStringToObject(o, "status",
-	    run->nb_files_failed == 0 ? "success" : "partial_failure");
-	cJSON_AddItemToObject(o, "files", cJSON_Duplicate(run->files, 1));
-	cJSON_AddBoolToObject(o, "dry_run", run->dry_run);
-	return o;
+	cJSON_AddStringToObject(o, "status", pv_report_status(run));
+	cJSON_ArrayForEach(it, more)
+		cJSON_AddItemReferenceToObject(o, it->string, (cJSON *)it);
+	write_members(w, o, true);
+	fputs("\n}\n", w->fp);
+	cJSON_Delete(o);
+	return w->failed || ferror(w->fp) ? PV_EIO : PV_OK;
 }

@@ -1080,7 +1080,7 @@ if_unavailable(pv_sink *s)
 }
 
 static const pv_sink_ops influx_ops = {
-	if_begin, if_write, if_commit, if_abort, if_free, if_count, if_unavailable
+	if_begin, if_write, if_commit, if_abort, if_free, if_count, NULL, if_unavailable
 };
 
 static int

@@ -1,21 +1,27 @@
 /* The file sink: line protocol appended to a file or standard output. */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "powerview/log.h"
 #include "powerview/sink.h"
 
 typedef struct file_sink {
 	pv_sink base;
 	int fd;
 	bool own_fd;
-	bool regular;   /* can be truncated back and fsynced */
+	bool regular;   /* can be truncated back, fsynced and locked */
+	bool locked;
 	off_t begin;    /* size when the current file began */
 	char *path;
+	int journal;    /* where the file in progress began, for the run after a crash; -1: none */
 } file_sink;
 
 static int
@@ -26,6 +32,51 @@ io_error(pv_err *err, const char *path, const char *what)
 	return pv_fail(err, PV_ETEMP, "cannot %s %s: %s", what, path, strerror(e));
 }
 
+/*
+ * The journal: "<offset> <dev> <ino> <path>\n" of the file in progress, empty
+ * between files. A run killed before it settled a file (SIGKILL, a crash)
+ * leaves it: if that file is still where it was, it will be taken again, so
+ * its lines are taken back. The page cache outlives the process, so no fsync.
+ */
+static int
+journal_recover(file_sink *f)
+{
+	char buf[PATH_MAX + 128], path[PATH_MAX];
+	long long off;
+	unsigned long long dev, ino;
+	struct stat st;
+	ssize_t n = pread(f->journal, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%lld %llu %llu %4095[^\n]", &off, &dev, &ino, path) != 4)
+		return ftruncate(f->journal, 0);
+	/* moved (settled) or gone: its lines stay; still in place: they go */
+	if (stat(path, &st) == 0 && st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino &&
+	    off >= 0 && off <= lseek(f->fd, 0, SEEK_END) && ftruncate(f->fd, (off_t)off) == 0)
+		pv_warn("%s: the lines of %s, left by a run that stopped before moving it, were taken back",
+		    f->path, path);
+	return ftruncate(f->journal, 0);
+}
+
+static int
+journal_write(file_sink *f, const pv_sink *s)
+{
+	char buf[PATH_MAX + 128];
+	int n;
+
+	if (s->source_path == NULL)
+		return 0;
+	n = snprintf(buf, sizeof(buf), "%lld %llu %llu %s\n", (long long)f->begin,
+	    (unsigned long long)s->source_dev, (unsigned long long)s->source_ino, s->source_path);
+	if (n < 0 || (size_t)n >= sizeof(buf) || strchr(s->source_path, '\n') != NULL)
+		return 0; /* a name the journal cannot hold: only a crash would show it */
+	if (ftruncate(f->journal, 0) < 0 || pwrite(f->journal, buf, (size_t)n, 0) != n)
+		return -1;
+	return 0;
+}
+
 static int
 fs_begin(pv_sink *s, const char *bucket, pv_err *err)
 {
@@ -33,9 +84,18 @@ fs_begin(pv_sink *s, const char *bucket, pv_err *err)
 
 	(void)bucket;
 	if (f->regular) {
+		/* another run writing the same output finishes its file first */
+		while (!f->locked && flock(f->fd, LOCK_EX) < 0)
+			if (errno != EINTR || pv_stop_signal() != 0)
+				return io_error(err, f->path, "lock");
+		f->locked = true;
+		if (f->journal >= 0 && journal_recover(f) < 0)
+			return io_error(err, f->path, "recover the journal of");
 		f->begin = lseek(f->fd, 0, SEEK_END);
 		if (f->begin < 0)
 			return io_error(err, f->path, "seek in");
+		if (f->journal >= 0 && journal_write(f, s) < 0)
+			return io_error(err, f->path, "write the journal of");
 	}
 	return PV_OK;
 }
@@ -79,6 +139,20 @@ fs_abort(pv_sink *s)
 	return ftruncate(f->fd, f->begin) == 0 ? 1 : 0;
 }
 
+static int
+fs_settled(pv_sink *s, bool kept)
+{
+	file_sink *f = (file_sink *)s;
+	int undone = !kept && f->regular && ftruncate(f->fd, f->begin) == 0;
+
+	if (f->journal >= 0)
+		(void)ftruncate(f->journal, 0);
+	if (f->locked)
+		(void)flock(f->fd, LOCK_UN);
+	f->locked = false;
+	return undone;
+}
+
 static void
 fs_free(pv_sink *s)
 {
@@ -86,11 +160,31 @@ fs_free(pv_sink *s)
 
 	if (f->own_fd)
 		close(f->fd);
+	if (f->journal >= 0)
+		close(f->journal);
 	free(f->path);
 	free(f);
 }
 
-static const pv_sink_ops file_ops = { fs_begin, fs_write, fs_commit, fs_abort, fs_free, NULL, NULL };
+static const pv_sink_ops file_ops = {
+	fs_begin, fs_write, fs_commit, fs_abort, fs_free, NULL, fs_settled, NULL,
+};
+
+/* ".<name>.tsv_parser-journal" beside the output */
+static int
+open_journal(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *jpath = NULL;
+	int fd;
+
+	if (asprintf(&jpath, "%.*s.%s.tsv_parser-journal", slash ? (int)(slash + 1 - path) : 0, path,
+	    slash ? slash + 1 : path) < 0)
+		return -1;
+	fd = open(jpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	free(jpath);
+	return fd;
+}
 
 int
 pv_sink_file_open(pv_sink **out, const char *path, pv_err *err)
@@ -116,6 +210,12 @@ pv_sink_file_open(pv_sink **out, const char *path, pv_err *err)
 		f->own_fd = true;
 	}
 	f->regular = fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode);
+	f->journal = -1;
+	if (f->regular && f->own_fd && (f->journal = open_journal(path)) < 0) {
+		int e = errno;
+		fs_free(&f->base);
+		return pv_fail(err, PV_ECONFIG, "cannot open the journal of output %s: %s", path, strerror(e));
+	}
 	f->base.ops = &file_ops;
 	f->base.batch_lines = (size_t)-1;
 	f->base.batch_bytes = 256 * 1024;

@@ -1,4 +1,6 @@
+#include <signal.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "powerview/common.h"
 
@@ -26,6 +28,36 @@ pv_rc_name(int rc)
 	case PV_ECONFIG: return "configuration error";
 	case PV_ETEMP: return "temporary failure";
 	case PV_ENOENT: return "not found";
+	case PV_ESTOP: return "stopped by a signal";
 	default: return "unknown error";
 	}
+}
+
+static volatile sig_atomic_t stop_sig;
+static struct timespec stop_at;
+
+void
+pv_stop_request(int sig)
+{
+	if (stop_sig == 0)
+		clock_gettime(CLOCK_MONOTONIC, &stop_at); /* async-signal-safe */
+	stop_sig = sig;
+}
+
+int
+pv_stop_signal(void)
+{
+	return stop_sig;
+}
+
+bool
+pv_stop_overdue(double seconds)
+{
+	struct timespec now;
+
+	if (stop_sig == 0)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - stop_at.tv_sec) + (double)(now.tv_nsec - stop_at.tv_nsec) / 1e9 >
+	    seconds;
 }

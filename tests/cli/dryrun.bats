@@ -48,7 +48,7 @@ ok() { mkfile "$1" "$HDR_MONO_SN" "$HDR_MONO_FMT" "05/01/26 10:00:00\t${2:-1}"; 
     # whole stdout parses as one strict JSON value
     assert_eq "$(jget 'type(r).__name__' <<<"$output")" dict
     assert_eq "$(jget 'r["dry_run"]' <<<"$output")" true
-    assert_eq "$(jget 'list(r)' <<<"$output")" '["run_id", "start_time", "end_time", "duration_s", "base_folder", "nb_files_total", "nb_files_success", "nb_files_failed", "nb_points_total", "status", "files", "dry_run", "skipped_folders", "not_taken"]'
+    assert_eq "$(jget 'list(r)' <<<"$output")" '["run_id", "start_time", "base_folder", "dry_run", "files", "end_time", "duration_s", "nb_files_total", "nb_files_success", "nb_files_failed", "nb_points_total", "status", "skipped_folders", "not_taken"]'
     assert_eq "$(jget 'r["nb_files_total"]' <<<"$output")" 2
     assert_eq "$(jget 'r["nb_files_success"]' <<<"$output")" 1
     assert_eq "$(jget 'r["nb_files_failed"]' <<<"$output")" 1

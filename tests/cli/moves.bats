@@ -83,7 +83,7 @@ RUN_ID_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?\+
     assert_eq "$(basename "$p")" "tsv_parser_${run_id//:/-}.json"
     # one report, no temporary file left behind
     assert_eq "$(find "$TSV_REPORT_DIR" -mindepth 1 | wc -l)" 1
-    assert_eq "$(rq 'list(r)')" '["run_id", "start_time", "end_time", "duration_s", "base_folder", "nb_files_total", "nb_files_success", "nb_files_failed", "nb_points_total", "status", "files", "dry_run", "skipped_folders", "not_taken"]'
+    assert_eq "$(rq 'list(r)')" '["run_id", "start_time", "base_folder", "dry_run", "files", "end_time", "duration_s", "nb_files_total", "nb_files_success", "nb_files_failed", "nb_points_total", "status", "skipped_folders", "not_taken"]'
     [[ "$(rq 'r["start_time"]')" =~ $RUN_ID_RE ]]
     [[ "$(rq 'r["end_time"]')" =~ $RUN_ID_RE ]]
     assert_eq "$(rq 'isinstance(r["duration_s"], (int, float)) and 0 <= r["duration_s"] < 60')" true

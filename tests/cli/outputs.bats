@@ -100,3 +100,45 @@ LINE_F='electrical,campaign=camp1,channel_id=M02001171_U1_M02001171,channel_labe
     assert_status 75
     assert_file "$DEV/a.tsv"
 }
+
+@test "a file whose move fails after its lines were written: the lines are taken back, the rerun writes them once" {
+    ok "$F" 7
+    ln -s "$BATS_TEST_TMPDIR" "$DEV/parsed"
+    parse_file "$F"
+    assert_status 75
+    assert_file "$F"
+    assert_eq "$(rq 'f["status"]')" pending
+    assert_contains "$(rq 'f["warnings"]')" "1 points already written were taken back from the output"
+    assert_eq "$(wc -c <"$OUT")" 0
+    rm "$DEV/parsed"
+    parse_file "$F"
+    assert_status 0
+    assert_eq "$(wc -l <"$OUT")" 1
+}
+
+@test "runs sharing one output at once: a run that takes its lines back takes only its own" {
+    local i k pids=()
+    # eight data folders of 30 files each; every other one cannot move its files
+    for i in $(seq 1 8); do
+        for k in $(seq 1 30); do
+            mkfile "$BATS_TEST_TMPDIR/d$i/acme/camp$i/$SN/f$k.tsv" "$HDR_MONO_SN" "$HDR_MONO_FMT" \
+                "05/01/26 10:00:00\t$i.$k" "05/01/26 10:10:00\t$i.$k"
+            [ $((i % 2)) -eq 1 ] || [ -L "$BATS_TEST_TMPDIR/d$i/acme/camp$i/$SN/parsed" ] ||
+                ln -s /nonexistent "$BATS_TEST_TMPDIR/d$i/acme/camp$i/$SN/parsed"
+        done
+    done
+    for i in $(seq 1 8); do
+        TSV_REPORT_DIR=$BATS_TEST_TMPDIR/r$i "$TSV_PARSER" -d "$BATS_TEST_TMPDIR/d$i" -o "$OUT" 2>/dev/null &
+        pids+=($!)
+    done
+    for i in $(seq 0 7); do
+        wait "${pids[$i]}" || true
+    done
+    # exactly the lines of the runs that moved their files: 4 runs x 30 files x 2 points
+    assert_eq "$(wc -l <"$OUT")" 240
+    assert_eq "$(sort "$OUT" | uniq -d | wc -l)" 0
+    for i in 1 3 5 7; do
+        assert_eq "$(grep -c "campaign=camp$i," "$OUT")" 60
+    done
+    assert_eq "$(grep -c 'campaign=camp[2468],' "$OUT")" 0
+}

@@ -6,6 +6,7 @@
 #include "pv_test.h"
 
 #include <math.h>
+#include <signal.h>
 
 #include "powerview/ingest.h"
 #include "powerview/report.h"
@@ -113,7 +114,7 @@ cap_free(pv_sink *s)
 	(void)s;
 }
 
-static const pv_sink_ops cap_ops = { cap_begin, cap_write, cap_commit, cap_abort, cap_free, NULL, NULL };
+static const pv_sink_ops cap_ops = { cap_begin, cap_write, cap_commit, cap_abort, cap_free, NULL, NULL, NULL };
 
 static void
 cap_init(cap *c, size_t batch_lines)
@@ -1015,6 +1016,55 @@ file_changed_while_read(void **state)
 	cap_done(&c);
 }
 
+/* ---- a signal while a file is read ---- */
+
+static void
+signal_now(void)
+{
+	pv_stop_request(SIGINT);
+}
+
+static void
+signal_long_ago(void)
+{
+	pv_stop_request(SIGTERM);
+	usleep(1100 * 1000); /* the second of grace runs out while the file is read */
+}
+
+static void
+signal_grace_then_abandon(void **state)
+{
+	pv_config cfg = config();
+	pv_file_result r;
+	cap c;
+
+	(void)state;
+	/* within the grace, the file in progress is finished */
+	cap_init(&c, 2);
+	c.on_write = signal_now;
+	assert_int_equal(ingest(&r, FILE_REL, twenty_rows, &cfg, &c.base), PV_OK);
+	assert_int_equal(r.nb_points, 20);
+	pvt_assert_contains(c.log, "commit;");
+	pv_file_result_free(&r);
+	cap_done(&c);
+	pv_stop_request(0);
+
+	/* past it, the file is abandoned cleanly: pending, its lines taken back */
+	cap_init(&c, 2);
+	c.abort_undoes = true;
+	c.on_write = signal_long_ago;
+	assert_int_equal(ingest(&r, FILE_REL, twenty_rows, &cfg, &c.base), PV_ESTOP);
+	assert_int_equal(r.status, PV_STATUS_PENDING);
+	pvt_assert_contains(r.error, "stopped by signal 15");
+	assert_null(strstr(c.log, "commit"));
+	pvt_assert_contains(c.log, "abort;");
+	assert_string_equal(cap_text(&c), "");
+	pv_file_result_free(&r);
+	cap_done(&c);
+	pv_stop_request(0);
+	assert_int_equal(pv_stop_signal(), 0);
+}
+
 int
 main(void)
 {
@@ -1041,6 +1091,7 @@ main(void)
 		T(header_and_path_errors),
 		T(device_folder_differs_from_master),
 		T(file_changed_while_read),
+		T(signal_grace_then_abandon),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -323,15 +323,39 @@ file_extreme_numbers_read_back_finite(void **state)
 		fail_msg("max %g and min %g, expected +/-1.7976931348623157e308", max, min);
 }
 
+/* The report written as the run goes: one JSON document, the same whatever the number of files. */
+static char *
+write_run(const pv_run *run, size_t nfiles, const cJSON *more)
+{
+	pv_report_writer w;
+	pv_file_result r;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+
+	assert_non_null(fp);
+	pv_report_begin(&w, fp, run);
+	for (size_t i = 0; i < nfiles; i++) {
+		cJSON *f;
+		fill_success(&r);
+		f = pv_report_file(&r);
+		pv_report_add(&w, f);
+		cJSON_Delete(f);
+		pv_file_result_free(&r);
+	}
+	assert_int_equal(pv_report_end(&w, run, more), PV_OK);
+	fclose(fp);
+	return text;
+}
+
 static void
 run_object(void **state)
 {
 	static const char *const run_keys[] = {
-		"run_id", "start_time", "end_time", "duration_s", "base_folder", "nb_files_total",
-		"nb_files_success", "nb_files_failed", "nb_points_total", "status", "files", "dry_run",
+		"run_id", "start_time", "base_folder", "dry_run", "files", "end_time", "duration_s",
+		"nb_files_total", "nb_files_success", "nb_files_failed", "nb_points_total", "status",
 	};
 	pv_run run = { 0 };
-	pv_file_result r;
 	cJSON *o;
 
 	(void)state;
@@ -343,32 +367,63 @@ run_object(void **state)
 	run.nb_files_total = 1;
 	run.nb_files_success = 1;
 	run.nb_points_total = 3;
-	run.files = cJSON_CreateArray();
-	fill_success(&r);
-	cJSON_AddItemToArray(run.files, pv_report_file(&r));
-	pv_file_result_free(&r);
 
-	o = pv_report_run(&run);
+	char *text = write_run(&run, 1, NULL);
+	o = cJSON_Parse(text);
+	assert_non_null(o);
 	expect_keys(o, run_keys, PVT_COUNT(run_keys), "run");
-	char *text = cJSON_PrintUnformatted(o);
+	char *flat = cJSON_PrintUnformatted(o);
 	char *want = NULL;
 	assert_true(asprintf(&want,
 	    "{\"run_id\":\"2026-11-27T06:46:20.318995+00:00\",\"start_time\":\"2026-11-27T06:46:20.318995+00:00\","
-	    "\"end_time\":\"2026-11-27T06:46:21.500000+00:00\",\"duration_s\":1.181005,\"base_folder\":\"/data\","
+	    "\"base_folder\":\"/data\",\"dry_run\":false,\"files\":[%s],"
+	    "\"end_time\":\"2026-11-27T06:46:21.500000+00:00\",\"duration_s\":1.181005,"
 	    "\"nb_files_total\":1,\"nb_files_success\":1,\"nb_files_failed\":0,\"nb_points_total\":3,"
-	    "\"status\":\"success\",\"files\":[%s],\"dry_run\":false}", success_json) > 0);
-	assert_string_equal(text, want);
-	free(text);
+	    "\"status\":\"success\"}", success_json) > 0);
+	cJSON *want_o = cJSON_Parse(want);
+	assert_non_null(want_o);
+	if (!cJSON_Compare(o, want_o, true))
+		fail_msg("got %s\nexpected %s", flat, want);
+	cJSON_Delete(want_o);
+	/* the floats of the file keep their text: "max": 3.0 */
+	pvt_assert_contains(text, "\"max\":\t3.0");
+	/* tab-indented like cJSON_Print of the whole: a file's keys two tabs deep */
+	pvt_assert_contains(text, "\n\t\"files\":\t[\n\t\t{\n\t\t\t\"file_path\":\t");
+	free(flat);
 	free(want);
+	free(text);
 	cJSON_Delete(o);
 
-	run.nb_files_failed = 1;
-	run.dry_run = true;
-	o = pv_report_run(&run);
-	assert_string_equal(cJSON_GetObjectItemCaseSensitive(o, "status")->valuestring, "partial_failure");
-	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "dry_run")));
-	cJSON_Delete(o);
-	cJSON_Delete(run.files);
+	/* no file: an empty list; a failed or pending file, or a signal, changes the status */
+	static const struct {
+		uint64_t failed, pending;
+		bool interrupted, dry_run;
+		const char *status;
+	} t[] = {
+		{ 0, 0, false, false, "success" },
+		{ 1, 0, false, true, "partial_failure" },
+		{ 0, 2, false, false, "partial_failure" },
+		{ 1, 1, true, false, "interrupted" },
+	};
+	for (size_t i = 0; i < PVT_COUNT(t); i++) {
+		cJSON *more = cJSON_CreateObject();
+		cJSON_AddArrayToObject(more, "skipped_folders");
+		run.nb_files_failed = t[i].failed;
+		run.nb_files_pending = t[i].pending;
+		run.interrupted = t[i].interrupted;
+		run.dry_run = t[i].dry_run;
+		text = write_run(&run, i, more);
+		o = cJSON_Parse(text);
+		if (o == NULL)
+			fail_msg("case %zu: not JSON: %s", i, text);
+		assert_string_equal(cJSON_GetObjectItemCaseSensitive(o, "status")->valuestring, t[i].status);
+		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "files")), i);
+		assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "dry_run")), t[i].dry_run);
+		assert_true(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(o, "skipped_folders")));
+		cJSON_Delete(o);
+		cJSON_Delete(more);
+		free(text);
+	}
 }
 
 int
