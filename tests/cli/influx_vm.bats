@@ -92,6 +92,34 @@ examples() {
         '[[3, 3], [3, 3], [3, 3], [3, 3]]'
 }
 
+@test "vm: SIGTERM after a first count group: the group held is settled uncounted, the rest stays; the rerun lands every point once" {
+    local pid st n=100
+    mkmany "$DATA/acme/$CAMP/$SN" 1200 3
+    "$TSV_PARSER" -d "$DATA" 2>"$BATS_TEST_TMPDIR/stderr" &
+    pid=$!
+    # the first group of 100 counted and settled, some files of the next one taken
+    while [ "$(grep -c ': success' "$BATS_TEST_TMPDIR/stderr")" -lt 100 ] && [ "$n" -gt 0 ]; do
+        sleep 0.05
+        n=$((n - 1))
+    done
+    sleep 0.1
+    kill -TERM "$pid"
+    st=0
+    wait "$pid" || st=$?
+    # 143 from a run that took every file before the signal came reports a success
+    [ "$st" -eq 0 ] || [ "$st" -eq 143 ] || { cat "$BATS_TEST_TMPDIR/stderr" >&2; return 1; }
+    # every file settled was counted exactly, or not at all because of the stop
+    assert_eq "$(rq '[x["file_path"] for x in r["files"] if x["status"] == "success" and not (
+        x["nb_points_in_influx"] == 3 or (x["nb_points_in_influx"] is None and
+        "could not count the points back: the run was stopped" in x["warnings"]))]')" '[]'
+    assert_eq "$(rq 'len([x for x in r["files"] if x["status"] == "success"])')" \
+        "$(find "$DATA" -path '*/parsed/*.tsv' | wc -l)"
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(find "$DATA" -path '*/parsed/*.tsv' | wc -l)" 1200
+    assert_eq "$(vm_count "{__name__=~\"electrical_.+\",campaign=\"$CAMP\"}")" 3600
+}
+
 @test "vm: the run summary goes to the meta series" {
     mkfile "$DATA/acme/$CAMP/$SN/a.tsv" "$HDR_MONO_SN" "$HDR_MONO_FMT" '05/01/26 10:00:00\t1'
     run_parser -d "$DATA"
