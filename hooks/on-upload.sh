@@ -26,7 +26,9 @@
 #
 # Every event is one line appended to POWERVIEW_LOG_FILE:
 #   [2026-11-27T09:03:56Z] on-upload[1234]: message
-# followed by what tsv_parser and ansible-playbook print, appended as they print it.
+# followed by what tsv_parser and ansible-playbook print, appended as they print it;
+# after a tsv_parser run, one line with its exit status and its summary line:
+#   ... upload '<file>': tsv_parser exit 0: 1 file: 1 ingested, 0 to error/, 0 pending, 0 skipped; 179 points in 0.0 s
 #
 # Exit status. With `upload` in SFTPGo's execute_sync list, a non-zero status
 # makes SFTPGo delete the uploaded file and report a failed upload to the client;
@@ -425,17 +427,27 @@ through_link() {
 	return 1
 }
 
-# parser_words STATUS: tsv_parser's exit status in words.
+# parser_words STATUS [SUMMARY]: what tsv_parser's run came to, in words: what
+# its exit status means, then its own summary line, which says how many files
+# were ingested, sent to error/, kept, skipped or left for a later run, or that
+# there were none. Without a summary (the run stopped before looking for
+# files, or TSV_LOG_LEVEL is above INFO), the status alone.
 parser_words() {
+	local words
 	case $1 in
-	0) echo "all files ingested" ;;
-	65) echo "some files went to error/" ;;
-	75) echo "database unavailable: files kept for the next run" ;;
-	78) echo "configuration error" ;;
-	66) echo "file not found" ;;
-	64) echo "usage error" ;;
-	*) echo "failed with status $1" ;;
+	0) words= ;;
+	65) words="some files went to error/" ;;
+	75) words="database unavailable: files kept for the next run" ;;
+	78) words="configuration error" ;;
+	66) words="file not found" ;;
+	64) words="usage error" ;;
+	*) words="failed with status $1" ;;
 	esac
+	if [ -n "${2:-}" ]; then
+		echo "${words:+$words; }$2"
+	else
+		echo "${words:-done}"
+	fi
 }
 
 # run_parser WHAT ARGS...: run tsv_parser on the data folder, its output
@@ -453,9 +465,20 @@ run_parser() {
 	fi
 	log "$what: running tsv_parser"
 	# From /: without --env-file, tsv_parser reads ./.env, which must not be
-	# whatever file sits in SFTPGo's working folder.
-	(cd / && exec "${cmd[@]}") </dev/null >>"$LOG_FILE" 2>&1 || status=$?
-	log "$what: tsv_parser exit $status: $(parser_words "$status")"
+	# whatever file sits in SFTPGo's working folder. Its lines go to the log as
+	# they come; the last summary line ("N files: ...") is kept for the hook's own.
+	local line summary='' logfd
+	local re='^[0-9T:Z-]+ \[INFO\] tsv_parser: ((dry run: )?[0-9]+ files?: .*)$'
+	exec {logfd}>>"$LOG_FILE" 2>/dev/null || exec {logfd}>&2
+	while IFS= read -r line || [ -n "$line" ]; do
+		printf '%s\n' "$line" >&"$logfd"
+		if [[ $line =~ $re ]]; then
+			summary=${BASH_REMATCH[1]}
+		fi
+	done < <(cd / && exec "${cmd[@]}" </dev/null 2>&1)
+	wait "$!" || status=$?
+	exec {logfd}>&-
+	log "$what: tsv_parser exit $status: $(parser_words "$status" "$summary")"
 	case $status in
 	0 | 65 | 75) exit 0 ;;
 	esac

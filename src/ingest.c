@@ -26,6 +26,7 @@ pv_config_defaults(pv_config *cfg)
 	cfg->scheme = PV_ID_SERIAL;
 	cfg->file_name_tag = 1;
 	cfg->measurement = "electrical";
+	cfg->no_lock = false;
 }
 
 const char *
@@ -374,7 +375,7 @@ pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
 		goto out;
 	if (cfg->file_name_tag && (rc = check_file_name(r->loc.file_name, &err)) < 0)
 		goto out;
-	if (sink != NULL) {
+	if (sink != NULL && !cfg->no_lock) {
 		struct stat now;
 		/* another run has it: it is that run's to finish */
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {

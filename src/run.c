@@ -239,12 +239,15 @@ verify(group *g, const pv_run_opts *o)
 }
 
 static void summary_file(FILE *, const cJSON *);
+static void add_to_totals(pv_run_totals *, const pv_file_result *, const struct timespec *);
 
 /* Where the files of a finished group go. */
 typedef struct settling {
 	pv_run *run;          /* the counts */
 	pv_report_writer *w;  /* the report */
 	FILE *sum;            /* the run summary's file lines */
+	pv_run_totals *totals; /* the progress */
+	const struct timespec *t0;
 	const pv_run_opts *o;
 } settling;
 
@@ -288,6 +291,9 @@ finish(group *g, const settling *c)
 		if (f != NULL)
 			summary_file(c->sum, f);
 		cJSON_Delete(f);
+		add_to_totals(c->totals, r, c->t0);
+		if (o->progress != NULL)
+			o->progress(c->totals, o->progress_arg);
 		pv_file_result_free(r);
 	}
 	g->n = 0;
@@ -424,6 +430,26 @@ out:
 	free(buf);
 }
 
+/* The running totals, one file more. */
+static void
+add_to_totals(pv_run_totals *t, const pv_file_result *r, const struct timespec *t0)
+{
+	struct timespec now;
+
+	t->nb_done++;
+	if (r->status == PV_STATUS_SUCCESS) {
+		t->nb_success++;
+		t->nb_points += r->nb_points;
+	} else if (r->status == PV_STATUS_ERROR)
+		t->nb_error++;
+	else if (r->status == PV_STATUS_PENDING)
+		t->nb_pending++;
+	else
+		t->nb_skipped++;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	t->elapsed_s = seconds_between(t0, &now);
+}
+
 /* The end of the report: the folders the scan could not read, and what it did not take. */
 static cJSON *
 report_passed(const pv_passed_list *passed)
@@ -499,6 +525,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 		return pv_fail(err, PV_ENOMEM, "out of memory");
 	}
 	g->max = group_max(o);
+	out->totals.nb_files = o->nfiles;
 	memset(&run, 0, sizeof(run));
 	now_iso(run.run_id, sizeof(run.run_id));
 	now_iso(run.start_time, sizeof(run.start_time));
@@ -507,7 +534,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	run.dry_run = o->dry_run;
 	pv_passed_log(o->passed);
 	report_open(&w, &atomic, &dir, o, &run);
-	ctx = (settling){ .run = &run, .w = &w, .sum = sum, .o = o };
+	ctx = (settling){ .run = &run, .w = &w, .sum = sum, .totals = &out->totals, .t0 = &t0, .o = o };
 
 	for (size_t i = 0; i < o->nfiles; i++) {
 		pv_file_result r;
@@ -523,7 +550,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 		if (down != NULL)
 			rc = not_tried(&r, o, down);
 		else
-			rc = pv_ingest_file(&r, &o->cfg, o->data_dir, o->files[i], o->dry_run ? NULL : o->sink);
+			rc = pv_ingest_file(&r, &o->cfg, o->data_dir, o->files[i], o->sink);
 		if (!joins(g, &r, rc, o))
 			finish(g, &ctx);
 		g->nchannels += r.channels.count;
@@ -546,6 +573,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	now_iso(run.end_time, sizeof(run.end_time));
 	run.duration_s = seconds_between(&t0, &t1);
+	out->totals.elapsed_s = run.duration_s;
 	out->nb_error = run.nb_files_failed;
 	out->nb_pending = run.nb_files_pending;
 

@@ -19,6 +19,7 @@ typedef struct pv_config {
 	pv_id_scheme scheme;
 	int file_name_tag;      /* 1: tag each point with its file name */
 	const char *measurement;
+	bool no_lock;           /* a dry run's preview: read the files, never lock them */
 } pv_config;
 
 void pv_config_defaults(pv_config *cfg);
@@ -63,7 +64,8 @@ void pv_file_result_warn(pv_file_result *r, const char *fmt, ...)
 
 /*
  * Reads `path` and sends its points to `sink` (NULL: count only, for dry
- * runs). A real run holds an exclusive flock(2) on the file from open
+ * runs). With a sink, and unless cfg->no_lock, it holds an exclusive
+ * flock(2) on the file from open
  * until pv_file_result_free(), so two runs never take the same file: the
  * second one finds it locked, or gone, and skips it (PV_ENOENT). Returns PV_OK, PV_EDATA (bad file), PV_ETEMP (sink unavailable),
  * PV_ENOENT (vanished) or PV_ECONFIG / PV_ENOMEM; `r` holds the figures and

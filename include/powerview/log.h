@@ -10,6 +10,13 @@ void pv_log_set_level(pv_log_level level);
 /* Parses DEBUG / INFO / WARNING (WARN) / ERROR, any case; -1 when unknown. */
 int pv_log_level_parse(const char *s);
 void pv_log(pv_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * A status line kept below the log lines, for a terminal only: drawn in
+ * place (carriage return, no newline), cleared before each log line and
+ * drawn again after it. NULL or "" clears it. At most 255 bytes; the caller
+ * fits it to the terminal's width.
+ */
+void pv_log_status(const char *line);
 
 #define pv_debug(...) pv_log(PV_LOG_DEBUG, __VA_ARGS__)
 #define pv_info(...) pv_log(PV_LOG_INFO, __VA_ARGS__)

@@ -5,30 +5,44 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "powerview/ingest.h"
 #include "powerview/scan.h"
 #include "powerview/sink.h"
 
+/* The running totals of a run: after each file for the progress hook, at the end in the outcome. */
+typedef struct pv_run_totals {
+	size_t nb_files;        /* files to take */
+	size_t nb_done;         /* files taken so far (fewer at the end when the run stopped) */
+	size_t nb_success, nb_error, nb_pending, nb_skipped;
+	uint64_t nb_points;     /* points of the files that succeeded */
+	double elapsed_s;       /* since the run began */
+} pv_run_totals;
+
 typedef struct pv_run_opts {
 	const char *data_dir;
 	char *const *files;     /* the files to take, in order */
 	size_t nfiles;
 	bool dry_run;           /* nothing written, moved or created */
-	pv_sink *sink;          /* NULL for a dry run */
+	pv_sink *sink;          /* a dry run: NULL, or where it previews its points */
 	const char *report_dir; /* NULL: <data folder>/../logs/reports */
 	bool verify;            /* count each file's points back when the sink can */
 	const pv_passed_list *passed; /* what the scan passed over (NULL: nothing) */
 	FILE *report_stream;    /* the report goes there as the run goes (a dry run's
 	                           standard output); NULL: a report file, for a real run */
 	pv_config cfg;
+	/* called once per file, once it is settled and logged; NULL: none */
+	void (*progress)(const pv_run_totals *t, void *arg);
+	void *progress_arg;
 } pv_run_opts;
 
 typedef struct pv_run_outcome {
 	char *report_path;      /* where it was written, or NULL */
 	size_t nb_error, nb_pending;
 	bool report_failed;
+	pv_run_totals totals;   /* the figures of the whole run */
 } pv_run_outcome;
 
 /* Runs the files. Returns PV_OK, or PV_ECONFIG / PV_ENOMEM when the run had to stop. */

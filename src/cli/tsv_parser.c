@@ -2,14 +2,20 @@
  * tsv_parser — ingest MV2 logger files into InfluxDB.
  * A thin tool over libpowerview: options, environment, exit codes.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "powerview/config.h"
 #include "powerview/influx.h"
@@ -20,38 +26,163 @@
 #include "powerview/status.h"
 #include "powerview/tz.h"
 
+/* Option lines shared by the usages, as the man page words them. */
+#define OPT_QUIET \
+	"  -q, --quiet            warnings and errors only (-qq: errors only)\n" \
+	"  -v, --verbose          debug messages too\n"
+#define OPT_FILES \
+	"      --config path      powerview.yaml (default: $POWERVIEW_CONFIG, else\n" \
+	"                         /etc/powerview/powerview.yaml when it exists)\n" \
+	"      --env-file path    variables file (default: ./.env when it exists)\n"
+#define OPT_OUTPUT_CONFIG \
+	"  -o, --output path      take -o as a run does (TSV_OUTPUT, source flag)\n" \
+	"      --no-verify        take it as a run does (TSV_VERIFY=0, source flag)\n"
+#define OPT_HELP \
+	"  -h, --help             this help\n"
+
+#define SYN_RUN \
+	"tsv_parser -d dir [-q | -v] [-t file]... [--dry-run] [-o path]\n" \
+	"                  [--no-verify] [--config path] [--env-file path]\n"
+#define SYN_TOKEN \
+	"tsv_parser token --bucket name [-q | -v] [--write] [--rotate]\n" \
+	"                  [--config path] [--env-file path]\n"
+#define SYN_CONFIG \
+	"tsv_parser config [-q | -v] [--config path] [--env-file path] [-o path]\n" \
+	"                  [--no-verify]\n"
+#define SYN_STATUS \
+	"tsv_parser status [-q | -v] [-d dir] [--json] [--config path]\n" \
+	"                  [--env-file path]\n"
+
+/* tsv_parser --help: every form, then the run's options. */
 static void
 usage(FILE *fp)
 {
-	fprintf(fp,
-	    "usage: tsv_parser -d dir [-t file]... [--dry-run | -o path] [--no-verify]\n"
-	    "                  [--config path] [--env-file path]\n"
-	    "       tsv_parser token --bucket name [--write] [--rotate] [--config path]\n"
-	    "                  [--env-file path]\n"
-	    "       tsv_parser config [--config path] [--env-file path] [-o path] [--no-verify]\n"
-	    "       tsv_parser status [-d dir] [--json] [--config path] [--env-file path]\n"
-	    "       tsv_parser -h | --version\n"
+	fputs("usage: " SYN_RUN
+	    "       " SYN_TOKEN
+	    "       " SYN_CONFIG
+	    "       " SYN_STATUS
+	    "       tsv_parser [token | config | status] -h\n"
+	    "       tsv_parser --version\n"
 	    "\n"
-	    "  -d, --dataFolder dir  data folder: <dir>/<company>/<campaign>/<device>/<file>.tsv\n"
-	    "  -t, --tsvFile file    file to ingest (repeatable); without it, dir is scanned\n"
-	    "      --dry-run         read and report only: stdout carries the JSON run report\n"
-	    "  -o, --output path     append line protocol to path ('-': standard output)\n"
-	    "                        instead of sending it to InfluxDB\n"
-	    "      --no-verify       do not count each file's points back from InfluxDB\n"
-	    "      --config path     powerview.yaml (default: $POWERVIEW_CONFIG, else\n"
-	    "                        /etc/powerview/powerview.yaml when it exists)\n"
-	    "      --env-file path   variables file (default: ./.env when it exists)\n"
-	    "  -h, --help            this help\n"
-	    "      --version         the version\n"
+	    "  -d, --data-folder dir  data folder: dir/<company>/<campaign>/<device>/*.tsv\n"
+	    "  -t, --tsv-file file    file to ingest (repeatable); without it, dir is scanned\n"
+	    "      --dry-run          read and report only: nothing moved, locked or sent;\n"
+	    "                         stdout carries the JSON run report\n"
+	    "  -o, --output path      append line protocol to path ('-': standard output)\n"
+	    "                         instead of sending it to the database; with --dry-run,\n"
+	    "                         a preview (-o -: stdout carries only line protocol)\n"
+	    "      --no-verify        do not count each file's points back from the database\n"
+	    OPT_QUIET OPT_FILES OPT_HELP
+	    "      --version          the version\n"
+	    "  (--dataFolder and --tsvFile: the older names of --data-folder and --tsv-file)\n"
 	    "\n"
-	    "environment: INFLUXDB_HOST (or INFLUXDB_URL), INFLUXDB_ORG, INFLUXDB_ADMIN_TOKEN,\n"
-	    "  INFLUXDB_API (v2|v1|vm), TSV_META_BUCKET, TSV_TIMEZONE, TSV_CHANNEL_ID_SCHEME,\n"
-	    "  TSV_FILE_NAME_TAG, TSV_LOG_LEVEL, TSV_REPORT_DIR; see tsv_parser(1)\n"
+	    "commands: token (a bucket's token), config (the settings in effect), status\n"
+	    "  (what the runs did, what waits); 'tsv_parser COMMAND --help' for their options\n"
+	    "environment: INFLUXDB_HOST (or INFLUXDB_URL), INFLUXDB_ORG,\n"
+	    "  INFLUXDB_ADMIN_TOKEN, INFLUXDB_API (v2|v1|vm), TSV_META_BUCKET, TSV_TIMEZONE,\n"
+	    "  TSV_CHANNEL_ID_SCHEME, TSV_FILE_NAME_TAG, TSV_LOG_LEVEL, TSV_REPORT_DIR;\n"
+	    "  see tsv_parser(1)\n"
 	    "exit: 0 success, 64 usage, 65 a file went to error/, 66 missing input,\n"
-	    "  73 report not written, 75 database unavailable (files kept), 78 configuration\n");
+	    "  73 report not written, 75 database unavailable (files kept), 78 configuration\n",
+	    fp);
 }
 
-static void log_from_env(void);
+static void
+usage_token(FILE *fp)
+{
+	fputs("usage: " SYN_TOKEN
+	    "\n"
+	    "Prints the token that reads bucket name only (with --write: reads and writes),\n"
+	    "creating bucket and token when missing; InfluxDB 2 only.\n"
+	    "\n"
+	    "  -b, --bucket name      the bucket (required)\n"
+	    "      --write            read and write permission, not read only\n"
+	    "      --rotate           replace the existing token: the old one stops working\n"
+	    OPT_QUIET OPT_FILES OPT_HELP
+	    "exit: 0 printed, 64 usage, 66 missing file, 74 not printed,\n"
+	    "  75 server unavailable, 78 configuration\n",
+	    fp);
+}
+
+static void
+usage_config(FILE *fp)
+{
+	fputs("usage: " SYN_CONFIG
+	    "\n"
+	    "Prints every setting, its value in effect and its source (secrets masked),\n"
+	    "then the known formats.\n"
+	    "\n"
+	    OPT_OUTPUT_CONFIG OPT_QUIET OPT_FILES OPT_HELP
+	    "exit: 0 printed, 64 usage, 66 missing file, 74 not printed, 78 configuration\n",
+	    fp);
+}
+
+static void
+usage_status(FILE *fp)
+{
+	fputs("usage: " SYN_STATUS
+	    "\n"
+	    "Prints what the run reports say and what still waits in the data folder.\n"
+	    "\n"
+	    "  -d, --data-folder dir  data folder (default: $POWERVIEW_DATA_DIR, else\n"
+	    "                         /srv/sftpgo/data); also --dataFolder\n"
+	    "      --json             one JSON object instead of the table\n"
+	    OPT_QUIET OPT_FILES OPT_HELP
+	    "exit: 0 printed, 64 usage, 66 no data folder or missing file,\n"
+	    "  74 cannot read or print, 78 configuration\n",
+	    fp);
+}
+
+/*
+ * A usage error: one line saying what is wrong (none when getopt said it),
+ * one saying where to look; exit 64.
+ */
+static int
+usage_error(const char *cmd, const char *fmt, ...)
+{
+	const char *sep = cmd ? " " : "";
+	va_list ap;
+
+	if (cmd == NULL)
+		cmd = "";
+	if (fmt != NULL) {
+		fprintf(stderr, "tsv_parser%s%s: ", sep, cmd);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	fprintf(stderr, "try 'tsv_parser%s%s --help'\n", sep, cmd);
+	return EX_USAGE;
+}
+
+/* -q and -v, counted: the log level they ask for, or -1 when neither was given. */
+static int
+verbosity(int quiet, int verbose)
+{
+	int level = PV_LOG_INFO + quiet - verbose;
+
+	if (quiet == 0 && verbose == 0)
+		return -1;
+	return level < PV_LOG_DEBUG ? PV_LOG_DEBUG : level > PV_LOG_ERROR ? PV_LOG_ERROR : level;
+}
+
+/* The command line wins over every other source: -o, --no-verify, -q and -v. */
+static int
+apply_flags(pv_settings *s, const char *output, bool no_verify, int level)
+{
+	static const char *const names[] = { "DEBUG", "INFO", "WARNING", "ERROR" };
+
+	if ((output && pv_settings_flag(s, "TSV_OUTPUT", output) < 0) ||
+	    (no_verify && pv_settings_flag(s, "TSV_VERIFY", "0") < 0) ||
+	    (level >= 0 && pv_settings_flag(s, "TSV_LOG_LEVEL", names[level]) < 0)) {
+		pv_error("out of memory");
+		return EX_OSERR;
+	}
+	return 0;
+}
+
+static pv_log_level log_from_env(void);
 
 /* SIGINT, SIGTERM: the run stops cleanly after the file in progress; a second one stops it at once. */
 static void
@@ -122,8 +253,11 @@ static int
 status_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "data-folder", required_argument, NULL, 'd' },
 		{ "dataFolder", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "env-file", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
@@ -135,24 +269,27 @@ status_main(int argc, char **argv)
 	cJSON *st = NULL;
 	char *dir = NULL;
 	pv_err err;
-	int ch, status;
+	int ch, status, quiet = 0, verbose = 0;
 
-	while ((ch = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:qvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': data_dir = optarg; break;
 		case 'j': json = true; break;
+		case 'q': quiet++; break;
+		case 'v': verbose++; break;
 		case 'c': config = optarg; break;
 		case 'e': env_file = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EX_USAGE;
+		case 'h': usage_status(stdout); return 0;
+		default: return usage_error("status", NULL);
 		}
 	}
-	if (optind < argc) {
-		pv_error("status: unexpected argument '%s'", argv[optind]);
-		return EX_USAGE;
-	}
-	if ((status = load_settings(&settings, env_file, config)) != 0)
+	if (optind < argc)
+		return usage_error("status", "unexpected argument '%s'", argv[optind]);
+	if ((status = load_settings(&settings, env_file, config)) != 0 ||
+	    (status = apply_flags(settings, NULL, false, verbosity(quiet, verbose))) != 0) {
+		pv_settings_free(settings);
 		return status;
+	}
 	log_from_env();
 	if (data_dir == NULL && (s = getenv("POWERVIEW_DATA_DIR")) != NULL && s[0] != '\0')
 		data_dir = s;
@@ -193,33 +330,33 @@ config_main(int argc, char **argv)
 		{ "env-file", required_argument, NULL, 'e' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "no-verify", no_argument, NULL, 'N' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL, *env_file = NULL, *output = NULL;
 	bool no_verify = false;
 	pv_settings *s = NULL;
-	int ch, status;
+	int ch, status, quiet = 0, verbose = 0;
 
-	while ((ch = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "o:qvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
 		case 'e': env_file = optarg; break;
 		case 'o': output = optarg; break;
 		case 'N': no_verify = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EX_USAGE;
+		case 'q': quiet++; break;
+		case 'v': verbose++; break;
+		case 'h': usage_config(stdout); return 0;
+		default: return usage_error("config", NULL);
 		}
 	}
-	if (optind < argc) {
-		pv_error("config: unexpected argument '%s'", argv[optind]);
-		return EX_USAGE;
-	}
+	if (optind < argc)
+		return usage_error("config", "unexpected argument '%s'", argv[optind]);
 	/* the run's flags, to see what they would make of the settings */
-	if ((status = load_settings(&s, env_file, config)) == 0 &&
-	    ((output && pv_settings_flag(s, "TSV_OUTPUT", output) < 0) ||
-		(no_verify && pv_settings_flag(s, "TSV_VERIFY", "0") < 0)))
-		status = EX_OSERR;
+	if ((status = load_settings(&s, env_file, config)) == 0)
+		status = apply_flags(s, output, no_verify, verbosity(quiet, verbose));
 	if (status == 0 && (status = check_settings(s)) == 0) {
 		pv_settings_print(s, stdout);
 		status = fflush(stdout) == EOF ? EX_IOERR : 0;
@@ -228,18 +365,21 @@ config_main(int argc, char **argv)
 	return status;
 }
 
-static void
+/* Sets the log level from TSV_LOG_LEVEL; returns the level in effect. */
+static pv_log_level
 log_from_env(void)
 {
 	const char *s = getenv("TSV_LOG_LEVEL");
 	int level;
 
 	if (s == NULL || s[0] == '\0')
-		return;
-	if ((level = pv_log_level_parse(s)) < 0)
+		return PV_LOG_INFO;
+	if ((level = pv_log_level_parse(s)) < 0) {
 		pv_warn("unknown TSV_LOG_LEVEL '%s', using INFO", s);
-	else
-		pv_log_set_level((pv_log_level)level);
+		return PV_LOG_INFO;
+	}
+	pv_log_set_level((pv_log_level)level);
+	return (pv_log_level)level;
 }
 
 /* Fills cfg from the environment; EX_CONFIG with a message when a value is wrong. */
@@ -283,6 +423,8 @@ token_main(int argc, char **argv)
 		{ "rotate", no_argument, NULL, 'r' },
 		{ "env-file", required_argument, NULL, 'e' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -292,31 +434,31 @@ token_main(int argc, char **argv)
 	pv_influx_config icfg;
 	pv_err err;
 	char *token = NULL;
-	int ch, status;
+	int ch, status, quiet = 0, verbose = 0;
 
-	while ((ch = getopt_long(argc, argv, "b:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "b:qvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'b': bucket = optarg; break;
 		case 'w': write = true; break;
 		case 'r': rotate = true; break;
 		case 'e': env_file = optarg; break;
 		case 'c': config = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EX_USAGE;
+		case 'q': quiet++; break;
+		case 'v': verbose++; break;
+		case 'h': usage_token(stdout); return 0;
+		default: return usage_error("token", NULL);
 		}
 	}
-	if (bucket == NULL || optind < argc) {
-		pv_error("token: --bucket is required, and nothing else");
-		usage(stderr);
-		return EX_USAGE;
-	}
-	if (pv_name_problem(bucket) != NULL) {
-		pv_error("token: bucket name %s", pv_name_problem(bucket));
-		return EX_USAGE;
-	}
+	if (optind < argc)
+		return usage_error("token", "unexpected argument '%s'", argv[optind]);
+	if (bucket == NULL)
+		return usage_error("token", "--bucket is required");
+	if (pv_name_problem(bucket) != NULL)
+		return usage_error("token", "bucket name %s", pv_name_problem(bucket));
 	if ((status = load_settings(&settings, env_file, config)) != 0)
 		return status;
-	status = check_settings(settings);
+	if ((status = apply_flags(settings, NULL, false, verbosity(quiet, verbose))) == 0)
+		status = check_settings(settings);
 	pv_settings_free(settings);
 	if (status != 0)
 		return status;
@@ -336,15 +478,179 @@ token_main(int argc, char **argv)
 	return status;
 }
 
+/*
+ * The last line of every run, at INFO, its numbers easy to parse:
+ * "[dry run: ]N files: A ingested, B to error/, C pending, D skipped; P points in T s"
+ * then "; K not taken (run stopped)" and "; Y left for a later run (modified
+ * in the last S s)" when they apply; a run that found no file says so.
+ */
+static void
+log_summary(const pv_run_totals *t, bool dry_run, const char *data_dir, size_t young, double min_age)
+{
+	const char *mode = dry_run ? "dry run: " : "";
+	char tail[256] = "";
+	int n = 0;
+
+	if (t->nb_done < t->nb_files)
+		n = snprintf(tail, sizeof(tail), "; %zu not taken (run stopped)", t->nb_files - t->nb_done);
+	if (young > 0)
+		snprintf(tail + n, sizeof(tail) - (size_t)n,
+		    "; %zu left for a later run (modified in the last %g s)", young, min_age);
+	if (t->nb_files == 0)
+		pv_info("%s0 files: no TSV files found to process in %s%s", mode, data_dir, tail);
+	else
+		pv_info("%s%zu %s: %zu ingested, %zu to error/, %zu pending, %zu skipped; "
+		    "%" PRIu64 " %s in %.1f s%s", mode, t->nb_files, t->nb_files == 1 ? "file" : "files",
+		    t->nb_success, t->nb_error, t->nb_pending, t->nb_skipped, t->nb_points,
+		    t->nb_points == 1 ? "point" : "points", t->elapsed_s, tail);
+}
+
+/* The progress line of a run on a terminal: at most ten updates a second. */
+typedef struct progress {
+	struct timespec last;   /* when it was last drawn */
+	bool drawn;
+	int width;              /* the terminal's columns */
+} progress;
+
+/* "42 s", "3 min 05 s", "2 h 07 min" */
+static void
+duration_text(char *buf, size_t size, double secs)
+{
+	long s = (long)(secs + 0.5);
+
+	if (s < 60)
+		snprintf(buf, size, "%ld s", s);
+	else if (s < 3600)
+		snprintf(buf, size, "%ld min %02ld s", s / 60, s % 60);
+	else
+		snprintf(buf, size, "%ld h %02ld min", s / 3600, s % 3600 / 60);
+}
+
+/*
+ * The run's progress hook: "120/2000 files, 324000 points, 2 errors,
+ * 850 files/s, 2 s left", redrawn in place; gone once the last file is done.
+ */
+static void
+progress_update(const pv_run_totals *t, void *arg)
+{
+	progress *p = arg;
+	struct timespec now;
+	char line[256], left[32], pending[32] = "";
+	double rate;
+
+	if (t->nb_done >= t->nb_files) {
+		pv_log_status(NULL);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (p->drawn && (double)(now.tv_sec - p->last.tv_sec) +
+	    (double)(now.tv_nsec - p->last.tv_nsec) / 1e9 < 0.1)
+		return;
+	p->last = now;
+	p->drawn = true;
+	rate = t->elapsed_s > 0 ? (double)t->nb_done / t->elapsed_s : 0;
+	if (rate > 0)
+		duration_text(left, sizeof(left), (double)(t->nb_files - t->nb_done) / rate);
+	else
+		snprintf(left, sizeof(left), "?");
+	if (t->nb_pending > 0)
+		snprintf(pending, sizeof(pending), ", %zu pending", t->nb_pending);
+	snprintf(line, sizeof(line), "%zu/%zu files, %" PRIu64 " points, %zu errors%s, %.*f files/s, %s left",
+	    t->nb_done, t->nb_files, t->nb_points, t->nb_error, pending, rate < 10 ? 1 : 0, rate, left);
+	if ((int)strlen(line) >= p->width)
+		line[p->width - 1] = '\0';
+	pv_log_status(line);
+}
+
+/*
+ * A progress line only on a terminal of its own (not when the run writes to
+ * standard output, the same terminal: -o -, a dry run's report), and at INFO
+ * or below: never in a log file, never with -q.
+ */
+static bool
+progress_start(progress *p, pv_log_level level, bool writes_stdout)
+{
+	struct winsize ws;
+
+	memset(p, 0, sizeof(*p));
+	if (level > PV_LOG_INFO || !isatty(STDERR_FILENO) || (writes_stdout && isatty(STDOUT_FILENO)))
+		return false;
+	p->width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 ? ws.ws_col : 80;
+	if (p->width > 256)
+		p->width = 256;
+	return true;
+}
+
+static const struct command {
+	const char *name;
+	int (*main)(int, char **);
+} commands[] = {
+	{ "token", token_main },
+	{ "config", config_main },
+	{ "status", status_main },
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* Edits (insert, delete, replace, swap two neighbours) from a to b, any case; 3 means 3 or more. */
+static int
+distance(const char *a, const char *b)
+{
+	enum { N = 16 };
+	size_t la = strlen(a), lb = strlen(b);
+	int d[N][N];
+
+	/* every edit changes the length by one at most */
+	if (la >= N || lb >= N || (la > lb ? la - lb : lb - la) > 2)
+		return 3;
+	for (size_t i = 0; i <= la; i++)
+		for (size_t j = 0; j <= lb; j++) {
+			int cost = i > 0 && j > 0 &&
+			    tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+			if (i == 0 || j == 0) {
+				d[i][j] = (int)(i + j);
+				continue;
+			}
+			d[i][j] = d[i - 1][j - 1] + cost;
+			if (d[i - 1][j] + 1 < d[i][j])
+				d[i][j] = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < d[i][j])
+				d[i][j] = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == tolower((unsigned char)b[j - 1]) &&
+			    d[i - 2][j - 2] + 1 < d[i][j])
+				d[i][j] = d[i - 2][j - 2] + 1;
+		}
+	return d[la][lb] < 3 ? d[la][lb] : 3;
+}
+
+/* The command nearest to a mistyped one, at most two edits away, or NULL. */
+static const char *
+nearest_command(const char *word)
+{
+	const char *best = NULL;
+	int d, bestd = 3;
+
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if ((d = distance(word, commands[i].name)) < bestd) {
+			bestd = d;
+			best = commands[i].name;
+		}
+	return best;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "data-folder", required_argument, NULL, 'd' },
 		{ "dataFolder", required_argument, NULL, 'd' },
+		{ "tsv-file", required_argument, NULL, 't' },
 		{ "tsvFile", required_argument, NULL, 't' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "no-verify", no_argument, NULL, 'N' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "env-file", required_argument, NULL, 'e' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
@@ -362,15 +668,28 @@ main(int argc, char **argv)
 	pv_sink *sink = NULL;
 	pv_err err = { "" };
 	struct stat st;
-	int ch, rc, status;
+	const char *near;
+	double min_age = 0;
+	size_t young = 0;
+	pv_log_level level;
+	progress bar;
+	int ch, rc, status, quiet = 0, verbose = 0;
 
-	if (argc > 1 && strcmp(argv[1], "token") == 0)
-		return token_main(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "config") == 0)
-		return config_main(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "status") == 0)
-		return status_main(argc - 1, argv + 1);
-	while ((ch = getopt_long(argc, argv, "d:t:o:h", longopts, NULL)) != -1) {
+	/* getopt's messages name the command: "tsv_parser status: unrecognized option ..." */
+	if (argc > 1 && argv[1][0] != '-') {
+		for (size_t i = 0; i < NCOMMANDS; i++)
+			if (strcmp(argv[1], commands[i].name) == 0) {
+				char name[32];
+				snprintf(name, sizeof(name), "tsv_parser %s", commands[i].name);
+				argv[1] = name;
+				return commands[i].main(argc - 1, argv + 1);
+			}
+		if ((near = nearest_command(argv[1])) != NULL)
+			return usage_error(NULL, "unknown command '%s'; did you mean '%s'?", argv[1], near);
+	}
+	if (argc > 0)
+		argv[0] = (char *)"tsv_parser";
+	while ((ch = getopt_long(argc, argv, "d:t:o:qvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			data_dir = optarg;
@@ -390,6 +709,12 @@ main(int argc, char **argv)
 		case 'N':
 			no_verify = true;
 			break;
+		case 'q':
+			quiet++;
+			break;
+		case 'v':
+			verbose++;
+			break;
 		case 'e':
 			env_file = optarg;
 			break;
@@ -405,40 +730,31 @@ main(int argc, char **argv)
 			pv_paths_free(&files);
 			return 0;
 		default:
-			usage(stderr);
 			pv_paths_free(&files);
-			return EX_USAGE;
+			return usage_error(NULL, NULL);
 		}
 	}
-	status = EX_USAGE;
+	status = 0;
 	if (optind < argc)
-		pv_error("unexpected argument '%s'", argv[optind]);
+		status = usage_error(NULL, "unexpected argument '%s'", argv[optind]);
 	else if (data_dir == NULL)
-		pv_error("--dataFolder is required");
-	else if (opts.dry_run && output != NULL)
-		pv_error("--dry-run and --output exclude each other: a dry run writes nothing");
-	else
-		status = 0;
-	if (status != 0) {
-		usage(stderr);
+		status = usage_error(NULL, "-d (--data-folder) is required");
+	if (status != 0)
 		goto out;
-	}
 	if ((status = load_settings(&settings, env_file, config)) != 0)
 		goto out;
-	/* the command line wins over every other source */
-	if ((output && pv_settings_flag(settings, "TSV_OUTPUT", output) < 0) ||
-	    (no_verify && pv_settings_flag(settings, "TSV_VERIFY", "0") < 0)) {
-		status = EX_OSERR;
+	if ((status = apply_flags(settings, output, no_verify, verbosity(quiet, verbose))) != 0)
 		goto out;
-	}
 	if ((status = check_settings(settings)) != 0)
 		goto out;
-	log_from_env();
+	level = log_from_env();
 	if ((status = config_from_env(&opts.cfg)) != 0)
 		goto out;
 	opts.cfg.formats = pv_settings_formats(settings);
+	/* a dry run writes its points only where -o says: a preview, which locks nothing */
 	if (!opts.dry_run && (s = getenv("TSV_OUTPUT")) != NULL && s[0] != '\0')
 		output = s;
+	opts.cfg.no_lock = opts.dry_run;
 	opts.verify = (s = getenv("TSV_VERIFY")) == NULL || strcmp(s, "0") != 0;
 	/* the database settings are checked before anything is read */
 	if (!opts.dry_run && output == NULL && pv_influx_config_from_env(&icfg, &err) < 0) {
@@ -471,8 +787,7 @@ main(int argc, char **argv)
 	}
 	if (files.count == 0) {
 		/* files still being written are left for the next run */
-		double min_age = (s = getenv("TSV_MIN_AGE")) && s[0] ? strtod(s, NULL) : 10;
-		size_t young = 0;
+		min_age = (s = getenv("TSV_MIN_AGE")) && s[0] ? strtod(s, NULL) : 10;
 		if (pv_scan(&files, &passed, data_dir, &err) < 0) {
 			pv_error("%s", err.msg);
 			goto out;
@@ -484,14 +799,15 @@ main(int argc, char **argv)
 	if (files.count == 0) {
 		/* nothing to run, but what the scan passed over is still said */
 		pv_passed_log(&passed);
-		pv_info("no TSV files found to process in %s", data_dir);
 		if (!opts.dry_run) {
+			memset(&out, 0, sizeof(out));
+			log_summary(&out.totals, false, data_dir, young, min_age);
 			status = 0;
 			goto out;
 		}
 	}
 
-	if (!opts.dry_run) {
+	if (files.count > 0 && (!opts.dry_run || output != NULL)) {
 		status = EX_CONFIG;
 		rc = output ? pv_sink_file_open(&sink, output, &err) : pv_sink_influx_open(&sink, &icfg, &err);
 		if (rc < 0) {
@@ -506,11 +822,21 @@ main(int argc, char **argv)
 	opts.sink = sink;
 	opts.report_dir = getenv("TSV_REPORT_DIR");
 	opts.passed = &passed;
-	/* a dry run's report streams to standard output as the run goes */
-	if (opts.dry_run)
+	/*
+	 * a dry run's report streams to standard output as the run goes, unless
+	 * its preview's line protocol goes there: standard output never carries both
+	 */
+	if (opts.dry_run && (output == NULL || strcmp(output, "-") != 0))
 		opts.report_stream = stdout;
+	if (progress_start(&bar, level, opts.report_stream == stdout ||
+	    (output != NULL && strcmp(output, "-") == 0))) {
+		opts.progress = progress_update;
+		opts.progress_arg = &bar;
+	}
 	catch_signals();
-	if ((rc = pv_run_files(&out, &opts, &err)) < 0) {
+	rc = pv_run_files(&out, &opts, &err);
+	pv_log_status(NULL);
+	if (rc < 0) {
 		pv_error("%s", err.msg);
 		status = exit_for(rc);
 	} else if (out.nb_pending > 0)
@@ -529,6 +855,7 @@ main(int argc, char **argv)
 		    pv_stop_signal());
 		status = 128 + pv_stop_signal();
 	}
+	log_summary(&out.totals, opts.dry_run, data_dir, young, min_age);
 	pv_run_outcome_free(&out);
 out:
 	pv_sink_free(sink);

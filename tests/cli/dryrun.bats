@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # --dry-run: nothing written, moved or created; stdout is only the JSON report.
+# --dry-run -o: the same, plus the line protocol a real run would write (a preview).
 
 load helpers
 
@@ -110,4 +111,96 @@ ok() { mkfile "$1" "$HDR_MONO_SN" "$HDR_MONO_FMT" "05/01/26 10:00:00\t${2:-1}"; 
     assert_status 0
     assert_contains "$stderr" "tsv_parser:"
     assert_eq "$(jget 'r["dry_run"]' <<<"$output")" true
+}
+
+# preview_tree: files of every kind under $DATA (success, error, another
+# company, a parsed/ folder, a wrong depth), and a copy of $ROOT in $COPY.
+preview_tree() {
+    mkfile "$DEV/a.tsv" \
+        '02001171\t02001171\t02001171\t04000466' \
+        'MV_T302_V002\tPh 1 V\tVoie1 W\tVoie1 A' \
+        '05/01/26 10:00:00\t230\t1.5\tx' \
+        '05/01/26 10:10:00\t232\t-0.5\t2' \
+        'garbage\t1\t2\t3'
+    ok "$DEV/b.tsv" 231.25
+    mkfile "$DEV/c.tsv"
+    ok "$DEV/parsed/old.tsv"
+    ok "$DATA/acme/wrongdepth.tsv"
+    ok "$DATA/other/camp/02000800/d.tsv" 2
+    touch -d '2020-01-01 00:00:00' "$DEV/a.tsv"
+    COPY="$BATS_TEST_TMPDIR/copy"
+    cp -a "$ROOT" "$COPY"
+}
+
+# real_lp FILE: a real run with -o FILE on the copy of the tree.
+real_lp() {
+    TSV_REPORT_DIR="$BATS_TEST_TMPDIR/reports" run_parser -d "$COPY/data" --output "$1"
+    assert_status 65
+    assert_file "$COPY/data/acme/camp1/$SN/parsed/a.tsv"
+    assert_file "$COPY/data/acme/camp1/$SN/error/c.tsv"
+}
+
+@test "preview, --dry-run -o -: stdout is the line protocol of a real -o run, byte for byte; the tree untouched" {
+    preview_tree
+    before=$(tree_snapshot "$ROOT")
+    run --separate-stderr sh -c 'exec "$@" >"$0"' "$BATS_TEST_TMPDIR/preview.lp" \
+        "$TSV_PARSER" -d "$DATA" --dry-run -o -
+    assert_status 65
+    assert_eq "$(tree_snapshot "$ROOT")" "$before"
+    assert_no_file "$ROOT/logs"
+    real_lp "$BATS_TEST_TMPDIR/real.lp"
+    [ "$(wc -l <"$BATS_TEST_TMPDIR/real.lp")" -eq 7 ] || { cat "$BATS_TEST_TMPDIR/real.lp"; false; }
+    cmp "$BATS_TEST_TMPDIR/preview.lp" "$BATS_TEST_TMPDIR/real.lp"
+    # no JSON report: standard output is only line protocol
+    if grep -v '^electrical,' "$BATS_TEST_TMPDIR/preview.lp"; then false; fi
+    assert_contains "$stderr" "a.tsv: success, 5 points"
+    assert_contains "$stderr" "c.tsv: error: empty file"
+}
+
+@test "preview, --dry-run -o FILE: FILE gets the line protocol of a real run, stdout the JSON report; the tree untouched" {
+    preview_tree
+    before=$(tree_snapshot "$ROOT")
+    run_parser -d "$DATA" --dry-run -o "$OUT"
+    assert_status 65
+    assert_eq "$(tree_snapshot "$ROOT")" "$before"
+    assert_no_file "$ROOT/logs"
+    assert_eq "$(jget '[r["dry_run"], r["nb_files_total"], r["nb_files_success"], r["nb_points_total"]]' <<<"$output")" '[true, 5, 3, 7]'
+    assert_eq "$(jget '[x["destination"] for x in r["files"]]' <<<"$output")" '[null, null, null, null, null]'
+    real_lp "$BATS_TEST_TMPDIR/real.lp"
+    cmp "$OUT" "$BATS_TEST_TMPDIR/real.lp"
+}
+
+@test "preview with -t: only that file, no lock taken (a file another run holds is read), nothing moved" {
+    ok "$DEV/a.tsv" 7
+    before=$(tree_snapshot "$ROOT")
+    # a real run skips a file another run holds locked ...
+    TSV_REPORT_DIR="$BATS_TEST_TMPDIR/reports" run flock "$DEV/a.tsv" "$TSV_PARSER" -d "$DATA" -t "$DEV/a.tsv" -o "$OUT"
+    assert_status 0
+    assert_contains "$output" "skipped: $DEV/a.tsv is being ingested by another run"
+    assert_lp "$OUT"
+    # ... a preview reads it all the same
+    run --separate-stderr flock "$DEV/a.tsv" "$TSV_PARSER" -d "$DATA" -t "$DEV/a.tsv" --dry-run -o -
+    assert_status 0
+    assert_contains "$output" "M02001171_U1_M02001171_V=7 1767603600"
+    assert_eq "$(wc -l <<<"$output")" 1
+    assert_eq "$(tree_snapshot "$ROOT")" "$before"
+}
+
+@test "preview on an empty data folder: exit 0, no output file, stdout empty with -o -" {
+    run_parser -d "$DATA" --dry-run -o "$OUT"
+    assert_status 0
+    assert_eq "$(jget '[r["dry_run"], r["nb_files_total"]]' <<<"$output")" '[true, 0]'
+    assert_no_file "$OUT"
+    run_parser -d "$DATA" --dry-run -o -
+    assert_status 0
+    assert_eq "$output" ""
+}
+
+@test "a dry run without -o ignores TSV_OUTPUT: no line protocol anywhere" {
+    ok "$DEV/a.tsv"
+    TSV_OUTPUT="$OUT" run_parser -d "$DATA" --dry-run
+    assert_status 0
+    assert_eq "$(jget 'r["dry_run"]' <<<"$output")" true
+    assert_no_file "$OUT"
+    assert_file "$DEV/a.tsv"
 }

@@ -26,6 +26,30 @@ EOF
 
 last_report_status() { rq 'r["status"]'; }
 
+# started PID: wait until the run has begun (its report is being written) or ended:
+# a signal before that finds no handler yet, and kills the command as it would any
+started() {
+    local i
+    for i in $(seq 1 400); do
+        [ -z "$(ls -A "$TSV_REPORT_DIR" 2>/dev/null)" ] || return 0
+        kill -0 "$1" 2>/dev/null || return 0
+        sleep 0.025
+    done
+}
+
+# blocked_writing PID: wait (10 s at most) until PID sleeps writing to a full pipe
+blocked_writing() {
+    local i
+    for i in $(seq 1 200); do
+        case $(cat "/proc/$1/wchan" 2>/dev/null) in
+        *pipe_write*) return 0 ;;
+        esac
+        sleep 0.05
+    done
+    echo "process $1 never blocked on its output" >&2
+    return 1
+}
+
 @test "SIGINT and SIGTERM at random moments, then reruns: exit 130/143, report 'interrupted', every line once" {
     local round sig pid st want_total
     files 150
@@ -36,6 +60,7 @@ last_report_status() { rq 'r["status"]'; }
         if [ $((round % 2)) -eq 0 ]; then sig=INT; else sig=TERM; fi
         "$TSV_PARSER" -d "$DATA" -o "$OUT" 2>"$BATS_TEST_TMPDIR/stderr" &
         pid=$!
+        started "$pid"
         sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
         kill -s "$sig" "$pid" 2>/dev/null || true
         st=0
@@ -70,7 +95,7 @@ last_report_status() { rq 'r["status"]'; }
     "$TSV_PARSER" -d "$DATA" -o "$BATS_TEST_TMPDIR/pipe" 2>"$BATS_TEST_TMPDIR/stderr" &
     pid=$!
     exec 5<"$BATS_TEST_TMPDIR/pipe" # opening the output for reading lets the run open it
-    sleep 0.3
+    blocked_writing "$pid"
     kill -INT "$pid"
     cat <&5 >"$BATS_TEST_TMPDIR/sent.lp"
     exec 5<&-
@@ -92,7 +117,7 @@ last_report_status() { rq 'r["status"]'; }
     "$TSV_PARSER" -d "$DATA" -o "$BATS_TEST_TMPDIR/pipe" 2>"$BATS_TEST_TMPDIR/stderr" &
     pid=$!
     exec 5<"$BATS_TEST_TMPDIR/pipe"
-    sleep 0.3
+    blocked_writing "$pid"
     kill -INT "$pid"
     sleep 0.3
     kill -0 "$pid" # still there: the file in progress cannot finish

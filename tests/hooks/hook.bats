@@ -26,7 +26,7 @@ teardown() {
     assert_file "$DEV/parsed/f.tsv"
     assert_values 7
     assert_log "upload '$F': running tsv_parser"
-    assert_log "upload '$F': tsv_parser exit 0: all files ingested"
+    assert_log "upload '$F': tsv_parser exit 0: 1 file: 1 ingested, 0 to error/, 0 pending, 0 skipped; 1 point in"
 }
 
 @test "upload, no SFTPGO_ACTION_STATUS: ingested as status 1" {
@@ -35,7 +35,7 @@ teardown() {
     assert_status 0
     assert_file "$DEV/parsed/f.tsv"
     assert_values 3
-    assert_log "upload '$F' by user 'logger1': tsv_parser exit 0: all files ingested"
+    assert_log "upload '$F' by user 'logger1': tsv_parser exit 0: 1 file: 1 ingested, 0 to error/, 0 pending, 0 skipped; 1 point in"
 }
 
 @test "upload, status 2 (error, partial file) and 3 (quota exceeded): logged, skipped, exit 0" {
@@ -191,7 +191,7 @@ teardown() {
     assert_file "$dev/parsed/$(basename "$f")"
     assert_values 5
     assert_contains "$(cat "$OUT")" 'file_name=f\ "q"\ '\''q'\''\ $(touch\ pwned)'
-    assert_log "tsv_parser exit 0: all files ingested"
+    assert_log "tsv_parser exit 0: 1 file: 1 ingested, 0 to error/, 0 pending, 0 skipped; 1 point in"
     assert_no_pwned
 }
 
@@ -250,7 +250,7 @@ teardown() {
     assert_file "$DEV/parsed/a.tsv"
     assert_file "$DEV/parsed/b.tsv"
     assert_file "$DATA/bertin/plant 1/$SN/parsed/c.tsv"
-    assert_log "scan of '$DATA': tsv_parser exit 0: all files ingested"
+    assert_log "scan of '$DATA': tsv_parser exit 0: 3 files: 3 ingested, 0 to error/, 0 pending, 0 skipped; 3 points in"
     assert_eq "$(rq 'r["nb_files_success"]')" 3
 
     # an empty path is the same
@@ -406,7 +406,8 @@ teardown() {
 
 @test "log: time-stamped lines, the parser's lines once, no secret even from the environment" {
     ok "$DEV/a.tsv"
-    ok "$DEV/b.tsv"
+    # two points: the scan's summary differs from the upload's
+    mkfile "$DEV/b.tsv" "$HDR_MONO_SN" "$HDR_MONO_FMT" '05/01/26 10:00:00\t1' '05/01/26 10:10:00\t2'
     export INFLUXDB_ADMIN_TOKEN="$SECRET"
     upload "$DEV/a.tsv"
     assert_status 0
@@ -430,7 +431,7 @@ teardown() {
     assert_eq "$output" 1
     run grep -c "tsv_parser: $DEV/b.tsv: success" "$LOG"
     assert_eq "$output" 1
-    assert_log "tsv_parser exit 0: all files ingested"
+    assert_log "tsv_parser exit 0: 1 file: 1 ingested, 0 to error/, 0 pending, 0 skipped; 1 point in"
     run grep -c "$SECRET" "$LOG"
     assert_eq "$output" 0 "secret in the log"
 }
@@ -451,13 +452,59 @@ teardown() {
 
 # ------------------------------------------------------------------ parser statuses
 
+@test "scan that left every file for later or found none: the hook line says so, from tsv_parser's summary" {
+    ok "$DEV/a.tsv"
+    ok "$DEV/b.tsv"
+    sed -i "s|^TSV_MIN_AGE=.*|TSV_MIN_AGE=3600|" "$ENVF"
+    hook SFTPGO_ACTION=upload
+    assert_status 0
+    assert_quiet
+    assert_file "$DEV/a.tsv"
+    assert_log "scan of '$DATA': tsv_parser exit 0: 0 files: no TSV files found to process in $DATA; 2 left for a later run (modified in the last 3600 s)"
+    # the hook's line is the summary line tsv_parser printed last
+    summary=$(grep -E '\[INFO\] tsv_parser: ' "$LOG" | tail -n 1 | sed -E 's/^[0-9T:-]{19}Z \[INFO\] tsv_parser: //')
+    assert_eq "$(hook_lines | tail -n 1)" "scan of '$DATA': tsv_parser exit 0: $summary"
+
+    rm -r "${DEV:?}"
+    hook SFTPGO_ACTION=upload
+    assert_status 0
+    assert_log "scan of '$DATA': tsv_parser exit 0: 0 files: no TSV files found to process in $DATA"
+    assert_eq "$(hook_lines | grep -c 'all files ingested')" 0
+}
+
+@test "scan with some files left for later: ingested and left counted in the hook line" {
+    ok "$DEV/a.tsv" 1
+    ok "$DEV/b.tsv" 2
+    touch -d '2020-01-01 00:00:00' "$DEV/a.tsv"
+    sed -i "s|^TSV_MIN_AGE=.*|TSV_MIN_AGE=3600|" "$ENVF"
+    hook SFTPGO_ACTION=upload
+    assert_status 0
+    assert_file "$DEV/parsed/a.tsv"
+    assert_file "$DEV/b.tsv"
+    assert_log "scan of '$DATA': tsv_parser exit 0: 1 file: 1 ingested, 0 to error/, 0 pending, 0 skipped; 1 point in"
+    assert_log "; 1 left for a later run (modified in the last 3600 s)"
+}
+
+@test "no summary line from tsv_parser (TSV_LOG_LEVEL=ERROR): the hook line has the status alone" {
+    env_add "TSV_LOG_LEVEL=ERROR"
+    ok "$F"
+    upload "$F"
+    assert_status 0
+    assert_file "$DEV/parsed/f.tsv"
+    assert_eq "$(hook_lines | tail -n 1)" "upload '$F': tsv_parser exit 0: done"
+    mkfile "$DEV/g.tsv"
+    upload "$DEV/g.tsv"
+    assert_status 0
+    assert_eq "$(hook_lines | tail -n 1)" "upload '$DEV/g.tsv': tsv_parser exit 65: some files went to error/"
+}
+
 @test "parser exit 65 (a broken file): hook exit 0, 'some files went to error/' logged" {
     mkfile "$F" 'not a logger file'
     upload "$F"
     assert_status 0
     assert_quiet
     assert_file "$DEV/error/f.tsv"
-    assert_log "tsv_parser exit 65: some files went to error/"
+    assert_log "tsv_parser exit 65: some files went to error/; 1 file: 0 ingested, 1 to error/, 0 pending, 0 skipped; 0 points in"
     run grep -c "tsv_parser: $F: error: " "$LOG"
     assert_eq "$output" 1
 }
@@ -468,7 +515,7 @@ teardown() {
     upload "$F"
     assert_status 0
     assert_file "$F"
-    assert_log "tsv_parser exit 75: database unavailable: files kept for the next run"
+    assert_log "tsv_parser exit 75: database unavailable: files kept for the next run; 1 file: 0 ingested, 0 to error/, 1 pending, 0 skipped; 0 points in"
 }
 
 @test "parser exit 78 (TSV_TIMEZONE=Mars/Olympus in the settings file): hook exit 78, file in place" {
@@ -516,7 +563,7 @@ teardown() {
     upload "$other/acme/camp1/$SN/f.tsv"
     assert_status 0
     assert_values 9
-    LOG="$BATS_TEST_TMPDIR/it's.log" assert_log "tsv_parser exit 0: all files ingested"
+    LOG="$BATS_TEST_TMPDIR/it's.log" assert_log "tsv_parser exit 0: 1 file: 1 ingested, 0 to error/, 0 pending, 0 skipped; 1 point in"
     assert_no_pwned
 
     # the environment wins over the file
@@ -524,7 +571,7 @@ teardown() {
     hook SFTPGO_ACTION=upload SFTPGO_ACTION_PATH="$F" POWERVIEW_DATA_DIR="$DATA" POWERVIEW_LOG_FILE="$LOG"
     assert_status 0
     assert_values 9 10
-    assert_log "upload '$F': tsv_parser exit 0: all files ingested"
+    assert_log "upload '$F': tsv_parser exit 0: 1 file: 1 ingested, 0 to error/, 0 pending, 0 skipped; 1 point in"
 }
 
 @test "settings file: a value past 64 KiB after expansion, or values past 1 MiB, is an ERROR, exit 78, nothing run" {

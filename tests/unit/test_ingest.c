@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <signal.h>
+#include <sys/file.h>
 
 #include "powerview/ingest.h"
 #include "powerview/report.h"
@@ -1065,6 +1066,44 @@ signal_grace_then_abandon(void **state)
 	assert_int_equal(pv_stop_signal(), 0);
 }
 
+/* A file another run holds: skipped by a run, read whole by a preview (no_lock). */
+static void
+locked_file_and_no_lock(void **state)
+{
+	pv_config cfg = config();
+	pv_file_result r;
+	char *path = pvt_join(data, FILE_REL);
+	int fd;
+	cap c;
+
+	(void)state;
+	pvt_write_str(path, two_rows);
+	assert_true((fd = open(path, O_RDONLY)) >= 0);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+	cap_init(&c, 2);
+	assert_int_equal(ingest(&r, FILE_REL, NULL, &cfg, &c.base), PV_ENOENT);
+	assert_int_equal(r.status, PV_STATUS_SKIPPED);
+	pvt_assert_contains(r.error, "is being ingested by another run");
+	assert_string_equal(c.log, "");
+	pv_file_result_free(&r);
+	cap_done(&c);
+
+	cfg.no_lock = true;
+	cap_init(&c, 2);
+	assert_int_equal(ingest(&r, FILE_REL, NULL, &cfg, &c.base), PV_OK);
+	assert_string_equal(cap_text(&c), two_rows_lp);
+	/* and took no lock of its own, even while it holds the file open */
+	assert_int_equal(flock(fd, LOCK_UN), 0);
+	int other = open(path, O_RDONLY);
+	assert_true(other >= 0);
+	assert_int_equal(flock(other, LOCK_EX | LOCK_NB), 0);
+	close(other);
+	pv_file_result_free(&r);
+	cap_done(&c);
+	close(fd);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -1092,6 +1131,7 @@ main(void)
 		T(device_folder_differs_from_master),
 		T(file_changed_while_read),
 		T(signal_grace_then_abandon),
+		T(locked_file_and_no_lock),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
