@@ -10,22 +10,11 @@ parser=${TSV_PARSER:-$here/../build/tsv_parser}
 rows=${ROWS:-50000}
 batch=${TSV_BATCH_LINES:-5000}
 runs=${RUNS:-5}
-command -v victoria-metrics >/dev/null || { echo "apt-get install victoria-metrics" >&2; exit 1; }
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tsv_bench_vm.XXXXXX")
-vm_pid=
-cleanup() {
-	[ -n "$vm_pid" ] && kill "$vm_pid" 2>/dev/null && wait "$vm_pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-victoria-metrics -httpListenAddr="127.0.0.1:$port" -storageDataPath="$tmp/vm" -retentionPeriod=100y \
-	-dedup.minScrapeInterval=1ms -loggerLevel=ERROR >"$tmp/vm.log" 2>&1 &
-vm_pid=$!
-url="http://127.0.0.1:$port"
-for _ in $(seq 100); do curl -fsS -o /dev/null "$url/health" 2>/dev/null && break; sleep 0.1; done
+# shellcheck source=bench/lib.bash
+. "$here/lib.bash"
+bench_tmp tsv_bench_vm
+# shellcheck disable=SC2119 # no flag beyond the usual ones
+bench_vm
 
 python3 "$here/gen-big.py" --rows "$rows" --out "$tmp/big.tsv" >/dev/null
 dev="$tmp/data/bench/run/02001171"

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -93,32 +94,210 @@ settle(pv_file_result *r)
 	}
 }
 
-/* Asks the database how many points of the file it holds; a shortfall is a warning. */
+/*
+ * The database gave up earlier in the run (see pv_http_request): the file is
+ * neither read nor sent; it stays where it is for the next run.
+ */
+static int
+not_tried(pv_file_result *r, const pv_run_opts *o, const char *why)
+{
+	pv_err err;
+
+	/* where it belongs, for the report: lexical, nothing is opened */
+	if (pv_location_parse(&r->loc, o->data_dir, r->file_path, &err) < 0)
+		pv_location_free(&r->loc);
+	r->status = PV_STATUS_PENDING;
+	if (asprintf(&r->error, "database unavailable: not tried (%s)", why) < 0)
+		r->error = NULL;
+	return PV_ETEMP;
+}
+
+/*
+ * Files taken and not yet settled, in order. Counting a file's points back
+ * is one query per group of files rather than one per file: a group is the
+ * files of one company, campaign and master serial, each with its own name
+ * (the query counts by file_name), up to GROUP_FILES of them. Files that
+ * need no count (errors, pending, skipped) wait in the group too, so the
+ * report keeps the order of the run. Every file keeps its lock and its
+ * folders open until it is moved, after the count: a file goes to parsed/
+ * only once the database acknowledged its points (in ingest), and the count
+ * is a check whose shortfall is a warning. A run killed meanwhile leaves up
+ * to a group of files in place; the next run sends them again, the same
+ * series and seconds, which the database stores once.
+ */
+#define GROUP_FILES 100
+#define GROUP_CHANNELS 10000 /* all files of a group together: bounds the memory held */
+
+typedef struct group {
+	pv_file_result r[GROUP_FILES];
+	int rc[GROUP_FILES];
+	size_t n, max, nchannels;
+	pv_count_query q[GROUP_FILES];
+	uint64_t count[GROUP_FILES];
+	size_t which[GROUP_FILES]; /* q[k] is the file r[which[k]] */
+} group;
+
+/* Whether the file's points are to be counted back. */
+static bool
+to_count(int rc, const pv_run_opts *o)
+{
+	return rc == PV_OK && !o->dry_run && o->verify && o->sink->ops->count != NULL;
+}
+
+/* How many files a group may hold: three descriptors each (file, folder, parent) stay open. */
+static size_t
+group_max(const pv_run_opts *o)
+{
+	struct rlimit nofile;
+	size_t max = GROUP_FILES;
+
+	/*
+	 * Nothing to count, or a sink that must hear of each file settled before
+	 * the next begins (the file sink's lock and journal): one file at a time.
+	 */
+	if (!to_count(PV_OK, o) || o->sink->ops->settled != NULL)
+		return 1;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY)
+		max = nofile.rlim_cur > 64 + 3 ? (size_t)(nofile.rlim_cur - 64) / 3 : 1;
+	return max < GROUP_FILES ? max : GROUP_FILES;
+}
+
+/* Whether file r may join the group, else the group is finished first. */
+static bool
+joins(const group *g, const pv_file_result *r, int rc, const pv_run_opts *o)
+{
+	const pv_file_result *key = NULL;
+
+	if (g->n == 0)
+		return true;
+	if (g->nchannels + r->channels.count > GROUP_CHANNELS)
+		return false;
+	if (!to_count(rc, o))
+		return true;
+	for (size_t i = 0; i < g->n; i++) {
+		if (!to_count(g->rc[i], o))
+			continue;
+		/* without the file_name tag nothing tells the files apart: one a query */
+		if (!o->cfg.file_name_tag)
+			return false;
+		if (key == NULL) {
+			key = &g->r[i];
+			if (strcmp(key->loc.company, r->loc.company) != 0 ||
+			    strcmp(key->loc.campaign, r->loc.campaign) != 0 ||
+			    strcmp(key->master_sn, r->master_sn) != 0)
+				return false;
+		}
+		if (strcmp(g->r[i].loc.file_name, r->loc.file_name) == 0)
+			return false;
+	}
+	return true;
+}
+
+/* Asks the database how many points of each file of the group it holds; a shortfall is a warning. */
 static void
-verify(pv_file_result *r, const pv_run_opts *o)
+verify(group *g, const pv_run_opts *o)
 {
 	pv_sink *s = o->sink;
 	pv_err err = { "" };
-	pv_count_query q = {
-		.bucket = r->loc.company,
-		.measurement = o->cfg.measurement,
-		.campaign = r->loc.campaign,
-		.master_sn = r->master_sn,
-		.file_name = o->cfg.file_name_tag ? r->loc.file_name : NULL,
-		.start = r->time_start,
-		.end = r->time_end,
-	};
+	size_t k = 0;
 
-	if (s->ops->count(s, &q, &r->nb_points_in_influx, &err) < 0) {
-		pv_file_result_warn(r, "could not count the points back: %s", err.msg);
+	for (size_t i = 0; i < g->n; i++) {
+		const pv_file_result *r = &g->r[i];
+		if (!to_count(g->rc[i], o))
+			continue;
+		g->q[k] = (pv_count_query){
+			.bucket = r->loc.company,
+			.measurement = o->cfg.measurement,
+			.campaign = r->loc.campaign,
+			.master_sn = r->master_sn,
+			.file_name = o->cfg.file_name_tag ? r->loc.file_name : NULL,
+			.start = r->time_start,
+			.end = r->time_end,
+		};
+		g->which[k++] = i;
+	}
+	if (k == 0)
+		return;
+	/* a signal: the count is a check and the points are stored; the files are settled at once */
+	if (pv_stop_signal() != 0)
+		snprintf(err.msg, sizeof(err.msg), "the run was stopped");
+	if (err.msg[0] != '\0' || s->ops->count(s, g->q, k, g->count, &err) < 0) {
+		for (size_t j = 0; j < k; j++)
+			pv_file_result_warn(&g->r[g->which[j]], "could not count the points back: %s", err.msg);
 		return;
 	}
-	r->verified = true;
-	if (r->nb_points_in_influx < r->nb_points)
-		pv_file_result_warn(r,
-		    "%llu points written, %llu found in the database (rows repeating a timestamp collapse; "
-		    "a retention period shorter than the data drops it)",
-		    (unsigned long long)r->nb_points, (unsigned long long)r->nb_points_in_influx);
+	for (size_t j = 0; j < k; j++) {
+		pv_file_result *r = &g->r[g->which[j]];
+		r->nb_points_in_influx = g->count[j];
+		r->verified = true;
+		if (r->nb_points_in_influx < r->nb_points)
+			pv_file_result_warn(r,
+			    "%llu points written, %llu found in the database (rows repeating a timestamp collapse; "
+			    "a retention period shorter than the data drops it)",
+			    (unsigned long long)r->nb_points, (unsigned long long)r->nb_points_in_influx);
+	}
+}
+
+static void summary_file(FILE *, const cJSON *);
+static void add_to_totals(pv_run_totals *, const pv_file_result *, const struct timespec *);
+
+/* Where the files of a finished group go. */
+typedef struct settling {
+	pv_run *run;          /* the counts */
+	pv_report_writer *w;  /* the report */
+	FILE *sum;            /* the run summary's file lines */
+	pv_run_totals *totals; /* the progress */
+	const struct timespec *t0;
+	const pv_run_opts *o;
+} settling;
+
+/* The group's count, then each file in order: settled, logged, reported, closed. */
+static void
+finish(group *g, const settling *c)
+{
+	const pv_run_opts *o = c->o;
+	pv_run *run = c->run;
+
+	verify(g, o);
+	for (size_t i = 0; i < g->n; i++) {
+		pv_file_result *r = &g->r[i];
+		bool delivered = r->status == PV_STATUS_SUCCESS;
+		cJSON *f;
+
+		if (!o->dry_run && g->rc[i] != PV_ECONFIG)
+			settle(r);
+		/* a file that stays (its move failed) must not leave its lines twice in an output */
+		if (r->sent && o->sink->ops->settled != NULL &&
+		    o->sink->ops->settled(o->sink, r->status == PV_STATUS_SUCCESS) == 1 && delivered &&
+		    r->status != PV_STATUS_SUCCESS)
+			pv_file_result_warn(r,
+			    "%llu points already written were taken back from the output",
+			    (unsigned long long)r->nb_points);
+		log_file(r);
+		/* a file another run holds, or took, is that run's to count */
+		run->nb_files_total += r->status != PV_STATUS_SKIPPED;
+		if (r->status == PV_STATUS_SUCCESS) {
+			run->nb_files_success++;
+			run->nb_points_total += r->nb_points;
+		} else if (r->status == PV_STATUS_ERROR) {
+			run->nb_files_failed++;
+		} else if (r->status == PV_STATUS_PENDING) {
+			run->nb_files_pending++;
+		}
+		if ((f = pv_report_file(r)) == NULL)
+			c->w->failed = true;
+		if (c->w->fp != NULL && f != NULL)
+			pv_report_add(c->w, f);
+		if (f != NULL)
+			summary_file(c->sum, f);
+		cJSON_Delete(f);
+		add_to_totals(c->totals, r, c->t0);
+		if (o->progress != NULL)
+			o->progress(c->totals, o->progress_arg);
+		pv_file_result_free(r);
+	}
+	g->n = 0;
+	g->nchannels = 0;
 }
 
 static int
@@ -335,9 +514,17 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	char *dir;
 	bool summary = !o->dry_run && o->sink && o->sink->meta_bucket;
 	FILE *sum = summary ? tmpfile() : NULL;
+	group *g = calloc(1, sizeof(*g));
+	settling ctx;
 	int rc = PV_OK;
 
 	memset(out, 0, sizeof(*out));
+	if (g == NULL) {
+		if (sum != NULL)
+			fclose(sum);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	g->max = group_max(o);
 	out->totals.nb_files = o->nfiles;
 	memset(&run, 0, sizeof(run));
 	now_iso(run.run_id, sizeof(run.run_id));
@@ -347,62 +534,41 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	run.dry_run = o->dry_run;
 	pv_passed_log(o->passed);
 	report_open(&w, &atomic, &dir, o, &run);
+	ctx = (settling){ .run = &run, .w = &w, .sum = sum, .totals = &out->totals, .t0 = &t0, .o = o };
 
 	for (size_t i = 0; i < o->nfiles; i++) {
 		pv_file_result r;
-		cJSON *f;
+		const char *down;
 
 		/* a signal: the files not begun are left for the next run */
 		if (pv_stop_signal() != 0) {
 			run.interrupted = true;
 			break;
 		}
+		down = o->dry_run || o->sink->ops->unavailable == NULL ? NULL : o->sink->ops->unavailable(o->sink);
 		pv_file_result_init(&r, o->files[i]);
-		rc = pv_ingest_file(&r, &o->cfg, o->data_dir, o->files[i], o->sink);
-		if (rc == PV_OK && !o->dry_run && o->verify && o->sink->ops->count)
-			verify(&r, o);
-		bool delivered = r.status == PV_STATUS_SUCCESS;
-		if (!o->dry_run && rc != PV_ECONFIG)
-			settle(&r);
-		/* a file that stays (its move failed) must not leave its lines twice in an output */
-		if (r.sent && o->sink->ops->settled != NULL &&
-		    o->sink->ops->settled(o->sink, r.status == PV_STATUS_SUCCESS) == 1 && delivered &&
-		    r.status != PV_STATUS_SUCCESS)
-			pv_file_result_warn(&r,
-			    "%llu points already written were taken back from the output",
-			    (unsigned long long)r.nb_points);
-		log_file(&r);
-		/* a file another run holds, or took, is that run's to count */
-		run.nb_files_total += r.status != PV_STATUS_SKIPPED;
-		if (r.status == PV_STATUS_SUCCESS) {
-			run.nb_files_success++;
-			run.nb_points_total += r.nb_points;
-		} else if (r.status == PV_STATUS_ERROR) {
-			run.nb_files_failed++;
-		} else if (r.status == PV_STATUS_PENDING) {
-			run.nb_files_pending++;
-		}
-		if ((f = pv_report_file(&r)) == NULL)
-			w.failed = true;
-		if (w.fp != NULL && f != NULL)
-			pv_report_add(&w, f);
-		if (f != NULL)
-			summary_file(sum, f);
-		cJSON_Delete(f);
-		add_to_totals(&out->totals, &r, &t0);
-		if (o->progress != NULL)
-			o->progress(&out->totals, o->progress_arg);
+		if (down != NULL)
+			rc = not_tried(&r, o, down);
+		else
+			rc = pv_ingest_file(&r, &o->cfg, o->data_dir, o->files[i], o->sink);
+		if (!joins(g, &r, rc, o))
+			finish(g, &ctx);
+		g->nchannels += r.channels.count;
+		g->rc[g->n] = rc;
+		g->r[g->n++] = r; /* the group owns it now */
 		if (rc == PV_ESTOP)
 			run.interrupted = true;
 		if (rc == PV_ECONFIG || rc == PV_ENOMEM || rc == PV_ESTOP) {
 			/* the same answer awaits every other file: stop, move nothing more */
 			pv_fail(err, rc, "run stopped: %s", r.error ? r.error : pv_rc_name(rc));
-			pv_file_result_free(&r);
 			break;
 		}
-		pv_file_result_free(&r);
+		if (g->n >= g->max)
+			finish(g, &ctx);
 		rc = PV_OK;
 	}
+	finish(g, &ctx);
+	free(g);
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	now_iso(run.end_time, sizeof(run.end_time));

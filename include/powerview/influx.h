@@ -27,6 +27,7 @@ typedef struct pv_influx_config {
 	size_t batch_bytes;       /* TSV_BATCH_BYTES */
 	bool gzip;                /* TSV_GZIP: 1 (default), 0, or auto (not to a loopback host) */
 	long connect_timeout_ms;  /* TSV_HTTP_CONNECT_TIMEOUT (s) */
+	long answer_timeout_ms;   /* TSV_HTTP_ANSWER_TIMEOUT (s) */
 	long timeout_ms;          /* TSV_HTTP_TIMEOUT (s) */
 	double retry_budget_s;    /* TSV_RETRY_BUDGET (s) */
 	double retry_after_max_s; /* TSV_RETRY_AFTER_MAX (s) */

@@ -31,8 +31,13 @@ typedef struct pv_sink_ops {
 	/* The file failed: undo what can be undone. Returns 1 when undone. */
 	int (*abort)(pv_sink *s);
 	void (*free)(pv_sink *s);
-	/* Points the database holds for a file; NULL when the sink cannot tell. */
-	int (*count)(pv_sink *s, const pv_count_query *q, uint64_t *out, pv_err *err);
+	/*
+	 * Points the database holds for each of n files, out[i] for q[i], in one
+	 * query: the files share bucket, measurement, campaign and master serial,
+	 * and each has its own file name (n is 1 when file names are NULL). On
+	 * failure no file has a count. NULL when the sink cannot tell.
+	 */
+	int (*count)(pv_sink *s, const pv_count_query *q, size_t n, uint64_t *out, pv_err *err);
 	/*
 	 * The file that began is settled (moved, or left in place): `kept` false
 	 * takes its committed points back where the sink can (a file whose move
@@ -40,6 +45,11 @@ typedef struct pv_sink_ops {
 	 * NULL when the sink has nothing to do then.
 	 */
 	int (*settled)(pv_sink *s, bool kept);
+	/*
+	 * NULL while the sink may be tried; once it gave up for the run (the
+	 * database stayed unavailable through its retries), why. NULL op: never.
+	 */
+	const char *(*unavailable)(pv_sink *s);
 } pv_sink_ops;
 
 struct pv_sink {

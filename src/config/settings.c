@@ -51,6 +51,7 @@ static const setting table[] = {
 	{ "sink", "batch_lines", "TSV_BATCH_LINES", K_NUMBER, "5000", 1, 1e7, NULL, "lines per write" },
 	{ "sink", "batch_bytes", "TSV_BATCH_BYTES", K_NUMBER, "4194304", 4096, 1073741824, NULL, "bytes per write" },
 	{ "http", "connect_timeout", "TSV_HTTP_CONNECT_TIMEOUT", K_NUMBER, "10", 0.001, 3600, NULL, "seconds" },
+	{ "http", "answer_timeout", "TSV_HTTP_ANSWER_TIMEOUT", K_NUMBER, "60", 0.001, 86400, NULL, "seconds without a byte from the server" },
 	{ "http", "timeout", "TSV_HTTP_TIMEOUT", K_NUMBER, "120", 0.001, 86400, NULL, "seconds per request" },
 	{ "http", "retry_budget", "TSV_RETRY_BUDGET", K_NUMBER, "120", 0, 86400, NULL, "seconds of retrying per request" },
 	{ "http", "retry_after_max", "TSV_RETRY_AFTER_MAX", K_NUMBER, "60", 0, 86400, NULL, "cap on Retry-After, seconds" },

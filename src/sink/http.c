@@ -19,7 +19,9 @@ struct pv_http {
 	char *shown;         /* base without user:password, for messages */
 	char *auth;          /* the Authorization header line */
 	char *userpwd;
-	bool degraded;       /* a request already gave up in this run */
+	bool reached;        /* a connection to the server was made in this run */
+	bool down;           /* a request gave up: the server is unavailable for the run */
+	pv_err down_why;
 	uint64_t rng;
 	char errbuf[CURL_ERROR_SIZE];
 	double retry_after;  /* parsed from the last response, -1 if none */
@@ -237,6 +239,57 @@ on_header(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* One attempt's answer clock: when a byte last moved either way. */
+typedef struct answer_clock {
+	pv_http *h;
+	bool connected;       /* connecting is the connect timeout's, not the answer's */
+	curl_off_t moved;     /* bytes sent and received so far */
+	struct timespec last; /* when that last changed */
+	bool silent;          /* the answer timeout ran out */
+} answer_clock;
+
+static double
+since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * libcurl calls this at least about once a second while a transfer waits.
+ * A server that takes the connection and then says nothing ends the attempt
+ * after the answer timeout, rather than after the whole attempt's timeout.
+ */
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	answer_clock *a = arg;
+	curl_off_t pre = 0;
+
+	if (a->h->o.answer_timeout_ms <= 0)
+		return 0;
+	if (!a->connected) {
+		/* an older libcurl without the _T times: take the clock as started */
+		if (C->easy_getinfo(a->h->curl, CURLINFO_PRETRANSFER_TIME_T, &pre) != CURLE_OK || pre > 0) {
+			a->connected = true;
+			a->moved = dlnow + ulnow;
+			clock_gettime(CLOCK_MONOTONIC, &a->last);
+		}
+		return 0;
+	}
+	if (dlnow + ulnow != a->moved) {
+		a->moved = dlnow + ulnow;
+		clock_gettime(CLOCK_MONOTONIC, &a->last);
+		return 0;
+	}
+	if (since(&a->last) * 1000 < (double)a->h->o.answer_timeout_ms)
+		return 0;
+	a->silent = true;
+	return 1; /* CURLE_ABORTED_BY_CALLBACK */
+}
+
 static double
 jitter(pv_http *h)
 {
@@ -262,15 +315,21 @@ pv_http_request(pv_http *h, pv_http_resp *resp, const char *method, const char *
     pv_err *err)
 {
 	char *url = NULL, ctype[160], cenc[96];
-	struct timespec t0, now;
+	struct timespec t0;
 	int rc = PV_ETEMP;
 
 	memset(resp, 0, sizeof(*resp));
+	/* the run already found the server unavailable: one wait per run, not per file */
+	if (h->down)
+		return pv_fail(err, PV_ETEMP, "database unavailable: not tried (%s)", h->down_why.msg);
 	if (asprintf(&url, "%s%s", h->base, path) < 0)
 		return pv_fail(err, PV_ENOMEM, "out of memory");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int attempt = 0;; attempt++) {
 		struct curl_slist *hdrs = NULL;
+		answer_clock clock = { .h = h };
+		curl_off_t pre = 0;
+		long limit = h->o.timeout_ms;
 		CURLcode cc;
 
 		free(resp->body);
@@ -286,7 +345,15 @@ pv_http_request(pv_http *h, pv_http_resp *resp, const char *method, const char *
 		C->easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, method);
 		C->easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
 		C->easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
-		C->easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, h->o.timeout_ms);
+		/* a retry never runs past the budget: the request ends within it */
+		if (attempt > 0) {
+			double left = h->o.retry_budget_s - since(&t0);
+			limit = (long)fmin((double)limit, fmax(1.0, left * 1000));
+		}
+		C->easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, limit);
+		C->easy_setopt(h->curl, CURLOPT_NOPROGRESS, 0L);
+		C->easy_setopt(h->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+		C->easy_setopt(h->curl, CURLOPT_XFERINFODATA, &clock);
 		C->easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
 		/* an announced length past the cap is refused before the body comes */
 		C->easy_setopt(h->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)PV_HTTP_ANSWER_MAX);
@@ -319,6 +386,11 @@ pv_http_request(pv_http *h, pv_http_resp *resp, const char *method, const char *
 		C->easy_setopt(h->curl, CURLOPT_HTTPHEADER, hdrs);
 		cc = C->easy_perform(h->curl);
 		C->slist_free_all(hdrs);
+		/* 0 when no connection was made: refused, no route, name or TLS failure, connect timeout */
+		if (C->easy_getinfo(h->curl, CURLINFO_PRETRANSFER_TIME_T, &pre) != CURLE_OK)
+			pre = 1;
+		if (pre > 0)
+			h->reached = true;
 
 		char why[CURL_ERROR_SIZE + 64];
 		if ((cc == CURLE_WRITE_ERROR && resp->too_large) || cc == CURLE_FILESIZE_EXCEEDED) {
@@ -340,6 +412,8 @@ pv_http_request(pv_http *h, pv_http_resp *resp, const char *method, const char *
 				break;
 			}
 			snprintf(why, sizeof(why), "HTTP %ld", resp->status);
+		} else if (cc == CURLE_ABORTED_BY_CALLBACK && clock.silent) {
+			snprintf(why, sizeof(why), "no answer within %g s", (double)h->o.answer_timeout_ms / 1000);
 		} else if (curl_transient(cc)) {
 			snprintf(why, sizeof(why), "%s", h->errbuf[0] ? h->errbuf : C->easy_strerror(cc));
 		} else {
@@ -353,23 +427,38 @@ pv_http_request(pv_http *h, pv_http_resp *resp, const char *method, const char *
 		if (h->retry_after >= 0)
 			/* never sooner than asked, never longer than the cap, never a busy loop */
 			delay = fmax(0.25, fmin(h->retry_after, h->o.retry_after_max_s));
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		double spent = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
-		if (h->degraded || spent + delay > h->o.retry_budget_s) {
-			h->degraded = true;
+		double budget = h->o.retry_budget_s, need = delay;
+		/*
+		 * Nothing listens, or nothing can be reached, and nothing ever did in
+		 * this run: no server restarting mid-run, most likely one that is down
+		 * or a wrong URL, which a person at a terminal wants to hear of soon.
+		 */
+		if (pre == 0 && !h->reached)
+			budget = fmin(budget, PV_HTTP_UNREACHED_BUDGET);
+		/* a silent server is tried again only when another silence would still fit */
+		if (clock.silent)
+			need += (double)h->o.answer_timeout_ms / 1000;
+		if (since(&t0) + need > budget) {
 			rc = pv_fail(err, PV_ETEMP, "%s %s: unavailable after %d attempts (%s)", method,
 			    h->shown, attempt + 1, why);
+			/* later requests of the run are not sent: a dead server costs one budget per run */
+			h->down = true;
+			h->down_why = *err;
 			break;
 		}
 		pv_warn("%s %s: %s; retrying in %.1f s", method, h->shown, why, delay);
 		pause_for(delay);
 	}
-	if (rc == PV_OK)
-		h->degraded = false;
-	else
+	if (rc < 0)
 		pv_http_resp_free(resp); /* no answer to read: nothing for the caller to free */
 	free(url);
 	return rc;
+}
+
+const char *
+pv_http_down(const pv_http *h)
+{
+	return h->down ? h->down_why.msg : NULL;
 }
 
 void

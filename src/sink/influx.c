@@ -143,6 +143,9 @@ pv_influx_config_from_env(pv_influx_config *c, pv_err *err)
 	if ((rc = env_number("TSV_HTTP_CONNECT_TIMEOUT", 10, 0.001, 3600, &v, err)) < 0)
 		return rc;
 	c->connect_timeout_ms = (long)(v * 1000);
+	if ((rc = env_number("TSV_HTTP_ANSWER_TIMEOUT", 60, 0.001, 86400, &v, err)) < 0)
+		return rc;
+	c->answer_timeout_ms = (long)(v * 1000);
 	if ((rc = env_number("TSV_HTTP_TIMEOUT", 120, 0.001, 86400, &v, err)) < 0)
 		return rc;
 	c->timeout_ms = (long)(v * 1000);
@@ -742,7 +745,7 @@ if_abort(pv_sink *s)
 	return 0; /* written points stay; a rerun overwrites them with the same values */
 }
 
-/* ---- counting a file's points back ---- */
+/* ---- counting files' points back ---- */
 
 static void
 rfc3339(char *buf, size_t size, int64_t t)
@@ -754,58 +757,149 @@ rfc3339(char *buf, size_t size, int64_t t)
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Sums the _value column of an annotated CSV answer. */
-static uint64_t
-csv_sum_values(const char *body)
+/* The time span of a group: first instant of any file, last instant of any. */
+static void
+span(const pv_count_query *q, size_t n, int64_t *start, int64_t *end)
 {
-	uint64_t sum = 0;
-	int col = -1;
-
-	for (const char *line = body; line && *line;) {
-		const char *end = strchr(line, '\n');
-		size_t n = end ? (size_t)(end - line) : strlen(line);
-		if (n > 0 && line[0] != '#' && !(n == 1 && line[0] == '\r')) {
-			int i = 0;
-			const char *c = line;
-			bool header = col < 0 || memmem(line, n, ",_value", 7) != NULL;
-			for (;;) {
-				const char *comma = memchr(c, ',', (size_t)(line + n - c));
-				size_t cl = (size_t)((comma ? comma : line + n) - c);
-				if (header && cl >= 6 && strncmp(c, "_value", 6) == 0)
-					col = i;
-				else if (!header && i == col)
-					sum += strtoull(c, NULL, 10);
-				if (comma == NULL)
-					break;
-				c = comma + 1;
-				i++;
-			}
-		} else if (n == 0 || line[0] == '\r')
-			col = -1; /* a blank line ends a table */
-		line = end ? end + 1 : NULL;
+	*start = q[0].start;
+	*end = q[0].end;
+	for (size_t i = 1; i < n; i++) {
+		if (q[i].start < *start)
+			*start = q[i].start;
+		if (q[i].end > *end)
+			*end = q[i].end;
 	}
-	return sum;
 }
 
+/*
+ * Adds v to the file named `name`: the answer holds every file of the device
+ * in the group's span, the group's and others (already taken by earlier
+ * runs), and only the group's are asked. Without file names (one file, the
+ * file_name tag off), everything is that file's.
+ */
+static void
+tally(const pv_count_query *q, size_t n, uint64_t *out, const char *name, uint64_t v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (q[i].file_name == NULL || (name != NULL && strcmp(q[i].file_name, name) == 0)) {
+			out[i] += v;
+			return;
+		}
+}
+
+/*
+ * The next record of a CSV text, split in place (RFC 4180: a quoted field
+ * may hold commas, "" for a quote, line breaks): at most `max` fields kept,
+ * each NUL-terminated, a line's trailing CR dropped. Returns the number of
+ * fields, 0 for a blank line, -1 at the end of the text.
+ */
 static int
-count_v2(influx_sink *f, const pv_count_query *q, uint64_t *out, pv_err *err)
+csv_record(char **p, char **field, int max)
+{
+	char *s = *p;
+	int nf = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (;;) {
+		char *start = s, *w = s, sep;
+		if (*s == '"') {
+			for (s++; *s != '\0'; s++) {
+				if (*s == '"' && s[1] != '"') {
+					s++;
+					break;
+				}
+				if (*s == '"')
+					s++;
+				*w++ = *s;
+			}
+			while (*s != '\0' && *s != ',' && *s != '\n')
+				s++;
+		} else {
+			while (*s != '\0' && *s != ',' && *s != '\n')
+				s++;
+			w = s;
+			if (w > start && w[-1] == '\r' && *s != ',')
+				w--;
+		}
+		sep = *s;
+		*w = '\0';
+		if (nf < max)
+			field[nf] = start;
+		nf++;
+		if (sep != ',') {
+			*p = sep == '\0' ? s : s + 1;
+			break;
+		}
+		s++;
+	}
+	return nf == 1 && field[0][0] == '\0' ? 0 : nf;
+}
+
+/*
+ * Flux's CSV answer (annotations or not): in each table, the header names
+ * the columns; every row's _value goes to the file of its file_name. A
+ * table with an `error` column is Flux failing after the 200.
+ */
+static int
+csv_counts(char *body, const pv_count_query *q, size_t n, uint64_t *out, pv_err *err)
+{
+	char *p = body, *f[64];
+	int nf, value = -1, name = -1, error = -1;
+	bool header = true;
+
+	while ((nf = csv_record(&p, f, 64)) >= 0) {
+		if (nf == 0) {
+			header = true; /* a blank line ends a table */
+			continue;
+		}
+		if (f[0][0] == '#')
+			continue; /* #datatype, #group, #default */
+		if (nf > 64)
+			nf = 64;
+		if (header) {
+			value = name = error = -1;
+			for (int i = 0; i < nf; i++) {
+				if (strcmp(f[i], "_value") == 0)
+					value = i;
+				else if (strcmp(f[i], "file_name") == 0)
+					name = i;
+				else if (strcmp(f[i], "error") == 0)
+					error = i;
+			}
+			header = false;
+		} else if (error >= 0 && error < nf)
+			return pv_fail(err, PV_ETEMP, "count query: %.300s", f[error]);
+		else if (value >= 0 && value < nf)
+			tally(q, n, out, name >= 0 && name < nf ? f[name] : NULL, strtoull(f[value], NULL, 10));
+	}
+	return PV_OK;
+}
+
+/*
+ * One Flux query for the group: the device's points in the group's span,
+ * counted per file_name (or all together without file names).
+ */
+static int
+count_v2(influx_sink *f, const pv_count_query *q, size_t n, uint64_t *out, pv_err *err)
 {
 	char start[32], stop[32], *b = pv_flux_quote(q->bucket), *m = pv_flux_quote(q->measurement);
-	char *c = pv_flux_quote(q->campaign), *d = pv_flux_quote(q->master_sn);
-	char *fn = q->file_name ? pv_flux_quote(q->file_name) : NULL, *flux = NULL, *path = NULL;
+	char *c = pv_flux_quote(q->campaign), *d = pv_flux_quote(q->master_sn), *flux = NULL, *path = NULL;
+	int64_t first, last;
 	pv_http_resp r;
 	int rc;
 
-	rfc3339(start, sizeof(start), q->start);
-	rfc3339(stop, sizeof(stop), q->end + 1); /* stop is exclusive */
-	if (!b || !m || !c || !d || (q->file_name && !fn) ||
+	span(q, n, &first, &last);
+	rfc3339(start, sizeof(start), first);
+	rfc3339(stop, sizeof(stop), last + 1); /* stop is exclusive */
+	if (!b || !m || !c || !d ||
 	    asprintf(&flux,
 		"from(bucket: \"%s\")\n"
 		"  |> range(start: %s, stop: %s)\n"
-		"  |> filter(fn: (r) => r._measurement == \"%s\" and r.campaign == \"%s\" and r.device_master_sn == \"%s\"%s%s%s)\n"
-		"  |> group()\n"
+		"  |> filter(fn: (r) => r._measurement == \"%s\" and r.campaign == \"%s\" and r.device_master_sn == \"%s\")\n"
+		"  |> group(%s)\n"
 		"  |> count()\n",
-		b, start, stop, m, c, d, fn ? " and r.file_name == \"" : "", fn ? fn : "", fn ? "\"" : "") < 0 ||
+		b, start, stop, m, c, d, q->file_name ? "columns: [\"file_name\"]" : "") < 0 ||
 	    asprintf(&path, "/api/v2/query?orgID=%s", f->org_id) < 0) {
 		rc = pv_fail(err, PV_ENOMEM, "out of memory");
 		goto out;
@@ -815,7 +909,7 @@ count_v2(influx_sink *f, const pv_count_query *q, uint64_t *out, pv_err *err)
 	if (rc < 0)
 		goto out;
 	if (r.status == 200)
-		*out = csv_sum_values(r.body);
+		rc = csv_counts(r.body ? r.body : "", q, n, out, err);
 	else
 		rc = status_error(err, "count query", &r);
 	pv_http_resp_free(&r);
@@ -824,29 +918,30 @@ out:
 	free(m);
 	free(c);
 	free(d);
-	free(fn);
 	free(flux);
 	free(path);
 	return rc;
 }
 
+/* One InfluxQL query for the group, GROUP BY "file_name"; every count column summed. */
 static int
-count_v1(influx_sink *f, const pv_count_query *q, uint64_t *out, pv_err *err)
+count_v1(influx_sink *f, const pv_count_query *q, size_t n, uint64_t *out, pv_err *err)
 {
 	char start[32], stop[32];
 	char *m = pv_influxql_ident(q->measurement), *c = pv_influxql_string(q->campaign);
-	char *d = pv_influxql_string(q->master_sn);
-	char *fn = q->file_name ? pv_influxql_string(q->file_name) : NULL, *sql = NULL;
+	char *d = pv_influxql_string(q->master_sn), *sql = NULL;
+	int64_t first, last;
 	pv_http_resp r;
 	int rc;
 
-	rfc3339(start, sizeof(start), q->start);
-	rfc3339(stop, sizeof(stop), q->end);
-	if (!m || !c || !d || (q->file_name && !fn) ||
+	span(q, n, &first, &last);
+	rfc3339(start, sizeof(start), first);
+	rfc3339(stop, sizeof(stop), last);
+	if (!m || !c || !d ||
 	    asprintf(&sql,
-		"SELECT count(*) FROM %s WHERE \"campaign\" = %s AND \"device_master_sn\" = %s%s%s"
-		" AND time >= '%s' AND time <= '%s'",
-		m, c, d, fn ? " AND \"file_name\" = " : "", fn ? fn : "", start, stop) < 0) {
+		"SELECT count(*) FROM %s WHERE \"campaign\" = %s AND \"device_master_sn\" = %s"
+		" AND time >= '%s' AND time <= '%s'%s",
+		m, c, d, start, stop, q->file_name ? " GROUP BY \"file_name\"" : "") < 0) {
 		rc = pv_fail(err, PV_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -854,15 +949,19 @@ count_v1(influx_sink *f, const pv_count_query *q, uint64_t *out, pv_err *err)
 		goto out;
 	if (r.status == 200) {
 		cJSON *j = cJSON_Parse(r.body), *res, *ser, *row, *v;
-		*out = 0;
 		cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
-			cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series"))
+			cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series")) {
+				const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+				    cJSON_GetObjectItemCaseSensitive(ser, "tags"), "file_name"));
+				uint64_t sum = 0;
 				cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(ser, "values")) {
 					int i = 0;
 					cJSON_ArrayForEach(v, row)
 						if (i++ > 0 && cJSON_IsNumber(v))
-							*out += (uint64_t)v->valuedouble;
+							sum += (uint64_t)v->valuedouble;
 				}
+				tally(q, n, out, name, sum);
+			}
 		cJSON_Delete(j);
 	} else
 		rc = status_error(err, "count query", &r);
@@ -871,28 +970,28 @@ out:
 	free(m);
 	free(c);
 	free(d);
-	free(fn);
 	free(sql);
 	return rc;
 }
 
+/* One PromQL query for the group: sum by (file_name) of count_over_time over the span. */
 static int
-count_vm(influx_sink *f, const pv_count_query *q, uint64_t *out, pv_err *err)
+count_vm(influx_sink *f, const pv_count_query *q, size_t n, uint64_t *out, pv_err *err)
 {
 	char *c = promql_string(q->campaign), *d = promql_string(q->master_sn), *db = promql_string(q->bucket);
-	char *fn = q->file_name ? promql_string(q->file_name) : NULL, *m = NULL, *re = NULL;
-	char *promql = NULL, *e = NULL, *path = NULL;
+	char *m = NULL, *re = NULL, *promql = NULL, *e = NULL, *path = NULL;
+	int64_t first, last;
 	pv_http_resp r;
 	int rc;
 
+	span(q, n, &first, &last);
 	/* the measurement becomes the metric name prefix: "electrical_<field>" */
-	if (!c || !d || !db || (q->file_name && !fn) || asprintf(&re, "%s_.+", q->measurement) < 0 ||
+	if (!c || !d || !db || asprintf(&re, "%s_.+", q->measurement) < 0 ||
 	    (m = promql_string(re)) == NULL ||
-	    asprintf(&promql, "sum(count_over_time({__name__=~%s,db=%s,campaign=%s,device_master_sn=%s%s%s}[%llds]))",
-		m, db, c, d, fn ? ",file_name=" : "", fn ? fn : "",
-		(long long)(q->end - q->start + 2)) < 0 ||
+	    asprintf(&promql, "sum%s(count_over_time({__name__=~%s,db=%s,campaign=%s,device_master_sn=%s}[%llds]))",
+		q->file_name ? " by (file_name) " : "", m, db, c, d, (long long)(last - first + 2)) < 0 ||
 	    (e = pv_http_escape(f->http, promql)) == NULL ||
-	    asprintf(&path, "/api/v1/query?query=%s&time=%lld", e, (long long)q->end + 1) < 0) {
+	    asprintf(&path, "/api/v1/query?query=%s&time=%lld", e, (long long)last + 1) < 0) {
 		rc = pv_fail(err, PV_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -903,12 +1002,13 @@ count_vm(influx_sink *f, const pv_count_query *q, uint64_t *out, pv_err *err)
 		goto out;
 	if (r.status == 200) {
 		cJSON *j = cJSON_Parse(r.body), *res;
-		*out = 0;
 		cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(
 		    cJSON_GetObjectItemCaseSensitive(j, "data"), "result")) {
+			const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(res, "metric"), "file_name"));
 			const cJSON *val = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(res, "value"), 1);
 			if (cJSON_IsString(val))
-				*out += strtoull(val->valuestring, NULL, 10);
+				tally(q, n, out, name, strtoull(val->valuestring, NULL, 10));
 		}
 		cJSON_Delete(j);
 	} else
@@ -918,7 +1018,6 @@ out:
 	free(c);
 	free(d);
 	free(db);
-	free(fn);
 	free(m);
 	free(re);
 	free(promql);
@@ -928,15 +1027,17 @@ out:
 }
 
 static int
-if_count(pv_sink *s, const pv_count_query *q, uint64_t *out, pv_err *err)
+if_count(pv_sink *s, const pv_count_query *q, size_t n, uint64_t *out, pv_err *err)
 {
 	influx_sink *f = (influx_sink *)s;
 
 	drain(f, NULL, false);
+	for (size_t i = 0; i < n; i++)
+		out[i] = 0; /* a file the answer does not name has no point in the database */
 	switch (f->cfg.api) {
-	case PV_API_V2: return count_v2(f, q, out, err);
-	case PV_API_V1: return count_v1(f, q, out, err);
-	default: return count_vm(f, q, out, err);
+	case PV_API_V2: return count_v2(f, q, n, out, err);
+	case PV_API_V1: return count_v1(f, q, n, out, err);
+	default: return count_vm(f, q, n, out, err);
 	}
 }
 
@@ -969,8 +1070,17 @@ if_free(pv_sink *s)
 	free(f);
 }
 
+static const char *
+if_unavailable(pv_sink *s)
+{
+	influx_sink *f = (influx_sink *)s;
+
+	drain(f, NULL, false); /* the sender may be the one finding out */
+	return pv_http_down(f->http);
+}
+
 static const pv_sink_ops influx_ops = {
-	if_begin, if_write, if_commit, if_abort, if_free, if_count, NULL
+	if_begin, if_write, if_commit, if_abort, if_free, if_count, NULL, if_unavailable
 };
 
 static int
@@ -980,6 +1090,7 @@ open_http(pv_http **http, const pv_influx_config *cfg, char **userpwd, pv_err *e
 		.base_url = cfg->url,
 		.token = cfg->api == PV_API_V1 && cfg->username ? NULL : cfg->token,
 		.connect_timeout_ms = cfg->connect_timeout_ms,
+		.answer_timeout_ms = cfg->answer_timeout_ms,
 		.timeout_ms = cfg->timeout_ms,
 		.retry_budget_s = cfg->retry_budget_s,
 		.retry_after_max_s = cfg->retry_after_max_s,

@@ -10,7 +10,7 @@ load helpers
 SETTING_VARS=(POWERVIEW_CONFIG INFLUXDB_API INFLUXDB_HOST INFLUXDB_URL INFLUXDB_ORG
     INFLUXDB_ADMIN_TOKEN INFLUXDB_USERNAME INFLUXDB_PASSWORD INFLUXDB_BUCKET_RETENTION
     TSV_META_BUCKET TSV_OUTPUT TSV_VERIFY TSV_GZIP TSV_BATCH_LINES TSV_BATCH_BYTES
-    TSV_HTTP_CONNECT_TIMEOUT TSV_HTTP_TIMEOUT TSV_RETRY_BUDGET TSV_RETRY_AFTER_MAX)
+    TSV_HTTP_CONNECT_TIMEOUT TSV_HTTP_ANSWER_TIMEOUT TSV_HTTP_TIMEOUT TSV_RETRY_BUDGET TSV_RETRY_AFTER_MAX)
 
 setup() {
     common_setup
@@ -86,6 +86,7 @@ sink.gzip = 1  (default)
 sink.batch_lines = 5000  (default)
 sink.batch_bytes = 4194304  (default)
 http.connect_timeout = 10  (default)
+http.answer_timeout = 60  (default)
 http.timeout = 120  (default)
 http.retry_budget = 120  (default)
 http.retry_after_max = 60  (default)

@@ -293,3 +293,22 @@ assert_json() {
     e=$(py -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1], parse_int=float)))' "$2") || return 1
     assert_eq "$a" "$e" "${3:-json}"
 }
+
+# mkmany DIR N [ROWS]: N mono master files DIR/f0000.tsv ... (serial $SN),
+# file i with ROWS rows (default 2, at most 60), one a second from
+# 05/01/26 00:00:00 + i minutes (at most 1440 files): every file has its own
+# time range and its own values (i * 100 + row).
+mkmany() {
+    mkdir -p "$1"
+    py - "$@" <<'PY'
+import sys
+d, n = sys.argv[1], int(sys.argv[2])
+rows = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+for i in range(n):
+    out = ["02001171\t02001171", "MV_T302_V002\tPh 1 V"]
+    for k in range(rows):
+        out.append("05/01/26 %02d:%02d:%02d\t%d" % (i // 60, i % 60, k, i * 100 + k))
+    with open("%s/f%04d.tsv" % (d, i), "w") as f:
+        f.write("\n".join(out) + "\n")
+PY
+}

@@ -69,3 +69,17 @@ setup() {
     assert_eq "$(rq 'f["nb_points_in_influx"]')" 1
     assert_eq "$(influx1_count "$CO" "WHERE campaign = 'it\\'s a camp' AND file_name = 'a b.tsv'")" 1
 }
+
+@test "v1: 40 files counted back by file name in one query each 100: every figure exact" {
+    mkmany "$DATA/$CO/camp/$SN" 40 3
+    mkfile "$DATA/$CO/camp/$SN/f0010.tsv" "$HDR_MONO_SN" "$HDR_MONO_FMT" '05/01/26 00:10:00\t1' '05/01/26 00:10:00\t2'
+    mkseries_quote="$DATA/$CO/camp/$SN/it's, \"odd\".tsv"
+    mkfile "$mkseries_quote" "$HDR_MONO_SN" "$HDR_MONO_FMT" '06/01/26 10:00:00\t1' '06/01/26 10:01:00\t2'
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(rq 'len(r["files"])')" 41
+    assert_eq "$(rq '[(x["file_path"].split("/")[-1], x["nb_points_expected"], x["nb_points_in_influx"]) for x in r["files"]
+        if x["nb_points_expected"] != x["nb_points_in_influx"]]')" '[["f0010.tsv", 2, 1]]'
+    assert_eq "$(rq '[x["nb_points_in_influx"] for x in r["files"] if "odd" in x["file_path"]]')" '[2]'
+    assert_eq "$(influx1_count "$CO")" $((39 * 3 + 1 + 2))
+}

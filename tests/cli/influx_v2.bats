@@ -21,7 +21,7 @@ setup() {
     common_setup
     influx2 POST /__test/reset >/dev/null
     unset INFLUXDB_API INFLUXDB_URL TSV_META_BUCKET INFLUXDB_BUCKET_RETENTION TSV_BATCH_LINES \
-        TSV_BATCH_BYTES TSV_GZIP TSV_HTTP_CONNECT_TIMEOUT
+        TSV_BATCH_BYTES TSV_GZIP TSV_HTTP_CONNECT_TIMEOUT TSV_HTTP_ANSWER_TIMEOUT
     export INFLUXDB_HOST="$INFLUX2_URL" INFLUXDB_ORG="$INFLUX2_ORG" INFLUXDB_ADMIN_TOKEN="$INFLUX2_TOKEN"
     export TSV_RETRY_BUDGET=3 TSV_RETRY_AFTER_MAX=1 TSV_HTTP_TIMEOUT=2
 }
@@ -256,15 +256,58 @@ print(json.dumps({"names": names}))')" >/dev/null
     examples
     INFLUXDB_HOST="http://127.0.0.1:$(free_port)" run_parser -d "$DATA"
     assert_status 75
+    # the first file retried and gave up; the others were not even read
     assert_eq "$(rq '[x["status"] for x in r["files"]]')" \
-        '["pending", "pending", "pending", "error", "pending", "pending"]'
-    assert_eq "$(find "$DATA" -path '*/parsed*' | wc -l)" 0
-    assert_eq "$(find "$DATA" -name '*.tsv' -path '*/error/*' | wc -l)" 1
+        '["pending", "pending", "pending", "pending", "pending", "pending"]'
+    assert_eq "$(find "$DATA" -path '*/parsed*' -o -path '*/error*' | wc -l)" 0
+    assert_eq "$(find "$DATA" -name '*.tsv' | wc -l)" 6
     assert_contains "$stderr" "retrying"
-    # the budget is spent once, not once per file: the first file retried,
-    # every later one had a single attempt
-    assert_eq "$(rq '[("after 1 attempts" in x["error"]) for x in r["files"] if x["status"] == "pending"]')" \
-        '[false, true, true, true, true]'
+    assert_contains "$(rq 'r["files"][0]["error"]')" "unavailable after"
+    assert_eq "$(rq '[x["error"].startswith("database unavailable: not tried (GET http") for x in r["files"]]')" \
+        '[false, true, true, true, true, true]'
+    # the company of a file not read is still in the report
+    assert_eq "$(rq 'sorted(set(x["bucket"] for x in r["files"]))')" '["acme", "bertin"]'
+    assert_contains "$stderr" "cannot write the run summary to powerview_meta: database unavailable: not tried"
+}
+
+@test "v2: a refused port with the default budget: a few attempts, exit 75, files in place" {
+    unset TSV_RETRY_BUDGET TSV_RETRY_AFTER_MAX TSV_HTTP_TIMEOUT
+    mkmany "$DEV" 50
+    INFLUXDB_HOST="http://127.0.0.1:$(free_port)" run_parser -d "$DATA"
+    assert_status 75
+    assert_eq "$(find "$DEV" -maxdepth 1 -name '*.tsv' | wc -l)" 50
+    assert_no_file "$DEV/parsed"
+    # nothing ever listened: no 120 s budget, a few seconds of attempts (here at most 5)
+    assert_eq "$(rq 'r["files"][0]["error"].split(" attempts")[0].split(" ")[-1] in ("1", "2", "3", "4", "5")')" true
+    assert_contains "$(rq 'r["files"][0]["error"]')" "connect"
+    assert_eq "$(rq '[x["status"] for x in r["files"]] == ["pending"] * 50')" true
+    assert_eq "$(rq 'sum(x["error"].startswith("database unavailable: not tried") for x in r["files"])')" 49
+}
+
+@test "v2: a server that takes requests and never answers: 50 files, exit 75, all kept, a bounded number of writes" {
+    export TSV_HTTP_ANSWER_TIMEOUT=1 TSV_RETRY_BUDGET=3
+    mkmany "$DEV" 50
+    fault '{"path": "/api/v2/write", "action": "hang", "times": -1}'
+    run_parser -d "$DATA"
+    assert_status 75
+    assert_eq "$(find "$DEV" -maxdepth 1 -name '*.tsv' | wc -l)" 50
+    assert_no_file "$DEV/parsed"
+    assert_no_file "$DEV/error"
+    assert_eq "$(rq '[x["status"] for x in r["files"]] == ["pending"] * 50')" true
+    assert_contains "$(rq 'r["files"][0]["error"]')" "no answer within 1 s"
+    assert_eq "$(rq 'sum(x["error"].startswith("database unavailable: not tried") for x in r["files"])')" 49
+    # one budget for the run: the first file's write, tried again while the budget
+    # allowed; nothing after it, not even the run summary
+    assert_eq "$(rlog '0 < len(W) <= 3')" true
+    assert_eq "$(rlog '[x["path"] for x in R if x["path"] != "/api/v2/write"]')" '["/api/v2/orgs", "/api/v2/buckets", "/api/v2/buckets"]'
+    assert_eq "$(rlog 'len([x for x in R if x["path"] == "/api/v2/write"]) == len(W)')" true
+    assert_contains "$stderr" "cannot write the run summary to powerview_meta: database unavailable: not tried"
+    # the server back: the next run takes all 50 files
+    influx2 POST /__test/reset >/dev/null
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(find "$DEV/parsed" -name '*.tsv' | wc -l)" 50
+    assert_eq "$(pts acme)" 100
 }
 
 # ---- splitting and refusals
@@ -352,6 +395,26 @@ print(json.dumps({"names": names}))')" >/dev/null
     assert_eq "$(rlog '[(x.get("fault"), x["status"]) for x in W]')" '[["drop_mid", null], [null, 204]]'
     assert_eq "$(pts acme)" 100
     assert_eq "$(rq 'f["nb_points_in_influx"]')" 100
+}
+
+@test "v2: a write met by silence is tried again while another silence fits in the budget" {
+    export TSV_HTTP_ANSWER_TIMEOUT=1 TSV_RETRY_BUDGET=5
+    mkseries "$DEV/a.tsv" 20
+    fault '{"path": "/api/v2/write", "action": "hang"}'
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_contains "$stderr" "no answer within 1 s; retrying in"
+    assert_eq "$(rlog '[(x.get("fault"), x["status"]) for x in W]')" '[["hang", null], [null, 204]]'
+    assert_eq "$(rq '(f["status"], f["nb_points_in_influx"])')" '["success", 20]'
+    # a budget with no room for a second silence: one attempt, given up
+    influx2 POST /__test/reset >/dev/null
+    mkseries "$DEV/b.tsv" 20
+    fault '{"path": "/api/v2/write", "action": "hang"}'
+    TSV_RETRY_BUDGET=1.5 run_parser -d "$DATA"
+    assert_status 75
+    assert_contains "$(rq 'f["error"]')" "unavailable after 1 attempts (no answer within 1 s)"
+    assert_file "$DEV/b.tsv"
+    assert_no_file "$DEV/parsed/b.tsv"
 }
 
 @test "v2: an answer slower than TSV_HTTP_TIMEOUT times out and is retried" {
@@ -479,6 +542,50 @@ print(json.dumps({"names": names}))')" >/dev/null
     assert_status 0
     assert_eq "$(rq '(f["nb_points"], f["nb_points_in_influx"], f["warnings"])')" '[25, 25, []]'
     assert_eq "$(pts acme)" 25
+}
+
+@test "v2: 126 files: a count query per group of files (100 at most, one campaign and serial), the same figures per file, in order" {
+    mkmany "$DEV" 120 3
+    # a broken file among them, a name CSV must quote, rows repeating a second
+    mkfile "$DEV/f0050a.tsv"
+    mkseries "$DEV/g,h \"q\".tsv" 4
+    mkfile "$DEV/f0007.tsv" "$HDR_MONO_SN" "$HDR_MONO_FMT" '05/01/26 00:07:00\t1' '05/01/26 00:07:00\t2'
+    mkmany "$DATA/acme/camp2/$SN" 5 2
+    run_parser -d "$DATA"
+    assert_status 65
+    assert_eq "$(rq 'len(r["files"])')" 127
+    assert_eq "$(rq '[x["file_path"] for x in r["files"]] == sorted(x["file_path"] for x in r["files"])')" true
+    assert_eq "$(rq '[x["file_path"].split("/")[-1] for x in r["files"] if x["status"] != "success"]')" '["f0050a.tsv"]'
+    # every file its own figures, as one query per file gave them
+    assert_eq "$(rq '[(x["file_path"].split("/")[-1], x["nb_points_expected"], x["nb_points_in_influx"]) for x in r["files"]
+        if x["status"] == "success" and x["nb_points_expected"] != x["nb_points_in_influx"]]')" '[["f0007.tsv", 2, 1]]'
+    assert_eq "$(rq 'sorted(set((x["nb_points_expected"], x["nb_points_in_influx"]) for x in r["files"] if x["status"] == "success"))')" \
+        '[[2, 1], [2, 2], [3, 3], [4, 4]]'
+    assert_eq "$(rq '[x["nb_points_in_influx"] for x in r["files"] if "g,h" in x["file_path"]]')" '[4]'
+    assert_contains "$(rq '[x["warnings"] for x in r["files"] if x["file_path"].endswith("f0007.tsv")][0][0]')" \
+        "2 points written, 1 found in the database"
+    # 100 files of camp1, the 21 others, the 5 of camp2: 3 queries for 126 files
+    assert_eq "$(rlog 'len(Q)')" 3
+    assert_eq "$(rlog '[x["status"] for x in Q]')" '[200, 200, 200]'
+    assert_eq "$(pts acme)" $((119 * 3 + 1 + 4 + 5 * 2))
+    assert_eq "$(find "$DATA" -path '*/parsed/*.tsv' | wc -l)" 126
+}
+
+@test "v2: count groups are bounded by the descriptors a run may open (ulimit -n 100: 12 files a group)" {
+    mkmany "$DEV" 50
+    run --separate-stderr bash -c 'ulimit -n 100 && exec "$@"' sh "${TSV_PARSER_REAL:-$TSV_PARSER}" -d "$DATA"
+    assert_status 0
+    assert_eq "$(rlog 'len(Q)')" 5
+    assert_eq "$(rq '[x["nb_points_in_influx"] for x in r["files"]] == [2] * 50')" true
+}
+
+@test "v2: TSV_FILE_NAME_TAG=0: no name to count by, a count query per file" {
+    mkmany "$DEV" 5 3
+    TSV_FILE_NAME_TAG=0 run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(rlog 'len(Q)')" 5
+    assert_eq "$(rq '[(x["nb_points_expected"], x["nb_points_in_influx"]) for x in r["files"]]')" \
+        '[[3, 3], [3, 3], [3, 3], [3, 3], [3, 3]]'
 }
 
 @test "v2: --no-verify: no count query, nb_points_in_influx null" {

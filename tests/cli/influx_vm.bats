@@ -59,13 +59,65 @@ examples() {
     examples
     INFLUXDB_HOST="http://127.0.0.1:$(free_port)" run_parser -d "$DATA"
     assert_status 75
+    # the first file gave up, the others were not read: even the broken ones wait
     assert_eq "$(rq '[x["status"] for x in r["files"]]')" \
-        '["pending", "pending", "pending", "error", "error", "pending"]'
-    assert_eq "$(find "$DATA" -path '*/parsed/*' | wc -l)" 0
+        '["pending", "pending", "pending", "pending", "pending", "pending"]'
+    assert_eq "$(rq '[x["error"].startswith("database unavailable: not tried") for x in r["files"]]')" \
+        '[false, true, true, true, true, true]'
+    assert_eq "$(find "$DATA" -path '*/parsed/*' -o -path '*/error/*' | wc -l)" 0
     run_parser -d "$DATA"
-    assert_status 0
+    assert_status 65
     assert_eq "$(rq 'r["nb_points_total"]')" 5717
     assert_eq "$(vm_count "{__name__=~\"electrical_.+\",campaign=~\"$CAMP-.+\"}")" 5717
+}
+
+@test "vm: 233 files of two campaigns counted back by file name, a query per 100 files: every figure exact" {
+    mkmany "$DATA/acme/$CAMP/$SN" 230 3
+    mkfile "$DATA/acme/$CAMP/$SN/f0100.tsv" "$HDR_MONO_SN" "$HDR_MONO_FMT" '05/01/26 01:40:00\t1' '05/01/26 01:40:00\t2'
+    mkmany "$DATA/acme/$CAMP-b/$SN" 3 2
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(rq 'len(r["files"])')" 233
+    assert_eq "$(rq '[(x["file_path"].split("/")[-1], x["nb_points_expected"], x["nb_points_in_influx"]) for x in r["files"]
+        if x["nb_points_expected"] != x["nb_points_in_influx"]]')" '[["f0100.tsv", 2, 1]]'
+    assert_eq "$(rq 'sorted(set((x["nb_points_expected"], x["nb_points_in_influx"]) for x in r["files"]))')" \
+        '[[2, 1], [2, 2], [3, 3]]'
+    assert_eq "$(rq 'sum(x["nb_points_in_influx"] for x in r["files"])')" $((229 * 3 + 1 + 3 * 2))
+    assert_eq "$(vm_count "{__name__=~\"electrical_.+\",campaign=~\"$CAMP.*\"}")" $((229 * 3 + 1 + 3 * 2))
+    # without the file_name tag: one file a query, the same figures
+    mkmany "$DATA/acme/$CAMP-c/$SN" 4 3
+    TSV_FILE_NAME_TAG=0 run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(rq '[(x["nb_points_expected"], x["nb_points_in_influx"]) for x in r["files"]]')" \
+        '[[3, 3], [3, 3], [3, 3], [3, 3]]'
+}
+
+@test "vm: SIGTERM after a first count group: the group held is settled uncounted, the rest stays; the rerun lands every point once" {
+    local pid st n=100
+    mkmany "$DATA/acme/$CAMP/$SN" 1200 3
+    "$TSV_PARSER" -d "$DATA" 2>"$BATS_TEST_TMPDIR/stderr" &
+    pid=$!
+    # the first group of 100 counted and settled, some files of the next one taken
+    while [ "$(grep -c ': success' "$BATS_TEST_TMPDIR/stderr")" -lt 100 ] && [ "$n" -gt 0 ]; do
+        sleep 0.05
+        n=$((n - 1))
+    done
+    sleep 0.1
+    kill -TERM "$pid"
+    st=0
+    wait "$pid" || st=$?
+    # 143 from a run that took every file before the signal came reports a success
+    [ "$st" -eq 0 ] || [ "$st" -eq 143 ] || { cat "$BATS_TEST_TMPDIR/stderr" >&2; return 1; }
+    # every file settled was counted exactly, or not at all because of the stop
+    assert_eq "$(rq '[x["file_path"] for x in r["files"] if x["status"] == "success" and not (
+        x["nb_points_in_influx"] == 3 or (x["nb_points_in_influx"] is None and
+        "could not count the points back: the run was stopped" in x["warnings"]))]')" '[]'
+    assert_eq "$(rq 'len([x for x in r["files"] if x["status"] == "success"])')" \
+        "$(find "$DATA" -path '*/parsed/*.tsv' | wc -l)"
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(find "$DATA" -path '*/parsed/*.tsv' | wc -l)" 1200
+    assert_eq "$(vm_count "{__name__=~\"electrical_.+\",campaign=\"$CAMP\"}")" 3600
 }
 
 @test "vm: the run summary goes to the meta series" {

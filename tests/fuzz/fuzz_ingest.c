@@ -38,7 +38,7 @@ cs_write(pv_sink *s, const char *buf, size_t len, size_t n, pv_err *e)
 static int cs_commit(pv_sink *s, pv_err *e) { (void)s; (void)e; return 0; }
 static int cs_abort(pv_sink *s) { (void)s; return 1; }
 static void cs_free(pv_sink *s) { (void)s; }
-static const pv_sink_ops ops = { cs_begin, cs_write, cs_commit, cs_abort, cs_free, NULL, NULL };
+static const pv_sink_ops ops = { cs_begin, cs_write, cs_commit, cs_abort, cs_free, NULL, NULL, NULL };
 
 static char root[64], file[128];
 

@@ -22,8 +22,10 @@ Flux CSV. Where this server differs on purpose, the code says so
 Endpoints: GET /health, /ping, /ready; GET /api/v2/orgs; GET, POST
 /api/v2/buckets; GET, DELETE /api/v2/buckets/{id}; GET, POST
 /api/v2/authorizations; GET, PATCH, DELETE /api/v2/authorizations/{id};
-POST /api/v2/write; POST /api/v2/query (only the Flux shape tsv_parser sends:
-from |> range |> filter* |> group()? |> count() |> yield()?).
+POST /api/v2/write; POST /api/v2/query (only the Flux shapes tsv_parser sends:
+from |> range |> filter* |> group(columns: [...])? |> count() |> yield()?;
+group() without columns sums every series into one table, group(columns:
+["file_name"]) makes one table per file name, as Flux does).
 
 Control API (no auth; never touched by fault rules):
     POST   /__test/faults     JSON rule or list of rules, appended to the queue
@@ -42,8 +44,11 @@ Control API (no auth; never touched by fault rules):
 Fault rule fields (all optional): "path" (prefix), "method", "times" (default
 1; -1 = until reset), "status", "headers", "body" (JSON value or text),
 "delay" (seconds to sleep first), "action": "drop" (read the request, close
-without answer), "drop_mid" (read half the body, close), "hang" (sleep
-"delay", default 30 s, then close without answer), "big_body": N (answer
+without answer), "drop_mid" (read half the body, close), "hang" (read the
+request and never answer: the connection stays open, silent, until the
+client gives up, a reset or the end of the server; with "delay", closed
+without answer after that many seconds; the request is in the log at once,
+with status null), "big_body": N (answer
 "status", default 200, with a JSON body of N bytes, {"message": "xxx..."},
 written 64 KiB at a time; with "chunked": true in chunked transfer encoding,
 without Content-Length; a client that stops reading ends it). A 400 rule with "line": N
@@ -61,6 +66,7 @@ import math
 import os
 import re
 import secrets
+import select
 import signal
 import socket
 import sys
@@ -927,12 +933,13 @@ class FluxQuery:
         self.stop = None
         self.conds = []
         self.grouped = False
+        self.group_columns = []
         self.result = "_result"
 
 
 class FluxParser:
     """Only: from(bucket: "B") |> range(start: T[, stop: T])
-    |> filter(fn: (r) => COND and ...)* |> group()? |> count() |> yield()?"""
+    |> filter(fn: (r) => COND and ...)* |> group(columns: ["C", ...])? |> count() |> yield()?"""
 
     def __init__(self, text, now):
         self.toks = flux_tokens(text)
@@ -1071,13 +1078,16 @@ class FluxParser:
             raise FluxError("undefined identifier %s" % t.value, t)
         raise FluxError("unexpected %s" % self.describe(t), t)
 
-    def empty_list(self):
+    def string_list(self):
         self.expect_op("[")
-        t = self.peek()
-        if not self.is_op("]"):
-            raise FluxError("only group() or group(columns: []) is supported by this test server", t)
-        self.take()
-        return []
+        items = []
+        while not self.is_op("]"):
+            items.append(self.string())
+            if not self.is_op(","):
+                break
+            self.take()
+        self.expect_op("]")
+        return items
 
     def parse(self):
         q = FluxQuery()
@@ -1107,10 +1117,11 @@ class FluxParser:
                     raise FluxError("onEmpty must be drop or keep", name)
                 q.conds += a["fn"]
             elif f == "group" and stage == 1:
-                a = self.args({"columns": self.empty_list, "mode": self.string})
+                a = self.args({"columns": self.string_list, "mode": self.string})
                 if a.get("mode", "by") != "by":
                     raise FluxError("only group mode by is supported by this test server", name)
                 q.grouped = True
+                q.group_columns = a.get("columns", [])
                 stage = 2
             elif f == "count" and stage in (1, 2):
                 a = self.args({"column": self.string})
@@ -1123,13 +1134,26 @@ class FluxParser:
                 stage = 4
             else:
                 raise FluxError("%s() is not supported here by this test server "
-                                "(from |> range |> filter* |> group()? |> count() |> yield()?)" % f, name)
+                                "(from |> range |> filter* |> group(columns: [...])? |> count() |> yield()?)"
+                                % f, name)
         t = self.peek()
         if t.kind != "eof":
             raise FluxError("unexpected %s" % self.describe(t), t)
         if stage < 3:
             raise FluxError("this test server needs the query to end with count()", t)
         return q
+
+
+def column_value(m, tags, f, col):
+    """The value of column col of a point: _measurement, _field or a tag (None when absent)."""
+    if col == "_measurement":
+        return m
+    if col == "_field":
+        return f
+    for k, v in tags:
+        if k == col:
+            return v
+    return None
 
 
 def csv_field(s, delim):
@@ -1216,6 +1240,8 @@ class State:
 
     def reset(self):
         with self.lock:
+            # ends the connections that "hang" holds (see Handler.hang)
+            self.generation = getattr(self, "generation", 0) + 1
             self.buckets = {b["id"]: b for b in self.system_buckets}
             self.auths = {self.admin_auth["id"]: self.admin_auth}
             self.points = {}        # bucket id -> {(m, tags, field, ts): (type, value)}
@@ -1903,29 +1929,23 @@ class Api:
             for (m, tags, f, ts) in st.points.get(b["id"], {}):
                 if not fq.start <= ts < fq.stop:
                     continue
-                ok = True
-                for col, val in fq.conds:
-                    if col == "_measurement":
-                        v = m
-                    elif col == "_field":
-                        v = f
-                    else:
-                        v = None
-                        for k, tv in tags:
-                            if k == col:
-                                v = tv
-                                break
-                    if v != val:
-                        ok = False
-                        break
-                if ok:
+                if all(column_value(m, tags, f, col) == val for col, val in fq.conds):
                     series[(m, tags, f)] = series.get((m, tags, f), 0) + 1
         nano = dialect["dateTimeFormat"] == "RFC3339Nano"
         tables = []
-        if fq.grouped:
+        if fq.grouped and not fq.group_columns:
             total = sum(series.values())
             if total:
                 tables.append(([("_value", "long", False)], [[total]]))
+        elif fq.grouped:
+            # one table per value of the group key; a missing tag is null ("" in CSV)
+            groups = {}
+            for (m, tags, f), n in series.items():
+                key = tuple(column_value(m, tags, f, c) or "" for c in fq.group_columns)
+                groups[key] = groups.get(key, 0) + n
+            cols = [(c, "string", True) for c in fq.group_columns] + [("_value", "long", False)]
+            for key in sorted(groups):
+                tables.append((cols, [list(key) + [groups[key]]]))
         else:
             tfmt = "dateTime:" + dialect["dateTimeFormat"]
             start, stop = rfc3339(fq.start, nano), rfc3339(fq.stop, nano)
@@ -2133,6 +2153,7 @@ class Handler(BaseHTTPRequestHandler):
                "content_encoding": self.headers.get("Content-Encoding"), "body_bytes": 0,
                "lines": None, "auth": kind}
         rule = st.take_fault(method, path)
+        logged = False
         try:
             if rule:
                 rec["fault"] = rule.get("action") or ("big_body" if "big_body" in rule else
@@ -2142,13 +2163,17 @@ class Handler(BaseHTTPRequestHandler):
                 raise Abort()
             body = self.read_body()
             rec["body_bytes"] = len(body)
+            if rule and rule.get("action") == "hang":
+                # in the log before the wait: a test counts what reached a silent server
+                st.log_request(rec)
+                logged = True
+                self.hang(float(rule["delay"]) if rule.get("delay") else None)
+                raise Abort()
             if rule:
                 delay = float(rule.get("delay") or 0)
-                if rule.get("action") == "hang" and not delay:
-                    delay = 30.0
                 if delay > 0:
                     time.sleep(delay)
-                if rule.get("action") in ("drop", "hang"):
+                if rule.get("action") == "drop":
                     raise Abort()
                 if "status" in rule or "big_body" in rule:
                     rec["status"] = self.fault_answer(rule, body)
@@ -2162,11 +2187,31 @@ class Handler(BaseHTTPRequestHandler):
                 rec["status"] = self.send_error_json(ApiError(
                     "internal error", "An internal error has occurred - check server logs"))
         finally:
-            st.log_request(rec)
+            if not logged:
+                st.log_request(rec)
             fault = " fault=%s" % rec["fault"] if "fault" in rec else ""
             self.server.log.write("%s %s%s -> %s auth=%s%s" % (
                 method, path, "?" + urlencode(list(q.items())) if q else "",
                 rec["status"] if rec["status"] is not None else "closed", kind, fault))
+
+    def hang(self, seconds):
+        """Says nothing for `seconds` (None: for ever), until the client
+        closes the connection, a reset, or the server stops."""
+        st = self.server.state
+        gen = st.generation
+        end = None if seconds is None else time.monotonic() + seconds
+        while st.generation == gen:
+            left = 0.2 if end is None else min(0.2, end - time.monotonic())
+            if left <= 0:
+                return
+            ready, _, _ = select.select([self.connection], [], [], left)
+            if ready:
+                try:
+                    if not self.connection.recv(1, socket.MSG_PEEK):
+                        return  # the client gave up
+                except OSError:
+                    return
+                time.sleep(left)  # more bytes from the client: still no answer
 
     def big_answer(self, rule):
         """A JSON body of rule["big_body"] bytes, never held whole in memory."""

@@ -176,8 +176,23 @@ check "query is CSV" header_is Content-Type 'text/csv; charset=utf-8'
 check "annotated count" cmp -s "$TMP/body" <(printf '#datatype,string,long,long\r\n#group,false,false,false\r\n#default,_result,,\r\n,result,table,_value\r\n,,0,4\r\n\r\n')
 flux "$Q"
 check "plain CSV count" cmp -s "$TMP/body" <(printf ',result,table,_value\r\n,_result,0,4\r\n\r\n')
+# counts by file name: a table per file, a name with a comma quoted as CSV does
+api POST "/api/v2/write?org=acme&bucket=powerview&precision=s" \
+    --data-binary 'electrical,campaign=c1,device_master_sn=02001171,file_name=x\,y\ "z".tsv U1=1,U2=2,U3=3 1761355300'
+check "odd file name write 204" status_is 204
+flux 'from(bucket: "powerview")
+  |> range(start: 2025-10-25T00:00:00Z, stop: 2025-10-26T00:00:00Z)
+  |> filter(fn: (r) => r._measurement == "electrical" and r.campaign == "c1" and r.device_master_sn == "02001171")
+  |> group(columns: ["file_name"])
+  |> count()'
+check "count by file_name" cmp -s "$TMP/body" \
+    <(printf ',result,table,file_name,_value\r\n,_result,0,a.tsv,4\r\n,_result,1,"x,y ""z"".tsv",3\r\n\r\n')
+api POST "/api/v2/query?orgID=$ORG_ID" -H 'Content-Type: application/json' \
+    --data-binary '{"query": "from(bucket: \"powerview\") |> range(start: 0) |> filter(fn: (r) => r.campaign == \"c2\") |> group(columns: [\"file_name\"]) |> count()", "dialect": {"annotations": ["datatype", "group", "default"]}}'
+check "annotated count by file_name" cmp -s "$TMP/body" \
+    <(printf '#datatype,string,long,string,long\r\n#group,false,false,true,false\r\n#default,_result,,,\r\n,result,table,file_name,_value\r\n,,0,b.tsv,1\r\n\r\n')
 flux 'from(bucket: "powerview") |> range(start: 0) |> filter(fn: (r) => r._measurement == "electrical") |> count()'
-check "one table per series" [ "$(grep -c ',_result,' "$TMP/body")" = 3 ]
+check "one table per series" [ "$(grep -c ',_result,' "$TMP/body")" = 6 ]
 flux 'from(bucket: "powerview") |> range(start: 0) |> filter(fn: (r) => r.campaign == "none") |> group() |> count()'
 check "empty result" cmp -s "$TMP/body" <(printf '\r\n')
 flux 'from(bucket: "powerview") |> range(start: 0) |> mean()'
@@ -281,6 +296,33 @@ check "request log: gzip lines" json_is \
     '[r["lines"] for r in j if r["content_encoding"] == "gzip"]' '[3]'
 check "no token in request log" no_tokens_in "$TMP/body"
 check "no token in log file" no_tokens_in "$TMP/server.log"
+# ---- last, as it clears the request log and, with a reset, everything
+# hang: the request is read and logged, no answer ever comes; the client gives up
+req DELETE /__test/requests
+req POST /__test/faults --data-binary '{"path":"/api/v2/write","action":"hang"}'
+api POST "/api/v2/write?org=acme&bucket=powerview&precision=s" --data-binary $'f v=4 4\n' --max-time 1
+check "hang: no answer, the client times out (curl 28)" [ "$CURL_RC" = 28 ]
+req GET /__test/requests
+check "hang: in the log at once, status null" json_is '[(r["path"], r["status"], r.get("fault")) for r in j]' \
+    '[["/api/v2/write", null, "hang"]]'
+# with a delay, closed without answer after it; a reset ends a hang at once
+req POST /__test/faults --data-binary '{"path":"/api/v2/write","action":"hang","delay":0.3}'
+api POST "/api/v2/write?org=acme&bucket=powerview&precision=s" --data-binary $'f v=4 4\n' --max-time 5
+check "hang with delay: empty reply (curl 52)" [ "$CURL_RC" = 52 ]
+req POST /__test/faults --data-binary '{"path":"/api/v2/write","action":"hang"}'
+curl -sS -o /dev/null -H "Authorization: Token $TOKEN" --max-time 20 --data-binary $'f v=4 4\n' \
+    "$URL/api/v2/write?org=acme&bucket=powerview&precision=s" 2>/dev/null &
+HUNG=$!
+for _ in $(seq 100); do
+    req GET /__test/requests
+    [ "$(jq_py 'len([r for r in j if r.get("fault") == "hang"])')" = 3 ] && break
+    sleep 0.05
+done
+req POST /__test/reset
+wait "$HUNG"
+check "hang ended by a reset: empty reply (curl 52)" [ "$?" = 52 ]
+req GET /__test/faults
+check "after the reset: no rule left, the server answers" json_is 'j' '[]'
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"
 rc=$?

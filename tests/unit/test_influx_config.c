@@ -7,7 +7,7 @@ static const char *const vars[] = {
 	"INFLUXDB_API", "INFLUXDB_HOST", "INFLUXDB_URL", "INFLUXDB_ORG", "INFLUXDB_ADMIN_TOKEN",
 	"INFLUXDB_USERNAME", "INFLUXDB_PASSWORD", "TSV_META_BUCKET", "INFLUXDB_BUCKET_RETENTION",
 	"TSV_BATCH_LINES", "TSV_BATCH_BYTES", "TSV_GZIP", "TSV_HTTP_CONNECT_TIMEOUT",
-	"TSV_HTTP_TIMEOUT", "TSV_RETRY_BUDGET", "TSV_RETRY_AFTER_MAX",
+	"TSV_HTTP_ANSWER_TIMEOUT", "TSV_HTTP_TIMEOUT", "TSV_RETRY_BUDGET", "TSV_RETRY_AFTER_MAX",
 };
 
 static int
@@ -38,6 +38,7 @@ v2_defaults(void **state)
 	assert_true(c.gzip);
 	assert_int_equal(c.retention_s, 0);
 	assert_int_equal(c.connect_timeout_ms, 10000);
+	assert_int_equal(c.answer_timeout_ms, 60000);
 	assert_int_equal(c.timeout_ms, 120000);
 }
 
@@ -79,6 +80,7 @@ refusals(void **state)
 		{ "TSV_BATCH_LINES", "12abc", "TSV_BATCH_LINES" },
 		{ "TSV_GZIP", "yes", "TSV_GZIP" },
 		{ "TSV_RETRY_BUDGET", "-1", "TSV_RETRY_BUDGET" },
+		{ "TSV_HTTP_ANSWER_TIMEOUT", "0", "TSV_HTTP_ANSWER_TIMEOUT" },
 		{ "TSV_META_BUCKET", "_meta", "TSV_META_BUCKET" },
 	};
 	(void)state;

@@ -198,9 +198,10 @@ static const good_case good[] = {
 	    { "TSV_BATCH_LINES", "100" }, { "TSV_BATCH_BYTES", "8192" } },
 	  { "TSV_TIMEZONE" } },
 	{ "http section",
-	  "http:\n  connect_timeout: 2.5\n  timeout: 30\n  retry_budget: 0\n  retry_after_max: 5\n", { 0 },
-	  { { "TSV_HTTP_CONNECT_TIMEOUT", "2.5" }, { "TSV_HTTP_TIMEOUT", "30" }, { "TSV_RETRY_BUDGET", "0" },
-	    { "TSV_RETRY_AFTER_MAX", "5" } },
+	  "http:\n  connect_timeout: 2.5\n  answer_timeout: 7\n  timeout: 30\n  retry_budget: 0\n  retry_after_max: 5\n",
+	  { 0 },
+	  { { "TSV_HTTP_CONNECT_TIMEOUT", "2.5" }, { "TSV_HTTP_ANSWER_TIMEOUT", "7" }, { "TSV_HTTP_TIMEOUT", "30" },
+	    { "TSV_RETRY_BUDGET", "0" }, { "TSV_RETRY_AFTER_MAX", "5" } },
 	  { "TSV_BATCH_LINES" } },
 	{ "parser section",
 	  "parser:\n  timezone: UTC\n  channel_id_scheme: compact\n  file_name_tag: no\n", { 0 },
@@ -1149,7 +1150,7 @@ cap_free(pv_sink *s)
 	(void)s;
 }
 
-static const pv_sink_ops cap_ops = { cap_begin, cap_write, cap_commit, cap_abort, cap_free, NULL, NULL };
+static const pv_sink_ops cap_ops = { cap_begin, cap_write, cap_commit, cap_abort, cap_free, NULL, NULL, NULL };
 
 #define T202_YAML "formats:\n  - {id: MV_T202_V002, like: MV_T302_V002, device_model: MV1, timezone: UTC}\n"
 
