@@ -576,6 +576,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	out->totals.elapsed_s = run.duration_s;
 	out->nb_error = run.nb_files_failed;
 	out->nb_pending = run.nb_files_pending;
+	out->interrupted = run.interrupted;
 
 	if (summary && o->nfiles > 0 && rc != PV_ECONFIG)
 		write_summary(o, &run, sum);

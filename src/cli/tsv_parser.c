@@ -849,7 +849,7 @@ main(int argc, char **argv)
 		status = opts.dry_run ? EX_IOERR : EX_CANTCREAT;
 	} else
 		status = 0;
-	if (pv_stop_signal() != 0) {
+	if (out.interrupted) {
 		/* as a shell reports a command killed by the signal: 130, 143 */
 		pv_warn("run interrupted by signal %d: the files not finished stay for the next run",
 		    pv_stop_signal());
