@@ -12,6 +12,7 @@ setup() {
 
 # files N: N files of 2 channels x 50 rows below $DATA
 files() {
+    : "${DATA:?no data folder}"
     py - "$1" "$DATA" <<'EOF'
 import os, sys
 n, root = int(sys.argv[1]), sys.argv[2]
