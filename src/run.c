@@ -243,10 +243,9 @@ static void add_to_totals(pv_run_totals *, const pv_file_result *, const struct 
 
 /* Where the files of a finished group go. */
 typedef struct settling {
-	pv_run *run;          /* the counts */
 	pv_report_writer *w;  /* the report */
 	FILE *sum;            /* the run summary's file lines */
-	pv_run_totals *totals; /* the progress */
+	pv_run_totals *totals; /* the counts, and the progress */
 	const struct timespec *t0;
 	const pv_run_opts *o;
 } settling;
@@ -256,7 +255,6 @@ static void
 finish(group *g, const settling *c)
 {
 	const pv_run_opts *o = c->o;
-	pv_run *run = c->run;
 
 	verify(g, o);
 	for (size_t i = 0; i < g->n; i++) {
@@ -274,16 +272,6 @@ finish(group *g, const settling *c)
 			    "%llu points already written were taken back from the output",
 			    (unsigned long long)r->nb_points);
 		log_file(r);
-		/* a file another run holds, or took, is that run's to count */
-		run->nb_files_total += r->status != PV_STATUS_SKIPPED;
-		if (r->status == PV_STATUS_SUCCESS) {
-			run->nb_files_success++;
-			run->nb_points_total += r->nb_points;
-		} else if (r->status == PV_STATUS_ERROR) {
-			run->nb_files_failed++;
-		} else if (r->status == PV_STATUS_PENDING) {
-			run->nb_files_pending++;
-		}
 		if ((f = pv_report_file(r)) == NULL)
 			c->w->failed = true;
 		if (c->w->fp != NULL && f != NULL)
@@ -534,7 +522,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	run.dry_run = o->dry_run;
 	pv_passed_log(o->passed);
 	report_open(&w, &atomic, &dir, o, &run);
-	ctx = (settling){ .run = &run, .w = &w, .sum = sum, .totals = &out->totals, .t0 = &t0, .o = o };
+	ctx = (settling){ .w = &w, .sum = sum, .totals = &out->totals, .t0 = &t0, .o = o };
 
 	for (size_t i = 0; i < o->nfiles; i++) {
 		pv_file_result r;
@@ -574,9 +562,13 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	now_iso(run.end_time, sizeof(run.end_time));
 	run.duration_s = seconds_between(&t0, &t1);
 	out->totals.elapsed_s = run.duration_s;
-	out->nb_error = run.nb_files_failed;
-	out->nb_pending = run.nb_files_pending;
 	out->interrupted = run.interrupted;
+	/* the report's figures are the totals; a file another run holds, or took, is that run's to count */
+	run.nb_files_total = out->totals.nb_done - out->totals.nb_skipped;
+	run.nb_files_success = out->totals.nb_success;
+	run.nb_files_failed = out->totals.nb_error;
+	run.nb_files_pending = out->totals.nb_pending;
+	run.nb_points_total = out->totals.nb_points;
 
 	if (summary && o->nfiles > 0 && rc != PV_ECONFIG)
 		write_summary(o, &run, sum);

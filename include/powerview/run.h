@@ -40,7 +40,6 @@ typedef struct pv_run_opts {
 
 typedef struct pv_run_outcome {
 	char *report_path;      /* where it was written, or NULL */
-	size_t nb_error, nb_pending;
 	bool report_failed;
 	bool interrupted;       /* a signal stopped it before its last file (a signal after it changes nothing) */
 	pv_run_totals totals;   /* the figures of the whole run */

@@ -839,9 +839,9 @@ main(int argc, char **argv)
 	if (rc < 0) {
 		pv_error("%s", err.msg);
 		status = exit_for(rc);
-	} else if (out.nb_pending > 0)
+	} else if (out.totals.nb_pending > 0)
 		status = EX_TEMPFAIL;
-	else if (out.nb_error > 0)
+	else if (out.totals.nb_error > 0)
 		status = EX_DATAERR;
 	else if (out.report_failed || (opts.dry_run && fflush(stdout) == EOF)) {
 		if (opts.dry_run)
