@@ -448,6 +448,11 @@ pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
 	}
 	rc = PV_OK;
 out:
+	/* the text of the points is written: a group of files waiting for its count holds no more of it */
+	for (size_t i = 0; i < r->channels.count; i++) {
+		free(r->channels.items[i].lp_prefix);
+		r->channels.items[i].lp_prefix = NULL;
+	}
 	if (rc < 0 && began) {
 		/* the figures stay those of the file as read; the warning says where its points are */
 		if (sink->ops->abort(sink) == 1) {

@@ -361,7 +361,8 @@ write_summary(const pv_run_opts *o, const pv_run *run, FILE *tmp)
 {
 	pv_sink *s = o->sink;
 	char *buf = NULL, *p, *base = NULL;
-	size_t cap = 1 << 20, used, nlines;
+	/* small batches: the summary of 300 or 300 000 files takes the same memory */
+	size_t cap = 64 * 1024, used, nlines;
 	pv_err err = { "" };
 	int rc = PV_ENOMEM;
 	cJSON *b = pv_json_string(run->base_folder);
@@ -371,7 +372,10 @@ write_summary(const pv_run_opts *o, const pv_run *run, FILE *tmp)
 	    (base = malloc(2 * strlen(b->valuestring) + 1)) == NULL)
 		goto out;
 	p = base;
+	/* at most 4000 bytes, never cut inside an escape or a character */
 	for (const char *c = b->valuestring; *c; c++) {
+		if (p - base >= 3996 && ((unsigned char)*c & 0xC0) != 0x80)
+			break;
 		if (*c == '"' || *c == '\\')
 			*p++ = '\\';
 		*p++ = *c == '\n' ? ' ' : *c;
@@ -424,7 +428,9 @@ add_to_totals(pv_run_totals *t, const pv_file_result *r, const struct timespec *
 {
 	struct timespec now;
 
-	t->nb_done++;
+	/* a file that came after the count is one more to take */
+	if (++t->nb_done > t->nb_files)
+		t->nb_files = t->nb_done;
 	if (r->status == PV_STATUS_SUCCESS) {
 		t->nb_success++;
 		t->nb_points += r->nb_points;
@@ -459,6 +465,9 @@ report_passed(const pv_passed_list *passed)
 			cJSON_AddNumberToObject(e, "nb_files", (double)p->nb_files);
 		cJSON_AddItemToArray(p->kind == PV_PASSED_UNREADABLE ? skipped : not_taken, e);
 	}
+	/* past the notes kept: how many more there were */
+	if (passed != NULL && passed->not_listed > 0)
+		cJSON_AddNumberToObject(more, "nb_not_listed", (double)passed->not_listed);
 	return more;
 }
 
@@ -476,7 +485,7 @@ report_open(pv_report_writer *w, pv_atomic *a, char **dir, const pv_run_opts *o,
 		return;
 	}
 	/* like the original, a run that found nothing leaves no report */
-	if (o->dry_run || o->nfiles == 0) {
+	if (o->dry_run || pv_walk_total(o->files) == 0) {
 		pv_report_begin(w, NULL, run);
 		return;
 	}
@@ -504,7 +513,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	FILE *sum = summary ? tmpfile() : NULL;
 	group *g = calloc(1, sizeof(*g));
 	settling ctx;
-	int rc = PV_OK;
+	int rc = PV_OK, next = 1;
 
 	memset(out, 0, sizeof(*out));
 	if (g == NULL) {
@@ -513,7 +522,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 		return pv_fail(err, PV_ENOMEM, "out of memory");
 	}
 	g->max = group_max(o);
-	out->totals.nb_files = o->nfiles;
+	out->totals.nb_files = pv_walk_total(o->files);
 	memset(&run, 0, sizeof(run));
 	now_iso(run.run_id, sizeof(run.run_id));
 	now_iso(run.start_time, sizeof(run.start_time));
@@ -524,21 +533,25 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	report_open(&w, &atomic, &dir, o, &run);
 	ctx = (settling){ .w = &w, .sum = sum, .totals = &out->totals, .t0 = &t0, .o = o };
 
-	for (size_t i = 0; i < o->nfiles; i++) {
+	for (;;) {
 		pv_file_result r;
-		const char *down;
+		const char *down, *path;
 
 		/* a signal: the files not begun are left for the next run */
 		if (pv_stop_signal() != 0) {
 			run.interrupted = true;
 			break;
 		}
+		if ((next = pv_walk_next(o->files, &path, err)) <= 0) {
+			rc = next;
+			break;
+		}
 		down = o->dry_run || o->sink->ops->unavailable == NULL ? NULL : o->sink->ops->unavailable(o->sink);
-		pv_file_result_init(&r, o->files[i]);
+		pv_file_result_init(&r, path);
 		if (down != NULL)
 			rc = not_tried(&r, o, down);
 		else
-			rc = pv_ingest_file(&r, &o->cfg, o->data_dir, o->files[i], o->sink);
+			rc = pv_ingest_file(&r, &o->cfg, o->data_dir, path, o->sink);
 		if (!joins(g, &r, rc, o))
 			finish(g, &ctx);
 		g->nchannels += r.channels.count;
@@ -563,6 +576,9 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	run.duration_s = seconds_between(&t0, &t1);
 	out->totals.elapsed_s = run.duration_s;
 	out->interrupted = run.interrupted;
+	/* a walk that ran to its end took every file there was (some went since the count) */
+	if (next == 0)
+		out->totals.nb_files = out->totals.nb_done;
 	/* the report's figures are the totals; a file another run holds, or took, is that run's to count */
 	run.nb_files_total = out->totals.nb_done - out->totals.nb_skipped;
 	run.nb_files_success = out->totals.nb_success;
@@ -570,7 +586,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	run.nb_files_pending = out->totals.nb_pending;
 	run.nb_points_total = out->totals.nb_points;
 
-	if (summary && o->nfiles > 0 && rc != PV_ECONFIG)
+	if (summary && out->totals.nb_files > 0 && rc != PV_ECONFIG)
 		write_summary(o, &run, sum);
 	if (sum != NULL)
 		fclose(sum);

@@ -14,7 +14,7 @@
 
 /* The running totals of a run: after each file for the progress hook, at the end in the outcome. */
 typedef struct pv_run_totals {
-	size_t nb_files;        /* files to take */
+	size_t nb_files;        /* files to take (counted before, and at the end those taken) */
 	size_t nb_done;         /* files taken so far (fewer at the end when the run stopped) */
 	size_t nb_success, nb_error, nb_pending, nb_skipped;
 	uint64_t nb_points;     /* points of the files that succeeded */
@@ -23,8 +23,7 @@ typedef struct pv_run_totals {
 
 typedef struct pv_run_opts {
 	const char *data_dir;
-	char *const *files;     /* the files to take, in order */
-	size_t nfiles;
+	pv_walk *files;         /* the files to take, in order */
 	bool dry_run;           /* nothing written, moved or created */
 	pv_sink *sink;          /* a dry run: NULL, or where it previews its points */
 	const char *report_dir; /* NULL: <data folder>/../logs/reports */

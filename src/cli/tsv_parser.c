@@ -661,6 +661,7 @@ main(int argc, char **argv)
 	pv_settings *settings = NULL;
 	bool no_verify = false;
 	pv_paths files = { 0 };
+	pv_walk *walk = NULL;
 	pv_passed_list passed = { 0 };
 	pv_run_opts opts = { 0 };
 	pv_influx_config icfg;
@@ -785,18 +786,20 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (files.count == 0) {
+	if (files.count > 0) {
+		rc = pv_walk_list(&walk, files.items, files.count, &err);
+	} else {
 		/* files still being written are left for the next run */
 		min_age = (s = getenv("TSV_MIN_AGE")) && s[0] ? strtod(s, NULL) : 10;
-		if (pv_scan(&files, &passed, data_dir, &err) < 0) {
-			pv_error("%s", err.msg);
-			goto out;
-		}
-		pv_paths_keep_older(&files, min_age, &young);
-		if (young > 0)
+		rc = pv_walk_open(&walk, data_dir, min_age, &passed, &err);
+		if (rc == PV_OK && (young = pv_walk_young(walk)) > 0)
 			pv_info("%zu files modified in the last %g s left for a later run", young, min_age);
 	}
-	if (files.count == 0) {
+	if (rc < 0) {
+		pv_error("%s", err.msg);
+		goto out;
+	}
+	if (pv_walk_total(walk) == 0) {
 		/* nothing to run, but what the scan passed over is still said */
 		pv_passed_log(&passed);
 		if (!opts.dry_run) {
@@ -807,7 +810,7 @@ main(int argc, char **argv)
 		}
 	}
 
-	if (files.count > 0 && (!opts.dry_run || output != NULL)) {
+	if (pv_walk_total(walk) > 0 && (!opts.dry_run || output != NULL)) {
 		status = EX_CONFIG;
 		rc = output ? pv_sink_file_open(&sink, output, &err) : pv_sink_influx_open(&sink, &icfg, &err);
 		if (rc < 0) {
@@ -817,8 +820,7 @@ main(int argc, char **argv)
 		}
 	}
 	opts.data_dir = data_dir;
-	opts.files = files.items;
-	opts.nfiles = files.count;
+	opts.files = walk;
 	opts.sink = sink;
 	opts.report_dir = getenv("TSV_REPORT_DIR");
 	opts.passed = &passed;
@@ -859,6 +861,7 @@ main(int argc, char **argv)
 	pv_run_outcome_free(&out);
 out:
 	pv_sink_free(sink);
+	pv_walk_free(walk);
 	pv_paths_free(&files);
 	pv_passed_free(&passed);
 	pv_settings_free(settings);

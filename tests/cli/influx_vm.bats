@@ -120,6 +120,46 @@ examples() {
     assert_eq "$(vm_count "{__name__=~\"electrical_.+\",campaign=\"$CAMP\"}")" 3600
 }
 
+@test "vm: the database dies mid-run (the port refuses): one retry budget, the rest pending at once, nothing lost" {
+    local pid st n=200 killed ended vm=$VM_URL dying
+    mkmany "$DATA/acme/$CAMP/$SN" 300 3
+    # a database of its own, killed once the first group of files is in
+    start_vm "$BATS_TEST_TMPDIR/vm2"
+    dying=$VM_URL
+    VM_URL=$vm
+    INFLUXDB_HOST=$dying TSV_RETRY_BUDGET=3 "$TSV_PARSER" -d "$DATA" 2>"$BATS_TEST_TMPDIR/stderr" &
+    pid=$!
+    while [ "$(grep -c ': success' "$BATS_TEST_TMPDIR/stderr")" -lt 100 ] && [ "$n" -gt 0 ]; do
+        sleep 0.05
+        n=$((n - 1))
+    done
+    { kill -KILL "${SERVER_PIDS[-1]}" && wait "${SERVER_PIDS[-1]}"; } 2>/dev/null || true
+    killed=$(date +%s%N)
+    st=0
+    wait "$pid" || st=$?
+    ended=$(date +%s%N)
+    [ "$st" -eq 75 ] || { cat "$BATS_TEST_TMPDIR/stderr" >&2; return 1; }
+    # one budget (3 s) for the run, not one per file: it ends within seconds
+    echo "ended $(((ended - killed) / 1000000)) ms after the kill" >&3
+    [ $(((ended - killed) / 1000000)) -lt 8000 ]
+    # one request waited out the budget (a file's write, or a group's count), the
+    # files after it were not tried; none went to error/
+    assert_eq "$(rq 'all(x["error"].split(": ", 1)[1].startswith("unavailable after ") for x in r["files"]
+        if x["status"] == "pending" and not x["error"].startswith("database unavailable: not tried"))')" true
+    assert_eq "$(rq 'sum(not x["error"].startswith("database unavailable: not tried") for x in r["files"]
+        if x["status"] == "pending") <= 1')" true
+    assert_eq "$(rq 'sorted(set(x["status"] for x in r["files"]))')" '["pending", "success"]'
+    assert_no_file "$DATA/acme/$CAMP/$SN/error"
+    assert_eq "$(rq 'r["nb_files_success"]')" "$(find "$DATA" -path '*/parsed/*.tsv' | wc -l)"
+    pending=$(rq 'sum(x["status"] == "pending" for x in r["files"])')
+    assert_eq "$pending" "$(find "$DATA/acme/$CAMP/$SN" -maxdepth 1 -name '*.tsv' | wc -l)"
+    # the files left are taken by the next run, into the database that is up
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(find "$DATA" -path '*/parsed/*.tsv' | wc -l)" 300
+    assert_eq "$(vm_count "{__name__=~\"electrical_.+\",campaign=\"$CAMP\"}")" "$((pending * 3))"
+}
+
 @test "vm: the run summary goes to the meta series" {
     mkfile "$DATA/acme/$CAMP/$SN/a.tsv" "$HDR_MONO_SN" "$HDR_MONO_FMT" '05/01/26 10:00:00\t1'
     run_parser -d "$DATA"

@@ -207,6 +207,22 @@ $DATA/parsed/camp1/$SN/p.tsv | company folder named 'parsed': the scan keeps out
     assert_contains "$output" "not taken: company folder named 'parsed'"
 }
 
+@test "a tenant's 1 200 links: 1 000 listed in the log and the report, the others counted; the real file taken" {
+    ok "$F"
+    py - "$DEV" "$F" <<'EOF'
+import os, sys
+for i in range(1200):
+    os.symlink(sys.argv[2], os.path.join(sys.argv[1], "l%04d.tsv" % i))
+EOF
+    parse_data
+    assert_status 0
+    assert_eq "$(rq 'r["nb_files_total"]')" 1
+    assert_eq "$(rq 'len(r["not_taken"])')" 1000
+    assert_eq "$(rq 'r["nb_not_listed"]')" 200
+    assert_eq "$(grep -c 'not taken: symbolic link' <<<"$stderr")" 1000
+    assert_contains "$stderr" "200 more files or folders passed over are not listed (1000 at most are)"
+}
+
 @test "a re-uploaded file whose name is 255 bytes: the numbered name is shortened, keeps .tsv, and the file is moved" {
     local stem
     stem=$(printf 'a%.0s' $(seq 251))

@@ -11,6 +11,7 @@
 #include "powerview/run.h"
 
 static char *tmp, *data;
+static pv_walk *walk; /* the files of the run opts_for made */
 
 static int
 setup(void **state)
@@ -30,6 +31,8 @@ teardown(void **state)
 	pvt_rmrf(tmp);
 	free(data);
 	free(tmp);
+	pv_walk_free(walk);
+	walk = NULL;
 	return 0;
 }
 
@@ -70,8 +73,12 @@ mkdata(const char *name, const char *rows)
 static pv_run_opts
 opts_for(char **files, size_t n)
 {
-	pv_run_opts o = { .data_dir = data, .files = files, .nfiles = n };
+	pv_run_opts o = { .data_dir = data };
+	pv_err err = { "" };
 
+	pv_walk_free(walk);
+	assert_int_equal(pv_walk_list(&walk, files, n, &err), PV_OK);
+	o.files = walk;
 	pv_config_defaults(&o.cfg);
 	return o;
 }

@@ -1,11 +1,13 @@
 /*
  * Folder scans (contract §1): regular "*.tsv" files only, sorted by path
- * (strcmp), parsed/ and error/ never entered, symbolic links not followed.
+ * (strcmp), parsed/ and error/ never entered, symbolic links not followed;
+ * the walk that yields them in bounded memory, as the folder changes.
  */
 #include "pv_test.h"
 
 #include <grp.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "powerview/scan.h"
 
@@ -315,6 +317,150 @@ scan_sorts_many_files(void **state)
 		free(want[i]);
 }
 
+/* strcmp order of the whole path: the walk's. */
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A walk over a folder larger than its window: every file once, in order. */
+static void
+walk_order_beyond_one_window(void **state)
+{
+	enum { N = 5000 };
+	static char *want[N + 4];
+	char rel[300];
+	size_t n = 0;
+
+	(void)state;
+	for (int i = N - 1; i >= 0; i--) {
+		/* names of every length, and a folder beside the file of the same stem */
+		snprintf(rel, sizeof(rel), "data/d/%0*d.tsv", 1 + i % 9, (i * 7919) % 100000);
+		touch(rel);
+		want[n++] = strdup(rel);
+	}
+	static const char *const more[] = { "data/d/1/in.tsv", "data/d/1-a/in.tsv", "data/d/10/in.tsv",
+		"data/d0.tsv" };
+	for (size_t i = 0; i < PVT_COUNT(more); i++) {
+		touch(more[i]);
+		want[n++] = strdup(more[i]);
+	}
+	qsort(want, n, sizeof(char *), cmp_str);
+	expect_scan("data", (const char *const *)want, n);
+	for (size_t i = 0; i < n; i++)
+		free(want[i]);
+}
+
+/* Long names fill the window's bytes before its entries: the order holds. */
+static void
+walk_order_with_long_names(void **state)
+{
+	enum { N = 700 };
+	static char *want[N];
+	char rel[300], name[240];
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		memset(name, 'a' + i % 26, 200);
+		snprintf(name + 200, sizeof(name) - 200, "%05d.tsv", (i * 389) % N);
+		snprintf(rel, sizeof(rel), "data/%s", name);
+		touch(rel);
+		want[i] = strdup(rel);
+	}
+	qsort(want, N, sizeof(char *), cmp_str);
+	expect_scan("data", (const char *const *)want, N);
+	for (size_t i = 0; i < N; i++)
+		free(want[i]);
+}
+
+/* What changes during a walk: a file gone is not yielded, one added after the last yielded is. */
+static void
+walk_follows_the_folder_as_it_changes(void **state)
+{
+	char rel[64], *root = pvt_join(tmp, "data"), *p;
+	const char *path;
+	pv_walk *w;
+	pv_err err = { "" };
+	size_t got = 0;
+	bool seen_late = false, seen_early = false;
+
+	(void)state;
+	for (int i = 0; i < 3000; i++) {
+		snprintf(rel, sizeof(rel), "data/f%05d.tsv", i * 2);
+		touch(rel);
+	}
+	assert_int_equal(pv_walk_open(&w, root, 0, NULL, &err), PV_OK);
+	assert_int_equal(pv_walk_total(w), 3000);
+	while (pv_walk_next(w, &path, &err) == 1) {
+		const char *base = strrchr(path, '/') + 1;
+		if (got == 1500) {
+			/* ahead of the walk: one removed, one added; behind it: one added */
+			p = pvt_join(tmp, "data/f05000.tsv");
+			assert_int_equal(unlink(p), 0);
+			free(p);
+			touch("data/f05001.tsv");
+			touch("data/f00001.tsv");
+		}
+		assert_string_not_equal(base, "f05000.tsv");
+		seen_late |= strcmp(base, "f05001.tsv") == 0;
+		seen_early |= strcmp(base, "f00001.tsv") == 0;
+		/* the file yielded is settled: moved out of the folder, as a run does */
+		assert_int_equal(unlink(path), 0);
+		got++;
+	}
+	assert_true(seen_late);
+	assert_false(seen_early); /* for the next run */
+	assert_int_equal(got, 3000);
+	pv_walk_free(w);
+	free(root);
+}
+
+/* Files modified in the last min_age seconds are counted apart and not yielded. */
+static void
+walk_leaves_young_files(void **state)
+{
+	char *root = pvt_join(tmp, "data"), *old = pvt_join(tmp, "data/c/k/d/old.tsv");
+	struct timespec times[2] = { { .tv_sec = time(NULL) - 3600 }, { .tv_sec = time(NULL) - 3600 } };
+	const char *path;
+	pv_walk *w;
+	pv_err err = { "" };
+
+	(void)state;
+	touch("data/c/k/d/old.tsv");
+	touch("data/c/k/d/young.tsv");
+	assert_int_equal(utimensat(AT_FDCWD, old, times, 0), 0);
+	assert_int_equal(pv_walk_open(&w, root, 60, NULL, &err), PV_OK);
+	assert_int_equal(pv_walk_total(w), 1);
+	assert_int_equal(pv_walk_young(w), 1);
+	assert_int_equal(pv_walk_next(w, &path, &err), 1);
+	assert_string_equal(path, old);
+	assert_int_equal(pv_walk_next(w, &path, &err), 0);
+	pv_walk_free(w);
+	free(old);
+	free(root);
+}
+
+/* A tenant's thousands of links: PV_PASSED_MAX notes kept, the others counted. */
+static void
+notes_are_bounded(void **state)
+{
+	char rel[64];
+
+	(void)state;
+	touch("data/c/k/d/f.tsv");
+	for (int i = 0; i < PV_PASSED_MAX + 150; i++) {
+		snprintf(rel, sizeof(rel), "data/c/k/d/l%04d.tsv", i);
+		link_to("f.tsv", rel);
+	}
+	static const char *const want[] = { "data/c/k/d/f.tsv" };
+	expect_scan("data", want, 1);
+	assert_int_equal(passed.count, PV_PASSED_MAX);
+	assert_int_equal(passed.not_listed, 150);
+	for (size_t i = 1; i < passed.count; i++)
+		assert_true(strcmp(passed.items[i - 1].path, passed.items[i].path) < 0);
+}
+
 static void
 paths_add_and_free(void **state)
 {
@@ -346,6 +492,11 @@ main(void)
 		T(scan_skips_a_folder_it_cannot_read),
 		T(scan_depth_is_bounded),
 		T(scan_sorts_many_files),
+		T(walk_order_beyond_one_window),
+		T(walk_order_with_long_names),
+		T(walk_follows_the_folder_as_it_changes),
+		T(walk_leaves_young_files),
+		T(notes_are_bounded),
 		T(paths_add_and_free),
 	};
 
