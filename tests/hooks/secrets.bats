@@ -27,7 +27,8 @@ teardown() {
     show_log
 }
 
-# slow_shims: a fake ansible-playbook that stays a second and writes what it
+# slow_shims: a fake ansible-playbook that stays until the poller has seen it
+# (20 s at most: a loaded machine reads /proc slowly) and writes what it
 # received in its environment, and an `env` first in PATH that stays a second
 # before running the real one, so that a secret given on any command line is
 # there to be seen while the poller runs.
@@ -35,7 +36,7 @@ slow_shims() {
     local bin="$BATS_TEST_TMPDIR/bin"
     {
         echo '#!/bin/bash'
-        echo 'sleep 1'
+        printf 'for _ in {1..200}; do [ -e %q ] && break; sleep 0.1; done\n' "$SEEN"
         printf '{ printf "%%s\\n" "$GRAFANA_PASSWORD" "$GRAFANA_API_TOKEN" "$INFLUXDB_ADMIN_TOKEN"; } >%q\n' \
             "$BATS_TEST_TMPDIR/received"
         echo 'exit 0'
