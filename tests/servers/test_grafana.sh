@@ -503,6 +503,7 @@ as acme n3w-secret GET /api/datasources
 check "a Viewer lists the datasources of its org" json_is 'sorted(d["name"] for d in j)' '["influxdb_acme", "iql"]'
 as acme n3w-secret GET /api/datasources/id/iql
 check "a Viewer reads a datasource id" status_is 200
+# shellcheck disable=SC2016  # Grafana's macros, not shell variables
 QUERY='{"from":"1000","to":"5000","queries":[{"refId":"A","datasource":{"uid":"iql_acme"},"rawQuery":true,"query":"SELECT mean(\"voltage\") FROM \"electrical\" WHERE $timeFilter GROUP BY time($__interval)","intervalMs":60000}]}'
 as acme n3w-secret POST /api/ds/query "$QUERY"
 check "ds/query by a Viewer: 200" status_is 200
