@@ -656,7 +656,8 @@ def query_interval_ms(tq, t_from, t_to):
 
 
 def http_call(method, url, headers, data):
-    """(status, body bytes) of a downstream call; (0, reason) when unreachable."""
+    """(status, body bytes) of a downstream call; (0, reason) when unreachable.
+    test server: made while the state lock is held (other requests wait)."""
     req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=DS_QUERY_TIMEOUT) as r:
