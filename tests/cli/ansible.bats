@@ -7,7 +7,7 @@
 # What Grafana holds is read from the stand-in's /__test/state; the expected
 # uids are computed here again from the rule (the oracle in playbooks.bash), not taken
 # from the playbooks.
-
+# shellcheck disable=SC2016,SC2030,SC2031  # $1 belongs to the inner bash -c; each test sets its own GRAFANA_TENANCY
 load playbooks
 
 @test "the playbooks pass ansible-playbook --syntax-check" {
