@@ -5,143 +5,15 @@
 # playbook's folder, the names as one JSON --extra-vars object.
 #
 # What Grafana holds is read from the stand-in's /__test/state; the expected
-# uids are computed here again from the rule (the oracle below), not taken
+# uids are computed here again from the rule (the oracle in playbooks.bash), not taken
 # from the playbooks.
-# shellcheck disable=SC2016  # $1 in single quotes belongs to the inner bash -c
+# shellcheck disable=SC2016,SC2030,SC2031  # $1 belongs to the inner bash -c; each test sets its own GRAFANA_TENANCY
+load playbooks
 
-load helpers
-load ../servers/servers
-load ../servers/grafana
-
-ANSIBLE_DIR="$(cd "$BATS_TEST_DIRNAME/../../ansible" && pwd)"
-
-setup_file() {
-    # (bats 1.8 cannot skip from setup_file: setup skips each test)
-    if ! command -v ansible-playbook >/dev/null; then
-        export PV_SKIP="ansible-playbook is not installed"
-        return 0
-    fi
-    # Under valgrind (TSV_PARSER_REAL set) tsv_parser only prints tokens here,
-    # which token.bats checks; the playbooks themselves do not change.
-    if [ -n "${TSV_PARSER_REAL:-}" ]; then
-        export PV_SKIP="the playbooks do not change under valgrind"
-        return 0
-    fi
-    start_grafana "$BATS_FILE_TMPDIR/grafana"
-    start_influx2 "$BATS_FILE_TMPDIR/influx2"
-    export INFLUX2_URL INFLUX2_TOKEN INFLUX2_ORG GRAFANA_PID
-    # gcheck's library: s = the stand-in's state, helpers, the uid oracle
-    cat >"$BATS_FILE_TMPDIR/gcheck.py" <<'PY'
-import hashlib, json, os, re, sys, urllib.request
-
-def load(org=None):
-    url = os.environ["GRAFANA_URL"] + "/__test/state" + ("?org=%d" % org if org else "")
-    return json.load(urllib.request.urlopen(url))
-
-s = load()
-
-def sha256(x):
-    return hashlib.sha256(x.encode()).hexdigest()
-
-def sha1(x):
-    return hashlib.sha1(x.encode()).hexdigest()
-
-def uid(company, campaign=None):
-    """The uid rule: powerview_<names> when it fits 40 of [A-Za-z0-9_-], else
-    pv_ + slug[:28] + _ + sha1[:8]."""
-    raw = "powerview_" + company + ("" if campaign is None else "_" + campaign)
-    if re.fullmatch(r"[A-Za-z0-9_-]{1,40}", raw):
-        return raw
-    name = company if campaign is None else company + "_" + campaign
-    key = company if campaign is None else company + "/" + campaign
-    return "pv_" + re.sub(r"[^A-Za-z0-9_-]+", "_", name)[:28] + "_" + hashlib.sha1(key.encode()).hexdigest()[:8]
-
-def one(kind, **kw):
-    found = [x for x in s[kind] if all(x.get(k) == v for k, v in kw.items())]
-    assert len(found) == 1, "%s %r: %d found" % (kind, kw, len(found))
-    return found[0]
-
-def perms(x):
-    """permissions as a sorted list of (kind, name, permission)"""
-    out = []
-    for g in x["permissions"]:
-        if "teamId" in g:
-            out.append(("team", g.get("team"), g["permission"]))
-        elif "userId" in g:
-            out.append(("user", g.get("login"), g["permission"]))
-        else:
-            out.append(("role", g["role"], g["permission"]))
-    return sorted(out)
-
-def requests():
-    return json.load(urllib.request.urlopen(os.environ["GRAFANA_URL"] + "/__test/requests"))
-
-exec(sys.argv[1])
-PY
-}
-
-teardown_file() {
-    stop_grafana
-    stop_servers
-}
-
-setup() {
-    [ -z "${PV_SKIP:-}" ] || skip "$PV_SKIP"
-    common_setup
-    grafana_control POST /__test/reset >/dev/null
-    influx2 POST /__test/reset >/dev/null
-    unset INFLUXDB_URL INFLUXDB_API POWERVIEW_ENV_FILE POWERVIEW_SECRETS_DIR GRAFANA_INFLUXDB_URL GRAFANA_TENANCY GRAFANA_ORG_ID \
-        GRAFANA_DATASOURCE_TYPE http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
-    export INFLUXDB_HOST="$INFLUX2_URL" INFLUXDB_ORG="$INFLUX2_ORG" INFLUXDB_ADMIN_TOKEN="$INFLUX2_TOKEN"
-    export ANSIBLE_CONFIG="$ANSIBLE_DIR/ansible.cfg" ANSIBLE_HOME="$BATS_TEST_TMPDIR/ansible-home"
-    export ANSIBLE_LOCAL_TEMP="$BATS_TEST_TMPDIR/ansible-tmp" ANSIBLE_REMOTE_TEMP="$BATS_TEST_TMPDIR/ansible-tmp"
-    export ANSIBLE_NOCOLOR=1
-    export SECRETS="$BATS_TEST_TMPDIR/secrets"
-    COMMON_VARS=$(py -c 'import json, sys; print(json.dumps({"tsv_parser_bin": sys.argv[1], "powerview_secrets_dir": sys.argv[2]}))' \
-        "$TSV_PARSER" "$SECRETS")
-    cd "$BATS_TEST_TMPDIR" || return 1
-}
-
-# play PLAYBOOK [ARGS...]: ansible-playbook from the playbook's folder, as the
-# hook runs it, with tsv_parser_bin and the secrets folder; output and status
-# set by run, CHANGED = the PLAY RECAP's changed count
-play() {
-    local pb=$1
-    shift
-    run bash -c 'cd "$1" && shift && exec ansible-playbook "$@" </dev/null 2>&1' _ \
-        "$ANSIBLE_DIR" "$pb" -e "$COMMON_VARS" "$@"
-    CHANGED=$(sed -n 's/^localhost .* changed=\([0-9]*\) .*/\1/p' <<<"$output" | tail -n 1)
-}
-
-# play_ok PLAYBOOK [ARGS...]: play, which must succeed
-play_ok() {
-    play "$@"
-    if [ "$status" -ne 0 ] || [ -z "$CHANGED" ]; then
-        printf '%s\n' "$output"
-        echo "ansible-playbook $1 failed with status $status"
-        return 1
-    fi
-}
-
-# changed_tasks: the names of the tasks reported changed in $output, one a line
-changed_tasks() {
-    awk '/^TASK \[/ { t = $0; sub(/^TASK \[/, "", t); sub(/\] \**$/, "", t) }
-         /^changed: / { print t }' <<<"$output"
-}
-
-# names JSON: the extra-vars object of a company and campaign, as the hook builds it
-names() {
-    py -c 'import json, sys; print(json.dumps({"company_name": sys.argv[1], "campaign_name": sys.argv[2]}))' "$1" "$2"
-}
-
-# gcheck PYTHON: asserts on the stand-in's state (s) with gcheck.py's helpers
-gcheck() {
-    py "$BATS_FILE_TMPDIR/gcheck.py" "$1"
-}
-
-@test "the three playbooks pass ansible-playbook --syntax-check" {
+@test "the playbooks pass ansible-playbook --syntax-check" {
     local pb
-    for pb in create_grafana_resources.yml delete_grafana_resources.yml add_grafana_user_to_team.yml; do
+    for pb in create_grafana_resources.yml delete_grafana_resources.yml add_grafana_user_to_team.yml \
+        migrate_company_to_org.yml; do
         run bash -c 'cd "$1" && exec ansible-playbook --syntax-check "$2" 2>&1' _ "$ANSIBLE_DIR" "$pb"
         [ "$status" -eq 0 ] || { echo "$output"; return 1; }
     done
@@ -158,6 +30,8 @@ gcheck() {
 # The campaigns' names make uids too long (4 + 41 characters): shortened,
 # stable from one run to the next, distinct although they differ at the end only.
 @test "create: team, folder, member, datasource and dashboard; run again, nothing changes; a new campaign adds its dashboard only; add a user; delete" {
+    # team tenancy, asked for (org is the default): the service-account token
+    export GRAFANA_TENANCY=team
     export A=north-site-measurement-campaign-2026-09-a B=north-site-measurement-campaign-2026-09-b
     play_ok create_grafana_resources.yml -e "$(names acme "$A")"
     [ "$CHANGED" -gt 0 ]
@@ -247,6 +121,7 @@ assert logins == ["admin", "jdoe", "sa-ansible"], logins
 
 @test "basic auth and names with spaces, quotes and '=': the main organization whatever the admin's current one; the folder of the original playbooks kept; default role grants go; a password given; a new token and a dashboard edited in Grafana are put right, nothing else" {
     unset GRAFANA_API_TOKEN
+    export GRAFANA_TENANCY=team       # org is the default
     company="o'Brien & Co = x ltd"   # no '"' in a bucket name
     campaign='site "A" = north'
     # the company's folder as the original playbooks made it: another uid
@@ -299,9 +174,10 @@ assert d["title"] != "edited" and d["version"] == 3, d
 '
 }
 
-@test "org tenancy: everything in the company's own organization, nothing in the main one" {
+@test "org tenancy (the default): everything in the company's own organization, nothing in the main one" {
     export C="Acme & Sons"     # its folder uid is the shortened one
-    play_ok create_grafana_resources.yml -e "$(names "$C" north-site)" -e grafana_tenancy=org
+    # no grafana_tenancy given: org is the default
+    play_ok create_grafana_resources.yml -e "$(names "$C" north-site)"
     gcheck '
 c = os.environ["C"]
 o = one("orgs", name=c)

@@ -455,6 +455,101 @@ check "user created in an org" state_is "[u['orgs'] for u in s['users'] if u['lo
 api DELETE "/api/orgs/$ORG/users/$SOLO"
 check "removed from its last org: deleted" json_is 'j["message"]' 'User deleted'
 
+# ---- the organization boundary (Grafana 12 OSS): datasource reads and
+# POST /api/ds/query. A one-file InfluxDB 1.x /query fake records what
+# Grafana's InfluxQL plugin sends (db, epoch, q, basic auth) and answers one
+# series.
+cat >"$TMP/influx1.py" <<'PY'
+import base64, json, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import parse_qs, urlsplit
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def do_GET(self):
+        q = parse_qs(urlsplit(self.path).query)
+        auth = base64.b64decode(self.headers.get("Authorization", "Basic ")[6:]).decode()
+        with open(sys.argv[2], "a") as f:
+            f.write(json.dumps({"path": urlsplit(self.path).path, "q": q, "auth": auth}) + "\n")
+        if auth != "reader:r34d":
+            body, code = {"error": "authorization failed"}, 401
+        else:
+            body, code = {"results": [{"statement_id": 0, "series": [{"name": "electrical",
+                    "tags": {"channel_id": "1"}, "columns": ["time", "mean"],
+                    "values": [[1000, 230.5], [2000, 231]]}]}]}, 200
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+s = HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1] + ".tmp", "w").write(str(s.server_address[1]))
+__import__("os").replace(sys.argv[1] + ".tmp", sys.argv[1])
+s.serve_forever()
+PY
+"$PYTHON" "$TMP/influx1.py" "$TMP/influx1.port" "$TMP/influx1.log" &
+INFLUX1_PID=$!
+for _ in $(seq 100); do
+    [ -s "$TMP/influx1.port" ] && break
+    sleep 0.05
+done
+INFLUX1="http://127.0.0.1:$(cat "$TMP/influx1.port")"
+api POST /api/datasources "{\"name\":\"iql\",\"uid\":\"iql_acme\",\"type\":\"influxdb\",\"access\":\"proxy\",\"url\":\"$INFLUX1\",\"database\":\"acme\",\"user\":\"reader\",\"secureJsonData\":{\"password\":\"r34d\"}}"
+check "InfluxQL datasource added" status_is 200
+as acme n3w-secret GET /api/datasources/uid/iql_acme
+check "a Viewer reads a datasource of its org (OSS: datasources:read)" json_is '[j["name"], "password" in json.dumps(j["secureJsonFields"]), "r34d" in json.dumps(j)]' '["iql", true, false]'
+as acme n3w-secret GET /api/datasources
+check "a Viewer lists the datasources of its org" json_is 'sorted(d["name"] for d in j)' '["influxdb_acme", "iql"]'
+as acme n3w-secret GET /api/datasources/id/iql
+check "a Viewer reads a datasource id" status_is 200
+# shellcheck disable=SC2016  # Grafana's macros, not shell variables
+QUERY='{"from":"1000","to":"5000","queries":[{"refId":"A","datasource":{"uid":"iql_acme"},"rawQuery":true,"query":"SELECT mean(\"voltage\") FROM \"electrical\" WHERE $timeFilter GROUP BY time($__interval)","intervalMs":60000}]}'
+as acme n3w-secret POST /api/ds/query "$QUERY"
+check "ds/query by a Viewer: 200" status_is 200
+check "ds/query frames: the series' rows" json_is \
+    '[j["results"]["A"]["status"], [f["name"] for f in j["results"]["A"]["frames"][0]["schema"]["fields"]], j["results"]["A"]["frames"][0]["data"]["values"], j["results"]["A"]["frames"][0]["schema"]["fields"][1]["labels"]]' \
+    '[200, ["Time", "mean"], [[1000, 2000], [230.5, 231]], {"channel_id": "1"}]'
+check "InfluxQL sent as Grafana does: db, epoch=ms, macros replaced, basic auth" \
+    "$PYTHON" -c 'import json, sys
+r = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+assert r["path"] == "/query" and r["auth"] == "reader:r34d", r
+assert r["q"]["db"] == ["acme"] and r["q"]["epoch"] == ["ms"], r
+assert r["q"]["q"] == ["SELECT mean(\"voltage\") FROM \"electrical\" WHERE time >= 1000ms and time <= 5000ms GROUP BY time(1m)"], r' "$TMP/influx1.log"
+api PUT /api/datasources/uid/iql_acme "{\"name\":\"iql\",\"type\":\"influxdb\",\"access\":\"proxy\",\"url\":\"$INFLUX1\",\"database\":\"acme\",\"user\":\"reader\",\"secureJsonData\":{\"password\":\"wrong\"}}"
+as acme n3w-secret POST /api/ds/query "$QUERY"
+check "a refused InfluxDB login: 400, the error in the result" json_is \
+    "[$STATUS, j['results']['A']['status'], 'authorization failed' in j['results']['A']['error']]" '[400, 401, true]'
+as acme n3w-secret POST /api/ds/query '{"queries":[]}'
+check "no queries: 400" json_is "[$STATUS, j['message'], j['messageId']]" '[400, "No queries found", "query.noQueries"]'
+as acme n3w-secret POST /api/ds/query '{"queries":[{"refId":"B","query":"x"}]}'
+check "no datasource: 400" json_is "[$STATUS, j['message']]" '[400, "Query B is missing datasource information"]'
+api POST /api/orgs '{"name":"boundary"}'
+BORG=$(jq_py 'j["orgId"]')
+api POST /api/datasources '{"name":"b_ds","uid":"b_ds","type":"influxdb","access":"proxy","url":"http://127.0.0.1:9"}' -H "X-Grafana-Org-Id: $BORG"
+check "datasource in another org" status_is 200
+api POST /api/ds/query '{"queries":[{"refId":"A","datasource":{"uid":"b_ds"},"query":"SELECT 1"}]}'
+check "ds/query: another org's uid is 404 (even for the server admin)" json_is "[$STATUS, j['message']]" '[404, "Data source not found"]'
+as acme n3w-secret POST /api/ds/query '{"queries":[{"refId":"A","datasource":{"uid":"b_ds"},"query":"SELECT 1"}]}'
+check "ds/query: another org's uid, a Viewer: 404" json_is "[$STATUS, j['message']]" '[404, "Data source not found"]'
+as acme n3w-secret GET /api/datasources/uid/b_ds
+check "another org's datasource by uid: 404" status_is 404
+printf 'user = "acme:n3w-secret"\nheader = "X-Grafana-Org-Id: %s"\n' "$BORG" >"$TMP/user.curlrc"
+req GET /api/datasources/uid/b_ds -K "$TMP/user.curlrc"
+check "X-Grafana-Org-Id of an org the user is not in: 403" json_is "[$STATUS, j['message']]" \
+    "[403, \"You'll need additional permissions to perform this action. Permissions needed: datasources:read\"]"
+req POST /api/ds/query -K "$TMP/user.curlrc" -H 'Content-Type: application/json' \
+    --data-binary '{"queries":[{"refId":"A","datasource":{"uid":"b_ds"},"query":"SELECT 1"}]}'
+check "ds/query into an org the user is not in: 403" status_is 403
+req GET /api/user -K "$TMP/user.curlrc"
+check "a user outside the org asked for has org -1" json_is 'j["orgId"]' -1
+as acme n3w-secret POST "/api/user/using/$BORG"
+check "switching to an org the user is not in: 401" json_is "[$STATUS, j['message']]" '[401, "Not a valid organization"]'
+api DELETE "/api/orgs/$BORG"
+api DELETE /api/datasources/uid/iql_acme
+kill "$INFLUX1_PID" 2>/dev/null
+wait "$INFLUX1_PID" 2>/dev/null
+
 # ---- deletes
 api DELETE /api/dashboards/uid/other_uid
 check "dashboard deleted" json_is '[j["title"], j["message"]]' '["acme / c1", "Dashboard acme / c1 deleted"]'
