@@ -6,11 +6,13 @@
  */
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 #include <zlib.h>
 
@@ -1279,6 +1281,206 @@ delete_auth(influx_sink *f, const char *id, pv_err *err)
 	return rc;
 }
 
+/* ---- tsv_parser token, InfluxDB 1.x: a user per database ---- */
+
+/*
+ * A statement's answer: InfluxDB 1.x says 200 even when a statement fails,
+ * with {"results":[{"error": "..."}]}; 401/403 when the admin is not one.
+ */
+static int
+v1_statement_error(pv_err *err, const char *what, const pv_http_resp *r, cJSON **json)
+{
+	cJSON *j, *res;
+	const cJSON *e;
+
+	*json = NULL;
+	if (r->status != 200)
+		return status_error(err, what, r);
+	if ((j = cJSON_Parse(r->body)) == NULL)
+		return pv_fail(err, PV_ETEMP, "%s: the server's answer is not JSON", what);
+	e = cJSON_GetObjectItemCaseSensitive(j, "error");
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
+		if (!cJSON_IsString(e))
+			e = cJSON_GetObjectItemCaseSensitive(res, "error");
+	if (cJSON_IsString(e)) {
+		int rc = pv_fail(err, PV_ECONFIG, "%s: %s", what, e->valuestring);
+		cJSON_Delete(j);
+		return rc;
+	}
+	*json = j;
+	return PV_OK;
+}
+
+/*
+ * One InfluxQL statement as a POST form (q=... in the body, not the URL:
+ * the statements that carry a password must not reach an access log).
+ * `what` names it in errors: the statement itself is never shown.
+ */
+static int
+v1_exec(influx_sink *f, const char *q, const char *what, cJSON **json, pv_err *err)
+{
+	char *eq = pv_http_escape(f->http, q), *body = NULL;
+	cJSON *own = NULL;
+	pv_http_resp r;
+	int rc;
+
+	if (eq == NULL || asprintf(&body, "q=%s", eq) < 0) {
+		if (eq)
+			memset(eq, 0, strlen(eq));
+		free(eq);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	memset(eq, 0, strlen(eq));
+	free(eq);
+	rc = pv_http_request(f->http, &r, "POST", "/query", "application/x-www-form-urlencoded", NULL,
+	    body, strlen(body), err);
+	memset(body, 0, strlen(body));
+	free(body);
+	if (rc < 0)
+		return rc;
+	rc = v1_statement_error(err, what, &r, json ? json : &own);
+	cJSON_Delete(own);
+	pv_http_resp_free(&r);
+	return rc;
+}
+
+/* 1 and *admin when SHOW USERS lists user, 0 when not, < 0 error. */
+static int
+v1_user_find(influx_sink *f, const char *user, bool *admin, pv_err *err)
+{
+	cJSON *j, *res, *s, *row;
+	int rc;
+
+	if ((rc = v1_exec(f, "SHOW USERS", "SHOW USERS", &j, err)) < 0)
+		return rc;
+	/* columns: user, admin */
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
+		cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(res, "series"))
+			cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(s, "values")) {
+				const cJSON *name = cJSON_GetArrayItem(row, 0);
+				if (cJSON_IsString(name) && strcmp(name->valuestring, user) == 0) {
+					*admin = cJSON_IsTrue(cJSON_GetArrayItem(row, 1));
+					rc = 1;
+				}
+			}
+	cJSON_Delete(j);
+	return rc;
+}
+
+/*
+ * A password of letters and digits (no quoting needed anywhere it goes:
+ * InfluxQL, a URL, YAML), from getrandom: 62^32, about 190 bits.
+ */
+static int
+v1_password(char *out, size_t len, pv_err *err)
+{
+	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char b;
+	size_t n = 0;
+
+	while (n < len) {
+		ssize_t got = getrandom(&b, 1, 0);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got != 1)
+			return pv_fail(err, PV_EIO, "getrandom: %s", strerror(errno));
+		/* 248 = 4 * 62: no bias */
+		if (b < 248)
+			out[n++] = set[b % 62];
+	}
+	out[n] = '\0';
+	return PV_OK;
+}
+
+char *
+pv_influx_v1_user(const char *database, bool write)
+{
+	char *user = NULL;
+
+	if (asprintf(&user, "%s_%s", database, write ? "write" : "read") < 0)
+		return NULL;
+	return user;
+}
+
+enum v1_stmt { V1_CREATE_USER, V1_SET_PASSWORD, V1_GRANT_READ, V1_GRANT_ALL };
+
+/* CREATE USER, SET PASSWORD (user, password) or GRANT (database, user), quoted, then run. */
+static int
+v1_user_stmt(influx_sink *f, enum v1_stmt kind, const char *a, const char *b, pv_err *err)
+{
+	static const char *const what[] = { "CREATE USER", "SET PASSWORD", "GRANT", "GRANT" };
+	char *qa = pv_influxql_ident(a), *q = NULL, *qb;
+	int n = -1;
+
+	/* a password is a string literal, a database or user name an identifier */
+	qb = kind == V1_CREATE_USER || kind == V1_SET_PASSWORD ? pv_influxql_string(b) : pv_influxql_ident(b);
+	if (qa && qb) {
+		switch (kind) {
+		case V1_CREATE_USER: n = asprintf(&q, "CREATE USER %s WITH PASSWORD %s", qa, qb); break;
+		case V1_SET_PASSWORD: n = asprintf(&q, "SET PASSWORD FOR %s = %s", qa, qb); break;
+		case V1_GRANT_READ: n = asprintf(&q, "GRANT READ ON %s TO %s", qa, qb); break;
+		case V1_GRANT_ALL: n = asprintf(&q, "GRANT ALL ON %s TO %s", qa, qb); break;
+		}
+	}
+	if (qb)
+		memset(qb, 0, strlen(qb));
+	free(qa);
+	free(qb);
+	if (n < 0)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	n = v1_exec(f, q, what[kind], NULL, err);
+	memset(q, 0, strlen(q));
+	free(q);
+	return n;
+}
+
+/*
+ * The user <db>_read (READ on db) or <db>_write (ALL on db: read and write,
+ * that database only), made once with a random password printed then; the
+ * server keeps only a hash, so a later call needs --rotate (SET PASSWORD).
+ * The privilege is granted again each time: GRANT replaces the user's
+ * privilege on that database, so it is never left broader.
+ */
+static int
+v1_bucket_user(char **password, influx_sink *f, const char *db, bool write, bool rotate, pv_err *err)
+{
+	char *user = pv_influx_v1_user(db, write), pw[33];
+	bool admin = false;
+	int rc, found;
+
+	*password = NULL;
+	if (user == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	if ((rc = ensure_bucket(f, db, NULL, err)) < 0 || (rc = found = v1_user_find(f, user, &admin, err)) < 0)
+		goto out;
+	if (found && admin) {
+		rc = pv_fail(err, PV_ECONFIG, "user %s exists and is an admin: refusing to give out its password",
+		    user);
+		goto out;
+	}
+	if (found && !rotate) {
+		rc = pv_fail(err, PV_ECONFIG,
+		    "user %s exists but InfluxDB 1.x keeps only a hash of its password; "
+		    "run again with --rotate to set a new one (datasources using the old one must be updated)",
+		    user);
+		goto out;
+	}
+	if ((rc = v1_password(pw, sizeof(pw) - 1, err)) < 0)
+		goto out;
+	rc = v1_user_stmt(f, found ? V1_SET_PASSWORD : V1_CREATE_USER, user, pw, err);
+	if (rc == PV_OK)
+		rc = v1_user_stmt(f, write ? V1_GRANT_ALL : V1_GRANT_READ, db, user, err);
+	if (rc == PV_OK && (*password = strdup(pw)) == NULL)
+		rc = pv_fail(err, PV_ENOMEM, "out of memory");
+	if (rc == PV_OK)
+		pv_info("%s user %s: %s on database %s", found ? "new password for" : "created",
+		    user, write ? "ALL (read and write)" : "READ", db);
+	memset(pw, 0, sizeof(pw));
+out:
+	free(user);
+	return rc;
+}
+
 int
 pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bucket, bool write,
     bool rotate, pv_err *err)
@@ -1291,13 +1493,19 @@ pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bu
 	int rc;
 
 	*token = NULL;
-	if (cfg->api != PV_API_V2)
-		return pv_fail(err, PV_ECONFIG, "tokens need the InfluxDB 2 API (INFLUXDB_API=v2)");
+	if (cfg->api == PV_API_VM)
+		return pv_fail(err, PV_ECONFIG, "VictoriaMetrics has no per-database credentials "
+		    "(INFLUXDB_API=v2 or v1)");
 	if ((bad = pv_name_problem(bucket)) != NULL)
 		return pv_fail(err, PV_EDATA, "bucket name %s", bad);
 	if ((rc = pv_sink_influx_open(&s, cfg, err)) < 0)
 		return rc;
 	f = (influx_sink *)s;
+	if (cfg->api == PV_API_V1) {
+		rc = v1_bucket_user(token, f, bucket, write, rotate, err);
+		pv_sink_free(s);
+		return rc;
+	}
 	if (asprintf(&desc, "powerview_token_for_bucket_%s", bucket) < 0) {
 		rc = pv_fail(err, PV_ENOMEM, "out of memory");
 		goto out;
