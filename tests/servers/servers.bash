@@ -72,7 +72,8 @@ CONF
     wait_http "$INFLUX1_URL/ping" || return 1
     if [ "$auth" = true ]; then
         # with auth on and no user yet, InfluxDB 1.x accepts only the creation of the first admin
-        INFLUX1_ADMIN_USER=admin
+        # shellcheck disable=SC2034  # read by the tests
+        INFLUX1_ADMIN_USER="admin"
         INFLUX1_ADMIN_PASSWORD="adm-$RANDOM$RANDOM$RANDOM"
         curl -fsS -XPOST "$INFLUX1_URL/query" --data-urlencode \
             "q=CREATE USER admin WITH PASSWORD '$INFLUX1_ADMIN_PASSWORD' WITH ALL PRIVILEGES" >/dev/null
