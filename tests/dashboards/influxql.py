@@ -38,6 +38,7 @@ the core InfluxDB datasource, raw queries):
 """
 
 import argparse
+import base64
 import datetime
 import json
 import math
@@ -236,7 +237,6 @@ class Influx:
                                      method="POST")
         req.add_header("Content-Type", "application/x-www-form-urlencoded")
         if self.user:
-            import base64
             tok = base64.b64encode(("%s:%s" % (self.user, self.password)).encode()).decode()
             req.add_header("Authorization", "Basic " + tok)
         try:
