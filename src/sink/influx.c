@@ -351,8 +351,9 @@ bucket_find(influx_sink *f, const char *bucket, char **id, pv_err *err)
 	return rc;
 }
 
+/* 0 created (*id: its id, when the answer says it), 1 created meanwhile by someone else, < 0 error. */
 static int
-bucket_create(influx_sink *f, const char *bucket, pv_err *err)
+bucket_create(influx_sink *f, const char *bucket, char **id, pv_err *err)
 {
 	cJSON *body = cJSON_CreateObject(), *rules = cJSON_AddArrayToObject(body, "retentionRules");
 	pv_http_resp r;
@@ -377,9 +378,14 @@ bucket_create(influx_sink *f, const char *bucket, pv_err *err)
 	free(json);
 	if (rc < 0)
 		return rc;
-	if (r.status == 201 || r.status == 200)
+	if (r.status == 201 || r.status == 200) {
+		cJSON *j = cJSON_Parse(r.body);
+		const cJSON *bid = cJSON_GetObjectItemCaseSensitive(j, "id");
 		pv_info("created bucket %s", bucket);
-	else if (r.status == 422 || r.status == 409)
+		if (cJSON_IsString(bid) && (*id = strdup(bid->valuestring)) == NULL)
+			rc = pv_fail(err, PV_ENOMEM, "out of memory");
+		cJSON_Delete(j);
+	} else if (r.status == 422 || r.status == 409)
 		rc = 1; /* created meanwhile by another run: look again */
 	else if (r.status == 400)
 		rc = pv_fail(err, PV_EDATA, "bucket %s refused by the server", bucket);
@@ -406,6 +412,101 @@ v1_query(influx_sink *f, pv_http_resp *r, const char *db, const char *q, bool po
 	free(edb);
 	rc = pv_http_request(f->http, r, post ? "POST" : "GET", path, NULL, NULL, NULL, 0, err);
 	free(path);
+	return rc;
+}
+
+/* ---- InfluxDB 2: the DBRP mapping that lets InfluxQL read a bucket ---- */
+
+/*
+ * 1 when GET /api/v2/dbrps lists a physical mapping of database `bucket`,
+ * retention policy autogen, to bucket_id; 0 when none; PV_ECONFIG when one
+ * maps it to another bucket (left alone: InfluxQL there reads that bucket).
+ * Virtual mappings (InfluxDB >= 2.4 lists one per bucket) are not counted:
+ * older servers have none, and an explicit one survives a bucket rename.
+ */
+static int
+dbrp_find(influx_sink *f, const char *bucket, const char *bucket_id, pv_err *err)
+{
+	char *q = pv_http_escape(f->http, bucket), *path = NULL;
+	pv_http_resp r;
+	int rc;
+
+	if (q == NULL || asprintf(&path, "/api/v2/dbrps?orgID=%s&db=%s&rp=autogen", f->org_id, q) < 0) {
+		free(q);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	free(q);
+	rc = pv_http_request(f->http, &r, "GET", path, NULL, NULL, NULL, 0, err);
+	free(path);
+	if (rc < 0)
+		return rc;
+	if (r.status == 200) {
+		cJSON *j = cJSON_Parse(r.body), *m;
+		rc = 0;
+		cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(j, "content")) {
+			const cJSON *db = cJSON_GetObjectItemCaseSensitive(m, "database");
+			const cJSON *rp = cJSON_GetObjectItemCaseSensitive(m, "retention_policy");
+			const cJSON *bid = cJSON_GetObjectItemCaseSensitive(m, "bucketID");
+			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "virtual")) || !cJSON_IsString(db) ||
+			    !cJSON_IsString(rp) || !cJSON_IsString(bid) || strcmp(db->valuestring, bucket) != 0 ||
+			    strcmp(rp->valuestring, "autogen") != 0)
+				continue;
+			if (strcmp(bid->valuestring, bucket_id) == 0)
+				rc = 1;
+			else if (rc == 0)
+				rc = pv_fail(err, PV_ECONFIG, "InfluxQL database %s (retention policy autogen) is "
+				    "mapped to another bucket (%s): left as it is", bucket, bid->valuestring);
+		}
+		cJSON_Delete(j);
+	} else
+		rc = status_error(err, "DBRP mapping lookup", &r);
+	pv_http_resp_free(&r);
+	return rc;
+}
+
+/*
+ * The mapping database = bucket name, retention policy autogen (default)
+ * to the bucket, so that InfluxQL (Grafana's InfluxQL mode) reads it;
+ * made once, found again on later calls.
+ */
+static int
+dbrp_ensure(influx_sink *f, const char *bucket, const char *bucket_id, pv_err *err)
+{
+	cJSON *body;
+	pv_http_resp r;
+	char *json;
+	int rc;
+
+	if ((rc = dbrp_find(f, bucket, bucket_id, err)) != 0)
+		return rc < 0 ? rc : PV_OK;
+	body = cJSON_CreateObject();
+	cJSON_AddStringToObject(body, "orgID", f->org_id);
+	cJSON_AddStringToObject(body, "bucketID", bucket_id);
+	cJSON_AddStringToObject(body, "database", bucket);
+	cJSON_AddStringToObject(body, "retention_policy", "autogen");
+	cJSON_AddBoolToObject(body, "default", 1);
+	json = cJSON_PrintUnformatted(body);
+	cJSON_Delete(body);
+	if (json == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	rc = pv_http_request(f->http, &r, "POST", "/api/v2/dbrps", "application/json", NULL, json,
+	    strlen(json), err);
+	free(json);
+	if (rc < 0)
+		return rc;
+	if (r.status == 201 || r.status == 200)
+		pv_info("created the InfluxQL mapping of bucket %s (database %s, retention policy autogen)",
+		    bucket, bucket);
+	else if (r.status == 422 || r.status == 409) {
+		/* EConflict: made meanwhile by another run, or mapped elsewhere */
+		rc = dbrp_find(f, bucket, bucket_id, err);
+		if (rc == 0)
+			rc = status_error(err, "DBRP mapping creation", &r);
+		else if (rc > 0)
+			rc = PV_OK;
+	} else
+		rc = status_error(err, "DBRP mapping creation", &r);
+	pv_http_resp_free(&r);
 	return rc;
 }
 
@@ -443,10 +544,21 @@ ensure_bucket(influx_sink *f, const char *bucket, char **id, pv_err *err)
 			return rc;
 		if (rc == 1)
 			return remember(f, bucket);
-		if ((rc = bucket_create(f, bucket, err)) < 0)
+		char *made = NULL;
+		if ((rc = bucket_create(f, bucket, &made, err)) < 0)
 			return rc;
-		if (rc == 0)
+		if (rc == 0) {
+			pv_err derr;
+			/* InfluxQL reads the bucket through it; the points are safe without it */
+			if (made != NULL && dbrp_ensure(f, bucket, made, &derr) < 0)
+				pv_warn("bucket %s: no InfluxQL mapping: %s (tsv_parser token --bucket %s makes it)",
+				    bucket, derr.msg, bucket);
+			if (id != NULL && *id == NULL)
+				*id = made;
+			else
+				free(made);
 			return remember(f, bucket);
+		}
 	}
 	return pv_fail(err, PV_ETEMP, "bucket %s: created by someone else but not found", bucket);
 }
@@ -1518,7 +1630,9 @@ pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bu
 		rc = pv_fail(err, PV_ETEMP, "bucket %s has no id", bucket);
 		goto out;
 	}
-	if ((rc = find_auth(f, desc, bucket_id, &fa, err)) < 0)
+	/* buckets made before tsv_parser mapped them get their mapping here */
+	if ((rc = dbrp_ensure(f, bucket, bucket_id, err)) < 0 ||
+	    (rc = find_auth(f, desc, bucket_id, &fa, err)) < 0)
 		goto out;
 	if (fa.id != NULL && !rotate) {
 		if (fa.token == NULL)
