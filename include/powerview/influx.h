@@ -47,9 +47,16 @@ int pv_sink_influx_open(pv_sink **out, const pv_influx_config *cfg, pv_err *err)
  * the description powerview_token_for_bucket_<bucket>, created with the
  * bucket when missing. An existing one is never replaced unless `rotate`.
  * *token receives the token (free it).
+ * InfluxDB 1.x (v1): the password of the user pv_influx_v1_user(bucket,
+ * write), created with the database when missing (READ on it, or ALL with
+ * `write`); the server keeps only a hash: an existing user is PV_ECONFIG
+ * unless `rotate` (SET PASSWORD).
  */
 int pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bucket,
     bool write, bool rotate, pv_err *err);
+
+/* The InfluxDB 1.x user of `tsv_parser token` for a database: <db>_read, <db>_write (free it). */
+char *pv_influx_v1_user(const char *database, bool write);
 
 /* Flux string literal body: \ " and ${ escaped, control characters as \n \r \t. */
 char *pv_flux_quote(const char *s);

@@ -6,11 +6,13 @@
  */
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 #include <zlib.h>
 
@@ -349,8 +351,9 @@ bucket_find(influx_sink *f, const char *bucket, char **id, pv_err *err)
 	return rc;
 }
 
+/* 0 created (*id: its id, when the answer says it), 1 created meanwhile by someone else, < 0 error. */
 static int
-bucket_create(influx_sink *f, const char *bucket, pv_err *err)
+bucket_create(influx_sink *f, const char *bucket, char **id, pv_err *err)
 {
 	cJSON *body = cJSON_CreateObject(), *rules = cJSON_AddArrayToObject(body, "retentionRules");
 	pv_http_resp r;
@@ -375,9 +378,14 @@ bucket_create(influx_sink *f, const char *bucket, pv_err *err)
 	free(json);
 	if (rc < 0)
 		return rc;
-	if (r.status == 201 || r.status == 200)
+	if (r.status == 201 || r.status == 200) {
+		cJSON *j = cJSON_Parse(r.body);
+		const cJSON *bid = cJSON_GetObjectItemCaseSensitive(j, "id");
 		pv_info("created bucket %s", bucket);
-	else if (r.status == 422 || r.status == 409)
+		if (cJSON_IsString(bid) && (*id = strdup(bid->valuestring)) == NULL)
+			rc = pv_fail(err, PV_ENOMEM, "out of memory");
+		cJSON_Delete(j);
+	} else if (r.status == 422 || r.status == 409)
 		rc = 1; /* created meanwhile by another run: look again */
 	else if (r.status == 400)
 		rc = pv_fail(err, PV_EDATA, "bucket %s refused by the server", bucket);
@@ -404,6 +412,101 @@ v1_query(influx_sink *f, pv_http_resp *r, const char *db, const char *q, bool po
 	free(edb);
 	rc = pv_http_request(f->http, r, post ? "POST" : "GET", path, NULL, NULL, NULL, 0, err);
 	free(path);
+	return rc;
+}
+
+/* ---- InfluxDB 2: the DBRP mapping that lets InfluxQL read a bucket ---- */
+
+/*
+ * 1 when GET /api/v2/dbrps lists a physical mapping of database `bucket`,
+ * retention policy autogen, to bucket_id; 0 when none; PV_ECONFIG when one
+ * maps it to another bucket (left alone: InfluxQL there reads that bucket).
+ * Virtual mappings (InfluxDB >= 2.4 lists one per bucket) are not counted:
+ * older servers have none, and an explicit one survives a bucket rename.
+ */
+static int
+dbrp_find(influx_sink *f, const char *bucket, const char *bucket_id, pv_err *err)
+{
+	char *q = pv_http_escape(f->http, bucket), *path = NULL;
+	pv_http_resp r;
+	int rc;
+
+	if (q == NULL || asprintf(&path, "/api/v2/dbrps?orgID=%s&db=%s&rp=autogen", f->org_id, q) < 0) {
+		free(q);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	free(q);
+	rc = pv_http_request(f->http, &r, "GET", path, NULL, NULL, NULL, 0, err);
+	free(path);
+	if (rc < 0)
+		return rc;
+	if (r.status == 200) {
+		cJSON *j = cJSON_Parse(r.body), *m;
+		rc = 0;
+		cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(j, "content")) {
+			const cJSON *db = cJSON_GetObjectItemCaseSensitive(m, "database");
+			const cJSON *rp = cJSON_GetObjectItemCaseSensitive(m, "retention_policy");
+			const cJSON *bid = cJSON_GetObjectItemCaseSensitive(m, "bucketID");
+			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "virtual")) || !cJSON_IsString(db) ||
+			    !cJSON_IsString(rp) || !cJSON_IsString(bid) || strcmp(db->valuestring, bucket) != 0 ||
+			    strcmp(rp->valuestring, "autogen") != 0)
+				continue;
+			if (strcmp(bid->valuestring, bucket_id) == 0)
+				rc = 1;
+			else if (rc == 0)
+				rc = pv_fail(err, PV_ECONFIG, "InfluxQL database %s (retention policy autogen) is "
+				    "mapped to another bucket (%s): left as it is", bucket, bid->valuestring);
+		}
+		cJSON_Delete(j);
+	} else
+		rc = status_error(err, "DBRP mapping lookup", &r);
+	pv_http_resp_free(&r);
+	return rc;
+}
+
+/*
+ * The mapping database = bucket name, retention policy autogen (default)
+ * to the bucket, so that InfluxQL (Grafana's InfluxQL mode) reads it;
+ * made once, found again on later calls.
+ */
+static int
+dbrp_ensure(influx_sink *f, const char *bucket, const char *bucket_id, pv_err *err)
+{
+	cJSON *body;
+	pv_http_resp r;
+	char *json;
+	int rc;
+
+	if ((rc = dbrp_find(f, bucket, bucket_id, err)) != 0)
+		return rc < 0 ? rc : PV_OK;
+	body = cJSON_CreateObject();
+	cJSON_AddStringToObject(body, "orgID", f->org_id);
+	cJSON_AddStringToObject(body, "bucketID", bucket_id);
+	cJSON_AddStringToObject(body, "database", bucket);
+	cJSON_AddStringToObject(body, "retention_policy", "autogen");
+	cJSON_AddBoolToObject(body, "default", 1);
+	json = cJSON_PrintUnformatted(body);
+	cJSON_Delete(body);
+	if (json == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	rc = pv_http_request(f->http, &r, "POST", "/api/v2/dbrps", "application/json", NULL, json,
+	    strlen(json), err);
+	free(json);
+	if (rc < 0)
+		return rc;
+	if (r.status == 201 || r.status == 200)
+		pv_info("created the InfluxQL mapping of bucket %s (database %s, retention policy autogen)",
+		    bucket, bucket);
+	else if (r.status == 422 || r.status == 409) {
+		/* EConflict: made meanwhile by another run, or mapped elsewhere */
+		rc = dbrp_find(f, bucket, bucket_id, err);
+		if (rc == 0)
+			rc = status_error(err, "DBRP mapping creation", &r);
+		else if (rc > 0)
+			rc = PV_OK;
+	} else
+		rc = status_error(err, "DBRP mapping creation", &r);
+	pv_http_resp_free(&r);
 	return rc;
 }
 
@@ -441,10 +544,21 @@ ensure_bucket(influx_sink *f, const char *bucket, char **id, pv_err *err)
 			return rc;
 		if (rc == 1)
 			return remember(f, bucket);
-		if ((rc = bucket_create(f, bucket, err)) < 0)
+		char *made = NULL;
+		if ((rc = bucket_create(f, bucket, &made, err)) < 0)
 			return rc;
-		if (rc == 0)
+		if (rc == 0) {
+			pv_err derr;
+			/* InfluxQL reads the bucket through it; the points are safe without it */
+			if (made != NULL && dbrp_ensure(f, bucket, made, &derr) < 0)
+				pv_warn("bucket %s: no InfluxQL mapping: %s (tsv_parser token --bucket %s makes it)",
+				    bucket, derr.msg, bucket);
+			if (id != NULL && *id == NULL)
+				*id = made;
+			else
+				free(made);
 			return remember(f, bucket);
+		}
 	}
 	return pv_fail(err, PV_ETEMP, "bucket %s: created by someone else but not found", bucket);
 }
@@ -1279,6 +1393,206 @@ delete_auth(influx_sink *f, const char *id, pv_err *err)
 	return rc;
 }
 
+/* ---- tsv_parser token, InfluxDB 1.x: a user per database ---- */
+
+/*
+ * A statement's answer: InfluxDB 1.x says 200 even when a statement fails,
+ * with {"results":[{"error": "..."}]}; 401/403 when the admin is not one.
+ */
+static int
+v1_statement_error(pv_err *err, const char *what, const pv_http_resp *r, cJSON **json)
+{
+	cJSON *j, *res;
+	const cJSON *e;
+
+	*json = NULL;
+	if (r->status != 200)
+		return status_error(err, what, r);
+	if ((j = cJSON_Parse(r->body)) == NULL)
+		return pv_fail(err, PV_ETEMP, "%s: the server's answer is not JSON", what);
+	e = cJSON_GetObjectItemCaseSensitive(j, "error");
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
+		if (!cJSON_IsString(e))
+			e = cJSON_GetObjectItemCaseSensitive(res, "error");
+	if (cJSON_IsString(e)) {
+		int rc = pv_fail(err, PV_ECONFIG, "%s: %s", what, e->valuestring);
+		cJSON_Delete(j);
+		return rc;
+	}
+	*json = j;
+	return PV_OK;
+}
+
+/*
+ * One InfluxQL statement as a POST form (q=... in the body, not the URL:
+ * the statements that carry a password must not reach an access log).
+ * `what` names it in errors: the statement itself is never shown.
+ */
+static int
+v1_exec(influx_sink *f, const char *q, const char *what, cJSON **json, pv_err *err)
+{
+	char *eq = pv_http_escape(f->http, q), *body = NULL;
+	cJSON *own = NULL;
+	pv_http_resp r;
+	int rc;
+
+	if (eq == NULL || asprintf(&body, "q=%s", eq) < 0) {
+		if (eq)
+			memset(eq, 0, strlen(eq));
+		free(eq);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	memset(eq, 0, strlen(eq));
+	free(eq);
+	rc = pv_http_request(f->http, &r, "POST", "/query", "application/x-www-form-urlencoded", NULL,
+	    body, strlen(body), err);
+	memset(body, 0, strlen(body));
+	free(body);
+	if (rc < 0)
+		return rc;
+	rc = v1_statement_error(err, what, &r, json ? json : &own);
+	cJSON_Delete(own);
+	pv_http_resp_free(&r);
+	return rc;
+}
+
+/* 1 and *admin when SHOW USERS lists user, 0 when not, < 0 error. */
+static int
+v1_user_find(influx_sink *f, const char *user, bool *admin, pv_err *err)
+{
+	cJSON *j, *res, *s, *row;
+	int rc;
+
+	if ((rc = v1_exec(f, "SHOW USERS", "SHOW USERS", &j, err)) < 0)
+		return rc;
+	/* columns: user, admin */
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
+		cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(res, "series"))
+			cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(s, "values")) {
+				const cJSON *name = cJSON_GetArrayItem(row, 0);
+				if (cJSON_IsString(name) && strcmp(name->valuestring, user) == 0) {
+					*admin = cJSON_IsTrue(cJSON_GetArrayItem(row, 1));
+					rc = 1;
+				}
+			}
+	cJSON_Delete(j);
+	return rc;
+}
+
+/*
+ * A password of letters and digits (no quoting needed anywhere it goes:
+ * InfluxQL, a URL, YAML), from getrandom: 62^32, about 190 bits.
+ */
+static int
+v1_password(char *out, size_t len, pv_err *err)
+{
+	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char b;
+	size_t n = 0;
+
+	while (n < len) {
+		ssize_t got = getrandom(&b, 1, 0);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got != 1)
+			return pv_fail(err, PV_EIO, "getrandom: %s", strerror(errno));
+		/* 248 = 4 * 62: no bias */
+		if (b < 248)
+			out[n++] = set[b % 62];
+	}
+	out[n] = '\0';
+	return PV_OK;
+}
+
+char *
+pv_influx_v1_user(const char *database, bool write)
+{
+	char *user = NULL;
+
+	if (asprintf(&user, "%s_%s", database, write ? "write" : "read") < 0)
+		return NULL;
+	return user;
+}
+
+enum v1_stmt { V1_CREATE_USER, V1_SET_PASSWORD, V1_GRANT_READ, V1_GRANT_ALL };
+
+/* CREATE USER, SET PASSWORD (user, password) or GRANT (database, user), quoted, then run. */
+static int
+v1_user_stmt(influx_sink *f, enum v1_stmt kind, const char *a, const char *b, pv_err *err)
+{
+	static const char *const what[] = { "CREATE USER", "SET PASSWORD", "GRANT", "GRANT" };
+	char *qa = pv_influxql_ident(a), *q = NULL, *qb;
+	int n = -1;
+
+	/* a password is a string literal, a database or user name an identifier */
+	qb = kind == V1_CREATE_USER || kind == V1_SET_PASSWORD ? pv_influxql_string(b) : pv_influxql_ident(b);
+	if (qa && qb) {
+		switch (kind) {
+		case V1_CREATE_USER: n = asprintf(&q, "CREATE USER %s WITH PASSWORD %s", qa, qb); break;
+		case V1_SET_PASSWORD: n = asprintf(&q, "SET PASSWORD FOR %s = %s", qa, qb); break;
+		case V1_GRANT_READ: n = asprintf(&q, "GRANT READ ON %s TO %s", qa, qb); break;
+		case V1_GRANT_ALL: n = asprintf(&q, "GRANT ALL ON %s TO %s", qa, qb); break;
+		}
+	}
+	if (qb)
+		memset(qb, 0, strlen(qb));
+	free(qa);
+	free(qb);
+	if (n < 0)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	n = v1_exec(f, q, what[kind], NULL, err);
+	memset(q, 0, strlen(q));
+	free(q);
+	return n;
+}
+
+/*
+ * The user <db>_read (READ on db) or <db>_write (ALL on db: read and write,
+ * that database only), made once with a random password printed then; the
+ * server keeps only a hash, so a later call needs --rotate (SET PASSWORD).
+ * The privilege is granted again each time: GRANT replaces the user's
+ * privilege on that database, so it is never left broader.
+ */
+static int
+v1_bucket_user(char **password, influx_sink *f, const char *db, bool write, bool rotate, pv_err *err)
+{
+	char *user = pv_influx_v1_user(db, write), pw[33];
+	bool admin = false;
+	int rc, found;
+
+	*password = NULL;
+	if (user == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	if ((rc = ensure_bucket(f, db, NULL, err)) < 0 || (rc = found = v1_user_find(f, user, &admin, err)) < 0)
+		goto out;
+	if (found && admin) {
+		rc = pv_fail(err, PV_ECONFIG, "user %s exists and is an admin: refusing to give out its password",
+		    user);
+		goto out;
+	}
+	if (found && !rotate) {
+		rc = pv_fail(err, PV_ECONFIG,
+		    "user %s exists but InfluxDB 1.x keeps only a hash of its password; "
+		    "run again with --rotate to set a new one (datasources using the old one must be updated)",
+		    user);
+		goto out;
+	}
+	if ((rc = v1_password(pw, sizeof(pw) - 1, err)) < 0)
+		goto out;
+	rc = v1_user_stmt(f, found ? V1_SET_PASSWORD : V1_CREATE_USER, user, pw, err);
+	if (rc == PV_OK)
+		rc = v1_user_stmt(f, write ? V1_GRANT_ALL : V1_GRANT_READ, db, user, err);
+	if (rc == PV_OK && (*password = strdup(pw)) == NULL)
+		rc = pv_fail(err, PV_ENOMEM, "out of memory");
+	if (rc == PV_OK)
+		pv_info("%s user %s: %s on database %s", found ? "new password for" : "created",
+		    user, write ? "ALL (read and write)" : "READ", db);
+	memset(pw, 0, sizeof(pw));
+out:
+	free(user);
+	return rc;
+}
+
 int
 pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bucket, bool write,
     bool rotate, pv_err *err)
@@ -1291,13 +1605,19 @@ pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bu
 	int rc;
 
 	*token = NULL;
-	if (cfg->api != PV_API_V2)
-		return pv_fail(err, PV_ECONFIG, "tokens need the InfluxDB 2 API (INFLUXDB_API=v2)");
+	if (cfg->api == PV_API_VM)
+		return pv_fail(err, PV_ECONFIG, "VictoriaMetrics has no per-database credentials "
+		    "(INFLUXDB_API=v2 or v1)");
 	if ((bad = pv_name_problem(bucket)) != NULL)
 		return pv_fail(err, PV_EDATA, "bucket name %s", bad);
 	if ((rc = pv_sink_influx_open(&s, cfg, err)) < 0)
 		return rc;
 	f = (influx_sink *)s;
+	if (cfg->api == PV_API_V1) {
+		rc = v1_bucket_user(token, f, bucket, write, rotate, err);
+		pv_sink_free(s);
+		return rc;
+	}
 	if (asprintf(&desc, "powerview_token_for_bucket_%s", bucket) < 0) {
 		rc = pv_fail(err, PV_ENOMEM, "out of memory");
 		goto out;
@@ -1310,7 +1630,9 @@ pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bu
 		rc = pv_fail(err, PV_ETEMP, "bucket %s has no id", bucket);
 		goto out;
 	}
-	if ((rc = find_auth(f, desc, bucket_id, &fa, err)) < 0)
+	/* buckets made before tsv_parser mapped them get their mapping here */
+	if ((rc = dbrp_ensure(f, bucket, bucket_id, err)) < 0 ||
+	    (rc = find_auth(f, desc, bucket_id, &fa, err)) < 0)
 		goto out;
 	if (fa.id != NULL && !rotate) {
 		if (fa.token == NULL)

@@ -232,3 +232,15 @@ assert os.environ["C"] not in [u["login"] for u in s["users"]]
     run grafana_control GET /__test/requests
     [ "$output" = "[]" ]
 }
+
+@test "INFLUXDB_API=vm: create stops before any call, saying to add a Prometheus datasource by hand" {
+    grafana_control DELETE /__test/requests >/dev/null
+    INFLUXDB_API=vm play create_grafana_resources.yml -e "$(names acme x)"
+    [ "$status" -ne 0 ]
+    [[ $output == *"INFLUXDB_API=vm: this playbook makes no Grafana resources for VictoriaMetrics"* ]]
+    [[ $output == *"Prometheus-type datasource by hand"* ]]
+    [[ $output == *"no isolation between companies"* ]]
+    [[ $output != *"Check the InfluxDB settings"* ]]
+    run grafana_control GET /__test/requests
+    [ "$output" = "[]" ]
+}

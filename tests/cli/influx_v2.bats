@@ -155,6 +155,26 @@ files match"
 
 # ---- buckets
 
+@test "v2: a bucket the run creates gets its InfluxQL mapping; a refused mapping is a warning, the file still lands" {
+    mkseries "$DATA/acme/camp/$SN/a.tsv" 3
+    mkseries "$DATA/bertin/camp/$SN/b.tsv" 2
+    # the mapping of the first bucket made (acme, in path order) is refused once
+    fault '{"path": "/api/v2/dbrps", "method": "POST", "status": 403, "body": {"code": "forbidden", "message": "boom"}}'
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(pts acme)" 3
+    assert_eq "$(pts bertin)" 2
+    assert_contains "$stderr" "[WARNING] tsv_parser: bucket acme: no InfluxQL mapping: DBRP mapping creation: HTTP 403"
+    assert_contains "$stderr" "created the InfluxQL mapping of bucket bertin"
+    local oid
+    oid=$(influx2 GET /__test/requests >/dev/null; curl -fsS -H "Authorization: Token $INFLUX2_TOKEN" \
+        "$INFLUX2_URL/api/v2/orgs?org=$INFLUX2_ORG" | py -c 'import json,sys; print(json.load(sys.stdin)["orgs"][0]["id"])')
+    # physical mappings: bertin and the meta bucket, never acme's (refused), nothing else
+    assert_eq "$(curl -fsS -H "Authorization: Token $INFLUX2_TOKEN" "$INFLUX2_URL/api/v2/dbrps?orgID=$oid" |
+        py -c 'import json,sys; print(sorted((m["database"], m["retention_policy"], m["default"]) for m in json.load(sys.stdin)["content"] if not m["virtual"]))')" \
+        "[('bertin', 'autogen', True), ('powerview_meta', 'autogen', True)]"
+}
+
 @test "v2: a company whose files are all broken gets no bucket" {
     mkfile "$DATA/junk/camp1/$SN/empty.tsv"
     mkfile "$DATA/junk/camp1/$SN/t202.tsv" "$HDR_MONO_SN" 'MV_T202_V002\tPh 1 V' '05/01/26 10:00:00\t1'
@@ -299,7 +319,8 @@ print(json.dumps({"names": names}))')" >/dev/null
     # one budget for the run: the first file's write, tried again while the budget
     # allowed; nothing after it, not even the run summary
     assert_eq "$(rlog '0 < len(W) <= 3')" true
-    assert_eq "$(rlog '[x["path"] for x in R if x["path"] != "/api/v2/write"]')" '["/api/v2/orgs", "/api/v2/buckets", "/api/v2/buckets"]'
+    assert_eq "$(rlog '[x["path"] for x in R if x["path"] != "/api/v2/write"]')" \
+        '["/api/v2/orgs", "/api/v2/buckets", "/api/v2/buckets", "/api/v2/dbrps", "/api/v2/dbrps"]'
     assert_eq "$(rlog 'len([x for x in R if x["path"] == "/api/v2/write"]) == len(W)')" true
     assert_contains "$stderr" "cannot write the run summary to powerview_meta: database unavailable: not tried"
     # the server back: the next run takes all 50 files

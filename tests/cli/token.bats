@@ -161,8 +161,55 @@ assert_not_in() {
     bid=$(bucket_id existing)
     token --bucket "$BUCKET"
     assert_status 0
-    assert_eq "$(rlog '[(x["method"], x["path"]) for x in R if x["method"] == "POST"]')" '[["POST", "/api/v2/authorizations"]]'
+    # a bucket made before tsv_parser mapped its buckets gets its InfluxQL mapping here
+    assert_eq "$(rlog '[(x["method"], x["path"]) for x in R if x["method"] == "POST"]')" \
+        '[["POST", "/api/v2/dbrps"], ["POST", "/api/v2/authorizations"]]'
     assert_eq "$(auths '[p["resource"]["id"] for a in M for p in a["permissions"]]')" "[\"$bid\"]"
+}
+
+# dbrps BUCKET: the physical DBRP mappings of database BUCKET, as
+# [database, retention_policy, default, bucketID] lists
+dbrps() {
+    api GET "/api/v2/dbrps?orgID=$(org_id)&db=$(py -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1")" |
+        py -c 'import json,sys; print(json.dumps([[m["database"], m["retention_policy"], m["default"], m["bucketID"]] for m in json.load(sys.stdin)["content"] if not m["virtual"]]))'
+}
+
+@test "token: the bucket gets its InfluxQL mapping (database = bucket, autogen, default), once" {
+    BUCKET="grafana ql"
+    token --bucket "$BUCKET"
+    assert_status 0
+    assert_eq "$(dbrps "$BUCKET")" "[[\"$BUCKET\", \"autogen\", true, \"$(bucket_id "grafana%20ql")\"]]"
+    assert_contains "$stderr" "created the InfluxQL mapping of bucket grafana ql"
+    influx2 DELETE /__test/requests >/dev/null
+    token --bucket "$BUCKET"
+    assert_status 0
+    assert_eq "$(rlog '[(x["method"], x["path"]) for x in R if x["method"] != "GET"]')" '[]'
+    assert_eq "$(dbrps "$BUCKET")" "[[\"$BUCKET\", \"autogen\", true, \"$(bucket_id "grafana%20ql")\"]]"
+}
+
+@test "token: a database mapped to another bucket is left alone and refused (78), no token printed" {
+    influx2 POST /__test/buckets '{"names": ["taken", "elsewhere"]}' >/dev/null
+    api POST /api/v2/dbrps "{\"orgID\":\"$(org_id)\",\"bucketID\":\"$(bucket_id elsewhere)\",\"database\":\"taken\",\"retention_policy\":\"autogen\",\"default\":true}" >/dev/null
+    token --bucket taken
+    assert_status 78
+    assert_eq "$(stat -c %s "$TOUT")" 0
+    assert_contains "$stderr" "InfluxQL database taken (retention policy autogen) is mapped to another bucket"
+    assert_eq "$(dbrps taken)" "[[\"taken\", \"autogen\", true, \"$(bucket_id elsewhere)\"]]"
+    assert_eq "$(auths 'len(M)')" 0
+}
+
+@test "token: the server refusing the mapping is an error (no token printed)" {
+    # twice: once as the bucket is created (a warning there), once more for the token
+    influx2 POST /__test/faults '{"path": "/api/v2/dbrps", "method": "POST", "status": 403, "times": 2, "body": {"code": "forbidden", "message": "no"}}' >/dev/null
+    token --bucket refused
+    assert_status 78
+    assert_eq "$(stat -c %s "$TOUT")" 0
+    assert_contains "$stderr" "bucket refused: no InfluxQL mapping: DBRP mapping creation: HTTP 403"
+    assert_contains "$stderr" "token for bucket refused: DBRP mapping creation: HTTP 403"
+    # asked again, the mapping is made and the token printed
+    token --bucket refused
+    assert_status 0
+    assert_eq "$(dbrps refused)" "[[\"refused\", \"autogen\", true, \"$(bucket_id refused)\"]]"
 }
 
 @test "token: the existing authorization is found behind more than a page of others" {

@@ -22,6 +22,11 @@ Flux CSV. Where this server differs on purpose, the code says so
 Endpoints: GET /health, /ping, /ready; GET /api/v2/orgs; GET, POST
 /api/v2/buckets; GET, DELETE /api/v2/buckets/{id}; GET, POST
 /api/v2/authorizations; GET, PATCH, DELETE /api/v2/authorizations/{id};
+GET, POST /api/v2/dbrps (physical mappings, and the virtual one of every
+bucket, as InfluxDB 2.7's dbrp/ package answers: {"content": [...]}; 201 with
+the mapping; 400 without org/orgID or with a bad id or name; 401 without
+write on the bucket; 404 for an unknown bucket; "conflict" (422, as every
+EConflict of InfluxDB 2) for a second mapping of the same org, db and rp);
 POST /api/v2/write; POST /api/v2/query (only the Flux shapes tsv_parser sends:
 from |> range |> filter* |> group(columns: [...])? |> count() |> yield()?;
 group() without columns sums every series into one table, group(columns:
@@ -30,8 +35,8 @@ group() without columns sums every series into one table, group(columns:
 Control API (no auth; never touched by fault rules):
     POST   /__test/faults     JSON rule or list of rules, appended to the queue
     GET    /__test/faults     the rules still queued
-    POST   /__test/reset      clear faults, request log, points, user buckets and
-                              authorizations (the org, the system buckets and
+    POST   /__test/reset      clear faults, request log, points, user buckets,
+                              DBRP mappings and authorizations (the org, the system buckets and
                               the admin token stay)
     GET    /__test/requests   request log (never a token)
     DELETE /__test/requests   clear the request log
@@ -1245,6 +1250,8 @@ class State:
             self.buckets = {b["id"]: b for b in self.system_buckets}
             self.auths = {self.admin_auth["id"]: self.admin_auth}
             self.points = {}        # bucket id -> {(m, tags, field, ts): (type, value)}
+            self.dbrps = {}         # id -> physical DBRP mapping
+            self.dbrp_default = {}  # (orgID, database) -> id of its default mapping
             self.field_types = {}   # bucket id -> {measurement: {field: type}}
             self.requests = []
             self.faults = []
@@ -1636,6 +1643,113 @@ class Api:
             b = st.make_bucket(name, every, sgd, "user", desc)
             st.buckets[b["id"]] = b
             return 201, self.bucket_json(b)
+
+    # -- DBRP mappings (dbrp/http_server_dbrp.go, dbrp/service.go, dbrp/middleware_auth.go)
+
+    def _dbrp_org(self, q_org_id, q_org):
+        """mustGetOrgIDFromHTTPRequest: orgID, else org by name."""
+        if q_org_id:
+            try:
+                oid = parse_id(q_org_id)
+            except ApiError:
+                raise ApiError("invalid", "invalid org ID %s" % go_json(q_org_id)) from None
+            return oid
+        if not q_org:
+            raise ApiError("invalid", "either 'org' or 'orgID' must be provided")
+        o = self.st.org_by_name(q_org)
+        if o is None:
+            raise ApiError("not found", "invalid org %s" % go_json(q_org))
+        return o["id"]
+
+    def _dbrp_json(self, m, default):
+        return {"id": m["id"], "database": m["database"], "retention_policy": m["retention_policy"],
+                "default": default, "virtual": m.get("virtual", False), "orgID": m["orgID"],
+                "bucketID": m["bucketID"]}
+
+    def get_dbrps(self, q, auth):
+        st = self.st
+        with st.lock:
+            org_id = self._dbrp_org(q.get("orgID"), q.get("org"))
+            want = {}
+            for key, label in (("id", "DBRP ID"), ("bucketID", "bucket ID")):
+                if q.get(key):
+                    try:
+                        want[key] = parse_id(q[key])
+                    except ApiError:
+                        raise ApiError("invalid", "invalid %s %s" % (label, go_json(q[key]))) from None
+            if q.get("default"):
+                try:
+                    want["default"] = go_parse_bool(q["default"])
+                except ValueError:
+                    raise ApiError("invalid", "invalid default parameter") from None
+            for key, field in (("db", "database"), ("rp", "retention_policy")):
+                if q.get(key):
+                    want[field] = q[key]
+            out = []
+            for m in st.dbrps.values():
+                if m["orgID"] == org_id:
+                    out.append(self._dbrp_json(m, st.dbrp_default.get((org_id, m["database"])) == m["id"]))
+            # virtual mappings: one per bucket, named after it (parseDBRP); default
+            # unless a physical mapping points at that bucket
+            for b in sorted(st.buckets.values(), key=lambda b: b["id"]):
+                if b["orgID"] != org_id:
+                    continue
+                db, _, rp = b["name"].partition("/")
+                physical = any(m["bucketID"] == b["id"] for m in st.dbrps.values())
+                out.append({"id": b["id"], "database": db, "retention_policy": rp or "autogen",
+                            "default": not physical, "virtual": True, "orgID": org_id, "bucketID": b["id"]})
+            out = [m for m in out if all(m.get(k) == v for k, v in want.items())]
+            # AuthorizeFindDBRPs: the mappings of the buckets the token can read
+            out = [m for m in out if allowed(auth, "read", "buckets", m["bucketID"], m["orgID"])]
+            return 200, {"content": out}
+
+    def post_dbrp(self, body, auth):
+        st = self.st
+        try:
+            d = json.loads(body.decode("utf-8"))
+            if not isinstance(d, dict):
+                raise ValueError("not an object")
+            for k in ("database", "retention_policy", "org", "orgID", "bucketID"):
+                if not isinstance(d.get(k, ""), str):
+                    raise ValueError(k)
+            if not isinstance(d.get("default", False), bool):
+                raise ValueError("default")
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError("invalid", "invalid json structure") from None
+        with st.lock:
+            org_id = self._dbrp_org(d.get("orgID"), d.get("org"))
+            try:
+                bucket_id = parse_id(d.get("bucketID", ""))
+            except ApiError:
+                raise ApiError("invalid", "invalid bucket ID %s" % go_json(d.get("bucketID", ""))) from None
+            # AuthorizedService.Create: write on the bucket, before anything else
+            if not allowed(auth, "write", "buckets", bucket_id, org_id):
+                raise ApiError("unauthorized", "%s is unauthorized"
+                               % perm_text("write", "buckets", org_id, bucket_id))
+            db, rp = d.get("database", ""), d.get("retention_policy", "")
+
+            def valid(name):  # validName (dbrp_mapping.go)
+                return (name not in ("", ".", "..") and "/" not in name and "\\" not in name
+                        and all(c.isprintable() for c in name))
+            if not valid(db):
+                raise ApiError("invalid", "DBRP provided is invalid: database must contain at least one "
+                               "character and only be letters, numbers, '_', '-', and '.'")
+            if not valid(rp):
+                raise ApiError("invalid", "DBRP provided is invalid: retentionPolicy must contain at least "
+                               "one character and only be letters, numbers, '_', '-', and '.'")
+            b = st.buckets.get(bucket_id)
+            if b is None or b["orgID"] != org_id:
+                raise ApiError("not found", "bucket not found")
+            if any(m["orgID"] == org_id and m["database"] == db and m["retention_policy"] == rp
+                   for m in st.dbrps.values()):
+                raise ApiError("conflict", "another DBRP mapping with same orgID, db, and rp exists")
+            m = {"id": st.new_id(), "database": db, "retention_policy": rp, "orgID": org_id,
+                 "bucketID": bucket_id}
+            st.dbrps[m["id"]] = m
+            # the first mapping of an org's database is its default
+            if d.get("default", False) or (org_id, db) not in st.dbrp_default:
+                st.dbrp_default[(org_id, db)] = m["id"]
+            return 201, self._dbrp_json(m, st.dbrp_default[(org_id, db)] == m["id"])
 
     # -- authorizations
     def get_auths(self, q, auth):
@@ -2334,6 +2448,12 @@ class Handler(BaseHTTPRequestHandler):
                     return self.reply(*api.patch_auth(seg[4], body, auth))
                 if method == "DELETE":
                     return self.reply(*api.delete_auth(seg[4], auth))
+            elif path == "/api/v2/dbrps":
+                allowed_methods = ("GET", "POST")
+                if method == "GET":
+                    return self.reply(*api.get_dbrps(q, auth))
+                if method == "POST":
+                    return self.reply(*api.post_dbrp(body, auth))
             elif path == "/api/v2/write":
                 allowed_methods = ("POST",)
                 if method == "POST":

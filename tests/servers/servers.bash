@@ -3,7 +3,9 @@
 # started and stopped by the tests themselves.
 #
 #   start_vm DIR      VictoriaMetrics (Debian's victoria-metrics); sets VM_URL
-#   start_influx1 DIR InfluxDB 1.x (Debian's influxd);            sets INFLUX1_URL
+#   start_influx1 DIR [--auth]  InfluxDB 1.x (Debian's influxd); sets INFLUX1_URL;
+#                     --auth: auth-enabled = true and an admin user, in
+#                     INFLUX1_ADMIN_USER, INFLUX1_ADMIN_PASSWORD
 #   start_influx2 DIR [ARGS...]  tests/servers/influx2.py, the InfluxDB 2 stand-in;
 #                     sets INFLUX2_URL, INFLUX2_TOKEN, INFLUX2_ORG
 #   stop_servers      kills whatever these started
@@ -42,7 +44,8 @@ start_vm() {
 }
 
 start_influx1() {
-    local dir=$1 port rpc
+    local dir=$1 auth=false port rpc
+    [ "${2:-}" = --auth ] && auth=true
     command -v influxd >/dev/null || { echo "influxd (InfluxDB 1.x) is not installed" >&2; return 1; }
     port=$(free_port)
     rpc=$(free_port)
@@ -59,13 +62,22 @@ bind-address = "127.0.0.1:$rpc"
 [http]
   bind-address = "127.0.0.1:$port"
   log-enabled = false
+  auth-enabled = $auth
 [monitor]
   store-enabled = false
 CONF
     influxd -config "$dir/influxdb.conf" >"$dir/influxd.log" 2>&1 &
     SERVER_PIDS+=($!)
     INFLUX1_URL="http://127.0.0.1:$port"
-    wait_http "$INFLUX1_URL/ping"
+    wait_http "$INFLUX1_URL/ping" || return 1
+    if [ "$auth" = true ]; then
+        # with auth on and no user yet, InfluxDB 1.x accepts only the creation of the first admin
+        # shellcheck disable=SC2034  # read by the tests
+        INFLUX1_ADMIN_USER="admin"
+        INFLUX1_ADMIN_PASSWORD="adm-$RANDOM$RANDOM$RANDOM"
+        curl -fsS -XPOST "$INFLUX1_URL/query" --data-urlencode \
+            "q=CREATE USER admin WITH PASSWORD '$INFLUX1_ADMIN_PASSWORD' WITH ALL PRIVILEGES" >/dev/null
+    fi
 }
 
 start_influx2() {

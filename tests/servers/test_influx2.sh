@@ -323,6 +323,50 @@ wait "$HUNG"
 check "hang ended by a reset: empty reply (curl 52)" [ "$?" = 52 ]
 req GET /__test/faults
 check "after the reset: no rule left, the server answers" json_is 'j' '[]'
+# ---- DBRP mappings
+api POST /api/v2/buckets --data-binary "{\"orgID\":\"$ORG_ID\",\"name\":\"dbrp one\"}"
+DB_BID=$(jq_py 'j["id"]')
+api GET "/api/v2/dbrps"
+check "dbrps without org: 400" status_is 400
+check "dbrps without org: message" json_is 'j["code"] + "/" + j["message"]' \
+    "invalid/either 'org' or 'orgID' must be provided"
+api GET "/api/v2/dbrps?orgID=xyz"
+check "dbrps bad orgID: 400" status_is 400
+api GET "/api/v2/dbrps?org=nope"
+check "dbrps unknown org: 404" status_is 404
+api GET "/api/v2/dbrps?orgID=$ORG_ID&db=dbrp%20one"
+check "virtual mapping listed" json_is \
+    '[(m["database"], m["retention_policy"], m["default"], m["virtual"], m["bucketID"]) for m in j["content"]]' \
+    "[[\"dbrp one\", \"autogen\", true, true, \"$DB_BID\"]]"
+api POST /api/v2/dbrps --data-binary "{\"orgID\":\"$ORG_ID\",\"bucketID\":\"$DB_BID\",\"database\":\"dbrp one\",\"retention_policy\":\"autogen\",\"default\":true}"
+check "dbrp created: 201" status_is 201
+check "dbrp shape" json_is \
+    '[sorted(j), j["database"], j["retention_policy"], j["default"], j["virtual"], j["bucketID"] == "'"$DB_BID"'"]' \
+    '[["bucketID", "database", "default", "id", "orgID", "retention_policy", "virtual"], "dbrp one", "autogen", true, false, true]'
+api POST /api/v2/dbrps --data-binary "{\"org\":\"acme\",\"bucketID\":\"$DB_BID\",\"database\":\"dbrp one\",\"retention_policy\":\"autogen\"}"
+check "same org, db, rp: conflict (422)" status_is 422
+check "conflict message" json_is 'j["code"] + "/" + j["message"]' \
+    'conflict/another DBRP mapping with same orgID, db, and rp exists'
+api GET "/api/v2/dbrps?orgID=$ORG_ID&db=dbrp%20one&rp=autogen"
+check "physical default, virtual no longer default" json_is \
+    'sorted((m["virtual"], m["default"]) for m in j["content"])' '[[false, true], [true, false]]'
+api POST /api/v2/dbrps --data-binary "{\"orgID\":\"$ORG_ID\",\"bucketID\":\"0123456789abcdef\",\"database\":\"x\",\"retention_policy\":\"autogen\"}"
+check "unknown bucket: 404" status_is 404
+api POST /api/v2/dbrps --data-binary "{\"orgID\":\"$ORG_ID\",\"bucketID\":\"nope\",\"database\":\"x\",\"retention_policy\":\"autogen\"}"
+check "bad bucket ID: 400" json_is 'j["message"]' 'invalid bucket ID "nope"'
+api POST /api/v2/dbrps --data-binary "{\"orgID\":\"$ORG_ID\",\"bucketID\":\"$DB_BID\",\"database\":\"a/b\",\"retention_policy\":\"autogen\"}"
+check "database with '/': 400" status_is 400
+api POST /api/v2/dbrps --data-binary '[1]'
+check "not an object: 400 invalid json structure" json_is 'j["message"]' 'invalid json structure'
+# a token that only reads the bucket can list its mappings, not create one
+api POST /api/v2/authorizations --data-binary "{\"orgID\":\"$ORG_ID\",\"permissions\":[{\"action\":\"read\",\"resource\":{\"type\":\"buckets\",\"id\":\"$DB_BID\",\"orgID\":\"$ORG_ID\"}}]}"
+RO=$(jq_py 'j["token"]')
+req POST /api/v2/dbrps -H "Authorization: Token $RO" --data-binary "{\"orgID\":\"$ORG_ID\",\"bucketID\":\"$DB_BID\",\"database\":\"other\",\"retention_policy\":\"autogen\"}"
+check "read-only token: 401" status_is 401
+req GET "/api/v2/dbrps?orgID=$ORG_ID" -H "Authorization: Token $RO"
+check "read-only token lists its bucket's mappings only" json_is \
+    'sorted(set(m["bucketID"] for m in j["content"]))' "[\"$DB_BID\"]"
+
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"
 rc=$?
