@@ -57,6 +57,9 @@ Endpoints (under the org of the caller unless marked [server admin]):
          /api/datasources/:id and /api/datasources/uid/:uid; GET, DELETE
          /api/datasources/name/:name; GET /api/datasources/id/:name.
          secureJsonData is never returned, only secureJsonFields.
+    datasource health: GET /api/datasources/uid/:uid/health and
+         /api/datasources/:id/health (the InfluxDB plugin's check, made for
+         real against the datasource's URL with its stored credentials)
 
 Control API (no auth):
     GET    /__test/requests   request log: seq, method, path, query, status,
@@ -95,8 +98,10 @@ import threading
 import time
 import traceback
 import unicodedata
+import urllib.error
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 DEFAULT_VERSION = "10.4.2"
 COMMIT = "701c851be7"
@@ -1714,6 +1719,46 @@ class Api:
             raise ApiError(400, "Missing valid datasource id")
         return self.delete_ds(self.ds_or_404(ctx, "id", p["id"]), False)
 
+    # ------------------------------------------------------------ datasource health
+    # GET /api/datasources/uid/:uid/health and the deprecated /api/datasources/:id/health,
+    # as Grafana 12 keeps them (pkg/api/api.go: reqSignedIn plus datasources:query, which
+    # every role of an organization holds in OSS; pkg/api/datasources.go
+    # checkDatasourceHealth): 200 {"message", "status": "OK"}, 400 with "status": "ERROR"
+    # when the check fails. The check is the InfluxDB plugin's CheckHealth
+    # (pkg/tsdb/influxdb/healthcheck.go), run for real against the datasource's URL with
+    # its stored credentials, so a lost or wrong token shows as it would in Grafana.
+    # test server: Grafana routes any method here (apiRoute.Any); GET (and HEAD) only.
+    @route("GET", "/api/datasources/uid/:uid/health")
+    def ds_health_uid(self, ctx, p, q, body):
+        if not UID_RE.match(p["uid"]) or len(p["uid"]) > MAX_UID:
+            raise ApiError(400, "UID is invalid")
+        return self.ds_health(self.ds_get(ctx, "uid", p["uid"]))
+
+    @route("GET", "/api/datasources/:id/health")
+    def ds_health_id(self, ctx, p, q, body):
+        try:
+            int(p["id"])
+        except ValueError:
+            raise ApiError(400, "id is invalid") from None
+        return self.ds_health(self.ds_get(ctx, "id", p["id"]))
+
+    def ds_health(self, ds):
+        if ds is None:
+            # the datasource cache's not-found error is not mapped to 404 there
+            raise ApiError(500, "Unable to load datasource metadata")
+        if ds["type"] != "influxdb":
+            # test server: only the stock InfluxDB plugin's check is modelled
+            raise ApiError(500, "Unable to get plugin context")
+        version = ds["jsonData"].get("version") or "InfluxQL"
+        if version == "Flux":
+            ok, message = influx_flux_health(ds)
+        elif version == "InfluxQL":
+            ok, message = influx_influxql_health(ds)
+        else:
+            # test server: SQL (InfluxDB 3, Flight) is not modelled
+            ok, message = False, "unknown influx version "
+        return (200 if ok else 400), {"message": message, "status": "OK" if ok else "ERROR"}
+
     # ------------------------------------------------------------ control
     def state_dump(self, only_org=None):
         st = self.st
@@ -1818,6 +1863,115 @@ class Api:
             datasources.append(item)
         return {"version": self.version, "orgs": orgs, "users": users, "teams": teams,
                 "folders": folders, "dashboards": dashboards, "datasources": datasources}
+
+
+# ---------------------------------------------------------------- datasource checks
+# The InfluxDB plugin's CheckHealth (Grafana 12, pkg/tsdb/influxdb/healthcheck.go),
+# made against the real server: (ok, message) with the plugin's wording,
+# "datasource is working. ..." or "<error> <what failed>".
+
+HEALTH_TIMEOUT = 10
+
+
+def health_call(url, data, headers, method):
+    """(status, body text) of one request to the datasource's server;
+    raises OSError when it cannot be reached."""
+    req = urllib.request.Request(url, data=data, headers=headers, method=method)
+    # no proxy from the environment: the test servers are on the loopback
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(req, timeout=HEALTH_TIMEOUT) as r:
+            return r.status, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", "replace")
+
+
+def influx_flux_health(ds):
+    """buckets() through POST <url>/api/v2/query?org=<organization>, with
+    "Authorization: Token <token>" as influxdb-client-go sends it."""
+    url = ds["url"].rstrip("/") + "/api/v2/query?" + urlencode({"org": ds["jsonData"].get("organization", "")})
+    body = json.dumps({"query": "buckets()", "type": "flux",
+                       "dialect": {"header": True, "delimiter": ",", "commentPrefix": "#",
+                                   "annotations": ["datatype", "group", "default"],
+                                   "dateTimeFormat": "RFC3339"}}).encode()
+    headers = {"Content-Type": "application/json", "Accept-Encoding": "identity",
+               "Authorization": "Token " + ds["secure"].get("token", "")}
+    try:
+        status, text = health_call(url, body, headers, "POST")
+    except OSError as e:
+        return False, "%s error reading buckets" % e
+    if status != 200:
+        # influxdb-client-go's Error(): "<code>: <message>" from the JSON error body
+        try:
+            err = json.loads(text)
+            what = "%s: %s" % (err["code"], err["message"])
+        except (ValueError, KeyError, TypeError):
+            what = "Unexpected status code %d" % status
+        return False, "%s error reading buckets" % what
+    # the first table's rows: data lines of annotated CSV up to the first blank line
+    rows, seen = 0, False
+    for line in text.splitlines():
+        if not line.strip():
+            if seen:
+                break
+            continue
+        if line.startswith("#"):
+            continue
+        if not seen:
+            seen = True          # the header line
+            continue
+        rows += 1
+    if rows == 0:
+        return False, "error getting flux query buckets "
+    return True, "datasource is working. %d buckets found" % rows
+
+
+def influx_influxql_health(ds):
+    """SHOW measurements through <url>/query?db=<database>&epoch=ms, GET or POST
+    (jsonData.httpMode), with basic auth from basicAuth/basicAuthUser or
+    user/password (the plugin SDK's HTTPClientOptions) and the custom headers
+    jsonData.httpHeaderNameN / secureJsonData.httpHeaderValueN."""
+    jd, sec = ds["jsonData"], ds["secure"]
+    mode = jd.get("httpMode") or "GET"
+    if mode not in ("GET", "POST"):
+        return False, "'httpMode' should be either 'GET' or 'POST' error creating influxDB healthcheck request"
+    params = {"db": ds["database"], "epoch": "ms"}
+    data = None
+    headers = {"User-Agent": "Grafana"}
+    if mode == "GET":
+        params["q"] = "SHOW measurements"
+    else:
+        data = urlencode({"q": "SHOW measurements"}).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    if ds["basicAuth"]:
+        user, pw = ds["basicAuthUser"], sec.get("basicAuthPassword", "")
+    else:
+        user, pw = ds["user"], sec.get("password", "")
+    if ds["basicAuth"] or user:
+        headers["Authorization"] = "Basic " + base64.b64encode(("%s:%s" % (user, pw)).encode()).decode()
+    for k, v in jd.items():
+        m = re.fullmatch(r"httpHeaderName(\d+)", k)
+        if m and isinstance(v, str) and v:
+            headers[v] = sec.get("httpHeaderValue" + m.group(1), "")
+    url = ds["url"].rstrip("/") + "/query?" + urlencode(params)
+    try:
+        status, text = health_call(url, data, headers, mode)
+    except OSError as e:
+        return False, "%s error performing influxQL query" % e
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        doc = {}
+    if status // 100 != 2:
+        err = doc.get("error") if isinstance(doc, dict) else None
+        return False, "InfluxDB returned error: %s error reading influxDB" % (err or "status code %d" % status)
+    results = doc.get("results") or [{}]
+    if results[0].get("error"):
+        return False, "%s error reading influxDB" % results[0]["error"]
+    series = results[0].get("series") or []
+    if not series:
+        return True, "datasource is working. 0 measurements found"
+    return True, "datasource is working. %d measurements found" % len(series[0].get("values") or [])
 
 
 # ---------------------------------------------------------------- HTTP
