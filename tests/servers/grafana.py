@@ -1886,6 +1886,19 @@ def health_call(url, data, headers, method):
         return e.code, e.read().decode("utf-8", "replace")
 
 
+def go_net_error(method, url, e):
+    """A failed request as Go's net/http words it, e.g.
+    Post "http://h:1/x": dial tcp h:1: connect: connection refused."""
+    reason = getattr(e, "reason", e)
+    if isinstance(reason, ConnectionRefusedError):
+        what = "dial tcp %s: connect: connection refused" % urlsplit(url).netloc
+    elif isinstance(reason, (socket.timeout, TimeoutError)):
+        what = "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+    else:
+        what = str(reason)
+    return '%s "%s": %s' % (method.capitalize(), url, what)
+
+
 def influx_flux_health(ds):
     """buckets() through POST <url>/api/v2/query?org=<organization>, with
     "Authorization: Token <token>" as influxdb-client-go sends it."""
@@ -1899,7 +1912,7 @@ def influx_flux_health(ds):
     try:
         status, text = health_call(url, body, headers, "POST")
     except OSError as e:
-        return False, "%s error reading buckets" % e
+        return False, "%s error reading buckets" % go_net_error("POST", url, e)
     if status != 200:
         # influxdb-client-go's Error(): "<code>: <message>" from the JSON error body
         try:
@@ -1957,7 +1970,7 @@ def influx_influxql_health(ds):
     try:
         status, text = health_call(url, data, headers, mode)
     except OSError as e:
-        return False, "%s error performing influxQL query" % e
+        return False, "%s error performing influxQL query" % go_net_error(mode, url, e)
     try:
         doc = json.loads(text)
     except ValueError:
