@@ -6,7 +6,7 @@ it themselves:
 
     grafana.py --port 0 --port-file PATH [--admin-user admin]
                [--admin-password PW] [--sa-token TOKEN] [--sa-role Admin]
-               [--log PATH] [--version 10.4.2]
+               [--log PATH] [--version 12.4.5]
 
 The admin password and the service-account token can also come from the
 environment (GRAFANA_TEST_ADMIN_PASSWORD, GRAFANA_TEST_SA_TOKEN) so that they
@@ -15,9 +15,14 @@ accepted. The server binds 127.0.0.1 (port 0: a free port chosen by the OS),
 writes the port to --port-file (temp + rename) once listening, and exits
 cleanly on SIGTERM or SIGINT. It never prints or logs passwords or tokens.
 
-Behaviour follows Grafana OSS 10.4 (RBAC on, nested folders off,
-auto_assign_org = true, auto_assign_org_role = Viewer), as read from its
-sources (pkg/api, pkg/services/{dashboards,folder,team,datasources,org,user}):
+It stands for Grafana OSS 12.4 (compose.yaml pins 12.4.5; --version reports
+it) through the legacy /api that Grafana 11.6 to 13 keep; API keys are gone
+since 12, --sa-token is a service account's token. Most behaviour was read
+from Grafana 10.4's sources, the datasource health check from Grafana 12's;
+these endpoints were not compared version by version, nested folders stay
+off. Settings modelled: RBAC on, auto_assign_org = true,
+auto_assign_org_role = Viewer. From the sources (pkg/api,
+pkg/services/{dashboards,folder,team,datasources,org,user}):
 JSON shapes, status codes and messages, the Go JSON binding (a number sent as
 a string, or "true" for a bool, is 400 "bad request data"), org scoping
 (current org of a basic-auth user, POST /api/user/using/:id, the
@@ -103,8 +108,8 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
-DEFAULT_VERSION = "10.4.2"
-COMMIT = "701c851be7"
+DEFAULT_VERSION = "12.4.5"
+COMMIT = "0000000000"   # test server: no real build commit
 JSON_CT = "application/json"
 
 ROLES = ("None", "Viewer", "Editor", "Admin")
