@@ -151,7 +151,8 @@ print(json.dumps(d))' "$1")
     local id
     id=$(auth_ids)
     curl -fsS -X DELETE -H "Authorization: Token $INFLUXDB_ADMIN_TOKEN" "$INFLUX2_URL/api/v2/authorizations/$id"
-    ! healthy
+    run healthy
+    [ "$status" -ne 0 ]
     : >"$CALLS"
     play
     [ "$CHANGED" -eq 1 ] || { echo "$output"; false; }
@@ -165,7 +166,8 @@ print(json.dumps(d))' "$1")
     # it is replaced (--rotate), the old authorization deleted
     id=$(auth_ids)
     put_ds_token "not-the-token-0123456789"
-    ! healthy
+    run healthy
+    [ "$status" -ne 0 ]
     : >"$CALLS"
     play
     [ "$(cat "$CALLS")" = "token --bucket acme
