@@ -54,9 +54,18 @@ setup() {
     WRAPPER="$BATS_TEST_TMPDIR/tsv_parser_wrap"
     printf '#!/bin/sh\nprintf "%%s\\n" "$*" >>%q\nexec %q "$@"\n' "$CALLS" "$TSV_PARSER" >"$WRAPPER"
     chmod +x "$WRAPPER"
-    VARS=$(py -c 'import json, sys; print(json.dumps({"tsv_parser_bin": sys.argv[1], "powerview_secrets_dir": sys.argv[2],
-"company_name": "acme", "campaign_name": "north"}))' "$WRAPPER" "$BATS_TEST_TMPDIR/secrets")
+    set_vars
     cd "$BATS_TEST_TMPDIR" || return 1
+}
+
+# set_vars [TENANCY]: the playbook's extra-vars (acme/north), in the default
+# tenancy or the one given
+set_vars() {
+    VARS=$(py -c 'import json, sys
+v = {"tsv_parser_bin": sys.argv[1], "powerview_secrets_dir": sys.argv[2], "company_name": "acme", "campaign_name": "north"}
+if sys.argv[3]:
+    v["grafana_tenancy"] = sys.argv[3]
+print(json.dumps(v))' "$WRAPPER" "$BATS_TEST_TMPDIR/secrets" "${1:-}")
 }
 
 # use_influx hashed|plain: the InfluxDB the parser and Grafana's datasource use
@@ -91,11 +100,20 @@ ds_token() {
     grafana_state '[d["secret_for_tests"].get("token", "") for d in s["datasources"] if d["name"] == "influxdb_acme"][0]'
 }
 
+# ds_api METHOD PATH-AFTER-UID [JSON]: the admin's call on the datasource
+# (/api/datasources/uid/<uid>PATH), in the organization that holds it
+ds_api() {
+    local uid org
+    uid=$(grafana_state '[d["uid"] for d in s["datasources"] if d["name"] == "influxdb_acme"][0]')
+    org=$(grafana_state '[d["orgId"] for d in s["datasources"] if d["name"] == "influxdb_acme"][0]')
+    _grafana_call 4 -K - -H "X-Grafana-Org-Id: $org" "$1" "/api/datasources/uid/$uid$2" "${@:3}" \
+        <<<"user = \"$GRAFANA_USERNAME:$GRAFANA_PASSWORD\""
+}
+
 # healthy: Grafana's own check of the datasource passes
 healthy() {
-    local uid body
-    uid=$(grafana_state '[d["uid"] for d in s["datasources"] if d["name"] == "influxdb_acme"][0]')
-    body=$(grafana_api GET "/api/datasources/uid/$uid/health") || { echo "health: HTTP $GRAFANA_STATUS $body"; return 1; }
+    local body
+    body=$(ds_api GET /health) || { echo "health: HTTP $GRAFANA_STATUS $body"; return 1; }
     [[ $body == *'"status":"OK"'* ]] || { echo "health: $body"; return 1; }
 }
 
@@ -114,17 +132,17 @@ print(" ".join(a["id"] for a in json.load(sys.stdin)["authorizations"]
 
 # put_ds_token TOKEN: an operator types a wrong token into the datasource
 put_ds_token() {
-    local uid body
-    uid=$(grafana_state '[d["uid"] for d in s["datasources"] if d["name"] == "influxdb_acme"][0]')
-    body=$(grafana_api GET "/api/datasources/uid/$uid" | py -c 'import json, sys
+    local body
+    body=$(ds_api GET "" | py -c 'import json, sys
 d = json.load(sys.stdin)
 d["secureJsonData"] = {"token": sys.argv[1]}
 print(json.dumps(d))' "$1")
-    grafana_api PUT "/api/datasources/uid/$uid" "$body" >/dev/null
+    ds_api PUT "" "$body" >/dev/null
 }
 
-@test "hashed tokens: the first run makes a working datasource; the next leaves it and never asks for the token; a deleted or wrong token is replaced" {
+@test "hashed tokens (org tenancy): the first run makes a working datasource; the next leaves it and never asks for the token; a deleted or wrong token is replaced" {
     use_influx hashed
+    set_vars org
     play
     [ "$(cat "$CALLS")" = "token --bucket acme" ]
     healthy
@@ -184,8 +202,9 @@ token --bucket acme --rotate" ]
     [ ! -s "$CALLS" ]
 }
 
-@test "plain tokens: the next run changes nothing and never asks for the token; a wrong token gets InfluxDB's, not a rotated one; a datasource of the old playbooks loses powerviewTokenSha256" {
+@test "plain tokens (team tenancy): the next run changes nothing and never asks for the token; a wrong token gets InfluxDB's, not a rotated one; a datasource of the old playbooks loses powerviewTokenSha256" {
     use_influx plain
+    set_vars team
     play
     [ "$(cat "$CALLS")" = "token --bucket acme" ]
     healthy
@@ -212,13 +231,12 @@ token --bucket acme --rotate" ]
 
     # the datasource as the previous playbooks left it (the token's sha256 in
     # jsonData): the key goes, the working token stays, tsv_parser not called
-    local uid body
-    uid=$(grafana_state '[d["uid"] for d in s["datasources"] if d["name"] == "influxdb_acme"][0]')
-    body=$(grafana_api GET "/api/datasources/uid/$uid" | py -c 'import json, sys
+    local body
+    body=$(ds_api GET "" | py -c 'import json, sys
 d = json.load(sys.stdin)
 d["jsonData"]["powerviewTokenSha256"] = "0" * 64
 print(json.dumps(d))')
-    grafana_api PUT "/api/datasources/uid/$uid" "$body" >/dev/null
+    ds_api PUT "" "$body" >/dev/null
     : >"$CALLS"
     play
     [ "$CHANGED" -eq 1 ] || { echo "$output"; false; }
