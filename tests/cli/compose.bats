@@ -73,11 +73,12 @@ env_from_sample() {
 @test "compose.yaml: influxdb and grafana, pinned, loopback ports, named volumes" {
 	# what the checker relies on, read here independently of it
 	run "$PY" - "$ROOT/compose.yaml" <<'EOF'
-import sys, yaml
+import re, sys, yaml
 doc = yaml.safe_load(open(sys.argv[1]))
 s = doc["services"]
-assert s["influxdb"]["image"].startswith("docker.io/library/influxdb:2.7."), s["influxdb"]["image"]
-assert s["grafana"]["image"].startswith("docker.io/grafana/grafana-oss:"), s["grafana"]["image"]
+# InfluxDB 2.8 or later (token hashing), never 3; Grafana 12 or 13 (service accounts)
+assert re.fullmatch(r"docker\.io/library/influxdb:2\.(8|9|[1-9][0-9])\.[0-9]+", s["influxdb"]["image"]), s["influxdb"]["image"]
+assert re.fullmatch(r"docker\.io/grafana/grafana:1[23]\.[0-9]+\.[0-9]+", s["grafana"]["image"]), s["grafana"]["image"]
 assert s["influxdb"]["ports"] == ["127.0.0.1:8086:8086"], s["influxdb"]["ports"]
 assert s["grafana"]["ports"] == ["127.0.0.1:3000:3000"], s["grafana"]["ports"]
 assert set(doc["volumes"]) == {"influxdb-data", "influxdb-config", "grafana-data"}, doc["volumes"]
@@ -142,12 +143,12 @@ EOF
 }
 
 @test "an image on :latest, without a tag or on a moving minor tag is refused" {
-	replace "$W/compose.yaml" 'grafana-oss:11.6.5' 'grafana-oss:latest'
-	refused "service grafana: image 'docker.io/grafana/grafana-oss:latest' is not pinned"
-	replace "$W/compose.yaml" 'grafana-oss:latest' 'grafana-oss'
-	refused "service grafana: image 'docker.io/grafana/grafana-oss' is not pinned"
-	replace "$W/compose.yaml" 'influxdb:2.7.12' 'influxdb:2.7'
-	refused "service influxdb: image 'docker.io/library/influxdb:2.7' is not pinned"
+	replace "$W/compose.yaml" 'grafana:12.4.5' 'grafana:latest'
+	refused "service grafana: image 'docker.io/grafana/grafana:latest' is not pinned"
+	replace "$W/compose.yaml" 'grafana:latest' 'grafana'
+	refused "service grafana: image 'docker.io/grafana/grafana' is not pinned"
+	replace "$W/compose.yaml" 'influxdb:2.9.1' 'influxdb:2.9'
+	refused "service influxdb: image 'docker.io/library/influxdb:2.9' is not pinned"
 }
 
 @test "a missing healthcheck is refused" {

@@ -6,7 +6,7 @@ it themselves:
 
     grafana.py --port 0 --port-file PATH [--admin-user admin]
                [--admin-password PW] [--sa-token TOKEN] [--sa-role Admin]
-               [--log PATH] [--version 10.4.2]
+               [--log PATH] [--version 12.4.5]
 
 The admin password and the service-account token can also come from the
 environment (GRAFANA_TEST_ADMIN_PASSWORD, GRAFANA_TEST_SA_TOKEN) so that they
@@ -15,9 +15,14 @@ accepted. The server binds 127.0.0.1 (port 0: a free port chosen by the OS),
 writes the port to --port-file (temp + rename) once listening, and exits
 cleanly on SIGTERM or SIGINT. It never prints or logs passwords or tokens.
 
-Behaviour follows Grafana OSS 10.4 (RBAC on, nested folders off,
-auto_assign_org = true, auto_assign_org_role = Viewer), as read from its
-sources (pkg/api, pkg/services/{dashboards,folder,team,datasources,org,user}):
+It stands for Grafana OSS 12.4 (compose.yaml pins 12.4.5; --version reports
+it) through the legacy /api that Grafana 11.6 to 13 keep; API keys are gone
+since 12, --sa-token is a service account's token. Most behaviour was read
+from Grafana 10.4's sources, the datasource health check from Grafana 12's;
+these endpoints were not compared version by version, nested folders stay
+off. Settings modelled: RBAC on, auto_assign_org = true,
+auto_assign_org_role = Viewer. From the sources (pkg/api,
+pkg/services/{dashboards,folder,team,datasources,org,user}):
 JSON shapes, status codes and messages, the Go JSON binding (a number sent as
 a string, or "true" for a bool, is 400 "bad request data"), org scoping
 (current org of a basic-auth user, POST /api/user/using/:id, the
@@ -68,6 +73,9 @@ Endpoints (under the org of the caller unless marked [server admin]):
          /api/datasources/name/:name; GET /api/datasources/id/:name.
          secureJsonData is never returned, only secureJsonFields. Reads:
          any member of the org; writes: Admin.
+    datasource health: GET /api/datasources/uid/:uid/health and
+         /api/datasources/:id/health (the InfluxDB plugin's check, made for
+         real against the datasource's URL with its stored credentials)
     queries: POST /api/ds/query ({from, to, queries: [{refId, datasource:
          {uid}, query, ...}]}): InfluxDB datasources of the caller's org are
          queried for real (InfluxQL: <url>/query with the datasource's user
@@ -119,8 +127,8 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
-DEFAULT_VERSION = "10.4.2"
-COMMIT = "701c851be7"
+DEFAULT_VERSION = "12.4.5"
+COMMIT = "0000000000"   # test server: no real build commit
 JSON_CT = "application/json"
 
 ROLES = ("None", "Viewer", "Editor", "Admin")
@@ -683,6 +691,34 @@ def run_datasource_query(ds, ref, tq, t_from, t_to):
     return {"error": "test server: InfluxDB query language %r is not run" % jd.get("version"), "status": 500}
 
 
+def influxql_request(ds, q):
+    """(method, url, body, headers) of an InfluxQL query as the plugin sends it:
+    GET <url>/query?...&q=, or with httpMode POST a form; HTTP basic auth from
+    basicAuth/basicAuthUser, else user/password (the plugin SDK's
+    HTTPClientOptions); the custom headers jsonData.httpHeaderNameN /
+    secureJsonData.httpHeaderValueN (an InfluxDB 2 token: "Token ...")."""
+    jd, sec = ds["jsonData"] or {}, ds["secure"]
+    mode = jd.get("httpMode") or "GET"
+    headers = {"User-Agent": "Grafana"}
+    if ds["basicAuth"]:
+        user, pw = ds["basicAuthUser"], sec.get("basicAuthPassword", "")
+    else:
+        user, pw = ds["user"], sec.get("password", "")
+    if ds["basicAuth"] or user:
+        headers["Authorization"] = "Basic " + base64.b64encode(("%s:%s" % (user, pw)).encode()).decode()
+    for k, v in jd.items():
+        m = re.fullmatch(r"httpHeaderName(\d+)", k)
+        if m and isinstance(v, str) and v:
+            headers[v] = sec.get("httpHeaderValue" + m.group(1), "")
+    # the database: jsonData.dbName (Grafana 9+) or the older top-level database
+    params = {"db": ds["database"] or jd.get("dbName") or "", "epoch": "ms"}
+    base = ds["url"].rstrip("/") + "/query?"
+    if mode == "POST":
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        return "POST", base + urlencode(params), urlencode({"q": q}).encode(), headers
+    return mode, base + urlencode(dict(params, q=q)), None, headers
+
+
 def run_influxql(ds, ref, tq, t_from, t_to):
     text = tq.get("query")
     if not isinstance(text, str) or not tq.get("rawQuery", True):
@@ -695,24 +731,8 @@ def run_influxql(ds, ref, tq, t_from, t_to):
                  ("$__interval_ms", str(iv)), ("$__interval", format_interval(iv)),
                  ("$interval", format_interval(iv))):
         text = text.replace(k, v)
-    db = ds["database"] or (ds["jsonData"] or {}).get("dbName") or ""
-    headers = {"User-Agent": "Grafana"}
-    if ds["basicAuth"]:
-        cred = (ds["basicAuthUser"], ds["secure"].get("basicAuthPassword", ""))
-    elif ds["user"]:
-        cred = (ds["user"], ds["secure"].get("password", ""))
-    else:
-        cred = None
-    if cred:
-        headers["Authorization"] = "Basic " + base64.b64encode(("%s:%s" % cred).encode()).decode()
-    params = {"db": db, "epoch": "ms"}
-    base = ds["url"].rstrip("/") + "/query?"
-    if (ds["jsonData"] or {}).get("httpMode") == "POST":
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-        status, raw = http_call("POST", base + urlencode(params), headers, urlencode({"q": text}).encode())
-    else:
-        params["q"] = text
-        status, raw = http_call("GET", base + urlencode(params), headers, None)
+    method, url, data, headers = influxql_request(ds, text)
+    status, raw = http_call(method, url, headers, data)
     if status != 200:
         return downstream_error(status, "InfluxDB returned error: %s" % raw.decode("utf-8", "replace")[:300])
     try:
@@ -2043,6 +2063,48 @@ class Api:
             results[ref] = res
         return status, {"results": results}
 
+    # ------------------------------------------------------------ datasource health
+    # GET /api/datasources/uid/:uid/health and the deprecated /api/datasources/:id/health,
+    # as Grafana 12 keeps them (pkg/api/api.go: reqSignedIn plus datasources:query, which
+    # every role of an organization holds in OSS; pkg/api/datasources.go
+    # checkDatasourceHealth): 200 {"message", "status": "OK"}, 400 with "status": "ERROR"
+    # when the check fails. The check is the InfluxDB plugin's CheckHealth
+    # (pkg/tsdb/influxdb/healthcheck.go), run for real against the datasource's URL with
+    # its stored credentials, so a lost or wrong token shows as it would in Grafana.
+    # test server: Grafana routes any method here (apiRoute.Any); GET (and HEAD) only.
+    @route("GET", "/api/datasources/uid/:uid/health", action="datasources:query")
+    def ds_health_uid(self, ctx, p, q, body):
+        self.require_role(ctx, "Viewer", "datasources:query")
+        if not UID_RE.match(p["uid"]) or len(p["uid"]) > MAX_UID:
+            raise ApiError(400, "UID is invalid")
+        return self.ds_health(self.ds_get(ctx, "uid", p["uid"]))
+
+    @route("GET", "/api/datasources/:id/health", action="datasources:query")
+    def ds_health_id(self, ctx, p, q, body):
+        self.require_role(ctx, "Viewer", "datasources:query")
+        try:
+            int(p["id"])
+        except ValueError:
+            raise ApiError(400, "id is invalid") from None
+        return self.ds_health(self.ds_get(ctx, "id", p["id"]))
+
+    def ds_health(self, ds):
+        if ds is None:
+            # the datasource cache's not-found error is not mapped to 404 there
+            raise ApiError(500, "Unable to load datasource metadata")
+        if ds["type"] != "influxdb":
+            # test server: only the stock InfluxDB plugin's check is modelled
+            raise ApiError(500, "Unable to get plugin context")
+        version = ds["jsonData"].get("version") or "InfluxQL"
+        if version == "Flux":
+            ok, message = influx_flux_health(ds)
+        elif version == "InfluxQL":
+            ok, message = influx_influxql_health(ds)
+        else:
+            # test server: SQL (InfluxDB 3, Flight) is not modelled
+            ok, message = False, "unknown influx version "
+        return (200 if ok else 400), {"message": message, "status": "OK" if ok else "ERROR"}
+
     # ------------------------------------------------------------ control
     def state_dump(self, only_org=None):
         st = self.st
@@ -2147,6 +2209,109 @@ class Api:
             datasources.append(item)
         return {"version": self.version, "orgs": orgs, "users": users, "teams": teams,
                 "folders": folders, "dashboards": dashboards, "datasources": datasources}
+
+
+# ---------------------------------------------------------------- datasource checks
+# The InfluxDB plugin's CheckHealth (Grafana 12, pkg/tsdb/influxdb/healthcheck.go),
+# made against the real server: (ok, message) with the plugin's wording,
+# "datasource is working. ..." or "<error> <what failed>".
+
+HEALTH_TIMEOUT = 10
+
+
+def health_call(url, data, headers, method):
+    """(status, body text) of one request to the datasource's server;
+    raises OSError when it cannot be reached."""
+    req = urllib.request.Request(url, data=data, headers=headers, method=method)
+    # no proxy from the environment: the test servers are on the loopback
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(req, timeout=HEALTH_TIMEOUT) as r:
+            return r.status, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", "replace")
+
+
+def go_net_error(method, url, e):
+    """A failed request as Go's net/http words it, e.g.
+    Post "http://h:1/x": dial tcp h:1: connect: connection refused."""
+    reason = getattr(e, "reason", e)
+    if isinstance(reason, ConnectionRefusedError):
+        what = "dial tcp %s: connect: connection refused" % urlsplit(url).netloc
+    elif isinstance(reason, (socket.timeout, TimeoutError)):
+        what = "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+    else:
+        what = str(reason)
+    return '%s "%s": %s' % (method.capitalize(), url, what)
+
+
+def influx_flux_health(ds):
+    """buckets() through POST <url>/api/v2/query?org=<organization>, with
+    "Authorization: Token <token>" as influxdb-client-go sends it."""
+    url = ds["url"].rstrip("/") + "/api/v2/query?" + urlencode({"org": ds["jsonData"].get("organization", "")})
+    body = json.dumps({"query": "buckets()", "type": "flux",
+                       "dialect": {"header": True, "delimiter": ",", "commentPrefix": "#",
+                                   "annotations": ["datatype", "group", "default"],
+                                   "dateTimeFormat": "RFC3339"}}).encode()
+    headers = {"Content-Type": "application/json", "Accept-Encoding": "identity",
+               "Authorization": "Token " + ds["secure"].get("token", "")}
+    try:
+        status, text = health_call(url, body, headers, "POST")
+    except OSError as e:
+        return False, "%s error reading buckets" % go_net_error("POST", url, e)
+    if status != 200:
+        # influxdb-client-go's Error(): "<code>: <message>" from the JSON error body
+        try:
+            err = json.loads(text)
+            what = "%s: %s" % (err["code"], err["message"])
+        except (ValueError, KeyError, TypeError):
+            what = "Unexpected status code %d" % status
+        return False, "%s error reading buckets" % what
+    # the first table's rows: data lines of annotated CSV up to the first blank line
+    rows, seen = 0, False
+    for line in text.splitlines():
+        if not line.strip():
+            if seen:
+                break
+            continue
+        if line.startswith("#"):
+            continue
+        if not seen:
+            seen = True          # the header line
+            continue
+        rows += 1
+    if rows == 0:
+        return False, "error getting flux query buckets "
+    return True, "datasource is working. %d buckets found" % rows
+
+
+def influx_influxql_health(ds):
+    """SHOW measurements through <url>/query?db=<database>&epoch=ms, GET or POST
+    (jsonData.httpMode), with basic auth from basicAuth/basicAuthUser or
+    user/password (the plugin SDK's HTTPClientOptions) and the custom headers
+    jsonData.httpHeaderNameN / secureJsonData.httpHeaderValueN."""
+    mode = ds["jsonData"].get("httpMode") or "GET"
+    if mode not in ("GET", "POST"):
+        return False, "'httpMode' should be either 'GET' or 'POST' error creating influxDB healthcheck request"
+    _, url, data, headers = influxql_request(ds, "SHOW measurements")
+    try:
+        status, text = health_call(url, data, headers, mode)
+    except OSError as e:
+        return False, "%s error performing influxQL query" % go_net_error(mode, url, e)
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        doc = {}
+    if status // 100 != 2:
+        err = doc.get("error") if isinstance(doc, dict) else None
+        return False, "InfluxDB returned error: %s error reading influxDB" % (err or "status code %d" % status)
+    results = doc.get("results") or [{}]
+    if results[0].get("error"):
+        return False, "%s error reading influxDB" % results[0]["error"]
+    series = results[0].get("series") or []
+    if not series:
+        return True, "datasource is working. 0 measurements found"
+    return True, "datasource is working. %d measurements found" % len(series[0].get("values") or [])
 
 
 # ---------------------------------------------------------------- HTTP

@@ -30,7 +30,8 @@ EConflict of InfluxDB 2) for a second mapping of the same org, db and rp);
 POST /api/v2/write; POST /api/v2/query (only the Flux shapes tsv_parser sends:
 from |> range |> filter* |> group(columns: [...])? |> count() |> yield()?;
 group() without columns sums every series into one table, group(columns:
-["file_name"]) makes one table per file name, as Flux does).
+["file_name"]) makes one table per file name, as Flux does; and buckets(),
+Grafana's Flux health check).
 
 Control API (no auth; never touched by fault rules):
     POST   /__test/faults     JSON rule or list of rules, appended to the queue
@@ -97,6 +98,9 @@ MIN_NANO = -(2**63) + 2          # models.MinNanoTime
 MAX_NANO = 2**63 - 2             # models.MaxNanoTime
 MAX_KEY_LENGTH = 65535           # models.MaxKeyLength
 PRECISIONS = {"ns": 1, "us": 1000, "ms": 1000000, "s": 1000000000}
+
+# the only Flux query besides the from() shapes: Grafana's health check
+BUCKETS_QUERY = re.compile(r"\s*buckets\(\s*\)\s*")
 
 # kit/platform/errors codes and their HTTP statuses
 ERROR_STATUS = {
@@ -2029,6 +2033,8 @@ class Api:
             raise ApiError("invalid", "failed to decode request body: %s" % e) from None
         except ApiError as e:
             raise ApiError("invalid", "failed to decode request body: %s" % e.message) from None
+        if BUCKETS_QUERY.fullmatch(text):
+            return self.buckets_csv(org, auth, dialect)
         now = now_ns()
         try:
             fq = FluxParser(text, now).parse()
@@ -2071,6 +2077,20 @@ class Api:
                 tables.append((cols, [[start, stop, f, m] + [v for _, v in tags]
                                       + [series[(m, tags, f)]]]))
         return encode_csv(fq.result, tables, dialect)
+
+    def buckets_csv(self, org, auth, dialect):
+        """buckets() (Grafana's Flux health check): one table of the buckets of
+        the org the token may read, as FindBuckets filtered by the authorizer;
+        retentionPeriod in nanoseconds, retentionPolicy empty (2.7: not set by
+        the v2 API)."""
+        st = self.st
+        with st.lock:
+            rows = [[b["name"], b["id"], b["orgID"], "", b["every"] * 1000000000]
+                    for b in sorted(st.buckets.values(), key=lambda b: b["name"])
+                    if b["orgID"] == org["id"] and allowed(auth, "read", "buckets", b["id"], b["orgID"])]
+        cols = [("name", "string", False), ("id", "string", False), ("organizationID", "string", False),
+                ("retentionPolicy", "string", False), ("retentionPeriod", "long", False)]
+        return encode_csv("_result", [(cols, rows)] if rows else [], dialect)
 
     # -- control
     def points_of(self, name, measurement):
