@@ -126,7 +126,7 @@ printf 'header = "Authorization: Bearer %s"\n' "$TOKEN" >"$TMP/sa.curlrc"
 # ---- health, auth
 req GET /api/health
 check "health 200" status_is 200
-check "health version" json_is 'j["version"] + " " + j["database"]' '10.4.2 ok'
+check "health version" json_is 'j["version"] + " " + j["database"]' '12.4.5 ok'
 check "health is JSON" header_is Content-Type 'application/json'
 check "health has commit" json_is '"commit" in j' true
 req GET /api/teams/search
@@ -144,7 +144,7 @@ check "token as basic-auth api_key" status_is 200
 api GET /api/user
 check "current user" json_is 'j["login"] + " " + str(j["isGrafanaAdmin"]) + " " + str(j["orgId"])' 'admin True 1'
 api GET /api/frontend/settings
-check "frontend settings version" json_is 'j["buildInfo"]["version"]' 10.4.2
+check "frontend settings version" json_is 'j["buildInfo"]["version"]' 12.4.5
 api GET /api/nope
 check "unknown route 404" status_is 404
 
