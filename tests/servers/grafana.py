@@ -18,7 +18,9 @@ cleanly on SIGTERM or SIGINT. It never prints or logs passwords or tokens.
 It stands for Grafana OSS 12.4 (compose.yaml pins 12.4.5; --version reports
 it) through the legacy /api that Grafana 11.6 to 13 keep; API keys are gone
 since 12, --sa-token is a service account's token. Most behaviour was read
-from Grafana 10.4's sources, the datasource health check from Grafana 12's;
+from Grafana 10.4's sources; the datasource health check, POST /api/ds/query
+and the organization boundary (datasource reads for every member, a user
+naming an organization it is not in) from Grafana 12's;
 these endpoints were not compared version by version, nested folders stay
 off. Settings modelled: RBAC on, auto_assign_org = true,
 auto_assign_org_role = Viewer. From the sources (pkg/api,
