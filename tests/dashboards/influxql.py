@@ -270,7 +270,7 @@ class Influx:
         return res
 
 
-    def run(self, query, rng, variables, db=None, datasource=None):
+    def run(self, query, rng, variables, db=None, source=None):
         """Interpolated here, as Grafana would, then run on the server."""
         return self.query(interpolate(query, rng[0], rng[1], variables), db)
 
@@ -298,15 +298,17 @@ class Grafana:
         except urllib.error.HTTPError as e:
             raise Failure("%s %s: HTTP %d: %s" % (method, path, e.code, e.read().decode(errors="replace")[:300]))
 
-    def run(self, query, rng, variables, db=None, datasource=None, max_points=1000):
-        """db: the datasource's own (test server: not sent)."""
+    def run(self, query, rng, variables, db=None, source=None, max_points=1000):
+        """source: the panel target or template variable, which names the
+        datasource (uid) and the result format; db: the datasource's own."""
         text = interpolate_variables(query, variables)
+        datasource = (source or {}).get("datasource")
         if not isinstance(datasource, dict) or not datasource.get("uid"):
             raise Failure("query without a datasource uid: %s" % text)
         ans = self.call("POST", "/api/ds/query", {
             "from": str(rng[0]), "to": str(rng[1]),
             "queries": [{"refId": "A", "datasource": datasource, "rawQuery": True, "query": text,
-                         "resultFormat": "time_series", "maxDataPoints": max_points,
+                         "resultFormat": source.get("resultFormat", "time_series"), "maxDataPoints": max_points,
                          "intervalMs": grafana_interval(rng[0], rng[1], max_points)}]})
         res = ans.get("results", {}).get("A", {})
         if "error" in res:
@@ -351,15 +353,15 @@ class Checker:
             self.failed += 1
         return cond
 
-    def run(self, where, query, rng, variables, datasource=None):
+    def run(self, where, query, rng, variables, source=None):
         try:
-            return self.server.run(query, rng, variables, db=self.db, datasource=datasource)
+            return self.server.run(query, rng, variables, db=self.db, source=source)
         except Failure as e:
             self.ok(False, "%s: %s\n     query: %s" % (where, e, query))
             return None
 
-    def variable(self, where, query, rng, variables, datasource=None):
-        res = self.run(where, query, rng, variables, datasource)
+    def variable(self, where, query, rng, variables, source=None):
+        res = self.run(where, query, rng, variables, source)
         vals = sorted(v for s in (res or {}).get("series", []) for v in values_of(s, "value"))
         return vals
 
@@ -390,9 +392,6 @@ class Checker:
         self.ok(all(t.get("rawQuery") is True and t["query"].startswith("SELECT ") for t in targets) and
                 all(v["query"].startswith("SHOW TAG VALUES ") for v in tv.values()),
                 "%s: every query is raw InfluxQL" % campaign)
-
-        def ds(x):
-            return x.get("datasource")
         rng = ((exp["first_s"] - 3600) * 1000, (exp["last_s"] + 3600) * 1000)
         devices = sorted(exp["last"])
         all_chans = sorted(c for cs in exp["channels"].values() for c in cs)
@@ -406,9 +405,9 @@ class Checker:
         for label, dev, chan in selections:
             where = "%s [%s]" % (campaign, label)
             vs = {"device": (dev, tv["device"]["allValue"]), "channel": (chan, tv["channel"]["allValue"])}
-            got_dev = self.variable(where + " variable device", tv["device"]["query"], rng, vs, ds(tv["device"]))
+            got_dev = self.variable(where + " variable device", tv["device"]["query"], rng, vs, tv["device"])
             self.ok(got_dev == devices, "%s: variable device lists %s (expected %s)" % (where, got_dev, devices))
-            got_ch = self.variable(where + " variable channel", tv["channel"]["query"], rng, vs, ds(tv["channel"]))
+            got_ch = self.variable(where + " variable channel", tv["channel"]["query"], rng, vs, tv["channel"])
             want_ch = all_chans if dev == "$__all" else [c for c in all_chans if exp["device_of"][c] in dev]
             self.ok(got_ch == want_ch, "%s: variable channel lists %d channels (expected %d)"
                     % (where, len(got_ch), len(want_ch)))
@@ -416,11 +415,10 @@ class Checker:
             for pid, unit in ((1, "V"), (2, "W")):
                 want = [c for c in exp["channels"].get(unit, []) if c in keep]
                 res = self.run("%s panel %d" % (where, pid), panels[pid]["targets"][0]["query"], rng, vs,
-                               ds(panels[pid]["targets"][0]) or ds(panels[pid]))
+                               panels[pid]["targets"][0])
                 self.timeseries("%s panel %d (%s)" % (where, pid, panels[pid]["title"]), res, unit, want, "mean")
             want = [c for c in exp["energy_kwh"] if c in keep]
-            res = self.run(where + " panel 3", panels[3]["targets"][0]["query"], rng, vs,
-                           ds(panels[3]["targets"][0]) or ds(panels[3]))
+            res = self.run(where + " panel 3", panels[3]["targets"][0]["query"], rng, vs, panels[3]["targets"][0])
             series = self.timeseries("%s panel 3 (energy)" % where, res, "W", want, "integral")
             for s in series:
                 cid = s["tags"]["channel_id"]
@@ -429,8 +427,7 @@ class Checker:
                 ref = exp["energy_kwh"].get(cid)
                 self.ok(len(got) == 1 and ref is not None and math.isclose(got[0], ref, rel_tol=1e-9, abs_tol=1e-9),
                         "%s: energy of %s %s kWh (computed from the files: %s kWh)" % (where, cid, got, ref))
-            res = self.run(where + " panel 4", panels[4]["targets"][0]["query"], rng, vs,
-                           ds(panels[4]["targets"][0]) or ds(panels[4]))
+            res = self.run(where + " panel 4", panels[4]["targets"][0]["query"], rng, vs, panels[4]["targets"][0])
             last = {s.get("tags", {}).get("device_master_sn"): values_of(s, "time")
                     for s in (res or {}).get("series", [])}
             # a device's newest row has a point of every channel: the selected ones say the same time
@@ -489,8 +486,8 @@ def main(argv):
                 raise Failure("no campaign %r in %s/%s" % (args.campaign, args.data, args.company))
             gr = Grafana(args.grafana, args.user, os.environ.get("GRAFANA_USER_PASSWORD", ""), args.org)
             ck = Checker(gr, None, None)
-            ck.campaign(args.company, args.campaign, exp[args.campaign],
-                        gr.call("GET", "/api/dashboards/uid/" + urllib.parse.quote(args.dashboard, safe=""))["dashboard"])
+            held = gr.call("GET", "/api/dashboards/uid/" + urllib.parse.quote(args.dashboard, safe=""))
+            ck.campaign(args.company, args.campaign, exp[args.campaign], held["dashboard"])
             return 1 if ck.failed else 0
         ck = Checker(Influx(args.url, args.user, os.environ.get("INFLUXQL_PASSWORD", "")), args.company,
                      args.dashboards)
