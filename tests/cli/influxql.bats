@@ -17,14 +17,7 @@ setup_file() {
     start_influx1 "$BATS_FILE_TMPDIR/influx1" --auth
     export INFLUX1_URL INFLUX1_ADMIN_USER INFLUX1_ADMIN_PASSWORD
     # the example data, ingested once as the admin: acme, bertin, powerview_meta
-    mkdir -p "$BATS_FILE_TMPDIR/data"
-    cp -R "$EXAMPLES/." "$BATS_FILE_TMPDIR/data/"
-    local rc=0
-    INFLUXDB_API=v1 INFLUXDB_HOST="$INFLUX1_URL" INFLUXDB_USERNAME="$INFLUX1_ADMIN_USER" \
-        INFLUXDB_PASSWORD="$INFLUX1_ADMIN_PASSWORD" TSV_MIN_AGE=0 TSV_REPORT_DIR="$BATS_FILE_TMPDIR/reports" \
-        "$TSV_PARSER" -q -d "$BATS_FILE_TMPDIR/data" 2>"$BATS_FILE_TMPDIR/ingest.log" || rc=$?
-    # 65: two example files are meant to go to error/
-    [ "$rc" -eq 65 ] || { cat "$BATS_FILE_TMPDIR/ingest.log" >&2; return 1; }
+    ingest_examples_v1 "$BATS_FILE_TMPDIR"
 }
 
 teardown_file() {

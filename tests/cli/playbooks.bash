@@ -11,6 +11,11 @@
 #   changed_tasks               the tasks reported changed in $output
 #   names COMPANY CAMPAIGN      the extra-vars JSON of a company and campaign
 #   gcheck PYTHON               asserts on the stand-in's state (s), with helpers
+#   record_parser_calls         tsv_parser_bin becomes a wrapper that appends its
+#                               arguments to $CALLS (never a token: it takes none)
+#
+# A file needing more servers defines its own setup_file/setup/teardown_file
+# and calls playbooks_setup_file, playbooks_setup, playbooks_teardown_file.
 
 load helpers
 load ../servers/servers
@@ -18,7 +23,11 @@ load ../servers/grafana
 
 ANSIBLE_DIR="$(cd "$BATS_TEST_DIRNAME/../../ansible" && pwd)"
 
-setup_file() {
+setup_file() { playbooks_setup_file; }
+teardown_file() { playbooks_teardown_file; }
+setup() { playbooks_setup; }
+
+playbooks_setup_file() {
     # (bats 1.8 cannot skip from setup_file: setup skips each test)
     if ! command -v ansible-playbook >/dev/null; then
         export PV_SKIP="ansible-playbook is not installed"
@@ -83,26 +92,41 @@ exec(sys.argv[1])
 PY
 }
 
-teardown_file() {
+playbooks_teardown_file() {
     stop_grafana
     stop_servers
 }
 
-setup() {
+playbooks_setup() {
     [ -z "${PV_SKIP:-}" ] || skip "$PV_SKIP"
     common_setup
     grafana_control POST /__test/reset >/dev/null
     influx2 POST /__test/reset >/dev/null
     unset INFLUXDB_URL INFLUXDB_API POWERVIEW_ENV_FILE POWERVIEW_SECRETS_DIR GRAFANA_INFLUXDB_URL GRAFANA_TENANCY GRAFANA_ORG_ID \
-        GRAFANA_DATASOURCE_TYPE http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
+        GRAFANA_DATASOURCE_TYPE GRAFANA_QUERY_LANGUAGE INFLUXDB_USERNAME INFLUXDB_PASSWORD \
+        http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
     export INFLUXDB_HOST="$INFLUX2_URL" INFLUXDB_ORG="$INFLUX2_ORG" INFLUXDB_ADMIN_TOKEN="$INFLUX2_TOKEN"
     export ANSIBLE_CONFIG="$ANSIBLE_DIR/ansible.cfg" ANSIBLE_HOME="$BATS_TEST_TMPDIR/ansible-home"
     export ANSIBLE_LOCAL_TEMP="$BATS_TEST_TMPDIR/ansible-tmp" ANSIBLE_REMOTE_TEMP="$BATS_TEST_TMPDIR/ansible-tmp"
     export ANSIBLE_NOCOLOR=1
     export SECRETS="$BATS_TEST_TMPDIR/secrets"
-    COMMON_VARS=$(py -c 'import json, sys; print(json.dumps({"tsv_parser_bin": sys.argv[1], "powerview_secrets_dir": sys.argv[2]}))' \
-        "$TSV_PARSER" "$SECRETS")
+    COMMON_VARS=$(common_vars "$TSV_PARSER")
     cd "$BATS_TEST_TMPDIR" || return 1
+}
+
+record_parser_calls() {
+    CALLS="$BATS_TEST_TMPDIR/tsv_parser.calls"
+    : >"$CALLS"
+    local wrapper="$BATS_TEST_TMPDIR/tsv_parser_wrap"
+    printf '#!/bin/sh\nprintf "%%s\\n" "$*" >>%q\nexec %q "$@"\n' "$CALLS" "$TSV_PARSER" >"$wrapper"
+    chmod +x "$wrapper"
+    COMMON_VARS=$(common_vars "$wrapper")
+}
+
+# common_vars TSV_PARSER_BIN: the extra-vars every run takes
+common_vars() {
+    py -c 'import json, sys; print(json.dumps({"tsv_parser_bin": sys.argv[1], "powerview_secrets_dir": sys.argv[2]}))' \
+        "$1" "$SECRETS"
 }
 
 # play PLAYBOOK [ARGS...]: ansible-playbook from the playbook's folder, as the

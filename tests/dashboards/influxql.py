@@ -26,6 +26,15 @@ Python 3 standard library and jinja2 only (through render.py).
         Each campaign is checked with the variables at All, at one device and
         at two channels. One line per check on stdout; exit 1 on a failure.
 
+    influxql.py grafana --grafana URL --user LOGIN --org ID --dashboard UID
+                        --company NAME --campaign NAME --data DIR
+        The same checks, on the campaign dashboard Grafana holds (GET
+        /api/dashboards/uid/UID as LOGIN in organization ID, its password in
+        GRAFANA_USER_PASSWORD): every query goes through Grafana's POST
+        /api/ds/query with its datasource's uid, the template variables
+        replaced here as Grafana's frontend does, $timeFilter and $__interval
+        left to Grafana's backend (intervalMs sent as the frontend computes it).
+
 Grafana's interpolation followed here (Grafana 11.6 to 13, InfluxQL mode of
 the core InfluxDB datasource, raw queries):
   * $timeFilter: time >= <from>ms and time <= <to>ms (epoch milliseconds);
@@ -202,11 +211,22 @@ def interval_text(ms):
     return "%dms" % ms
 
 
+# the macros Grafana's backend replaces (pkg/tsdb/influxdb/influxql), not the frontend
+MACROS_RE = r"\$(timeFilter|__interval_ms|__interval|interval)\b"
+
+
 def interpolate(query, from_ms, to_ms, variables, max_points=1000):
+    """The query as the server receives it: Grafana's macros and the template variables."""
     ms = grafana_interval(from_ms, to_ms, max_points)
     text = query.replace("$timeFilter", "time >= %dms and time <= %dms" % (from_ms, to_ms))
     text = text.replace("$__interval_ms", str(ms)).replace("$__interval", interval_text(ms))
     text = re.sub(r"\$interval\b", interval_text(ms), text)
+    return interpolate_variables(text, variables)
+
+
+def interpolate_variables(text, variables):
+    """The template variables, as Grafana's frontend replaces them before
+    sending a query; the backend's macros are left in place."""
 
     def var(m):
         name, fmt = m.group(1), m.group(2)
@@ -216,7 +236,7 @@ def interpolate(query, from_ms, to_ms, variables, max_points=1000):
             raise Failure("variable ${%s:%s}: InfluxQL regexes need the :regex format" % (name, fmt))
         return format_regex(*variables[name])
     text = re.sub(r"\$\{(\w+)(?::(\w+))?\}", var, text)
-    if re.search(r"\$\w|\[\[", text):
+    if re.search(r"\$\w|\[\[", re.sub(MACROS_RE, "", text)):
         raise Failure("uninterpolated Grafana syntax left in: %s" % text)
     return text
 
@@ -250,6 +270,66 @@ class Influx:
         return res
 
 
+    def run(self, query, rng, variables, db=None, source=None):
+        """Interpolated here, as Grafana would, then run on the server."""
+        return self.query(interpolate(query, rng[0], rng[1], variables), db)
+
+
+class Grafana:
+    """Queries through Grafana's POST /api/ds/query (Grafana 11.6 to 13): the
+    frontend replaces the template variables and sends intervalMs and
+    maxDataPoints; the backend replaces $timeFilter and $__interval and answers
+    data frames, turned back here into InfluxDB's series (time in seconds)."""
+
+    def __init__(self, url, user, password, org):
+        self.url, self.org = url.rstrip("/"), str(org)
+        self.auth = "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+
+    def call(self, method, path, body=None):
+        req = urllib.request.Request(self.url + path, method=method,
+                                     data=None if body is None else json.dumps(body).encode())
+        req.add_header("Authorization", self.auth)
+        req.add_header("X-Grafana-Org-Id", self.org)
+        req.add_header("Content-Type", "application/json")
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(req, timeout=60) as r:
+                return json.loads(r.read().decode())
+        except urllib.error.HTTPError as e:
+            raise Failure("%s %s: HTTP %d: %s" % (method, path, e.code, e.read().decode(errors="replace")[:300]))
+
+    def run(self, query, rng, variables, db=None, source=None, max_points=1000):
+        """source: the panel target or template variable, which names the
+        datasource (uid) and the result format; db: the datasource's own."""
+        text = interpolate_variables(query, variables)
+        datasource = (source or {}).get("datasource")
+        if not isinstance(datasource, dict) or not datasource.get("uid"):
+            raise Failure("query without a datasource uid: %s" % text)
+        ans = self.call("POST", "/api/ds/query", {
+            "from": str(rng[0]), "to": str(rng[1]),
+            "queries": [{"refId": "A", "datasource": datasource, "rawQuery": True, "query": text,
+                         "resultFormat": source.get("resultFormat", "time_series"), "maxDataPoints": max_points,
+                         "intervalMs": grafana_interval(rng[0], rng[1], max_points)}]})
+        res = ans.get("results", {}).get("A", {})
+        if "error" in res:
+            raise Failure("Grafana: %s" % res["error"])
+        series = []
+        for f in res.get("frames", []):
+            fields, cols = f["schema"]["fields"], f["data"]["values"]
+            tags = next((x.get("labels") for x in fields if x.get("labels")), None)
+            names = ["time" if x["type"] == "time" else x["name"] for x in fields]
+            rows = [list(r) for r in zip(*cols)]
+            ti = names.index("time") if "time" in names else None
+            for r in rows:
+                if ti is not None and r[ti] is not None:
+                    r[ti] //= 1000
+            s = {"name": f["schema"].get("name", ""), "columns": names, "values": rows}
+            if tags:
+                s["tags"] = tags
+            series.append(s)
+        return {"series": series} if series else {}
+
+
 def values_of(series, column):
     i = series["columns"].index(column)
     return [row[i] for row in series["values"]]
@@ -273,16 +353,15 @@ class Checker:
             self.failed += 1
         return cond
 
-    def run(self, where, query, rng, variables):
-        text = interpolate(query, rng[0], rng[1], variables)
+    def run(self, where, query, rng, variables, source=None):
         try:
-            return self.server.query(text, self.db)
+            return self.server.run(query, rng, variables, db=self.db, source=source)
         except Failure as e:
-            self.ok(False, "%s: %s\n     query: %s" % (where, e, text))
+            self.ok(False, "%s: %s\n     query: %s" % (where, e, query))
             return None
 
-    def variable(self, where, query, rng, variables):
-        res = self.run(where, query, rng, variables)
+    def variable(self, where, query, rng, variables, source=None):
+        res = self.run(where, query, rng, variables, source)
         vals = sorted(v for s in (res or {}).get("series", []) for v in values_of(s, "value"))
         return vals
 
@@ -300,11 +379,14 @@ class Checker:
         self.ok(not bad, "%s: each series carries its own channel's field only %s" % (where, bad or ""))
         return series
 
-    def campaign(self, company, campaign, exp):
-        variables = {"company_name": company, "campaign_name": campaign, "dashboard_uid": "powerview_test",
-                     "datasource_uid": "influxql_" + company, "query_language": "influxql"}
-        d = json.loads(render.render_jinja(os.path.join(self.dashboards, "campaign.json.j2"), variables))
-        tv = {v["name"]: v for v in d["templating"]["list"]}
+    def campaign(self, company, campaign, exp, d=None):
+        """d: the dashboard as Grafana holds it; else rendered from the template."""
+        if d is None:
+            variables = {"company_name": company, "campaign_name": campaign, "dashboard_uid": "powerview_test",
+                         "datasource_uid": "influxql_" + company, "query_language": "influxql"}
+            d = json.loads(render.render_jinja(os.path.join(self.dashboards, "campaign.json.j2"), variables))
+        # the queried variables (the playbook adds a constant, powerview_hash)
+        tv = {v["name"]: v for v in d["templating"]["list"] if v["type"] == "query"}
         panels = {p["id"]: p for p in d["panels"]}
         targets = [t for p in d["panels"] for t in p["targets"]]
         self.ok(all(t.get("rawQuery") is True and t["query"].startswith("SELECT ") for t in targets) and
@@ -323,19 +405,20 @@ class Checker:
         for label, dev, chan in selections:
             where = "%s [%s]" % (campaign, label)
             vs = {"device": (dev, tv["device"]["allValue"]), "channel": (chan, tv["channel"]["allValue"])}
-            got_dev = self.variable(where + " variable device", tv["device"]["query"], rng, vs)
+            got_dev = self.variable(where + " variable device", tv["device"]["query"], rng, vs, tv["device"])
             self.ok(got_dev == devices, "%s: variable device lists %s (expected %s)" % (where, got_dev, devices))
-            got_ch = self.variable(where + " variable channel", tv["channel"]["query"], rng, vs)
+            got_ch = self.variable(where + " variable channel", tv["channel"]["query"], rng, vs, tv["channel"])
             want_ch = all_chans if dev == "$__all" else [c for c in all_chans if exp["device_of"][c] in dev]
             self.ok(got_ch == want_ch, "%s: variable channel lists %d channels (expected %d)"
                     % (where, len(got_ch), len(want_ch)))
             keep = set(want_ch) if chan == "$__all" else set(chan)
             for pid, unit in ((1, "V"), (2, "W")):
                 want = [c for c in exp["channels"].get(unit, []) if c in keep]
-                res = self.run("%s panel %d" % (where, pid), panels[pid]["targets"][0]["query"], rng, vs)
+                res = self.run("%s panel %d" % (where, pid), panels[pid]["targets"][0]["query"], rng, vs,
+                               panels[pid]["targets"][0])
                 self.timeseries("%s panel %d (%s)" % (where, pid, panels[pid]["title"]), res, unit, want, "mean")
             want = [c for c in exp["energy_kwh"] if c in keep]
-            res = self.run(where + " panel 3", panels[3]["targets"][0]["query"], rng, vs)
+            res = self.run(where + " panel 3", panels[3]["targets"][0]["query"], rng, vs, panels[3]["targets"][0])
             series = self.timeseries("%s panel 3 (energy)" % where, res, "W", want, "integral")
             for s in series:
                 cid = s["tags"]["channel_id"]
@@ -344,7 +427,7 @@ class Checker:
                 ref = exp["energy_kwh"].get(cid)
                 self.ok(len(got) == 1 and ref is not None and math.isclose(got[0], ref, rel_tol=1e-9, abs_tol=1e-9),
                         "%s: energy of %s %s kWh (computed from the files: %s kWh)" % (where, cid, got, ref))
-            res = self.run(where + " panel 4", panels[4]["targets"][0]["query"], rng, vs)
+            res = self.run(where + " panel 4", panels[4]["targets"][0]["query"], rng, vs, panels[4]["targets"][0])
             last = {s.get("tags", {}).get("device_master_sn"): values_of(s, "time")
                     for s in (res or {}).get("series", [])}
             # a device's newest row has a point of every channel: the selected ones say the same time
@@ -384,12 +467,28 @@ def main(argv):
     c.add_argument("--meta-user")
     c.add_argument("--companies", default="", help="comma-separated: the companies the monitoring lists")
     c.add_argument("--dashboards", default=os.path.join(ROOT, "dashboards"), help="the templates' folder")
+    g = sub.add_parser("grafana")
+    g.add_argument("--grafana", required=True)
+    g.add_argument("--user", required=True)
+    g.add_argument("--org", required=True)
+    g.add_argument("--dashboard", required=True, help="the dashboard's uid")
+    g.add_argument("--company", required=True)
+    g.add_argument("--campaign", required=True)
+    g.add_argument("--data", required=True)
     args = ap.parse_args(argv)
     try:
         exp = expect(args.data, args.company)
         if args.cmd == "expect":
             print(json.dumps(exp, indent=1, sort_keys=True))
             return 0
+        if args.cmd == "grafana":
+            if args.campaign not in exp:
+                raise Failure("no campaign %r in %s/%s" % (args.campaign, args.data, args.company))
+            gr = Grafana(args.grafana, args.user, os.environ.get("GRAFANA_USER_PASSWORD", ""), args.org)
+            ck = Checker(gr, None, None)
+            held = gr.call("GET", "/api/dashboards/uid/" + urllib.parse.quote(args.dashboard, safe=""))
+            ck.campaign(args.company, args.campaign, exp[args.campaign], held["dashboard"])
+            return 1 if ck.failed else 0
         ck = Checker(Influx(args.url, args.user, os.environ.get("INFLUXQL_PASSWORD", "")), args.company,
                      args.dashboards)
         for campaign, e_ in sorted(exp.items()):

@@ -6,6 +6,7 @@
 #   start_influx1 DIR [--auth]  InfluxDB 1.x (Debian's influxd); sets INFLUX1_URL;
 #                     --auth: auth-enabled = true and an admin user, in
 #                     INFLUX1_ADMIN_USER, INFLUX1_ADMIN_PASSWORD
+#   ingest_examples_v1 DIR  examples/data ingested into that server by $TSV_PARSER
 #   start_influx2 DIR [ARGS...]  tests/servers/influx2.py, the InfluxDB 2 stand-in;
 #                     sets INFLUX2_URL, INFLUX2_TOKEN, INFLUX2_ORG
 #   stop_servers      kills whatever these started
@@ -78,6 +79,20 @@ CONF
         curl -fsS -XPOST "$INFLUX1_URL/query" --data-urlencode \
             "q=CREATE USER admin WITH PASSWORD '$INFLUX1_ADMIN_PASSWORD' WITH ALL PRIVILEGES" >/dev/null
     fi
+}
+
+# ingest_examples_v1 DIR: examples/data copied into DIR/data and ingested by
+# $TSV_PARSER into the InfluxDB 1.x of start_influx1, as its admin (acme,
+# bertin, powerview_meta); the log in DIR/ingest.log
+ingest_examples_v1() {
+    local dir=$1 rc=0
+    mkdir -p "$dir/data"
+    cp -R "$(dirname "${BASH_SOURCE[0]}")/../../examples/data/." "$dir/data/"
+    INFLUXDB_API=v1 INFLUXDB_HOST="$INFLUX1_URL" INFLUXDB_USERNAME="$INFLUX1_ADMIN_USER" \
+        INFLUXDB_PASSWORD="$INFLUX1_ADMIN_PASSWORD" TSV_MIN_AGE=0 TSV_REPORT_DIR="$dir/reports" \
+        "$TSV_PARSER" -q -d "$dir/data" 2>"$dir/ingest.log" || rc=$?
+    # 65: two example files are meant to go to error/
+    [ "$rc" -eq 65 ] || { cat "$dir/ingest.log" >&2; return 1; }
 }
 
 start_influx2() {
