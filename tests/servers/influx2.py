@@ -22,6 +22,8 @@ Flux CSV. Where this server differs on purpose, the code says so
 Endpoints: GET /health, /ping, /ready; GET /api/v2/orgs; GET, POST
 /api/v2/buckets; GET, DELETE /api/v2/buckets/{id}; GET, POST
 /api/v2/authorizations; GET, PATCH, DELETE /api/v2/authorizations/{id};
+GET, POST /query (the 1.x compatibility API: SHOW MEASUREMENTS of the
+bucket a database maps to, what Grafana's InfluxQL health check sends);
 GET, POST /api/v2/dbrps (physical mappings, and the virtual one of every
 bucket, as InfluxDB 2.7's dbrp/ package answers: {"content": [...]}; 201 with
 the mapping; 400 without org/orgID or with a bad id or name; 401 without
@@ -1755,6 +1757,46 @@ class Api:
                 st.dbrp_default[(org_id, db)] = m["id"]
             return 201, self._dbrp_json(m, st.dbrp_default[(org_id, db)] == m["id"])
 
+    # -- the 1.x compatibility API: /query (InfluxQL)
+    def influxql(self, q, body, ctype, auth):
+        """GET or POST /query?db=&q= as InfluxDB 2 serves it to 1.x clients
+        (Grafana's InfluxQL datasource): the database is resolved through the
+        DBRP mappings of the token's readable buckets (the default physical
+        mapping of that database, else the virtual one of a bucket of that
+        name). test server: only SHOW MEASUREMENTS is run (what Grafana's
+        health check sends); any other statement is answered with an error."""
+        st = self.st
+        params = dict(q)
+        if ctype and ctype.split(";")[0].strip() == "application/x-www-form-urlencoded":
+            for k, v in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+                params.setdefault(k, v)
+        text = (params.get("q") or "").strip().rstrip(";").strip()
+        db = params.get("db", "")
+        if not text:
+            raise ApiError("invalid", 'missing required parameter "q"')
+        with st.lock:
+            bucket = None
+            for m in sorted(st.dbrps.values(), key=lambda m: m["id"]):
+                if m["database"] == db and st.dbrp_default.get((m["orgID"], db)) == m["id"] and \
+                        allowed(auth, "read", "buckets", m["bucketID"], m["orgID"]):
+                    bucket = st.buckets.get(m["bucketID"])
+                    break
+            if bucket is None:
+                for b in sorted(st.buckets.values(), key=lambda b: b["id"]):
+                    if b["name"] == db and allowed(auth, "read", "buckets", b["id"], b["orgID"]):
+                        bucket = b
+                        break
+            if bucket is None:
+                return 200, {"results": [{"statement_id": 0, "error": "database not found: %s" % db}]}
+            if not re.fullmatch(r"(?i)show\s+measurements", text):
+                return 200, {"results": [{"statement_id": 0,
+                                          "error": "test server: only SHOW MEASUREMENTS is run"}]}
+            names = sorted(st.field_types.get(bucket["id"], {}))
+        res = {"statement_id": 0}
+        if names:
+            res["series"] = [{"name": "measurements", "columns": ["name"], "values": [[n] for n in names]}]
+        return 200, {"results": [res]}
+
     # -- authorizations
     def get_auths(self, q, auth):
         st = self.st
@@ -2483,6 +2525,10 @@ class Handler(BaseHTTPRequestHandler):
                     status, _ = api.write(q, body, enc, auth, rec)
                     self.send(status)
                     return status
+            elif path == "/query":
+                allowed_methods = ("GET", "POST")
+                if method in allowed_methods:
+                    return self.reply(*api.influxql(q, body, self.headers.get("Content-Type"), auth))
             elif path == "/api/v2/query":
                 allowed_methods = ("POST",)
                 if method == "POST":

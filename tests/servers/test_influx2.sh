@@ -367,6 +367,19 @@ req GET "/api/v2/dbrps?orgID=$ORG_ID" -H "Authorization: Token $RO"
 check "read-only token lists its bucket's mappings only" json_is \
     'sorted(set(m["bucketID"] for m in j["content"]))' "[\"$DB_BID\"]"
 
+# /query, the 1.x compatibility API, as Grafana's InfluxQL health check uses it
+api POST "/api/v2/write?orgID=$ORG_ID&bucket=$DB_BID&precision=s" --data-binary 'electrical,channel_id=a v=1 1700000000'
+req POST /query -H "Authorization: Token $RO" -H 'Content-Type: application/x-www-form-urlencoded' \
+    --data-urlencode 'db=dbrp one' --data-urlencode 'q=SHOW measurements'
+check "/query SHOW measurements through the mapping" json_is \
+    '[s["values"] for s in j["results"][0]["series"]]' '[[["electrical"]]]'
+req GET "/query?db=other&q=SHOW%20measurements" -H "Authorization: Token $RO"
+check "/query of a database the token cannot read" json_is 'j["results"][0]["error"]' 'database not found: other'
+req GET "/query?db=dbrp%20one&q=SELECT%20*%20FROM%20electrical" -H "Authorization: Token $RO"
+check "/query runs SHOW MEASUREMENTS only" json_is '"error" in j["results"][0]' true
+req GET "/query?db=dbrp%20one&q=SHOW%20measurements"
+check "/query without a token: 401" status_is 401
+
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"
 rc=$?
