@@ -173,6 +173,14 @@ struct pv_walk {
 	char *path; /* the path last yielded */
 };
 
+/* Modified less than min_age seconds before the walk began: left for a later run. */
+static bool
+young(const pv_walk *w, const struct stat *st)
+{
+	return w->min_age > 0 && (double)(w->now.tv_sec - st->st_mtim.tv_sec) +
+	    (double)(w->now.tv_nsec - st->st_mtim.tv_nsec) / 1e9 < w->min_age;
+}
+
 /*
  * The count: every folder once, the files to take counted (those modified in
  * the last min_age seconds apart), what is passed over noted. Inside a folder
@@ -240,8 +248,7 @@ count(pv_walk *w, pv_passed_list *passed, int fd, const char *path, int depth, c
 			if (why != NULL) {
 				(*nb)++;
 				at = note(passed, PV_PASSED_IN_FOLDER, child, "%s", why);
-			} else if (w->min_age <= 0 || (double)(w->now.tv_sec - st.st_mtim.tv_sec) +
-			    (double)(w->now.tv_nsec - st.st_mtim.tv_nsec) / 1e9 >= w->min_age)
+			} else if (!young(w, &st))
 				w->total++;
 			else
 				w->young++;
@@ -519,9 +526,7 @@ pv_walk_next(pv_walk *w, const char **path, pv_err *err)
 			continue;
 		}
 		/* a file modified since the walk began waits for a later run, as the count said */
-		if (fstatat(dirfd(l->d), key, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
-		    (w->min_age > 0 && (double)(w->now.tv_sec - st.st_mtim.tv_sec) +
-		    (double)(w->now.tv_nsec - st.st_mtim.tv_nsec) / 1e9 < w->min_age)) {
+		if (fstatat(dirfd(l->d), key, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) || young(w, &st)) {
 			free(child);
 			continue;
 		}
