@@ -14,6 +14,7 @@
 #include "powerview/ingest.h"
 #include "powerview/lines.h"
 #include "powerview/log.h"
+#include "powerview/spool.h"
 #include "powerview/lp.h"
 #include "powerview/timeparse.h"
 #include "powerview/tz.h"
@@ -67,6 +68,7 @@ pv_file_result_free(pv_file_result *r)
 	if (r->fd >= 0)
 		close(r->fd); /* releases the lock, after the move */
 	pv_place_free(&r->place);
+	pv_spool_entry_free(r->spooled);
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
 	r->place.dir = r->place.parent = -1;
@@ -354,9 +356,13 @@ dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-int
-pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
-    const char *path, pv_sink *sink)
+/*
+ * Reads `path` (or, from the spool, the copy open in `copy_fd` at
+ * `copy_path`, standing for the original `path`) and sends its points.
+ */
+static int
+ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
+    const char *path, int copy_fd, const char *copy_path, pv_sink *sink)
 {
 	ingest in = { .r = r, .cfg = cfg, .chs = &r->channels };
 	pv_header h;
@@ -364,18 +370,26 @@ pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
 	pv_err err = { "" };
 	bool began = false;
 	char *abs_path = NULL;
-	int fd = -1, rc;
+	int fd = copy_fd, rc;
 
 	memset(&h, 0, sizeof(h));
 	memset(&l, 0, sizeof(l));
-	/* no link followed below the data folder: a tenant's link reads nothing */
-	if ((rc = pv_place_open(&r->place, &fd, data_dir, path, &err)) < 0)
+	if (copy_fd >= 0) {
+		/* the spool's own copy: the worker's lock keeps any other run off it */
+		r->place.path = strdup(copy_path);
+		if (fstat(fd, &r->place.st) < 0) {
+			rc = pv_fail(&err, PV_EIO, "cannot stat the spool copy %s: %s", copy_path, strerror(errno));
+			goto out;
+		}
+	} else if ((rc = pv_place_open(&r->place, &fd, data_dir, path, &err)) < 0) {
+		/* no link followed below the data folder: a tenant's link reads nothing */
 		goto out;
+	}
 	if ((rc = pv_location_parse(&r->loc, data_dir, path, &err)) < 0)
 		goto out;
 	if (cfg->file_name_tag && (rc = check_file_name(r->loc.file_name, &err)) < 0)
 		goto out;
-	if (sink != NULL && !cfg->no_lock) {
+	if (sink != NULL && !cfg->no_lock && copy_fd < 0) {
 		struct stat now;
 		/* another run has it: it is that run's to finish */
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -417,7 +431,7 @@ pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
 		if ((rc = build_prefixes(&r->channels, cfg, r, h.format, h.master_sn, &err)) < 0)
 			goto out;
 		in.b.sink = sink;
-		abs_path = pv_path_absolute(path);
+		abs_path = pv_path_absolute(copy_path ? copy_path : path);
 		sink->source_path = abs_path;
 		sink->source_dev = r->place.st.st_dev;
 		sink->source_ino = r->place.st.st_ino;
@@ -486,4 +500,18 @@ out:
 	else
 		r->fd = fd; /* closed, and unlocked, once the file is settled */
 	return rc;
+}
+
+int
+pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
+    const char *path, pv_sink *sink)
+{
+	return ingest_file(r, cfg, data_dir, path, -1, NULL, sink);
+}
+
+int
+pv_ingest_copy(pv_file_result *r, const pv_config *cfg, const char *data_dir,
+    const char *path, int fd, const char *copy_path, pv_sink *sink)
+{
+	return ingest_file(r, cfg, data_dir, path, fd, copy_path, sink);
 }

@@ -13,6 +13,7 @@
 #include "powerview/report.h"
 #include "powerview/run.h"
 #include "powerview/settle.h"
+#include "powerview/spool.h"
 #include "powerview/status.h"
 
 char *
@@ -66,7 +67,7 @@ log_file(const pv_file_result *r)
 
 /* parsed/ or error/, by the outcome; a failed move keeps the file for the next run. */
 static void
-settle(pv_file_result *r)
+settle(pv_file_result *r, const pv_run_opts *o)
 {
 	pv_err err = { "" };
 	const char *sub;
@@ -78,13 +79,17 @@ settle(pv_file_result *r)
 		sub = "error";
 	else
 		return;
-	if (r->place.name == NULL) {
+	if (r->spooled != NULL) {
+		/* the original, when it is still that upload; then the copy goes */
+		rc = pv_spool_settle(o->spool, r->spooled, sub, &r->destination, &err);
+	} else if (r->place.name == NULL) {
 		/* not ours to move: outside the data folder, or only reached through a link */
 		pv_file_result_warn(r, "left in place: %s", r->place.dir < 0
 		    ? "outside the data folder" : "a symbolic link is never followed or moved");
 		return;
+	} else {
+		rc = pv_settle_move(&r->destination, &r->place, r->fd, sub, &err);
 	}
-	rc = pv_settle_move(&r->destination, &r->place, r->fd, sub, &err);
 	if (rc == PV_ENOENT) {
 		pv_file_result_warn(r, "not moved to %s/: %s", sub, err.msg);
 	} else if (rc < 0) {
@@ -110,6 +115,36 @@ not_tried(pv_file_result *r, const pv_run_opts *o, const char *why)
 	if (asprintf(&r->error, "database unavailable: not tried (%s)", why) < 0)
 		r->error = NULL;
 	return PV_ETEMP;
+}
+
+/* A spool copy, read as its original's upload. */
+static int
+take_copy(pv_file_result *r, const pv_run_opts *o)
+{
+	pv_err err = { "" };
+	char *abs = NULL;
+	int fd, rc;
+
+	if ((rc = pv_spool_open_copy(o->spool, r->spooled, &fd, &abs, &err)) < 0) {
+		r->status = rc == PV_ENOENT ? PV_STATUS_SKIPPED : PV_STATUS_PENDING;
+		r->error = strdup(err.msg);
+		return rc;
+	}
+	rc = pv_ingest_copy(r, &o->cfg, o->data_dir, r->file_path, fd, abs, o->sink);
+	free(abs);
+	return rc;
+}
+
+/* How many files the run has to take. */
+static size_t
+to_take(const pv_run_opts *o)
+{
+	size_t n = 0;
+	pv_err err;
+
+	if (o->spool != NULL && pv_spool_count(o->spool, &n, &err) < 0)
+		n = 0;
+	return n + (o->files != NULL ? pv_walk_total(o->files) : 0);
 }
 
 /*
@@ -263,7 +298,7 @@ finish(group *g, const settling *c)
 		cJSON *f;
 
 		if (!o->dry_run && g->rc[i] != PV_ECONFIG)
-			settle(r);
+			settle(r, o);
 		/* a file that stays (its move failed) must not leave its lines twice in an output */
 		if (r->sent && o->sink->ops->settled != NULL &&
 		    o->sink->ops->settled(o->sink, r->status == PV_STATUS_SUCCESS) == 1 && delivered &&
@@ -485,7 +520,7 @@ report_open(pv_report_writer *w, pv_atomic *a, char **dir, const pv_run_opts *o,
 		return;
 	}
 	/* like the original, a run that found nothing leaves no report */
-	if (o->dry_run || pv_walk_total(o->files) == 0) {
+	if (o->dry_run || to_take(o) == 0) {
 		pv_report_begin(w, NULL, run);
 		return;
 	}
@@ -514,6 +549,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	group *g = calloc(1, sizeof(*g));
 	settling ctx;
 	int rc = PV_OK, next = 1;
+	bool files_done = false;
 
 	memset(out, 0, sizeof(*out));
 	if (g == NULL) {
@@ -522,7 +558,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 		return pv_fail(err, PV_ENOMEM, "out of memory");
 	}
 	g->max = group_max(o);
-	out->totals.nb_files = pv_walk_total(o->files);
+	out->totals.nb_files = to_take(o);
 	memset(&run, 0, sizeof(run));
 	now_iso(run.run_id, sizeof(run.run_id));
 	now_iso(run.start_time, sizeof(run.start_time));
@@ -535,6 +571,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 
 	for (;;) {
 		pv_file_result r;
+		pv_spool_entry *entry = NULL;
 		const char *down, *path;
 
 		/* a signal: the files not begun are left for the next run */
@@ -542,14 +579,32 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 			run.interrupted = true;
 			break;
 		}
-		if ((next = pv_walk_next(o->files, &path, err)) <= 0) {
+		/* the files given first, then the spool's copies */
+		next = 0;
+		if (o->files != NULL && !files_done && (next = pv_walk_next(o->files, &path, err)) == 0)
+			files_done = true;
+		if (next == 0 && o->spool != NULL) {
+			next = pv_spool_next(o->spool, &entry, err);
+			if (next == 0) {
+				/* every copy taken is settled before the worker's lock goes */
+				finish(g, &ctx);
+				if ((next = pv_spool_again(o->spool, err)) > 0)
+					continue;
+			}
+			path = entry != NULL ? entry->path : NULL;
+		}
+		if (next <= 0) {
 			rc = next;
 			break;
 		}
 		down = o->dry_run || o->sink->ops->unavailable == NULL ? NULL : o->sink->ops->unavailable(o->sink);
 		pv_file_result_init(&r, path);
+		r.spooled = entry; /* the result owns it now */
+		entry = NULL;
 		if (down != NULL)
 			rc = not_tried(&r, o, down);
+		else if (r.spooled != NULL)
+			rc = take_copy(&r, o);
 		else
 			rc = pv_ingest_file(&r, &o->cfg, o->data_dir, path, o->sink);
 		if (!joins(g, &r, rc, o))

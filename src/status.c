@@ -274,7 +274,7 @@ txt(const cJSON *o, const char *key)
 void
 pv_status_print(const cJSON *st, FILE *fp)
 {
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(st, "totals"), *e;
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(st, "totals"), *e, *sp;
 
 	fprintf(fp, "Reports: %s (%.0f runs, last %s)\n", txt(st, "report_dir"), num(t, "runs"),
 	    str(t, "last_run") ? str(t, "last_run") : "never");
@@ -301,6 +301,22 @@ pv_status_print(const cJSON *st, FILE *fp)
 		fprintf(fp, "  %s (modified %.0f s ago)\n", txt(e, "file_path"), num(e, "age_s"));
 		if (str(e, "reason"))
 			fprintf(fp, "      not taken: %s\n", txt(e, "reason"));
+	}
+
+	if ((sp = cJSON_GetObjectItemCaseSensitive(st, "spool")) != NULL) {
+		const cJSON *last = cJSON_GetObjectItemCaseSensitive(sp, "last_run");
+		fprintf(fp, "\nSpool %s\n  %.0f %s waiting", txt(sp, "dir"), num(sp, "waiting"),
+		    num(sp, "waiting") == 1 ? "copy" : "copies");
+		if (cJSON_GetObjectItemCaseSensitive(sp, "oldest_age_s") != NULL)
+			fprintf(fp, ", the oldest for %.0f s", num(sp, "oldest_age_s"));
+		fprintf(fp, "\n  worker: %s", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sp, "worker_running"))
+		    ? "running now; " : "");
+		if (last == NULL)
+			fprintf(fp, "no run recorded\n");
+		else
+			fprintf(fp, "last run ended %s, exit %.0f: %.0f files, %.0f ingested, %.0f to error/, %.0f pending\n",
+			    txt(last, "ended"), num(last, "exit"), num(last, "nb_files"), num(last, "nb_success"),
+			    num(last, "nb_error"), num(last, "nb_pending"));
 	}
 
 	fprintf(fp, "\nFolders skipped (cannot be read)\n");

@@ -55,6 +55,7 @@ typedef struct pv_file_result {
 	int fd;                /* the open, locked file: held until it is moved */
 	pv_place place;        /* its folders, held open for the move */
 	bool sent;             /* the sink began the file: it is told when the file is settled */
+	struct pv_spool_entry *spooled; /* read from this spool copy: owned */
 } pv_file_result;
 
 void pv_file_result_init(pv_file_result *r, const char *path);
@@ -73,5 +74,13 @@ void pv_file_result_warn(pv_file_result *r, const char *fmt, ...)
  */
 int pv_ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
     const char *path, pv_sink *sink);
+
+/*
+ * The same for a spool copy: reads `fd` (which it owns from then on: closed
+ * with the result), found at `copy_path`, as the content of the original
+ * `path`, whose name, place and tags the figures take.
+ */
+int pv_ingest_copy(pv_file_result *r, const pv_config *cfg, const char *data_dir,
+    const char *path, int fd, const char *copy_path, pv_sink *sink);
 
 #endif

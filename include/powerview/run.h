@@ -24,6 +24,7 @@ typedef struct pv_run_totals {
 typedef struct pv_run_opts {
 	const char *data_dir;
 	pv_walk *files;         /* the files to take, in order */
+	struct pv_spool *spool; /* or: the spool's copies, oldest first (its worker's lock held) */
 	bool dry_run;           /* nothing written, moved or created */
 	pv_sink *sink;          /* a dry run: NULL, or where it previews its points */
 	const char *report_dir; /* NULL: <data folder>/../logs/reports */

@@ -39,6 +39,8 @@ typedef struct pv_passed_list {
 } pv_passed_list;
 
 void pv_passed_free(pv_passed_list *p);
+/* One more note (past PV_PASSED_MAX, only counted). */
+void pv_passed_add(pv_passed_list *p, pv_passed_kind kind, const char *path, const char *reason);
 
 /* One WARNING line per folder skipped or not entered (with its file count) and per file not taken. */
 void pv_passed_log(const pv_passed_list *p);

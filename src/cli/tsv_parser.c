@@ -21,8 +21,10 @@
 #include "powerview/influx.h"
 #include "powerview/log.h"
 #include "powerview/path.h"
+#include "powerview/report.h"
 #include "powerview/run.h"
 #include "powerview/scan.h"
+#include "powerview/spool.h"
 #include "powerview/status.h"
 #include "powerview/tz.h"
 
@@ -41,8 +43,11 @@
 	"  -h, --help             this help\n"
 
 #define SYN_RUN \
-	"tsv_parser -d dir [-q | -v] [-t file]... [--dry-run] [-o path]\n" \
+	"tsv_parser -d dir [-q | -v] [-t file... | --spool] [--dry-run] [-o path]\n" \
 	"                  [--no-verify] [--config path] [--env-file path]\n"
+#define SYN_SPOOL \
+	"tsv_parser spool -d dir [-q | -v] [--config path] [--env-file path]\n" \
+	"                  file...\n"
 #define SYN_TOKEN \
 	"tsv_parser token --bucket name [-q | -v] [--write] [--rotate]\n" \
 	"                  [--config path] [--env-file path]\n"
@@ -58,14 +63,17 @@ static void
 usage(FILE *fp)
 {
 	fputs("usage: " SYN_RUN
+	    "       " SYN_SPOOL
 	    "       " SYN_TOKEN
 	    "       " SYN_CONFIG
 	    "       " SYN_STATUS
-	    "       tsv_parser [token | config | status] -h\n"
+	    "       tsv_parser [spool | token | config | status] -h\n"
 	    "       tsv_parser --version\n"
 	    "\n"
 	    "  -d, --data-folder dir  data folder: dir/<company>/<campaign>/<device>/*.tsv\n"
-	    "  -t, --tsv-file file    file to ingest (repeatable); without it, dir is scanned\n"
+	    "  -t, --tsv-file file    file to ingest (repeatable); without it, dir is scanned:\n"
+	    "                         its files are spooled, then the spool is worked\n"
+	    "      --spool            work the spool only: ingest its copies, oldest first\n"
 	    "      --dry-run          read and report only: nothing moved, locked or sent;\n"
 	    "                         stdout carries the JSON run report\n"
 	    "  -o, --output path      append line protocol to path ('-': standard output)\n"
@@ -76,11 +84,13 @@ usage(FILE *fp)
 	    "      --version          the version\n"
 	    "  (--dataFolder and --tsvFile: the older names of --data-folder and --tsv-file)\n"
 	    "\n"
-	    "commands: token (a bucket's token), config (the settings in effect), status\n"
-	    "  (what the runs did, what waits); 'tsv_parser COMMAND --help' for their options\n"
+	    "commands: spool (copy uploads into the spool), token (a bucket's token), config\n"
+	    "  (the settings in effect), status (what the runs did, what waits);\n"
+	    "  'tsv_parser COMMAND --help' for their options\n"
 	    "environment: INFLUXDB_HOST (or INFLUXDB_URL), INFLUXDB_ORG,\n"
 	    "  INFLUXDB_ADMIN_TOKEN, INFLUXDB_API (v2|v1|vm), TSV_META_BUCKET, TSV_TIMEZONE,\n"
-	    "  TSV_CHANNEL_ID_SCHEME, TSV_FILE_NAME_TAG, TSV_LOG_LEVEL, TSV_REPORT_DIR;\n"
+	    "  TSV_CHANNEL_ID_SCHEME, TSV_FILE_NAME_TAG, TSV_LOG_LEVEL, TSV_REPORT_DIR,\n"
+	    "  TSV_SPOOL_DIR;\n"
 	    "  see tsv_parser(1)\n"
 	    "exit: 0 success, 64 usage, 65 a file went to error/, 66 missing input,\n"
 	    "  73 report not written, 75 database unavailable (files kept), 78 configuration\n",
@@ -103,6 +113,23 @@ usage_token(FILE *fp)
 	    OPT_QUIET OPT_FILES OPT_HELP
 	    "exit: 0 printed, 64 usage, 66 missing file, 74 not printed,\n"
 	    "  75 server unavailable, 78 configuration\n",
+	    fp);
+}
+
+static void
+usage_spool(FILE *fp)
+{
+	fputs("usage: " SYN_SPOOL
+	    "\n"
+	    "Copies each file, which must lie below dir, into the spool folder\n"
+	    "(TSV_SPOOL_DIR, default dir/../spool) and returns once the copies are\n"
+	    "durable; 'tsv_parser --spool -d dir' ingests them. Nothing is sent.\n"
+	    "\n"
+	    "  -d, --data-folder dir  the data folder (required); also --dataFolder\n"
+	    OPT_QUIET OPT_FILES OPT_HELP
+	    "exit: 0 spooled (now or before), 64 usage, 65 not a file the parser takes,\n"
+	    "  66 missing file, 73 the spool cannot be written, 75 a file changed while\n"
+	    "  it was copied, 78 configuration\n",
 	    fp);
 }
 
@@ -250,6 +277,33 @@ check_settings(const pv_settings *s)
 	return 0;
 }
 
+/* The spool folder of a data folder: TSV_SPOOL_DIR, else <data folder>/../spool. */
+static char *
+spool_dir_of(const char *data_dir)
+{
+	const char *s = getenv("TSV_SPOOL_DIR");
+
+	return s != NULL && s[0] != '\0' ? strdup(s) : pv_spool_default_dir(data_dir);
+}
+
+/* The spool's part of the status: what waits there, the worker's last run. */
+static int
+add_spool(cJSON *st, const char *data_dir, pv_err *err)
+{
+	char *dir = spool_dir_of(data_dir);
+	cJSON *sp = NULL;
+	int rc;
+
+	if (dir == NULL)
+		return 0; /* no data folder: said already */
+	rc = pv_spool_stats(&sp, dir, err);
+	free(dir);
+	if (rc < 0)
+		return EX_IOERR;
+	cJSON_AddItemToObject(st, "spool", sp);
+	return 0;
+}
+
 /* tsv_parser status: last ingestions, latest errors, files waiting, from the reports. */
 static int
 status_main(int argc, char **argv)
@@ -304,7 +358,8 @@ status_main(int argc, char **argv)
 	if (dir == NULL) {
 		pv_error("status: data folder %s: %s (give -d or TSV_REPORT_DIR)", data_dir, strerror(errno));
 		status = EX_NOINPUT;
-	} else if (pv_status_build(&st, dir, data_dir, &err) < 0) {
+	} else if (pv_status_build(&st, dir, data_dir, &err) < 0 ||
+	    (status = add_spool(st, data_dir, &err)) != 0) {
 		pv_error("status: %s", err.msg);
 		status = EX_IOERR;
 	} else {
@@ -480,6 +535,169 @@ token_main(int argc, char **argv)
 	return status;
 }
 
+/* Opens the spool of a data folder; an exit status on failure. */
+static int
+spool_open(pv_spool **sp, const char *data_dir)
+{
+	char *dir = spool_dir_of(data_dir);
+	pv_err err;
+	int rc;
+
+	*sp = NULL;
+	if (dir == NULL) {
+		pv_error("data folder %s: %s", data_dir, strerror(errno));
+		return EX_NOINPUT;
+	}
+	rc = pv_spool_open(sp, dir, data_dir, &err);
+	free(dir);
+	if (rc < 0) {
+		pv_error("%s", err.msg);
+		return rc == PV_ECONFIG ? EX_CONFIG : rc == PV_ENOENT ? EX_NOINPUT :
+		    rc == PV_ENOMEM ? EX_OSERR : EX_CANTCREAT;
+	}
+	return 0;
+}
+
+/* What a file's spooling means for the exit status; the worse of two wins. */
+static int
+spool_exit(int status, pv_spooled how)
+{
+	static const int rank[] = { 0, EX_DATAERR, EX_NOINPUT, EX_TEMPFAIL, EX_CANTCREAT };
+	int mine = how == PV_SPOOL_REFUSED ? EX_DATAERR :
+	    how == PV_SPOOL_GONE || how == PV_SPOOL_UNREADABLE ? EX_NOINPUT :
+	    how == PV_SPOOL_CHANGED ? EX_TEMPFAIL : how == PV_SPOOL_FAILED ? EX_CANTCREAT : 0;
+	size_t a = 0, b = 0;
+
+	for (size_t i = 0; i < sizeof(rank) / sizeof(rank[0]); i++) {
+		if (rank[i] == status)
+			a = i;
+		if (rank[i] == mine)
+			b = i;
+	}
+	return b > a ? mine : status;
+}
+
+/* One file into the spool, said in the log. */
+static pv_spooled
+spool_one(pv_spool *sp, const char *file, pv_log_level level, pv_err *err)
+{
+	pv_spooled how;
+	char *copy = NULL;
+
+	pv_spool_add(sp, &how, &copy, file, err);
+	if (how == PV_SPOOL_COPIED)
+		pv_log(level, "%s: spooled as %s/%s", file, pv_spool_dir(sp), copy ? copy : "?");
+	else if (how == PV_SPOOL_ALREADY)
+		pv_debug("%s: already spooled (same device, inode, size and modification time)", file);
+	free(copy);
+	return how;
+}
+
+/* tsv_parser spool -d DIR FILE...: each file copied into the spool, durably. */
+static int
+spool_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "data-folder", required_argument, NULL, 'd' },
+		{ "dataFolder", required_argument, NULL, 'd' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "env-file", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *data_dir = NULL, *config = NULL, *env_file = NULL;
+	pv_settings *settings = NULL;
+	pv_spool *sp = NULL;
+	struct stat st;
+	int ch, status, quiet = 0, verbose = 0;
+
+	while ((ch = getopt_long(argc, argv, "d:qvh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': data_dir = optarg; break;
+		case 'q': quiet++; break;
+		case 'v': verbose++; break;
+		case 'c': config = optarg; break;
+		case 'e': env_file = optarg; break;
+		case 'h': usage_spool(stdout); return 0;
+		default: return usage_error("spool", NULL);
+		}
+	}
+	if (data_dir == NULL)
+		return usage_error("spool", "-d (--data-folder) is required");
+	if (optind == argc)
+		return usage_error("spool", "no file to spool");
+	if ((status = load_settings(&settings, env_file, config)) != 0 ||
+	    (status = apply_flags(settings, NULL, false, verbosity(quiet, verbose))) != 0 ||
+	    (status = check_settings(settings)) != 0)
+		goto out;
+	log_from_env();
+	if (stat(data_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		pv_error("data folder %s: %s", data_dir, errno ? strerror(errno) : "not a folder");
+		status = EX_NOINPUT;
+		goto out;
+	}
+	if ((status = spool_open(&sp, data_dir)) != 0)
+		goto out;
+	for (int i = optind; i < argc; i++) {
+		pv_err err = { "" };
+		pv_spooled how = spool_one(sp, argv[i], PV_LOG_INFO, &err);
+		if (how != PV_SPOOL_COPIED && how != PV_SPOOL_ALREADY)
+			pv_log(how == PV_SPOOL_FAILED ? PV_LOG_ERROR : PV_LOG_WARNING, "%s", err.msg);
+		status = spool_exit(status, how);
+	}
+out:
+	pv_spool_free(sp);
+	pv_settings_free(settings);
+	return status;
+}
+
+/*
+ * A scan's first step: every file the walk yields is copied into the spool.
+ * One the spool does not take for the file's own sake (unreadable, locked
+ * by another run, changing, gone) is left to the run, which takes it
+ * directly as before the spool, and reports it (`direct`, at most
+ * PV_PASSED_MAX, the others noted); the spool failing ends the step.
+ */
+static int
+spool_scan(pv_spool *sp, pv_walk *walk, pv_paths *direct, pv_passed_list *passed)
+{
+	const char *path;
+	pv_err err = { "" };
+	size_t copied = 0, already = 0, other = 0;
+	int rc, status = 0;
+
+	while ((rc = pv_walk_next(walk, &path, &err)) == 1) {
+		if (pv_stop_signal() != 0)
+			break;
+		/* the run's own line for each file follows: this one is for debugging */
+		pv_spooled how = spool_one(sp, path, PV_LOG_DEBUG, &err);
+		if (how == PV_SPOOL_COPIED) {
+			copied++;
+		} else if (how == PV_SPOOL_ALREADY) {
+			already++;
+		} else if (how == PV_SPOOL_FAILED) {
+			pv_error("%s", err.msg);
+			status = EX_CANTCREAT;
+			break;
+		} else if (direct->count < PV_PASSED_MAX) {
+			if (pv_paths_add(direct, path) < 0)
+				return EX_OSERR;
+		} else {
+			other++;
+			pv_passed_add(passed, PV_PASSED_FILE, path, err.msg);
+		}
+	}
+	if (rc < 0) {
+		pv_error("%s", err.msg);
+		status = EX_IOERR;
+	}
+	pv_info("%zu files copied into the spool %s, %zu there already%s", copied, pv_spool_dir(sp),
+	    already, other > 0 ? "; others left for a later run (see below)" : "");
+	return status;
+}
+
 /*
  * The last line of every run, at INFO, its numbers easy to parse:
  * "[dry run: ]N files: A ingested, B to error/, C pending, D skipped; P points in T s"
@@ -583,10 +801,47 @@ progress_start(progress *p, pv_log_level level, bool writes_stdout)
 	return true;
 }
 
+/* How many copies wait in the spool (none without one). */
+static size_t
+spool_waiting(pv_spool *sp)
+{
+	size_t n = 0;
+	pv_err err;
+
+	if (sp != NULL && pv_spool_count(sp, &n, &err) < 0)
+		pv_warn("%s", err.msg);
+	return n;
+}
+
+/* The worker's last run, for `tsv_parser status`. */
+static void
+record_run(pv_spool *sp, const pv_run_outcome *out, int status)
+{
+	char when[40];
+	pv_err err;
+	cJSON *o = cJSON_CreateObject();
+
+	pv_report_isotime(when, sizeof(when), (int64_t)time(NULL), 0);
+	cJSON_AddStringToObject(o, "ended", when);
+	cJSON_AddNumberToObject(o, "duration_s", out->totals.elapsed_s);
+	cJSON_AddNumberToObject(o, "pid", (double)getpid());
+	cJSON_AddNumberToObject(o, "exit", status);
+	cJSON_AddNumberToObject(o, "nb_files", (double)out->totals.nb_done);
+	cJSON_AddNumberToObject(o, "nb_success", (double)out->totals.nb_success);
+	cJSON_AddNumberToObject(o, "nb_error", (double)out->totals.nb_error);
+	cJSON_AddNumberToObject(o, "nb_pending", (double)out->totals.nb_pending);
+	if (out->report_path != NULL)
+		cJSON_AddStringToObject(o, "report", out->report_path);
+	if (pv_spool_record_run(sp, o, &err) < 0)
+		pv_warn("cannot record the worker's run in the spool: %s", err.msg);
+	cJSON_Delete(o);
+}
+
 static const struct command {
 	const char *name;
 	int (*main)(int, char **);
 } commands[] = {
+	{ "spool", spool_main },
 	{ "token", token_main },
 	{ "config", config_main },
 	{ "status", status_main },
@@ -651,6 +906,7 @@ main(int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "no-verify", no_argument, NULL, 'N' },
+		{ "spool", no_argument, NULL, 'S' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "env-file", required_argument, NULL, 'e' },
@@ -661,8 +917,9 @@ main(int argc, char **argv)
 	};
 	const char *data_dir = NULL, *output = NULL, *env_file = NULL, *config = NULL, *s;
 	pv_settings *settings = NULL;
-	bool no_verify = false;
-	pv_paths files = { 0 };
+	bool no_verify = false, worker = false;
+	pv_spool *spool = NULL;
+	pv_paths files = { 0 }, direct = { 0 };
 	pv_walk *walk = NULL;
 	pv_passed_list passed = { 0 };
 	pv_run_opts opts = { 0 };
@@ -676,7 +933,7 @@ main(int argc, char **argv)
 	size_t young = 0;
 	pv_log_level level;
 	progress bar;
-	int ch, rc, status, quiet = 0, verbose = 0;
+	int ch, rc, status, spool_status = 0, quiet = 0, verbose = 0;
 
 	/* getopt's messages name the command: "tsv_parser status: unrecognized option ..." */
 	if (argc > 1 && argv[1][0] != '-') {
@@ -712,6 +969,9 @@ main(int argc, char **argv)
 		case 'N':
 			no_verify = true;
 			break;
+		case 'S':
+			worker = true;
+			break;
 		case 'q':
 			quiet++;
 			break;
@@ -742,6 +1002,8 @@ main(int argc, char **argv)
 		status = usage_error(NULL, "unexpected argument '%s'", argv[optind]);
 	else if (data_dir == NULL)
 		status = usage_error(NULL, "-d (--data-folder) is required");
+	else if (worker && (files.count > 0 || opts.dry_run))
+		status = usage_error(NULL, "--spool works the spool: not with %s", opts.dry_run ? "--dry-run" : "-t");
 	if (status != 0)
 		goto out;
 	if ((status = load_settings(&settings, env_file, config)) != 0)
@@ -788,9 +1050,16 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* a real scan, or the worker: through the spool (a dry run only reads) */
+	if (worker || (files.count == 0 && !opts.dry_run)) {
+		if ((status = spool_open(&spool, data_dir)) != 0)
+			goto out;
+		status = EX_NOINPUT;
+	}
+	rc = PV_OK;
 	if (files.count > 0) {
 		rc = pv_walk_list(&walk, files.items, files.count, &err);
-	} else {
+	} else if (!worker) {
 		/* files still being written are left for the next run */
 		min_age = (s = getenv("TSV_MIN_AGE")) && s[0] ? strtod(s, NULL) : 10;
 		rc = pv_walk_open(&walk, data_dir, min_age, &passed, &err);
@@ -801,18 +1070,48 @@ main(int argc, char **argv)
 		pv_error("%s", err.msg);
 		goto out;
 	}
-	if (pv_walk_total(walk) == 0) {
+	if (spool != NULL) {
+		catch_signals();
+		if (walk != NULL) {
+			spool_status = spool_scan(spool, walk, &direct, &passed);
+			pv_walk_free(walk);
+			walk = NULL;
+			if (pv_stop_signal() != 0) {
+				status = 128 + pv_stop_signal();
+				goto out;
+			}
+			if (direct.count > 0 && (rc = pv_walk_list(&walk, direct.items, direct.count, &err)) < 0) {
+				pv_error("%s", err.msg);
+				status = EX_OSERR;
+				goto out;
+			}
+		}
+		/* one worker at a time: the one running takes the new copies too */
+		if ((rc = pv_spool_lock(spool, &err)) <= 0) {
+			pv_passed_log(&passed);
+			if (rc < 0)
+				pv_error("%s", err.msg);
+			else
+				pv_info("another worker is running (it takes the spooled files): nothing to do");
+			status = rc < 0 ? EX_CANTCREAT : spool_status;
+			goto out;
+		}
+		opts.spool = spool;
+	}
+	if ((walk == NULL || pv_walk_total(walk) == 0) && spool_waiting(spool) == 0) {
 		/* nothing to run, but what the scan passed over is still said */
 		pv_passed_log(&passed);
 		if (!opts.dry_run) {
 			memset(&out, 0, sizeof(out));
 			log_summary(&out.totals, false, data_dir, young, min_age);
-			status = 0;
+			status = spool_status;
+			if (spool != NULL)
+				record_run(spool, &out, status);
 			goto out;
 		}
 	}
 
-	if (pv_walk_total(walk) > 0 && (!opts.dry_run || output != NULL)) {
+	if ((spool != NULL || pv_walk_total(walk) > 0) && (!opts.dry_run || output != NULL)) {
 		status = EX_CONFIG;
 		rc = output ? pv_sink_file_open(&sink, output, &err) : pv_sink_influx_open(&sink, &icfg, &err);
 		if (rc < 0) {
@@ -852,7 +1151,7 @@ main(int argc, char **argv)
 			pv_error("cannot print the run report");
 		status = opts.dry_run ? EX_IOERR : EX_CANTCREAT;
 	} else
-		status = 0;
+		status = spool_status;
 	if (out.interrupted) {
 		/* as a shell reports a command killed by the signal: 130, 143 */
 		pv_warn("run interrupted by signal %d: the files not finished stay for the next run",
@@ -860,8 +1159,12 @@ main(int argc, char **argv)
 		status = 128 + pv_stop_signal();
 	}
 	log_summary(&out.totals, opts.dry_run, data_dir, young, min_age);
+	if (spool != NULL)
+		record_run(spool, &out, status);
 	pv_run_outcome_free(&out);
 out:
+	pv_spool_free(spool);
+	pv_paths_free(&direct);
 	pv_sink_free(sink);
 	pv_walk_free(walk);
 	pv_paths_free(&files);

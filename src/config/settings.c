@@ -59,6 +59,7 @@ static const setting table[] = {
 	{ "parser", "channel_id_scheme", "TSV_CHANNEL_ID_SCHEME", K_ENUM, "serial", 0, 0, "serial|compact", "channel ids" },
 	{ "parser", "file_name_tag", "TSV_FILE_NAME_TAG", K_BOOL, "1", 0, 0, NULL, "tag points with their file" },
 	{ "parser", "min_age", "TSV_MIN_AGE", K_NUMBER, "10", 0, 86400, NULL, "a scan leaves files modified since, seconds" },
+	{ "spool", "dir", "TSV_SPOOL_DIR", K_STRING, "<data folder>/../spool", 0, 0, NULL, "copies of the uploads, waiting for the worker" },
 	{ "reports", "dir", "TSV_REPORT_DIR", K_STRING, "<data folder>/../logs/reports", 0, 0, NULL, "run reports" },
 	{ "reports", "keep_days", "TSV_REPORT_KEEP_DAYS", K_NUMBER, "90", 0, 36500, NULL, "reports older are pruned; 0 keeps all" },
 	{ "log", "level", "TSV_LOG_LEVEL", K_ENUM, "INFO", 0, 0, "DEBUG|INFO|WARNING|WARN|ERROR", "log level" },
@@ -444,7 +445,7 @@ take_formats(loader *ld, const pv_ynode *seq)
 int
 pv_settings_load_yaml(pv_settings *s, const char *path, pv_err *err)
 {
-	static const char *const sections[] = { "influxdb", "sink", "http", "parser", "reports", "log" };
+	static const char *const sections[] = { "influxdb", "sink", "http", "parser", "spool", "reports", "log" };
 	loader ld = { .s = s, .path = path, .err = err };
 	const pv_ynode *root;
 	pv_ytree *tree;
@@ -480,7 +481,7 @@ pv_settings_load_yaml(pv_settings *s, const char *path, pv_err *err)
 				break;
 		if (key == NULL || i == sizeof(sections) / sizeof(sections[0]))
 			rc = at(&ld, k,
-			    "unknown section '%s' (known: influxdb, sink, http, parser, reports, log, formats)",
+			    "unknown section '%s' (known: influxdb, sink, http, parser, spool, reports, log, formats)",
 			    key ? key : "(not a name)");
 		else
 			rc = take_section(&ld, key, v);

@@ -120,6 +120,12 @@ note(pv_passed_list *p, pv_passed_kind kind, const char *path, const char *fmt, 
 	return (long)p->count++;
 }
 
+void
+pv_passed_add(pv_passed_list *p, pv_passed_kind kind, const char *path, const char *reason)
+{
+	note(p, kind, path, "%s", reason);
+}
+
 static const char *const levels[] = { "", "company", "campaign", "device" };
 
 /* parsed/ and error/ are the parser's own from the device level down */

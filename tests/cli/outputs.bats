@@ -128,7 +128,8 @@ LINE_F='electrical,campaign=camp1,channel_id=M02001171_U1_M02001171,channel_labe
         done
     done
     for i in $(seq 1 8); do
-        TSV_REPORT_DIR=$BATS_TEST_TMPDIR/r$i "$TSV_PARSER" -d "$BATS_TEST_TMPDIR/d$i" -o "$OUT" 2>/dev/null &
+        TSV_REPORT_DIR=$BATS_TEST_TMPDIR/r$i TSV_SPOOL_DIR=$BATS_TEST_TMPDIR/s$i \
+            "$TSV_PARSER" -d "$BATS_TEST_TMPDIR/d$i" -o "$OUT" 2>/dev/null &
         pids+=($!)
     done
     for i in $(seq 0 7); do

@@ -104,7 +104,8 @@ PROGRESS_RE='[0-9]+/[0-9]+ files, [0-9]+ points, [0-9]+ errors, [0-9.]+ files/s,
     # never ended by a newline: what the terminal shows in the end is the log, nothing else
     assert_eq "$(tty_facts '[x for x in shown if not re.match(r"[0-9-]+T[0-9:]+Z \[(INFO|WARNING|ERROR)\] tsv_parser: ", x)]')" '[]'
     assert_eq "$(tty_facts 'rest')" '""'
-    assert_eq "$(tty_facts 'len(shown)')" 43
+    # a line per file, the spool's, the report's and the summary
+    assert_eq "$(tty_facts 'len(shown)')" 44
     assert_contains "$(tty_facts 'shown[-1]')" "41 files: 40 ingested, 1 to error/, 0 pending, 0 skipped; 40 points in"
     assert_contains "$(tty_facts 'raw')" '\r'
     # the line protocol is as without a terminal

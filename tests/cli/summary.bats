@@ -56,7 +56,8 @@ assert_summary() {
     assert_status 75
     assert_summary '1 file: 0 ingested, 0 to error/, 1 pending, 0 skipped; 0 points in [0-9]+\.[0-9] s'
     ok "$DEV/b.tsv"
-    run --separate-stderr flock "$DEV/a.tsv" "$TSV_PARSER" -d "$DATA" --output "$OUT"
+    # -t: the files themselves (a scan would take a.tsv's spool copy, left by the run above)
+    run --separate-stderr flock "$DEV/a.tsv" "$TSV_PARSER" -d "$DATA" -t "$DEV/a.tsv" -t "$DEV/b.tsv" --output "$OUT"
     assert_status 0
     assert_summary '2 files: 1 ingested, 0 to error/, 0 pending, 1 skipped; 2 points in [0-9]+\.[0-9] s'
 }

@@ -1,0 +1,1158 @@
+/* The spool: copy on arrival, ingest the copy (see spool.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "powerview/log.h"
+#include "powerview/path.h"
+#include "powerview/place.h"
+#include "powerview/report.h"
+#include "powerview/settle.h"
+#include "powerview/spool.h"
+
+#define WINDOW 1024        /* copies held per pass over the spool */
+#define ID_MAX 65536       /* a .id file is a few hundred bytes: no more is read */
+#define SLOTS_MAX 1000     /* "f.tsv", "f.tsv~1", ..., "f.tsv~999" */
+#define DEPTH_MAX 72       /* below the spool: the scan's 64, and some */
+#define STALE_S 60         /* a temporary file older than this, and unlocked, is a dead spooler's */
+
+/* A copy and when it was made: the order of the worker. */
+typedef struct key {
+	struct timespec t;
+	char *copy;
+} key;
+
+struct pv_spool {
+	char *dir;       /* the spool folder, links resolved */
+	char *data;      /* the data folder, as given: the originals' paths */
+	int fd;          /* the spool folder */
+	int lock;        /* .lock: short steps that add or remove copies */
+	int worker;      /* .worker.lock, held by the worker; -1 */
+	bool started;    /* a key was yielded: `cursor` is set */
+	key cursor;      /* the last copy yielded */
+	key win[WINDOW]; /* the pass's next copies, oldest first */
+	size_t nwin, pos;
+};
+
+void
+pv_spool_entry_free(pv_spool_entry *e)
+{
+	if (e == NULL)
+		return;
+	free(e->copy);
+	free(e->path);
+	free(e);
+}
+
+char *
+pv_spool_default_dir(const char *data_dir)
+{
+	char *real = realpath(data_dir, NULL), *out = NULL;
+
+	if (real != NULL && asprintf(&out, "%s/spool", dirname(real)) < 0)
+		out = NULL;
+	free(real);
+	return out;
+}
+
+const char *
+pv_spool_dir(const pv_spool *sp)
+{
+	return sp->dir;
+}
+
+/* ---------------------------------------------------------------- locks */
+
+static int
+lock_wait(int fd)
+{
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
+static void
+unlock(int fd)
+{
+	flock(fd, LOCK_UN);
+}
+
+static int
+open_lock(int dir, const char *name)
+{
+	return openat(dir, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
+/* ---------------------------------------------------------------- open */
+
+/*
+ * The spool must not lie in the data folder, where a tenant could read or
+ * plant copies: checked on the nearest folder that exists, links resolved,
+ * before anything is created.
+ */
+static int
+outside(const char *dir, const char *data_real, pv_err *err)
+{
+	char *abs = pv_path_absolute(dir), *real = NULL, *cut;
+	size_t n = strlen(data_real);
+	int rc = PV_OK;
+
+	if (abs == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	/* the rest, below the folder that exists, is lexical: no link can be there yet */
+	for (cut = abs + strlen(abs);; ) {
+		char c = *cut;
+		*cut = '\0';
+		real = realpath(abs[0] ? abs : "/", NULL);
+		*cut = c;
+		if (real != NULL || cut == abs)
+			break;
+		while (cut > abs && *--cut != '/')
+			;
+	}
+	if (real != NULL) {
+		char *full = NULL;
+		if (asprintf(&full, "%s%s", strcmp(real, "/") == 0 ? "" : real, cut) < 0)
+			full = NULL;
+		if (full != NULL && strncmp(full, data_real, n) == 0 &&
+		    (full[n] == '/' || full[n] == '\0' || n == 1))
+			rc = pv_fail(err, PV_ECONFIG,
+			    "the spool folder %s is inside the data folder %s, where tenants write: "
+			    "set TSV_SPOOL_DIR (spool.dir) outside it", full, data_real);
+		free(full);
+	}
+	free(real);
+	free(abs);
+	return rc;
+}
+
+/*
+ * A spool serves one data folder: its .id files hold paths below it. The
+ * first to open the spool writes the data folder into .data; another data
+ * folder (two sites side by side, with the default ../spool) is refused.
+ */
+static int
+owner_check(pv_spool *sp, const char *data_real, pv_err *err)
+{
+	char buf[PATH_MAX + 2];
+	ssize_t n = -1;
+	int fd = openat(sp->fd, ".data", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	} else if (errno != ENOENT) {
+		return pv_fail(err, PV_EIO, "cannot read %s/.data: %s", sp->dir, strerror(errno));
+	}
+	if (n < 0) {
+		char line[PATH_MAX + 2];
+		int k = snprintf(line, sizeof(line), "%s\n", data_real);
+		return pv_settle_write_atomic(sp->dir, ".data", line, (size_t)k, err);
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (strcmp(buf, data_real) != 0)
+		return pv_fail(err, PV_ECONFIG,
+		    "the spool folder %s serves the data folder %s, not %s: give each data folder "
+		    "its own (TSV_SPOOL_DIR, spool.dir)", sp->dir, buf, data_real);
+	return PV_OK;
+}
+
+int
+pv_spool_open(pv_spool **out, const char *dir, const char *data_dir, pv_err *err)
+{
+	pv_spool *sp = calloc(1, sizeof(*sp));
+	char *data_real = NULL;
+	struct stat st;
+	int rc = PV_OK;
+
+	*out = NULL;
+	if (sp == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	sp->fd = sp->lock = sp->worker = -1;
+	if ((sp->data = strdup(data_dir)) == NULL) {
+		rc = pv_fail(err, PV_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((data_real = realpath(data_dir, NULL)) == NULL) {
+		rc = pv_fail(err, errno == ENOENT ? PV_ENOENT : PV_EIO, "data folder %s: %s",
+		    data_dir, strerror(errno));
+		goto out;
+	}
+	if ((rc = outside(dir, data_real, err)) < 0)
+		goto out;
+	/* the service's own folder: only its user reads the copies */
+	char *parent = strdup(dir);
+	if (parent == NULL) {
+		rc = pv_fail(err, PV_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = pv_mkdirs(dirname(parent), err);
+	free(parent);
+	if (rc < 0)
+		goto out;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		rc = pv_fail(err, PV_EIO, "cannot create the spool folder %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if ((sp->dir = realpath(dir, NULL)) == NULL) {
+		rc = pv_fail(err, PV_EIO, "spool folder %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	/* made meanwhile through a link into the data folder? */
+	if ((rc = outside(sp->dir, data_real, err)) < 0)
+		goto out;
+	if ((sp->fd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fstat(sp->fd, &st) < 0) {
+		rc = pv_fail(err, PV_EIO, "cannot open the spool folder %s: %s", sp->dir, strerror(errno));
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0 && fchmod(sp->fd, 0700) < 0)
+		pv_warn("spool folder %s: mode %03o, and it cannot be made 0700: %s", sp->dir,
+		    (unsigned)(st.st_mode & 0777), strerror(errno));
+	if ((rc = owner_check(sp, data_real, err)) < 0)
+		goto out;
+	if ((sp->lock = open_lock(sp->fd, ".lock")) < 0)
+		rc = pv_fail(err, PV_EIO, "cannot open %s/.lock: %s", sp->dir, strerror(errno));
+out:
+	free(data_real);
+	if (rc < 0)
+		pv_spool_free(sp);
+	else
+		*out = sp;
+	return rc;
+}
+
+static void
+window_clear(pv_spool *sp)
+{
+	for (size_t i = 0; i < sp->nwin; i++)
+		free(sp->win[i].copy);
+	sp->nwin = sp->pos = 0;
+}
+
+void
+pv_spool_free(pv_spool *sp)
+{
+	if (sp == NULL)
+		return;
+	window_clear(sp);
+	free(sp->cursor.copy);
+	if (sp->worker >= 0)
+		close(sp->worker);
+	if (sp->lock >= 0)
+		close(sp->lock);
+	if (sp->fd >= 0)
+		close(sp->fd);
+	free(sp->dir);
+	free(sp->data);
+	free(sp);
+}
+
+/* ---------------------------------------------------------------- identity */
+
+static void
+identity_of(pv_identity *id, const struct stat *st)
+{
+	id->dev = (unsigned long long)st->st_dev;
+	id->ino = (unsigned long long)st->st_ino;
+	id->size = (long long)st->st_size;
+	id->mtime = st->st_mtim;
+}
+
+static bool
+identity_eq(const pv_identity *a, const pv_identity *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	    a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/*
+ * The .id file: one "key value" line each, the original's path last and to
+ * the end of the file, byte for byte (a tenant's name may hold a newline or
+ * bytes that are not UTF-8: it must name the very same file).
+ */
+static char *
+id_text(const char *rel, const pv_identity *id, const struct timespec *queued)
+{
+	char when[40], *text;
+
+	pv_report_isotime(when, sizeof(when), queued->tv_sec, queued->tv_nsec / 1000);
+	if (asprintf(&text, "dev %llu\nino %llu\nsize %lld\nmtime %lld.%09ld\nqueued %s\noriginal %s",
+	    id->dev, id->ino, id->size, (long long)id->mtime.tv_sec, id->mtime.tv_nsec, when, rel) < 0)
+		return NULL;
+	return text;
+}
+
+/* Reads `.id/<copy>`: PV_OK, PV_ENOENT (none), PV_EDATA (not one of ours). */
+static int
+id_read(int dir, const char *copy, char **rel, pv_identity *id, pv_err *err)
+{
+	char name[PATH_MAX], *buf, *orig;
+	long long sec;
+	long nsec;
+	ssize_t n;
+	int fd, rc = PV_EDATA;
+
+	if (snprintf(name, sizeof(name), ".id/%s", copy) >= (int)sizeof(name))
+		return pv_fail(err, PV_EDATA, "%s: name too long", copy);
+	if ((fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return pv_fail(err, errno == ENOENT ? PV_ENOENT : PV_EIO, "%s: %s", name, strerror(errno));
+	if ((buf = malloc(ID_MAX + 1)) == NULL) {
+		close(fd);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	n = read(fd, buf, ID_MAX + 1);
+	close(fd);
+	if (n < 0 || n > ID_MAX) {
+		pv_fail(err, PV_EDATA, "the .id of %s: unreadable or too large", copy);
+		goto out;
+	}
+	buf[n] = '\0';
+	if (sscanf(buf, "dev %llu\nino %llu\nsize %lld\nmtime %lld.%9ld\n", &id->dev, &id->ino,
+	    &id->size, &sec, &nsec) != 5 || (orig = strstr(buf, "\noriginal ")) == NULL ||
+	    orig[10] == '\0' || orig[10] == '/' || strlen(orig + 10) != (size_t)(buf + n - orig - 10)) {
+		pv_fail(err, PV_EDATA, "the .id of %s: not one of ours", copy);
+		goto out;
+	}
+	id->mtime.tv_sec = (time_t)sec;
+	id->mtime.tv_nsec = nsec;
+	if (rel != NULL && (*rel = strdup(orig + 10)) == NULL) {
+		rc = pv_fail(err, PV_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = PV_OK;
+out:
+	free(buf);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- adding */
+
+/* The scan's rules for a path below the data folder; NULL when it is one to take. */
+static const char *
+rel_problem(const char *rel)
+{
+	const char *p = rel, *slash;
+	size_t n;
+
+	while ((slash = strchr(p, '/')) != NULL) {
+		n = (size_t)(slash - p);
+		if (p[0] == '.')
+			return "is inside a hidden folder";
+		if ((n == 6 && memcmp(p, "parsed", 6) == 0) || (n == 5 && memcmp(p, "error", 5) == 0))
+			return "is inside a parsed/ or error/ folder";
+		p = slash + 1;
+	}
+	n = strlen(p);
+	if (p[0] == '.')
+		return "is hidden (an upload in progress)";
+	if (n < 5 || strcmp(p + n - 4, ".tsv") != 0)
+		return "is not a .tsv file (only names ending in '.tsv', lower case, are taken)";
+	return NULL;
+}
+
+/* The folder of `rel` below the spool, made (0700) and opened; -1 with errno. */
+static int
+open_folder(int root, const char *rel, bool create)
+{
+	char *copy = strdup(rel), *p, *slash;
+	int dir = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (copy == NULL || dir < 0) {
+		free(copy);
+		if (dir >= 0)
+			close(dir);
+		errno = ENOMEM;
+		return -1;
+	}
+	for (p = copy; (slash = strchr(p, '/')) != NULL; p = slash + 1) {
+		int next;
+		*slash = '\0';
+		if (create && mkdirat(dir, p, 0700) < 0 && errno != EEXIST)
+			goto fail;
+		if ((next = openat(dir, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			goto fail;
+		close(dir);
+		dir = next;
+	}
+	free(copy);
+	return dir;
+fail:;
+	int e = errno;
+	close(dir);
+	free(copy);
+	errno = e;
+	return -1;
+}
+
+static const char *
+base_name(const char *rel)
+{
+	const char *s = strrchr(rel, '/');
+
+	return s ? s + 1 : rel;
+}
+
+/*
+ * A new file in the spool, not yet visible: an unnamed one (O_TMPFILE), or
+ * where the file system has none, ".tmp.XXXXXX" held locked while written.
+ */
+typedef struct tmpfile_ {
+	int fd;
+	char name[32]; /* "" for an unnamed one */
+} tmpfile_;
+
+static int
+tmp_create(tmpfile_ *t, int root)
+{
+	t->name[0] = '\0';
+	if ((t->fd = openat(root, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) >= 0)
+		return 0;
+	for (int i = 0; i < 100; i++) {
+		struct timeval tv;
+		gettimeofday(&tv, NULL);
+		snprintf(t->name, sizeof(t->name), ".tmp.%06lx%04x", (unsigned long)(tv.tv_usec ^ (getpid() << 4)) & 0xffffff,
+		    (unsigned)(rand() & 0xffff));
+		if ((t->fd = openat(root, t->name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0) {
+			flock(t->fd, LOCK_EX);
+			return 0;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	t->name[0] = '\0';
+	return -1;
+}
+
+static void
+tmp_drop(tmpfile_ *t, int root)
+{
+	if (t->fd < 0)
+		return;
+	if (t->name[0] != '\0')
+		unlinkat(root, t->name, 0);
+	close(t->fd);
+	t->fd = -1;
+}
+
+/* Gives the finished temporary file its name `name` in `dir`, never replacing one (EEXIST). */
+static int
+tmp_link(tmpfile_ *t, int root, int dir, const char *name)
+{
+	char proc[64];
+
+	if (t->name[0] == '\0') {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t->fd);
+		return linkat(AT_FDCWD, proc, dir, name, AT_SYMLINK_FOLLOW);
+	}
+	if (linkat(root, t->name, dir, name, 0) < 0)
+		return -1;
+	unlinkat(root, t->name, 0);
+	t->name[0] = '\0';
+	return 0;
+}
+
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Copies what `in` holds into `out`: 1 when it was exactly `size` bytes, 0 when not, -1 on a write error. */
+static int
+copy_bytes(int in, int out, long long size, int *in_errno)
+{
+	static char buf[128 * 1024];
+	long long total = 0;
+
+	*in_errno = 0;
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*in_errno = errno;
+			return 0;
+		}
+		if (n == 0)
+			break;
+		if (write_all(out, buf, (size_t)n) < 0)
+			return -1;
+		total += n;
+	}
+	return total == size;
+}
+
+/* A copy of the same upload in `dir`, or the first free name for a new one (*slot). */
+static int
+find_slot(int dir, const char *name, const pv_identity *id, char *slot, size_t size, bool *same, pv_err *err)
+{
+	struct stat st;
+
+	*same = false;
+	for (int k = 0; k < SLOTS_MAX; k++) {
+		pv_identity other;
+		pv_err e2;
+		char suffix[8] = "";
+		if (k > 0)
+			snprintf(suffix, sizeof(suffix), "~%d", k);
+		/* a name of 255 bytes still gets its "~1": shortened, the .id keeps the original */
+		size_t keep = strlen(name);
+		if (keep + strlen(suffix) > NAME_MAX)
+			keep = NAME_MAX - strlen(suffix);
+		if (size <= NAME_MAX)
+			return pv_fail(err, PV_EIO, "%s: no room for a spool name", name);
+		snprintf(slot, size, "%.*s%s", (int)keep, name, suffix);
+		if (fstatat(dir, slot, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				return PV_OK;
+			return pv_fail(err, PV_EIO, "spool copy %s: %s", slot, strerror(errno));
+		}
+		if (id_read(dir, slot, NULL, &other, &e2) == PV_OK && identity_eq(&other, id)) {
+			*same = true;
+			return PV_OK;
+		}
+	}
+	return pv_fail(err, PV_ETEMP, "%s: %d uploads of that name wait already: left for a later run", name, SLOTS_MAX);
+}
+
+/* Tells a systemd path unit (PathChanged=) that a copy came: a write, then close. */
+static void
+tell_queued(int root)
+{
+	char buf[32];
+	int fd = openat(root, ".queued", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return;
+	int n = snprintf(buf, sizeof(buf), "%lld\n", (long long)time(NULL));
+	(void)write_all(fd, buf, (size_t)n);
+	close(fd);
+}
+
+int
+pv_spool_add(pv_spool *sp, pv_spooled *how, char **copy, const char *file, pv_err *err)
+{
+	pv_place pl;
+	pv_identity id;
+	tmpfile_ data = { .fd = -1 }, meta = { .fd = -1 };
+	char *rel = NULL, *text = NULL, slot[NAME_MAX + 1];
+	const char *why;
+	struct timespec now;
+	struct stat st;
+	bool same, locked = false;
+	int fd = -1, dir = -1, rc, in_errno, copied;
+
+	*how = PV_SPOOL_FAILED;
+	if (copy != NULL)
+		*copy = NULL;
+	memset(&pl, 0, sizeof(pl));
+	pl.dir = pl.parent = -1;
+	if ((rel = pv_path_below(sp->data, file)) == NULL) {
+		*how = PV_SPOOL_REFUSED;
+		rc = pv_fail(err, PV_EDATA, "%s is outside the data folder %s", file, sp->data);
+		goto out;
+	}
+	if ((why = rel_problem(rel)) != NULL) {
+		*how = PV_SPOOL_REFUSED;
+		rc = pv_fail(err, PV_EDATA, "%s %s", file, why);
+		goto out;
+	}
+	/* one component at a time, no link followed: a tenant's link copies nothing */
+	if ((rc = pv_place_open(&pl, &fd, sp->data, file, err)) < 0) {
+		*how = rc == PV_ENOENT ? PV_SPOOL_GONE : rc == PV_EDATA ? PV_SPOOL_REFUSED : PV_SPOOL_UNREADABLE;
+		goto out;
+	}
+	identity_of(&id, &pl.st);
+	/* the timer's scan finds every original whose copy waits: nothing to copy then */
+	if ((dir = open_folder(sp->fd, rel, false)) >= 0) {
+		if ((rc = find_slot(dir, base_name(rel), &id, slot, sizeof(slot), &same, err)) < 0) {
+			*how = rc == PV_ETEMP ? PV_SPOOL_CHANGED : PV_SPOOL_FAILED;
+			goto out;
+		}
+		if (same) {
+			*how = PV_SPOOL_ALREADY;
+			goto out;
+		}
+		close(dir);
+		dir = -1;
+	}
+	/* a run ingesting the original itself (-t, the hook's sync mode) holds it: it is that run's */
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0) {
+		*how = PV_SPOOL_GONE;
+		rc = pv_fail(err, PV_ENOENT, "%s is being ingested by another run", file);
+		goto out;
+	}
+	flock(fd, LOCK_UN);
+	if (tmp_create(&data, sp->fd) < 0) {
+		rc = pv_fail(err, PV_EIO, "cannot create a file in the spool %s: %s", sp->dir, strerror(errno));
+		goto out;
+	}
+	copied = copy_bytes(fd, data.fd, id.size, &in_errno);
+	if (copied < 0 || fsync(data.fd) < 0) {
+		rc = pv_fail(err, PV_EIO, "cannot write the copy of %s into the spool %s: %s", file, sp->dir,
+		    strerror(errno));
+		goto out;
+	}
+	if (in_errno != 0) {
+		*how = PV_SPOOL_UNREADABLE;
+		rc = pv_fail(err, PV_EIO, "cannot read %s: %s", file, strerror(in_errno));
+		goto out;
+	}
+	if (copied == 0 || pv_place_changed(&pl, fd, err) < 0) {
+		*how = PV_SPOOL_CHANGED;
+		rc = pv_fail(err, PV_ETEMP, "%s changed while it was copied: not spooled "
+		    "(its new content comes with its next upload, or the next scan)", file);
+		goto out;
+	}
+
+	/* what follows changes the spool: one at a time, the worker's settling included */
+	if (lock_wait(sp->lock) < 0) {
+		rc = pv_fail(err, PV_EIO, "cannot lock the spool %s: %s", sp->dir, strerror(errno));
+		goto out;
+	}
+	locked = true;
+	/* still that upload at that name? a worker may have settled it, a tenant replaced it */
+	if (fstatat(pl.dir, pl.name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_ino != pl.st.st_ino ||
+	    st.st_dev != pl.st.st_dev) {
+		*how = PV_SPOOL_GONE;
+		rc = pv_fail(err, PV_ENOENT, "%s was moved or replaced while it was copied: not spooled", file);
+		goto out;
+	}
+	if ((dir = open_folder(sp->fd, rel, true)) < 0) {
+		rc = pv_fail(err, PV_EIO, "cannot create the folder of %s in the spool %s: %s", rel, sp->dir,
+		    strerror(errno));
+		goto out;
+	}
+	if ((rc = find_slot(dir, base_name(rel), &id, slot, sizeof(slot), &same, err)) < 0) {
+		*how = rc == PV_ETEMP ? PV_SPOOL_CHANGED : PV_SPOOL_FAILED;
+		goto out;
+	}
+	if (same) {
+		*how = PV_SPOOL_ALREADY;
+		goto out;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	char idname[NAME_MAX + 8];
+	snprintf(idname, sizeof(idname), ".id/%s", slot);
+	if ((text = id_text(rel, &id, &now)) == NULL) {
+		rc = pv_fail(err, PV_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* the .id first, then the copy: a copy in the spool always has its .id */
+	const struct timespec times[2] = { now, now };
+	if ((mkdirat(dir, ".id", 0700) < 0 && errno != EEXIST) ||
+	    tmp_create(&meta, sp->fd) < 0 || write_all(meta.fd, text, strlen(text)) < 0 ||
+	    fsync(meta.fd) < 0 || (unlinkat(dir, idname, 0) < 0 && errno != ENOENT) ||
+	    tmp_link(&meta, sp->fd, dir, idname) < 0 ||
+	    futimens(data.fd, times) < 0 || tmp_link(&data, sp->fd, dir, slot) < 0 || fsync(dir) < 0) {
+		rc = pv_fail(err, PV_EIO, "cannot write the copy of %s into the spool %s: %s", file, sp->dir,
+		    strerror(errno));
+		unlinkat(dir, idname, 0);
+		goto out;
+	}
+	tell_queued(sp->fd);
+	*how = PV_SPOOL_COPIED;
+	if (copy != NULL && asprintf(copy, "%.*s%s", (int)(base_name(rel) - rel), rel, slot) < 0)
+		*copy = NULL;
+	rc = PV_OK;
+out:
+	if (*how == PV_SPOOL_ALREADY)
+		rc = PV_OK;
+	if (locked)
+		unlock(sp->lock);
+	tmp_drop(&data, sp->fd);
+	tmp_drop(&meta, sp->fd);
+	if (dir >= 0)
+		close(dir);
+	if (fd >= 0)
+		close(fd);
+	pv_place_free(&pl);
+	free(text);
+	free(rel);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- the worker */
+
+int
+pv_spool_lock(pv_spool *sp, pv_err *err)
+{
+	if (sp->worker < 0 && (sp->worker = open_lock(sp->fd, ".worker.lock")) < 0)
+		return pv_fail(err, PV_EIO, "cannot open %s/.worker.lock: %s", sp->dir, strerror(errno));
+	if (flock(sp->worker, LOCK_EX | LOCK_NB) == 0)
+		return 1;
+	if (errno == EWOULDBLOCK)
+		return 0;
+	return pv_fail(err, PV_EIO, "cannot lock %s/.worker.lock: %s", sp->dir, strerror(errno));
+}
+
+static int
+key_cmp(const struct timespec *ta, const char *a, const struct timespec *tb, const char *b)
+{
+	if (ta->tv_sec != tb->tv_sec)
+		return ta->tv_sec < tb->tv_sec ? -1 : 1;
+	if (ta->tv_nsec != tb->tv_nsec)
+		return ta->tv_nsec < tb->tv_nsec ? -1 : 1;
+	return strcmp(a, b);
+}
+
+static int
+key_qsort(const void *a, const void *b)
+{
+	const key *x = a, *y = b;
+
+	return key_cmp(&x->t, x->copy, &y->t, y->copy);
+}
+
+/* The window as a max-heap: the newest of the kept copies on top, to be pushed out. */
+static void
+sift_down(key *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < n && key_cmp(&h[l].t, h[l].copy, &h[m].t, h[m].copy) > 0)
+			m = l;
+		if (r < n && key_cmp(&h[r].t, h[r].copy, &h[m].t, h[m].copy) > 0)
+			m = r;
+		if (m == i)
+			return;
+		key tmp = h[i];
+		h[i] = h[m];
+		h[m] = tmp;
+		i = m;
+	}
+}
+
+static void
+sift_up(key *h, size_t i)
+{
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (key_cmp(&h[i].t, h[i].copy, &h[p].t, h[p].copy) <= 0)
+			return;
+		key tmp = h[i];
+		h[i] = h[p];
+		h[p] = tmp;
+		i = p;
+	}
+}
+
+/* What one pass does with each copy it meets. */
+typedef struct pass {
+	pv_spool *sp;
+	bool fill;        /* keep the next WINDOW copies after the cursor */
+	bool tidy;        /* remove what dead spoolers left (the worker's lock is held) */
+	size_t count;     /* copies met */
+	bool any_after;   /* one after the cursor was met */
+	struct timespec oldest;
+} pass;
+
+/* A copy met: counted, and kept when it is among the next ones. */
+static int
+meet(pass *ps, const char *copy, const struct stat *st)
+{
+	pv_spool *sp = ps->sp;
+	bool after = !sp->started ||
+	    key_cmp(&st->st_mtim, copy, &sp->cursor.t, sp->cursor.copy) > 0;
+
+	if (ps->count++ == 0 || key_cmp(&st->st_mtim, "", &ps->oldest, "") < 0)
+		ps->oldest = st->st_mtim;
+	if (!after)
+		return 0;
+	ps->any_after = true;
+	if (!ps->fill)
+		return 0;
+	if (sp->nwin == WINDOW) {
+		/* full: it replaces the newest kept, when it is older */
+		if (key_cmp(&st->st_mtim, copy, &sp->win[0].t, sp->win[0].copy) >= 0)
+			return 0;
+		char *c = strdup(copy);
+		if (c == NULL)
+			return -1;
+		free(sp->win[0].copy);
+		sp->win[0] = (key){ st->st_mtim, c };
+		sift_down(sp->win, sp->nwin, 0);
+		return 0;
+	}
+	if ((sp->win[sp->nwin].copy = strdup(copy)) == NULL)
+		return -1;
+	sp->win[sp->nwin].t = st->st_mtim;
+	sift_up(sp->win, sp->nwin++);
+	return 0;
+}
+
+/* A temporary file of a spooler that died: unlocked, and not new. */
+static void
+tidy_tmp(int dir, const char *name)
+{
+	struct stat st;
+	int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && time(NULL) - st.st_mtim.tv_sec > STALE_S &&
+	    flock(fd, LOCK_EX | LOCK_NB) == 0)
+		unlinkat(dir, name, 0);
+	close(fd);
+}
+
+/*
+ * The .id files whose copy is gone, in folder `dir`: a spooler that died
+ * before linking its copy, or a worker after removing it.
+ */
+static void
+tidy_ids(pv_spool *sp, int dir)
+{
+	int ids = openat(dir, ".id", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	if (ids < 0)
+		return;
+	if ((d = fdopendir(ids)) == NULL) {
+		close(ids);
+		return;
+	}
+	if (lock_wait(sp->lock) == 0) {
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.' &&
+			    fstatat(dir, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+				unlinkat(dirfd(d), de->d_name, 0);
+		unlinkat(dir, ".id", AT_REMOVEDIR); /* when it is empty */
+		unlock(sp->lock);
+	}
+	closedir(d);
+}
+
+/* Walks folder `dir` (`rel` below the spool); depth bounded, one DIR open per level. */
+static int
+walk(pass *ps, int dir, char *rel, size_t len, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+	int rc = 0;
+
+	if (depth > DEPTH_MAX || (d = fdopendir(dir)) == NULL) {
+		close(dir);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL && rc == 0) {
+		const char *name = de->d_name;
+		size_t n = strlen(name);
+		struct stat st;
+
+		if (name[0] == '.') {
+			if (ps->tidy && depth == 0 && strncmp(name, ".tmp.", 5) == 0)
+				tidy_tmp(dirfd(d), name);
+			else if (ps->tidy && strcmp(name, ".id") == 0)
+				tidy_ids(ps->sp, dirfd(d));
+			continue;
+		}
+		if (len + n + 2 > PATH_MAX || fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		memcpy(rel + len, name, n + 1);
+		if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0) {
+				rel[len + n] = '/';
+				rel[len + n + 1] = '\0';
+				rc = walk(ps, sub, rel, len + n + 1, depth + 1);
+			}
+		} else if (S_ISREG(st.st_mode)) {
+			rc = meet(ps, rel, &st);
+		}
+		rel[len] = '\0';
+	}
+	closedir(d);
+	return rc;
+}
+
+static int
+spool_pass(pass *ps, pv_err *err)
+{
+	char rel[PATH_MAX + 1] = "";
+	int dir = openat(ps->sp->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dir < 0)
+		return pv_fail(err, PV_EIO, "cannot read the spool %s: %s", ps->sp->dir, strerror(errno));
+	if (walk(ps, dir, rel, 0, 0) < 0)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	return PV_OK;
+}
+
+/* Builds the entry of a copy from its .id. */
+static int
+entry_of(pv_spool *sp, const key *k, pv_spool_entry **e, pv_err *err)
+{
+	pv_spool_entry *en = calloc(1, sizeof(*en));
+	char *rel = NULL;
+	int dir = -1, rc;
+
+	if (en == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	en->queued = k->t;
+	if ((en->copy = strdup(k->copy)) == NULL) {
+		rc = pv_fail(err, PV_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((dir = open_folder(sp->fd, k->copy, false)) < 0) {
+		rc = pv_fail(err, errno == ENOENT ? PV_ENOENT : PV_EIO, "spool copy %s: %s", k->copy,
+		    strerror(errno));
+		goto fail;
+	}
+	if ((rc = id_read(dir, base_name(k->copy), &rel, &en->id, err)) < 0)
+		goto fail;
+	/* the original: where the .id says, below the data folder the worker was given */
+	if (strstr(rel, "/../") != NULL || strncmp(rel, "../", 3) == 0 ||
+	    asprintf(&en->path, "%s/%s", sp->data, rel) < 0) {
+		en->path = NULL;
+		rc = pv_fail(err, PV_EDATA, "the .id of %s: not a path below the data folder", k->copy);
+		goto fail;
+	}
+	free(rel);
+	close(dir);
+	*e = en;
+	return PV_OK;
+fail:
+	free(rel);
+	if (dir >= 0)
+		close(dir);
+	pv_spool_entry_free(en);
+	return rc;
+}
+
+int
+pv_spool_next(pv_spool *sp, pv_spool_entry **e, pv_err *err)
+{
+	int rc;
+
+	*e = NULL;
+	for (;;) {
+		if (sp->pos == sp->nwin) {
+			pass ps = { .sp = sp, .fill = true, .tidy = sp->worker >= 0 };
+			window_clear(sp);
+			if ((rc = spool_pass(&ps, err)) < 0)
+				return rc;
+			if (sp->nwin == 0)
+				return 0;
+			qsort(sp->win, sp->nwin, sizeof(sp->win[0]), key_qsort);
+		}
+		key *k = &sp->win[sp->pos++];
+		free(sp->cursor.copy);
+		sp->cursor = *k; /* the cursor takes the name over */
+		k->copy = NULL;
+		sp->started = true;
+		if ((rc = entry_of(sp, &sp->cursor, e, err)) == PV_OK)
+			return 1;
+		if (rc == PV_ENOMEM)
+			return rc;
+		/* gone meanwhile, or no .id of ours: said, and left alone */
+		if (rc != PV_ENOENT)
+			pv_warn("spool %s: %s: left in the spool", sp->dir, err->msg);
+	}
+}
+
+int
+pv_spool_count(pv_spool *sp, size_t *n, pv_err *err)
+{
+	pass ps = { .sp = sp };
+	int rc = spool_pass(&ps, err);
+
+	*n = ps.count;
+	return rc;
+}
+
+int
+pv_spool_again(pv_spool *sp, pv_err *err)
+{
+	pass ps = { .sp = sp };
+	int rc;
+
+	if (sp->worker >= 0)
+		unlock(sp->worker);
+	if (pv_stop_signal() != 0)
+		return 0;
+	if ((rc = spool_pass(&ps, err)) < 0)
+		return rc;
+	if (!ps.any_after)
+		return 0;
+	/* taken again: else the worker that holds it now sees them */
+	return pv_spool_lock(sp, err);
+}
+
+int
+pv_spool_open_copy(pv_spool *sp, const pv_spool_entry *e, int *fd, char **abs, pv_err *err)
+{
+	int dir = open_folder(sp->fd, e->copy, false);
+
+	*fd = -1;
+	if (abs != NULL)
+		*abs = NULL;
+	if (dir >= 0) {
+		*fd = openat(dir, base_name(e->copy), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		close(dir);
+	}
+	if (*fd < 0)
+		return pv_fail(err, errno == ENOENT ? PV_ENOENT : PV_EIO, "spool copy %s/%s: %s", sp->dir,
+		    e->copy, strerror(errno));
+	if (abs != NULL && asprintf(abs, "%s/%s", sp->dir, e->copy) < 0)
+		*abs = NULL;
+	return PV_OK;
+}
+
+/* Removes the copy and its .id, then the folders it leaves empty. */
+static void
+remove_copy(pv_spool *sp, const pv_spool_entry *e)
+{
+	char idname[NAME_MAX + 8], *rel = strdup(e->copy), *slash;
+	int dir = open_folder(sp->fd, e->copy, false);
+
+	if (dir >= 0) {
+		snprintf(idname, sizeof(idname), ".id/%s", base_name(e->copy));
+		unlinkat(dir, base_name(e->copy), 0);
+		unlinkat(dir, idname, 0);
+		unlinkat(dir, ".id", AT_REMOVEDIR); /* when it is empty */
+		fsync(dir);
+		close(dir);
+	}
+	/* empty folders go, from the deepest: rmdir fails on one that is not */
+	while (rel != NULL && (slash = strrchr(rel, '/')) != NULL) {
+		*slash = '\0';
+		if (unlinkat(sp->fd, rel, AT_REMOVEDIR) < 0)
+			break;
+	}
+	free(rel);
+}
+
+int
+pv_spool_settle(pv_spool *sp, const pv_spool_entry *e, const char *subdir, char **dest, pv_err *err)
+{
+	pv_place pl;
+	pv_identity now;
+	int fd = -1, rc;
+
+	*dest = NULL;
+	if (lock_wait(sp->lock) < 0)
+		return pv_fail(err, PV_EIO, "cannot lock the spool %s: %s", sp->dir, strerror(errno));
+	rc = pv_place_open(&pl, &fd, sp->data, e->path, err);
+	if (rc == PV_OK) {
+		identity_of(&now, &pl.st);
+		if (!identity_eq(&now, &e->id))
+			rc = pv_fail(err, PV_ENOENT,
+			    "the original was written to or replaced after this upload: left for its own");
+		else if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+			rc = pv_fail(err, PV_ENOENT, "the original is being ingested by another run");
+		else
+			rc = pv_settle_move(dest, &pl, fd, subdir, err);
+	} else if (rc == PV_ENOENT || rc == PV_EDATA) {
+		rc = pv_fail(err, PV_ENOENT, "the original is no longer there (moved or removed after its upload)");
+	}
+	/* a move that failed keeps the copy, as a run keeps a file it could not move */
+	if (rc == PV_OK || rc == PV_ENOENT)
+		remove_copy(sp, e);
+	else if (rc != PV_ENOMEM)
+		rc = PV_EIO;
+	unlock(sp->lock);
+	if (fd >= 0)
+		close(fd);
+	pv_place_free(&pl);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- records */
+
+int
+pv_spool_record_run(pv_spool *sp, const cJSON *run, pv_err *err)
+{
+	char *text = cJSON_PrintUnformatted(run);
+	int rc;
+
+	if (text == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	rc = pv_settle_write_atomic(sp->dir, ".last-run.json", text, strlen(text), err);
+	free(text);
+	return rc;
+}
+
+int
+pv_spool_stats(cJSON **out, const char *dir, pv_err *err)
+{
+	pv_spool sp;
+	pass ps = { .sp = &sp };
+	struct timespec now;
+	cJSON *o = cJSON_CreateObject(), *last = NULL;
+	int fd, rc = PV_OK;
+
+	*out = NULL;
+	memset(&sp, 0, sizeof(sp));
+	sp.fd = sp.lock = sp.worker = -1;
+	sp.dir = (char *)dir;
+	if (o == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	cJSON_AddItemToObject(o, "dir", pv_json_string(dir));
+	if ((sp.fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		if (errno != ENOENT) {
+			rc = pv_fail(err, PV_EIO, "spool folder %s: %s", dir, strerror(errno));
+			goto out;
+		}
+		cJSON_AddNumberToObject(o, "waiting", 0);
+		cJSON_AddBoolToObject(o, "worker_running", false);
+		goto done;
+	}
+	if ((rc = spool_pass(&ps, err)) < 0)
+		goto out;
+	cJSON_AddNumberToObject(o, "waiting", (double)ps.count);
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (ps.count > 0)
+		cJSON_AddNumberToObject(o, "oldest_age_s", (double)(now.tv_sec - ps.oldest.tv_sec));
+	/* a worker holds its lock: a shared one cannot be had */
+	fd = openat(sp.fd, ".worker.lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	cJSON_AddBoolToObject(o, "worker_running", fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 &&
+	    errno == EWOULDBLOCK);
+	if (fd >= 0)
+		close(fd);
+	if ((fd = openat(sp.fd, ".last-run.json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) >= 0) {
+		char buf[8192];
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			last = cJSON_Parse(buf);
+		}
+	}
+	if (cJSON_IsObject(last)) {
+		cJSON_AddItemToObject(o, "last_run", last);
+		last = NULL;
+	}
+done:
+	*out = o;
+	o = NULL;
+out:
+	cJSON_Delete(last);
+	cJSON_Delete(o);
+	if (sp.fd >= 0)
+		close(sp.fd);
+	window_clear(&sp);
+	return rc;
+}
