@@ -271,6 +271,30 @@ txt(const cJSON *o, const char *key)
 	return s ? s : "";
 }
 
+/* The spool: copies waiting, the oldest one's age, the worker. */
+static void
+print_spool(FILE *fp, const cJSON *sp)
+{
+	const cJSON *last = cJSON_GetObjectItemCaseSensitive(sp, "last_run");
+
+	fprintf(fp, "\nSpool %s\n", txt(sp, "dir"));
+	if (str(sp, "error") != NULL) {
+		fprintf(fp, "  cannot be read: %s\n", txt(sp, "error"));
+		return;
+	}
+	fprintf(fp, "  %.0f %s waiting", num(sp, "waiting"), num(sp, "waiting") == 1 ? "copy" : "copies");
+	if (cJSON_GetObjectItemCaseSensitive(sp, "oldest_age_s") != NULL)
+		fprintf(fp, ", the oldest for %.0f s", num(sp, "oldest_age_s"));
+	fprintf(fp, "\n  worker: %s", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sp, "worker_running"))
+	    ? "running now; " : "");
+	if (last == NULL)
+		fprintf(fp, "no run recorded\n");
+	else
+		fprintf(fp, "last run ended %s, exit %.0f: %.0f files, %.0f ingested, %.0f to error/, %.0f pending\n",
+		    txt(last, "ended"), num(last, "exit"), num(last, "nb_files"), num(last, "nb_success"),
+		    num(last, "nb_error"), num(last, "nb_pending"));
+}
+
 void
 pv_status_print(const cJSON *st, FILE *fp)
 {
@@ -303,21 +327,8 @@ pv_status_print(const cJSON *st, FILE *fp)
 			fprintf(fp, "      not taken: %s\n", txt(e, "reason"));
 	}
 
-	if ((sp = cJSON_GetObjectItemCaseSensitive(st, "spool")) != NULL) {
-		const cJSON *last = cJSON_GetObjectItemCaseSensitive(sp, "last_run");
-		fprintf(fp, "\nSpool %s\n  %.0f %s waiting", txt(sp, "dir"), num(sp, "waiting"),
-		    num(sp, "waiting") == 1 ? "copy" : "copies");
-		if (cJSON_GetObjectItemCaseSensitive(sp, "oldest_age_s") != NULL)
-			fprintf(fp, ", the oldest for %.0f s", num(sp, "oldest_age_s"));
-		fprintf(fp, "\n  worker: %s", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sp, "worker_running"))
-		    ? "running now; " : "");
-		if (last == NULL)
-			fprintf(fp, "no run recorded\n");
-		else
-			fprintf(fp, "last run ended %s, exit %.0f: %.0f files, %.0f ingested, %.0f to error/, %.0f pending\n",
-			    txt(last, "ended"), num(last, "exit"), num(last, "nb_files"), num(last, "nb_success"),
-			    num(last, "nb_error"), num(last, "nb_pending"));
-	}
+	if ((sp = cJSON_GetObjectItemCaseSensitive(st, "spool")) != NULL)
+		print_spool(fp, sp);
 
 	fprintf(fp, "\nFolders skipped (cannot be read)\n");
 	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(st, "skipped_folders")) == 0)

@@ -296,10 +296,14 @@ add_spool(cJSON *st, const char *data_dir, pv_err *err)
 
 	if (dir == NULL)
 		return 0; /* no data folder: said already */
-	rc = pv_spool_stats(&sp, dir, err);
+	/* a spool this user may not read (mode 0700) is said, the rest still shown */
+	if ((rc = pv_spool_stats(&sp, dir, err)) < 0 && (sp = cJSON_CreateObject()) != NULL) {
+		cJSON_AddStringToObject(sp, "dir", dir);
+		cJSON_AddStringToObject(sp, "error", err->msg);
+	}
 	free(dir);
-	if (rc < 0)
-		return EX_IOERR;
+	if (sp == NULL)
+		return EX_OSERR;
 	cJSON_AddItemToObject(st, "spool", sp);
 	return 0;
 }

@@ -322,3 +322,22 @@ idof() { sed -n "s/^$2 //p" "$(dirname "$1")/.id/$(basename "$1")"; }
     assert_eq "$(copies)" ""
     grep -q "file_name=$long " "$OUT"
 }
+
+@test "status by a user who may not read the spool (0700): the spool's lines say so, the rest is shown, exit 0" {
+    [ "$(id -u)" -eq 0 ] || skip "needs root, to run status as another user"
+    command -v setpriv >/dev/null || skip "setpriv(1) not installed"
+    base=$(mktemp -d /tmp/pv-spool.XXXXXX)
+    chmod 755 "$base"
+    mkdir -p "$base/data/acme/camp1/$SN"
+    ok "$base/data/acme/camp1/$SN/f.tsv" 10
+    run_parser spool -d "$base/data" "$base/data/acme/camp1/$SN/f.tsv"
+    assert_status 0
+    cp "${TSV_PARSER_REAL:-$TSV_PARSER}" "$base/tsv_parser"
+    run --separate-stderr env -C "$base" TSV_REPORT_DIR="$base/data/../reports" \
+        setpriv --reuid=65534 --regid=65534 --clear-groups "$base/tsv_parser" status -d "$base/data"
+    rm -rf "$base"
+    assert_status 0
+    assert_contains "$output" "Spool $base/spool"
+    assert_contains "$output" "cannot be read: "
+    assert_contains "$output" "Waiting in the data folder"
+}
