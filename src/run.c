@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "powerview/log.h"
 #include "powerview/lp.h"
@@ -125,10 +127,24 @@ take_copy(pv_file_result *r, const pv_run_opts *o)
 	char *abs = NULL;
 	int fd, rc;
 
+	struct stat st;
+
 	if ((rc = pv_spool_open_copy(o->spool, r->spooled, &fd, &abs, &err)) < 0) {
 		r->status = rc == PV_ENOENT ? PV_STATUS_SKIPPED : PV_STATUS_PENDING;
 		r->error = strdup(err.msg);
 		return rc;
+	}
+	/* a crash before the copy reached the disk: the original, in place, is spooled again */
+	if (fstat(fd, &st) == 0 && (long long)st.st_size != r->spooled->id.size) {
+		if (asprintf(&r->error, "the spool copy %s is damaged (%lld bytes, the upload had %lld): "
+		    "removed; the original waits for the next scan", abs ? abs : r->spooled->copy,
+		    (long long)st.st_size, r->spooled->id.size) < 0)
+			r->error = NULL;
+		r->status = PV_STATUS_SKIPPED;
+		close(fd);
+		free(abs);
+		pv_spool_drop(o->spool, r->spooled);
+		return PV_ENOENT;
 	}
 	rc = pv_ingest_copy(r, &o->cfg, o->data_dir, r->file_path, fd, abs, o->sink);
 	free(abs);

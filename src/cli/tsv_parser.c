@@ -672,6 +672,7 @@ spool_scan(pv_spool *sp, pv_walk *walk, pv_paths *direct, pv_passed_list *passed
 	size_t copied = 0, already = 0, other = 0;
 	int rc, status = 0;
 
+	pv_spool_batch(sp);
 	while ((rc = pv_walk_next(walk, &path, &err)) == 1) {
 		if (pv_stop_signal() != 0)
 			break;
@@ -694,6 +695,11 @@ spool_scan(pv_spool *sp, pv_walk *walk, pv_paths *direct, pv_passed_list *passed
 		}
 	}
 	if (rc < 0) {
+		pv_error("%s", err.msg);
+		status = EX_IOERR;
+	}
+	/* durable before the worker moves any original: else no worker (74) */
+	if (pv_spool_sync(sp, &err) < 0) {
 		pv_error("%s", err.msg);
 		status = EX_IOERR;
 	}
@@ -1082,6 +1088,10 @@ main(int argc, char **argv)
 			walk = NULL;
 			if (pv_stop_signal() != 0) {
 				status = 128 + pv_stop_signal();
+				goto out;
+			}
+			if (spool_status == EX_IOERR || spool_status == EX_OSERR) {
+				status = spool_status;
 				goto out;
 			}
 			if (direct.count > 0 && (rc = pv_walk_list(&walk, direct.items, direct.count, &err)) < 0) {

@@ -37,6 +37,7 @@ struct pv_spool {
 	int fd;          /* the spool folder */
 	int lock;        /* .lock: short steps that add or remove copies */
 	int worker;      /* .worker.lock, held by the worker; -1 */
+	bool batch;      /* no fsync per copy: one pv_spool_sync after many */
 	bool started;    /* a key was yielded: `cursor` is set */
 	key cursor;      /* the last copy yielded */
 	key win[WINDOW]; /* the pass's next copies, oldest first */
@@ -549,6 +550,28 @@ tell_queued(int root)
 	close(fd);
 }
 
+/* A copy is durable when pv_spool_add returns, unless a batch syncs them all at its end. */
+static int
+durable(const pv_spool *sp, int fd)
+{
+	return sp->batch ? 0 : fsync(fd);
+}
+
+void
+pv_spool_batch(pv_spool *sp)
+{
+	sp->batch = true;
+}
+
+int
+pv_spool_sync(pv_spool *sp, pv_err *err)
+{
+	sp->batch = false;
+	if (syncfs(sp->fd) < 0)
+		return pv_fail(err, PV_EIO, "cannot flush the spool %s to disk: %s", sp->dir, strerror(errno));
+	return PV_OK;
+}
+
 int
 pv_spool_add(pv_spool *sp, pv_spooled *how, char **copy, const char *file, pv_err *err)
 {
@@ -608,7 +631,7 @@ pv_spool_add(pv_spool *sp, pv_spooled *how, char **copy, const char *file, pv_er
 		goto out;
 	}
 	copied = copy_bytes(fd, data.fd, id.size, &in_errno);
-	if (copied < 0 || fsync(data.fd) < 0) {
+	if (copied < 0 || durable(sp, data.fd) < 0) {
 		rc = pv_fail(err, PV_EIO, "cannot write the copy of %s into the spool %s: %s", file, sp->dir,
 		    strerror(errno));
 		goto out;
@@ -662,9 +685,9 @@ pv_spool_add(pv_spool *sp, pv_spooled *how, char **copy, const char *file, pv_er
 	const struct timespec times[2] = { now, now };
 	if ((mkdirat(dir, ".id", 0700) < 0 && errno != EEXIST) ||
 	    tmp_create(&meta, sp->fd) < 0 || write_all(meta.fd, text, strlen(text)) < 0 ||
-	    fsync(meta.fd) < 0 || (unlinkat(dir, idname, 0) < 0 && errno != ENOENT) ||
+	    durable(sp, meta.fd) < 0 || (unlinkat(dir, idname, 0) < 0 && errno != ENOENT) ||
 	    tmp_link(&meta, sp->fd, dir, idname) < 0 ||
-	    futimens(data.fd, times) < 0 || tmp_link(&data, sp->fd, dir, slot) < 0 || fsync(dir) < 0) {
+	    futimens(data.fd, times) < 0 || tmp_link(&data, sp->fd, dir, slot) < 0 || durable(sp, dir) < 0) {
 		rc = pv_fail(err, PV_EIO, "cannot write the copy of %s into the spool %s: %s", file, sp->dir,
 		    strerror(errno));
 		unlinkat(dir, idname, 0);
@@ -1043,6 +1066,15 @@ remove_copy(pv_spool *sp, const pv_spool_entry *e)
 			break;
 	}
 	free(rel);
+}
+
+void
+pv_spool_drop(pv_spool *sp, const pv_spool_entry *e)
+{
+	if (lock_wait(sp->lock) < 0)
+		return;
+	remove_copy(sp, e);
+	unlock(sp->lock);
 }
 
 int

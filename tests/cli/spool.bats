@@ -341,3 +341,20 @@ idof() { sed -n "s/^$2 //p" "$(dirname "$1")/.id/$(basename "$1")"; }
     assert_contains "$output" "cannot be read: "
     assert_contains "$output" "Waiting in the data folder"
 }
+
+@test "a copy damaged by a crash (shorter than the upload): removed, reported, the original spooled again by the next scan" {
+    ok "$F" 10
+    spool "$F"
+    truncate -s 20 "$SPOOL/acme/camp1/$SN/f.tsv"
+    work
+    assert_status 0
+    assert_contains "$stderr" "is damaged (20 bytes, the upload had $(stat -c %s "$F"))"
+    assert_eq "$(rq 'f["status"]')" skipped
+    assert_eq "$(wc -c <"$OUT")" 0
+    assert_file "$F"
+    assert_eq "$(copies)" ""
+    parse_data
+    assert_status 0
+    assert_eq "$(values)" "10 11 12 "
+    assert_file "$DEV/parsed/f.tsv"
+}
