@@ -71,8 +71,8 @@ usage(FILE *fp)
 	    "       tsv_parser --version\n"
 	    "\n"
 	    "  -d, --data-folder dir  data folder: dir/<company>/<campaign>/<device>/*.tsv\n"
-	    "  -t, --tsv-file file    file to ingest (repeatable); without it, dir is scanned:\n"
-	    "                         its files are spooled, then the spool is worked\n"
+	    "  -t, --tsv-file file    file to ingest (repeatable); without it, dir is\n"
+	    "                         scanned: its files spooled, then the spool worked\n"
 	    "      --spool            work the spool only: ingest its copies, oldest first\n"
 	    "      --dry-run          read and report only: nothing moved, locked or sent;\n"
 	    "                         stdout carries the JSON run report\n"
@@ -592,7 +592,7 @@ spool_one(pv_spool *sp, const char *file, pv_log_level level, pv_err *err)
 	if (how == PV_SPOOL_COPIED)
 		pv_log(level, "%s: spooled as %s/%s", file, pv_spool_dir(sp), copy ? copy : "?");
 	else if (how == PV_SPOOL_ALREADY)
-		pv_debug("%s: already spooled (same device, inode, size and modification time)", file);
+		pv_log(level, "%s: already spooled (same device, inode, size and modification time)", file);
 	free(copy);
 	return how;
 }

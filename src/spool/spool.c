@@ -417,7 +417,9 @@ static int
 tmp_create(tmpfile_ *t, int root)
 {
 	t->name[0] = '\0';
-	if ((t->fd = openat(root, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) >= 0)
+	/* an unnamed file is linked through /proc/self/fd: without /proc, a named one */
+	if (access("/proc/self/fd", X_OK) == 0 &&
+	    (t->fd = openat(root, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) >= 0)
 		return 0;
 	for (int i = 0; i < 100; i++) {
 		struct timeval tv;
@@ -536,16 +538,46 @@ find_slot(int dir, const char *name, const pv_identity *id, char *slot, size_t s
 	return pv_fail(err, PV_ETEMP, "%s: %d uploads of that name wait already: left for a later run", name, SLOTS_MAX);
 }
 
+/*
+ * The time of a new copy, under the spool's lock: after every copy before
+ * it (.queued holds the last one), even when the clock stepped back. The
+ * worker's order, and its cursor, rest on it.
+ */
+static void
+commit_time(int root, struct timespec *now)
+{
+	char buf[64] = "";
+	long long sec;
+	long nsec;
+	int fd = openat(root, ".queued", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	clock_gettime(CLOCK_REALTIME, now);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || (buf[n] = '\0', sscanf(buf, "%lld.%9ld", &sec, &nsec)) != 2)
+		return;
+	if (now->tv_sec < sec || (now->tv_sec == sec && now->tv_nsec <= nsec)) {
+		now->tv_sec = (time_t)sec;
+		now->tv_nsec = nsec + 1;
+		if (now->tv_nsec >= 1000000000L) {
+			now->tv_sec++;
+			now->tv_nsec = 0;
+		}
+	}
+}
+
 /* Tells a systemd path unit (PathChanged=) that a copy came: a write, then close. */
 static void
-tell_queued(int root)
+tell_queued(int root, const struct timespec *when)
 {
-	char buf[32];
+	char buf[64];
 	int fd = openat(root, ".queued", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 
 	if (fd < 0)
 		return;
-	int n = snprintf(buf, sizeof(buf), "%lld\n", (long long)time(NULL));
+	int n = snprintf(buf, sizeof(buf), "%lld.%09ld\n", (long long)when->tv_sec, when->tv_nsec);
 	(void)write_all(fd, buf, (size_t)n);
 	close(fd);
 }
@@ -674,7 +706,7 @@ pv_spool_add(pv_spool *sp, pv_spooled *how, char **copy, const char *file, pv_er
 		*how = PV_SPOOL_ALREADY;
 		goto out;
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
+	commit_time(sp->fd, &now);
 	char idname[NAME_MAX + 8];
 	snprintf(idname, sizeof(idname), ".id/%s", slot);
 	if ((text = id_text(rel, &id, &now)) == NULL) {
@@ -693,7 +725,7 @@ pv_spool_add(pv_spool *sp, pv_spooled *how, char **copy, const char *file, pv_er
 		unlinkat(dir, idname, 0);
 		goto out;
 	}
-	tell_queued(sp->fd);
+	tell_queued(sp->fd, &now);
 	*how = PV_SPOOL_COPIED;
 	if (copy != NULL && asprintf(copy, "%.*s%s", (int)(base_name(rel) - rel), rel, slot) < 0)
 		*copy = NULL;
@@ -841,10 +873,11 @@ tidy_tmp(int dir, const char *name)
 
 /*
  * The .id files whose copy is gone, in folder `dir`: a spooler that died
- * before linking its copy, or a worker after removing it.
+ * before linking its copy, or a worker after removing it. The pass holds
+ * the spool's lock: no spooler is between its .id and its copy.
  */
 static void
-tidy_ids(pv_spool *sp, int dir)
+tidy_ids(int dir)
 {
 	int ids = openat(dir, ".id", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct dirent *de;
@@ -857,14 +890,11 @@ tidy_ids(pv_spool *sp, int dir)
 		close(ids);
 		return;
 	}
-	if (lock_wait(sp->lock) == 0) {
-		while ((de = readdir(d)) != NULL)
-			if (de->d_name[0] != '.' &&
-			    fstatat(dir, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
-				unlinkat(dirfd(d), de->d_name, 0);
-		unlinkat(dir, ".id", AT_REMOVEDIR); /* when it is empty */
-		unlock(sp->lock);
-	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' &&
+		    fstatat(dir, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+			unlinkat(dirfd(d), de->d_name, 0);
+	unlinkat(dir, ".id", AT_REMOVEDIR); /* when it is empty */
 	closedir(d);
 }
 
@@ -889,7 +919,7 @@ walk(pass *ps, int dir, char *rel, size_t len, int depth)
 			if (ps->tidy && depth == 0 && strncmp(name, ".tmp.", 5) == 0)
 				tidy_tmp(dirfd(d), name);
 			else if (ps->tidy && strcmp(name, ".id") == 0)
-				tidy_ids(ps->sp, dirfd(d));
+				tidy_ids(dirfd(d));
 			continue;
 		}
 		if (len + n + 2 > PATH_MAX || fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -911,15 +941,30 @@ walk(pass *ps, int dir, char *rel, size_t len, int depth)
 	return rc;
 }
 
+/*
+ * One walk over the spool. The worker's passes (`locked`) hold the spool's
+ * lock: a readdir walk is not a snapshot, and a copy linked into a folder
+ * already walked while a newer one appears in a folder not yet walked
+ * would fall behind the cursor, never to be yielded. Under the lock every
+ * copy is wholly before the pass or after it, and after it means a later
+ * time (commit_time).
+ */
 static int
-spool_pass(pass *ps, pv_err *err)
+spool_pass(pass *ps, bool locked, pv_err *err)
 {
 	char rel[PATH_MAX + 1] = "";
-	int dir = openat(ps->sp->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dir = openat(ps->sp->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
 
 	if (dir < 0)
 		return pv_fail(err, PV_EIO, "cannot read the spool %s: %s", ps->sp->dir, strerror(errno));
-	if (walk(ps, dir, rel, 0, 0) < 0)
+	if (locked && lock_wait(ps->sp->lock) < 0) {
+		close(dir);
+		return pv_fail(err, PV_EIO, "cannot lock the spool %s: %s", ps->sp->dir, strerror(errno));
+	}
+	rc = walk(ps, dir, rel, 0, 0);
+	if (locked)
+		unlock(ps->sp->lock);
+	if (rc < 0)
 		return pv_fail(err, PV_ENOMEM, "out of memory");
 	return PV_OK;
 }
@@ -975,7 +1020,7 @@ pv_spool_next(pv_spool *sp, pv_spool_entry **e, pv_err *err)
 		if (sp->pos == sp->nwin) {
 			pass ps = { .sp = sp, .fill = true, .tidy = sp->worker >= 0 };
 			window_clear(sp);
-			if ((rc = spool_pass(&ps, err)) < 0)
+			if ((rc = spool_pass(&ps, true, err)) < 0)
 				return rc;
 			if (sp->nwin == 0)
 				return 0;
@@ -1000,7 +1045,7 @@ int
 pv_spool_count(pv_spool *sp, size_t *n, pv_err *err)
 {
 	pass ps = { .sp = sp };
-	int rc = spool_pass(&ps, err);
+	int rc = spool_pass(&ps, false, err);
 
 	*n = ps.count;
 	return rc;
@@ -1016,7 +1061,7 @@ pv_spool_again(pv_spool *sp, pv_err *err)
 		unlock(sp->worker);
 	if (pv_stop_signal() != 0)
 		return 0;
-	if ((rc = spool_pass(&ps, err)) < 0)
+	if ((rc = spool_pass(&ps, true, err)) < 0)
 		return rc;
 	if (!ps.any_after)
 		return 0;
@@ -1152,7 +1197,7 @@ pv_spool_stats(cJSON **out, const char *dir, pv_err *err)
 		cJSON_AddBoolToObject(o, "worker_running", false);
 		goto done;
 	}
-	if ((rc = spool_pass(&ps, err)) < 0)
+	if ((rc = spool_pass(&ps, false, err)) < 0)
 		goto out;
 	cJSON_AddNumberToObject(o, "waiting", (double)ps.count);
 	clock_gettime(CLOCK_REALTIME, &now);
