@@ -351,8 +351,12 @@ trap 'status=$?; log "ERROR: internal failure at line $LINENO (status $status)";
 # ---------------------------------------------------------------- settings
 
 sanitize_path
-HOOK_DIR=$(dirname -- "$(realpath -e -- "${BASH_SOURCE[0]}")")
-PROJECT_DIR=$(realpath -m -- "$HOOK_DIR/..")
+# (parameter expansions rather than dirname: every process started costs the
+# upload's latency)
+HOOK_DIR=$(realpath -e -- "${BASH_SOURCE[0]}")
+HOOK_DIR=${HOOK_DIR%/*}
+PROJECT_DIR=${HOOK_DIR%/*}
+PROJECT_DIR=${PROJECT_DIR:-/}
 
 early_warnings=()
 ENV_FILE=${POWERVIEW_ENV_FILE:-$PROJECT_DIR/.env}
@@ -370,7 +374,8 @@ fi
 
 setting POWERVIEW_LOG_FILE /srv/sftpgo/logs/uploads.log
 candidate=$(realpath -m -- "$REPLY")
-if mkdir -p -- "$(dirname -- "$candidate")" 2>/dev/null && : 2>/dev/null >>"$candidate"; then
+log_dir=${candidate%/*}
+if { [ -d "${log_dir:-/}" ] || mkdir -p -- "$log_dir" 2>/dev/null; } && : 2>/dev/null >>"$candidate"; then
 	LOG_FILE=$candidate
 else
 	log "ERROR: cannot write to the log file $(q "$candidate"): logging to standard error"
@@ -564,17 +569,18 @@ start_worker() {
 	log "$what: worker started (pid $pid): tsv_parser --spool"
 }
 
-# spool_words STATUS: what `tsv_parser spool`'s exit status means for the file.
+# spool_words STATUS: REPLY = what `tsv_parser spool`'s exit status means for
+# the file.
 spool_words() {
 	case $1 in
-	0) echo "spooled" ;;
-	65) echo "not a file the parser takes: not spooled" ;;
-	66) echo "file not found (another run took it?): not spooled" ;;
-	73 | 74) echo "the spool cannot be written: the file stays in the data folder for the next scan" ;;
-	75) echo "the file changed while it was copied: not spooled, its next upload or the next scan takes it" ;;
-	78) echo "configuration error" ;;
-	64) echo "usage error" ;;
-	*) echo "failed with status $1" ;;
+	0) REPLY="spooled" ;;
+	65) REPLY="not a file the parser takes: not spooled" ;;
+	66) REPLY="file not found (another run took it?): not spooled" ;;
+	73 | 74) REPLY="the spool cannot be written: the file stays in the data folder for the next scan" ;;
+	75) REPLY="the file changed while it was copied: not spooled, its next upload or the next scan takes it" ;;
+	78) REPLY="configuration error" ;;
+	64) REPLY="usage error" ;;
+	*) REPLY="failed with status $1" ;;
 	esac
 }
 
@@ -585,7 +591,8 @@ spool_upload() {
 	parser_argv spool
 	parser_run "$what" '^[0-9T:Z-]+ \[INFO\] tsv_parser: .*: ((spooled as|already spooled) .*)$' "$file"
 	status=$PARSER_STATUS
-	words=$(spool_words "$status")
+	spool_words "$status"
+	words=$REPLY
 	if [ "$status" = 0 ] && [ -n "$PARSER_SUMMARY" ]; then
 		words=$PARSER_SUMMARY
 	fi

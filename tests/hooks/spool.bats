@@ -33,9 +33,17 @@ worker_pids() {
     hook_lines | sed -nE 's/.*: worker started \(pid ([0-9]+)\).*/\1/p'
 }
 
-# ended PID: the process is gone (or a zombie nobody reaped yet).
+# ours PID: PID is a worker of this test (pids wrap around quickly on a busy
+# machine: one may be another process's by now).
+ours() {
+    local cmd
+    cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+    [[ $cmd == *" --spool -d $DATA "* ]]
+}
+
+# ended PID: the worker is gone (or a zombie nobody reaped yet).
 ended() {
-    [ ! -e "/proc/$1" ] || [ "$(sed -E 's/^[0-9]+ \(.*\) (.).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]
+    ! ours "$1" || [ "$(sed -E 's/^[0-9]+ \(.*\) (.).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]
 }
 
 # wait_workers [SECONDS]: until every worker the hook started has ended.
@@ -55,18 +63,18 @@ wait_workers() {
 kill_workers() {
     local pid
     for pid in $(worker_pids); do
-        ended "$pid" || kill -KILL "$pid" 2>/dev/null || true
+        ! ours "$pid" || kill -KILL "$pid" 2>/dev/null || true
     done
 }
 
-# spool_left [SPOOL]: every file of the spool folder but the spool's own
-# (.queued, .lock, .worker.lock, .last-run.json): copies, their .id,
-# temporary files.
+# spool_left [SPOOL]: every file of the spool folder but the spool's own at
+# its top (.queued, .lock, .worker.lock, .last-run.json, .data): copies,
+# their .id, temporary files.
 spool_left() {
     local sp=${1:-$SPOOL}
     [ -d "$sp" ] || return 0
     find "$sp" ! -type d ! -path "$sp/.queued" ! -path "$sp/.lock" ! -path "$sp/.worker.lock" \
-        ! -path "$sp/.last-run.json" | LC_ALL=C sort
+        ! -path "$sp/.last-run.json" ! -path "$sp/.data" | LC_ALL=C sort
 }
 
 # assert_spool_empty [SPOOL]
@@ -74,9 +82,10 @@ assert_spool_empty() {
     assert_eq "$(spool_left "$@")" "" "files left in the spool"
 }
 
-# copies [SPOOL]: how many copies wait (one .id each).
+# copies [SPOOL]: how many copies wait (<file>.tsv, <file>.tsv~N; nothing
+# hidden, nothing in a hidden folder).
 copies() {
-    find "${1:-$SPOOL}" -name '*.id' -type f 2>/dev/null | wc -l
+    find "${1:-$SPOOL}" -type f \( -name '*.tsv' -o -name '*.tsv~*' \) ! -path '*/.*' 2>/dev/null | wc -l
 }
 
 # worker / scan: tsv_parser run directly, as systemd's units run it.
