@@ -47,7 +47,7 @@
 #   ... upload '<file>': tsv_parser exit 0: 1 file: 1 ingested, 0 to error/, 0 pending, 0 skipped; 179 points in 0.0 s
 # or, in spool mode, the spooler's status and the worker's pid (the worker's
 # own lines follow in the log as it runs):
-#   ... upload '<file>': tsv_parser spool exit 0: spooled as acme/camp1/02001171/f.tsv
+#   ... upload '<file>': tsv_parser spool exit 0: spooled as /srv/sftpgo/spool/acme/camp1/02001171/f.tsv
 #   ... upload '<file>': worker started (pid 1235): tsv_parser --spool
 #
 # Exit status. With `upload` in SFTPGo's execute_sync list, a non-zero status

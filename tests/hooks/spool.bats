@@ -37,7 +37,7 @@ worker_pids() {
 # machine: one may be another process's by now).
 ours() {
     local cmd
-    cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+    cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
     [[ $cmd == *" --spool -d $DATA "* ]]
 }
 
