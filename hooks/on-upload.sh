@@ -402,6 +402,28 @@ PLAYBOOK=$REPLY
 
 # ---------------------------------------------------------------- helpers
 
+# lexical PATH: REPLY = PATH made absolute (from $PWD), with '.', '..' and
+# repeated '/' resolved as text, no link followed: `realpath -s -m` without
+# starting a process (each one costs the upload's latency).
+lexical() {
+	local p=$1 comp out=
+	[[ $p == /* ]] || p=$PWD/$p
+	while [ -n "$p" ]; do
+		comp=${p%%/*}
+		if [ "$comp" = "$p" ]; then
+			p=
+		else
+			p=${p#*/}
+		fi
+		case $comp in
+		'' | .) ;;
+		..) out=${out%/*} ;;
+		*) out+=/$comp ;;
+		esac
+	done
+	REPLY=${out:-/}
+}
+
 # data_dir_real: DATA_REAL = the data folder, symbolic links resolved, and
 # DATA_LOGICAL = the same as written (absolute, links kept); exit 78 without it.
 data_dir_real() {
@@ -409,7 +431,8 @@ data_dir_real() {
 		log "ERROR: data folder $(q "$DATA_DIR") not found (POWERVIEW_DATA_DIR)"
 		exit "$EX_CONFIG"
 	fi
-	DATA_LOGICAL=$(realpath -s -m -- "$DATA_DIR")
+	lexical "$DATA_DIR"
+	DATA_LOGICAL=$REPLY
 }
 
 # inside PATH: PATH (resolved) lies strictly below the data folder. The trailing
@@ -430,7 +453,8 @@ inside() {
 # be links.
 through_link() {
 	local path=$1 real=$2 logical rest comp dir
-	logical=$(realpath -s -m -- "$path")
+	lexical "$path"
+	logical=$REPLY
 	case $logical in
 	"${DATA_LOGICAL%/}"/?*) rest=${logical#"${DATA_LOGICAL%/}"/} ;;
 	"${DATA_REAL%/}"/?*) rest=${logical#"${DATA_REAL%/}"/} ;;
@@ -657,7 +681,8 @@ on_upload() {
 		log "upload $(q "$path")$USER_INFO is a symbolic link: not taken (as in a scan)"
 		exit 0
 	fi
-	if ! real=$(realpath -e -- "$path" 2>/dev/null); then
+	# what -m resolved exists: the same as realpath -e would give
+	if [ ! -e "$real" ]; then
 		log "upload $(q "$path")$USER_INFO is no longer there (another run took it?): nothing to do"
 		exit 0
 	fi
