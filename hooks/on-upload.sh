@@ -3,23 +3,39 @@
 #
 # SFTPGo runs it with the action in the environment:
 #
-#   SFTPGO_ACTION=upload SFTPGO_ACTION_PATH=<file>  ingest that file with tsv_parser,
-#       when SFTPGO_ACTION_STATUS is 1 or absent; 2 (error, partial file) and
-#       3 (quota exceeded) are logged and skipped
-#   SFTPGO_ACTION=upload, no path                    scan the whole data folder (for a
-#       post_disconnect hook whose command sets SFTPGO_ACTION=upload)
+#   SFTPGO_ACTION=upload SFTPGO_ACTION_PATH=<file>  hand that file to tsv_parser as
+#       POWERVIEW_INGEST says (below), when SFTPGO_ACTION_STATUS is 1 or absent;
+#       2 (error, partial file) and 3 (quota exceeded) are logged and skipped
+#   SFTPGO_ACTION=upload, no path                    scan the whole data folder,
+#       `tsv_parser -d DATA`, in every mode (it spools what it finds, then ingests
+#       the spool); for a post_disconnect hook whose command sets
+#       SFTPGO_ACTION=upload, and for the systemd timer
 #   SFTPGO_ACTION=mkdir SFTPGO_ACTION_PATH=<dir>     <data>/<company>/<campaign>: run the
 #       create playbook with {"company_name": ..., "campaign_name": ...} as JSON
 #       extra-vars, its settings (secrets included) in its environment, never
 #       in any process's arguments; any other depth is logged and skipped
 #   any other action                                 logged, nothing done
 #
+# POWERVIEW_INGEST, how an uploaded file is ingested:
+#   spool (default)  `tsv_parser spool -d DATA FILE` copies it into the spool
+#       folder (durable when it returns, milliseconds), then the worker
+#       `tsv_parser --spool -d DATA` is started detached (a session of its own,
+#       stdin /dev/null, its output appended to the log, no descriptor of the
+#       hook's) and the hook exits 0 at once, whatever the database does; what
+#       the tenant does to its file afterwards changes nothing that is ingested
+#   sync   `tsv_parser -d DATA -t FILE`, the hook waits for the ingestion (as
+#       before the spool)
+#   none   `tsv_parser spool` only: no worker is started; the systemd path unit
+#       (deploy/powerview-spool.path) or the next scan ingests the spool
+#   anything else is an ERROR, 78
+#
 # Settings: the environment, then the file named by POWERVIEW_ENV_FILE (default:
 # the .env of the project this hook belongs to, <project>/hooks/../.env), read as
 # data (never sourced): POWERVIEW_DATA_DIR (/srv/sftpgo/data), POWERVIEW_LOG_FILE
 # (/srv/sftpgo/logs/uploads.log), POWERVIEW_TSV_PARSER (tsv_parser from PATH, else
 # <project>/build/tsv_parser), POWERVIEW_PLAYBOOK
-# (<project>/ansible/create_grafana_resources.yml). A variable set in the
+# (<project>/ansible/create_grafana_resources.yml), POWERVIEW_INGEST (spool).
+# A variable set in the
 # environment wins over the file, even when empty; empty means the default.
 # ansible-playbook is taken from PATH. tsv_parser gets --env-file with the same
 # file, so it reads the same settings (INFLUXDB_*, TSV_*).
@@ -29,24 +45,37 @@
 # followed by what tsv_parser and ansible-playbook print, appended as they print it;
 # after a tsv_parser run, one line with its exit status and its summary line:
 #   ... upload '<file>': tsv_parser exit 0: 1 file: 1 ingested, 0 to error/, 0 pending, 0 skipped; 179 points in 0.0 s
+# or, in spool mode, the spooler's status and the worker's pid (the worker's
+# own lines follow in the log as it runs):
+#   ... upload '<file>': tsv_parser spool exit 0: spooled as /srv/sftpgo/spool/acme/camp1/02001171/f.tsv
+#   ... upload '<file>': worker started (pid 1235): tsv_parser --spool
 #
 # Exit status. With `upload` in SFTPGo's execute_sync list, a non-zero status
 # makes SFTPGo delete the uploaded file and report a failed upload to the client;
 # otherwise it is only logged by SFTPGo. So:
 #   0   done, or nothing to do (a skipped status, action, depth or file, or a
-#       path through a symbolic link below the data folder), and also
-#       after tsv_parser exits 65 (the file went to error/: it was received, it is
-#       bad, a new upload of the same bytes would fail again) or 75 (database
-#       unavailable: the file stays in the data folder and the next scan, e.g. the
-#       systemd timer, takes it; deleting it would lose it); a file that vanished
-#       before tsv_parser saw it (another run took it) is 0 as well
+#       path through a symbolic link below the data folder);
+#       spool and none: the file is in the spool (the worker's outcome is in the
+#       log, never in the hook's status), and also after `tsv_parser spool`
+#       exits 65 (not a file the parser takes), 66 (gone), or, with an ERROR
+#       line, 73 or 74 (the spool cannot be written) or 75 (the file changed
+#       while it was copied): the file stays in the data folder, the next scan
+#       or upload takes it;
+#       sync and scan: also after tsv_parser exits 65 (the file went to error/:
+#       it was received, it is bad, a new upload of the same bytes would fail
+#       again) or 75 (database unavailable: the file stays in the data folder
+#       and the next scan, e.g. the systemd timer, takes it; deleting it would
+#       lose it); a file that vanished before tsv_parser saw it (another run
+#       took it) is 0 as well
 #   64  SFTPGO_ACTION unset or empty, or mkdir without a path: the hook is not
 #       called the way it should be
 #   77  a path outside the data folder: refused, nothing touched
 #   78  the hook's own settings are wrong (no data folder, parser, playbook or
 #       ansible-playbook; a settings file past tsv_parser's limits: larger than
 #       1 MiB, a value longer than 64 KiB once expanded, values past 1 MiB)
-#   tsv_parser's own status for 64, 66, 73, 78 and anything else: the run did not
+#   78  also POWERVIEW_INGEST not spool, sync or none
+#   tsv_parser's own status for 64, 66, 73, 78 and anything else (spool and
+#       none: `tsv_parser spool`'s for 64, 78 and anything else): the run did not
 #       happen as it should, the file was not ingested, and the admin must look;
 #       with execute_sync the client is told the upload failed and sends it again
 #   ansible-playbook's status when the playbook fails
@@ -322,8 +351,12 @@ trap 'status=$?; log "ERROR: internal failure at line $LINENO (status $status)";
 # ---------------------------------------------------------------- settings
 
 sanitize_path
-HOOK_DIR=$(dirname -- "$(realpath -e -- "${BASH_SOURCE[0]}")")
-PROJECT_DIR=$(realpath -m -- "$HOOK_DIR/..")
+# (parameter expansions rather than dirname: every process started costs the
+# upload's latency)
+HOOK_DIR=$(realpath -e -- "${BASH_SOURCE[0]}")
+HOOK_DIR=${HOOK_DIR%/*}
+PROJECT_DIR=${HOOK_DIR%/*}
+PROJECT_DIR=${PROJECT_DIR:-/}
 
 early_warnings=()
 ENV_FILE=${POWERVIEW_ENV_FILE:-$PROJECT_DIR/.env}
@@ -341,7 +374,8 @@ fi
 
 setting POWERVIEW_LOG_FILE /srv/sftpgo/logs/uploads.log
 candidate=$(realpath -m -- "$REPLY")
-if mkdir -p -- "$(dirname -- "$candidate")" 2>/dev/null && : 2>/dev/null >>"$candidate"; then
+log_dir=${candidate%/*}
+if { [ -d "${log_dir:-/}" ] || mkdir -p -- "$log_dir" 2>/dev/null; } && : 2>/dev/null >>"$candidate"; then
 	LOG_FILE=$candidate
 else
 	log "ERROR: cannot write to the log file $(q "$candidate"): logging to standard error"
@@ -368,6 +402,28 @@ PLAYBOOK=$REPLY
 
 # ---------------------------------------------------------------- helpers
 
+# lexical PATH: REPLY = PATH made absolute (from $PWD), with '.', '..' and
+# repeated '/' resolved as text, no link followed: `realpath -s -m` without
+# starting a process (each one costs the upload's latency).
+lexical() {
+	local p=$1 comp out=
+	[[ $p == /* ]] || p=$PWD/$p
+	while [ -n "$p" ]; do
+		comp=${p%%/*}
+		if [ "$comp" = "$p" ]; then
+			p=
+		else
+			p=${p#*/}
+		fi
+		case $comp in
+		'' | .) ;;
+		..) out=${out%/*} ;;
+		*) out+=/$comp ;;
+		esac
+	done
+	REPLY=${out:-/}
+}
+
 # data_dir_real: DATA_REAL = the data folder, symbolic links resolved, and
 # DATA_LOGICAL = the same as written (absolute, links kept); exit 78 without it.
 data_dir_real() {
@@ -375,7 +431,8 @@ data_dir_real() {
 		log "ERROR: data folder $(q "$DATA_DIR") not found (POWERVIEW_DATA_DIR)"
 		exit "$EX_CONFIG"
 	fi
-	DATA_LOGICAL=$(realpath -s -m -- "$DATA_DIR")
+	lexical "$DATA_DIR"
+	DATA_LOGICAL=$REPLY
 }
 
 # inside PATH: PATH (resolved) lies strictly below the data folder. The trailing
@@ -396,7 +453,8 @@ inside() {
 # be links.
 through_link() {
 	local path=$1 real=$2 logical rest comp dir
-	logical=$(realpath -s -m -- "$path")
+	lexical "$path"
+	logical=$REPLY
 	case $logical in
 	"${DATA_LOGICAL%/}"/?*) rest=${logical#"${DATA_LOGICAL%/}"/} ;;
 	"${DATA_REAL%/}"/?*) rest=${logical#"${DATA_REAL%/}"/} ;;
@@ -450,35 +508,52 @@ parser_words() {
 	fi
 }
 
-# run_parser WHAT ARGS...: run tsv_parser on the data folder, its output
-# appended to the log, and exit with the hook's status for it.
-run_parser() {
-	local what=$1 status=0
-	shift
-	local -a cmd=("$TSV_PARSER" -d "$DATA_REAL" "$@")
+# parser_argv [COMMAND]: PARSER_ARGV = tsv_parser [COMMAND] -d DATA
+# [--env-file FILE], PARSER_NAME = "tsv_parser [COMMAND]" for the log; exit
+# 78 when the parser cannot be run.
+parser_argv() {
 	if [ ! -x "$TSV_PARSER" ] || [ -d "$TSV_PARSER" ]; then
 		log "ERROR: tsv_parser not found or not executable: $(q "$TSV_PARSER") (POWERVIEW_TSV_PARSER)"
 		exit "$EX_CONFIG"
 	fi
+	PARSER_ARGV=("$TSV_PARSER" "$@" -d "$DATA_REAL")
+	PARSER_NAME="tsv_parser${1:+ $1}"
 	if [ -f "$ENV_FILE" ]; then
-		cmd+=(--env-file "$ENV_FILE")
+		PARSER_ARGV+=(--env-file "$ENV_FILE")
 	fi
-	log "$what: running tsv_parser"
+}
+
+# parser_run WHAT RE ARGS...: run PARSER_ARGV ARGS... from /, its output
+# appended to the log as it comes; PARSER_STATUS = its exit status,
+# PARSER_SUMMARY = group 1 of the last line matching RE.
+parser_run() {
+	local what=$1 re=$2 line logfd
+	shift 2
+	PARSER_STATUS=0 PARSER_SUMMARY=
+	log "$what: running $PARSER_NAME"
 	# From /: without --env-file, tsv_parser reads ./.env, which must not be
-	# whatever file sits in SFTPGo's working folder. Its lines go to the log as
-	# they come; the last summary line ("N files: ...") is kept for the hook's own.
-	local line summary='' logfd
-	local re='^[0-9T:Z-]+ \[INFO\] tsv_parser: ((dry run: )?[0-9]+ files?: .*)$'
+	# whatever file sits in SFTPGo's working folder.
 	exec {logfd}>>"$LOG_FILE" 2>/dev/null || exec {logfd}>&2
 	while IFS= read -r line || [ -n "$line" ]; do
 		printf '%s\n' "$line" >&"$logfd"
 		if [[ $line =~ $re ]]; then
-			summary=${BASH_REMATCH[1]}
+			PARSER_SUMMARY=${BASH_REMATCH[1]}
 		fi
-	done < <(cd / && exec "${cmd[@]}" </dev/null 2>&1)
-	wait "$!" || status=$?
+	done < <(cd / && exec "${PARSER_ARGV[@]}" "$@" </dev/null 2>&1)
+	wait "$!" || PARSER_STATUS=$?
 	exec {logfd}>&-
-	log "$what: tsv_parser exit $status: $(parser_words "$status" "$summary")"
+}
+
+# run_parser WHAT ARGS...: run tsv_parser -d DATA ARGS... (a scan, or the
+# synchronous ingestion of one file), and exit with the hook's status for it.
+# The last summary line ("N files: ...") goes into the hook's own line.
+run_parser() {
+	local what=$1 status
+	shift
+	parser_argv
+	parser_run "$what" '^[0-9T:Z-]+ \[INFO\] tsv_parser: ((dry run: )?[0-9]+ files?: .*)$' "$@"
+	status=$PARSER_STATUS
+	log "$what: tsv_parser exit $status: $(parser_words "$status" "$PARSER_SUMMARY")"
 	case $status in
 	0 | 65 | 75) exit 0 ;;
 	esac
@@ -487,6 +562,79 @@ run_parser() {
 		exit 0
 	fi
 	exit "$status"
+}
+
+# start_worker WHAT: start `tsv_parser --spool` detached: a session of its
+# own, from /, stdin /dev/null, stdout and stderr appended to the log, no other
+# file descriptor of the hook's (SFTPGo waits until the hook's pipes close).
+# Its pid is the background job's: setsid, not a group leader, does not fork.
+start_worker() {
+	local what=$1 out=$LOG_FILE pid
+	local -a detach=()
+	parser_argv --spool
+	# a log that fell back to standard error would be SFTPGo's pipe
+	[ "$out" != /dev/stderr ] || out=/dev/null
+	if command -v setsid >/dev/null; then
+		detach=(setsid)
+	else
+		log "$what: WARNING: setsid not found in PATH: the worker stays in the hook's session"
+	fi
+	(
+		trap - ERR
+		set +eE
+		cd / || exit 1
+		for fd in /proc/self/fd/*; do
+			fd=${fd##*/}
+			[ "$fd" -gt 2 ] 2>/dev/null && { exec {fd}>&-; } 2>/dev/null
+		done
+		exec "${detach[@]}" "${PARSER_ARGV[@]}" </dev/null >>"$out" 2>&1
+	) &
+	pid=$!
+	log "$what: worker started (pid $pid): tsv_parser --spool"
+}
+
+# spool_words STATUS: REPLY = what `tsv_parser spool`'s exit status means for
+# the file.
+spool_words() {
+	case $1 in
+	0) REPLY="spooled" ;;
+	65) REPLY="not a file the parser takes: not spooled" ;;
+	66) REPLY="file not found (another run took it?): not spooled" ;;
+	73 | 74) REPLY="the spool cannot be written: the file stays in the data folder for the next scan" ;;
+	75) REPLY="the file changed while it was copied: not spooled, its next upload or the next scan takes it" ;;
+	78) REPLY="configuration error" ;;
+	64) REPLY="usage error" ;;
+	*) REPLY="failed with status $1" ;;
+	esac
+}
+
+# spool_upload WHAT FILE: hand FILE to the spool (`tsv_parser spool`); in
+# spool mode start the worker; exit with the hook's status.
+spool_upload() {
+	local what=$1 file=$2 status words
+	parser_argv spool
+	parser_run "$what" '^[0-9T:Z-]+ \[INFO\] tsv_parser: .*: ((spooled as|already spooled) .*)$' "$file"
+	status=$PARSER_STATUS
+	spool_words "$status"
+	words=$REPLY
+	if [ "$status" = 0 ] && [ -n "$PARSER_SUMMARY" ]; then
+		words=$PARSER_SUMMARY
+	fi
+	case $status in
+	73 | 74 | 75) log "ERROR: $what: tsv_parser spool exit $status: $words" ;;
+	*) log "$what: tsv_parser spool exit $status: $words" ;;
+	esac
+	case $status in
+	0) ;;
+	65 | 66 | 73 | 74 | 75) exit 0 ;;
+	*) exit "$status" ;;
+	esac
+	if [ "$INGEST" = none ]; then
+		log "$what: no worker started (POWERVIEW_INGEST=none): the systemd path unit or the next scan ingests it"
+	else
+		start_worker "$what"
+	fi
+	exit 0
 }
 
 # ---------------------------------------------------------------- actions
@@ -508,6 +656,15 @@ on_upload() {
 		exit 0
 		;;
 	esac
+	setting POWERVIEW_INGEST spool
+	INGEST=$REPLY
+	case $INGEST in
+	spool | sync | none) ;;
+	*)
+		log "ERROR: POWERVIEW_INGEST is $(q "$INGEST"): must be spool, sync or none; nothing done"
+		exit "$EX_CONFIG"
+		;;
+	esac
 	data_dir_real
 	if [ -z "$path" ]; then
 		# The scan leaves files modified in the last TSV_MIN_AGE seconds (10 by
@@ -524,7 +681,8 @@ on_upload() {
 		log "upload $(q "$path")$USER_INFO is a symbolic link: not taken (as in a scan)"
 		exit 0
 	fi
-	if ! real=$(realpath -e -- "$path" 2>/dev/null); then
+	# what -m resolved exists: the same as realpath -e would give
+	if [ ! -e "$real" ]; then
 		log "upload $(q "$path")$USER_INFO is no longer there (another run took it?): nothing to do"
 		exit 0
 	fi
@@ -557,7 +715,10 @@ on_upload() {
 		;;
 	esac
 	FILE_REAL=$real
-	run_parser "upload $(q "$real")$USER_INFO" -t "$real"
+	if [ "$INGEST" = sync ]; then
+		run_parser "upload $(q "$real")$USER_INFO" -t "$real"
+	fi
+	spool_upload "upload $(q "$real")$USER_INFO" "$real"
 }
 
 # json_vars TOOL COMPANY CAMPAIGN: the extra-vars object built by TOOL (python3

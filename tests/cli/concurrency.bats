@@ -209,7 +209,7 @@ usec() {
     export TSV_BATCH_LINES=100
     # 15 rounds; 5 under the valgrind wrapper (TSV_PARSER_REAL set), where a run takes seconds
     local rounds=${PV_KILL_ROUNDS:-$([ -n "${TSV_PARSER_REAL:-}" ] && echo 5 || echo 15)}
-    local r data reports camp pid rc tries t0 window ms
+    local r data reports camp pid rc t0 window ms
     local killed=0 finished=0 temps=0 reruns=0 where=()
 
     # calibration: one whole run of the same shape; kills land in [0, its duration]
@@ -246,18 +246,8 @@ usec() {
         # ... and it must not stand in the way of the next run: plant one
         [ "$r" -ne 1 ] || mkfile "$reports/.tsv_parser_2026-01-01T00-00-00.000001+00-00.json.Ab12Cd" '{"files": ['
 
-        tries=0
-        while :; do
-            tries=$((tries + 1))
-            TSV_REPORT_DIR="$reports" run_parser -d "$data"
-            [ "$status" -eq 0 ] && break
-            if [ "$tries" -ge 3 ]; then
-                echo "round $r: rerun $tries still exits $status" >&2
-                show_run >&2
-                return 1
-            fi
-        done
-        reruns=$((reruns + tries))
+        TSV_REPORT_DIR="$reports" rerun_ok 3 -d "$data" || { echo "round $r" >&2; return 1; }
+        reruns=$((reruns + TRIES))
 
         assert_all_parsed "$data" "${RELS[@]}"
         assert_eq "$(vm_points "$camp")" "$EXPECTED" "round $r: points in VictoriaMetrics"

@@ -71,6 +71,24 @@ run_parser() {
     run --separate-stderr "$TSV_PARSER" "$@"
 }
 
+# rerun_ok MAX ARGS...: run_parser ARGS... until it exits 0, MAX runs at the
+# most; TRIES = the runs it took. Fails, showing the last run, after MAX.
+rerun_ok() {
+    local max=$1
+    shift
+    TRIES=0
+    while :; do
+        TRIES=$((TRIES + 1))
+        run_parser "$@"
+        [ "$status" -eq 0 ] && return 0
+        if [ "$TRIES" -ge "$max" ]; then
+            echo "rerun $TRIES still exits $status" >&2
+            show_run >&2
+            return 1
+        fi
+    done
+}
+
 # parse_file FILE [ARGS...]: one file, file sink $OUT.
 parse_file() {
     local f=$1

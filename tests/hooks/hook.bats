@@ -2,12 +2,16 @@
 # hooks/on-upload.sh, the SFTPGo hook, case by case: actions, upload statuses,
 # mkdir depths, hostile names, paths outside the data folder, settings, log,
 # exit statuses. The parser writes to a file (TSV_OUTPUT): no database; the
-# playbook is a fake ansible-playbook that records its arguments.
+# playbook is a fake ansible-playbook that records its arguments. Uploads are
+# ingested synchronously (POWERVIEW_INGEST=sync), so that each test sees the
+# parser's outcome when the hook returns; spool.bats tests the default mode,
+# the spool and its worker.
 
 load helpers
 
 setup() {
     hook_setup
+    env_add POWERVIEW_INGEST=sync
     F="$DEV/f.tsv"
 }
 

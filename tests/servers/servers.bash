@@ -9,6 +9,8 @@
 #   ingest_examples_v1 DIR  examples/data ingested into that server by $TSV_PARSER
 #   start_influx2 DIR [ARGS...]  tests/servers/influx2.py, the InfluxDB 2 stand-in;
 #                     sets INFLUX2_URL, INFLUX2_TOKEN, INFLUX2_ORG
+#   start_hung DIR    a port that accepts connections and never answers (a hung
+#                     database); sets HUNG_URL
 #   stop_servers      kills whatever these started
 
 SERVER_PIDS=()
@@ -95,8 +97,18 @@ ingest_examples_v1() {
     [ "$rc" -eq 65 ] || { cat "$dir/ingest.log" >&2; return 1; }
 }
 
+# wait_port_file FILE WHAT: until the server WHAT wrote its port to FILE (5 s at most)
+wait_port_file() {
+    local n=100
+    while [ ! -s "$1" ] && [ "$n" -gt 0 ]; do
+        sleep 0.05
+        n=$((n - 1))
+    done
+    [ -s "$1" ] || { echo "$2 did not start" >&2; return 1; }
+}
+
 start_influx2() {
-    local dir=$1 n=100
+    local dir=$1
     shift
     mkdir -p "$dir"
     rm -f "$dir/port"
@@ -105,12 +117,30 @@ start_influx2() {
     "${PYTHON:-python3}" "$(dirname "${BASH_SOURCE[0]}")/influx2.py" --port 0 --port-file "$dir/port" \
         --token "$INFLUX2_TOKEN" --org "$INFLUX2_ORG" --log "$dir/influx2.log" "$@" &
     SERVER_PIDS+=($!)
-    while [ ! -s "$dir/port" ] && [ "$n" -gt 0 ]; do
-        sleep 0.05
-        n=$((n - 1))
-    done
-    [ -s "$dir/port" ] || { echo "influx2.py did not start" >&2; return 1; }
+    wait_port_file "$dir/port" influx2.py || return 1
     INFLUX2_URL="http://127.0.0.1:$(cat "$dir/port")"
+}
+
+start_hung() {
+    local dir=$1
+    mkdir -p "$dir"
+    rm -f "$dir/hung.port"
+    "${PYTHON:-python3}" -c '
+import os, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(64)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+while True:
+    held.append(s.accept()[0])  # read nothing, answer nothing
+' "$dir/hung.port" &
+    SERVER_PIDS+=($!)
+    wait_port_file "$dir/hung.port" "the hung server" || return 1
+    # shellcheck disable=SC2034  # read by the tests
+    HUNG_URL="http://127.0.0.1:$(cat "$dir/hung.port")"
 }
 
 # influx2 METHOD PATH [JSON]: the stand-in's control API (/__test/...)
