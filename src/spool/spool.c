@@ -918,6 +918,8 @@ walk(pass *ps, int dir, char *rel, size_t len, int depth)
 		if (name[0] == '.') {
 			if (ps->tidy && depth == 0 && strncmp(name, ".tmp.", 5) == 0)
 				tidy_tmp(dirfd(d), name);
+			else if (ps->tidy && depth == 0 && strcmp(name, ".last-run.json.tmp") == 0)
+				unlinkat(dirfd(d), name, 0); /* a worker's, killed while it wrote */
 			else if (ps->tidy && strcmp(name, ".id") == 0)
 				tidy_ids(dirfd(d));
 			continue;
@@ -1163,11 +1165,15 @@ int
 pv_spool_record_run(pv_spool *sp, const cJSON *run, pv_err *err)
 {
 	char *text = cJSON_PrintUnformatted(run);
-	int rc;
+	int fd, rc = PV_OK;
 
 	if (text == NULL)
 		return pv_fail(err, PV_ENOMEM, "out of memory");
-	rc = pv_settle_write_atomic(sp->dir, ".last-run.json", text, strlen(text), err);
+	/* one worker at a time: a fixed temporary name, which a killed one leaves for the next to tidy */
+	fd = openat(sp->fd, ".last-run.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || write_all(fd, text, strlen(text)) < 0 || close(fd) < 0 ||
+	    renameat(sp->fd, ".last-run.json.tmp", sp->fd, ".last-run.json") < 0)
+		rc = pv_fail(err, PV_EIO, "%s/.last-run.json: %s", sp->dir, strerror(errno));
 	free(text);
 	return rc;
 }

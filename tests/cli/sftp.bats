@@ -99,6 +99,24 @@ sftpgo_hook() {
         SFTPGO_ACTION=upload SFTPGO_ACTION_PATH="$1" SFTPGO_ACTION_STATUS="${2:-1}" \
         SFTPGO_ACTION_USERNAME=acme SFTPGO_ACTION_PROTOCOL=SFTP SFTPGO_ACTION_FS_PROVIDER=0 \
         bash "$HOOK"
+    wait_worker
+}
+
+# wait_worker: the hook hands the upload to a worker it starts in the
+# background; its work is done once no copy waits in the spool and no worker
+# holds the spool's lock (at most 120 s: the valgrind suite is slow).
+wait_worker() {
+    local sp="$BATS_TEST_TMPDIR/spool" n=2400
+    while [ "$n" -gt 0 ]; do
+        if [ -z "$(find "$sp" -type f ! -path '*/.*' 2>/dev/null)" ] &&
+            { [ ! -e "$sp/.worker.lock" ] || flock -n "$sp/.worker.lock" true; }; then
+            return 0
+        fi
+        sleep 0.05
+        n=$((n - 1))
+    done
+    echo "the worker did not finish in 120 s" >&2
+    return 1
 }
 
 # big_file PATH ROWS: a plain V002 one-channel file, one row a minute from
@@ -123,7 +141,7 @@ with open(path, "w") as f:
     cp "$src" "$BATS_TEST_TMPDIR/orig.tsv"
     mkdir -p "$BATS_TEST_TMPDIR/ref/acme/south site/02000800"
     cp "$src" "$BATS_TEST_TMPDIR/ref/acme/south site/02000800/"
-    run_parser -d "$BATS_TEST_TMPDIR/ref" --output "$BATS_TEST_TMPDIR/ref.lp"
+    TSV_SPOOL_DIR="$BATS_TEST_TMPDIR/ref-spool" run_parser -d "$BATS_TEST_TMPDIR/ref" --output "$BATS_TEST_TMPDIR/ref.lp"
     assert_status 0
     assert_eq "$(wc -l <"$BATS_TEST_TMPDIR/ref.lp")" 246 "points of the original"
 
