@@ -20,7 +20,7 @@
 #include "powerview/spool.h"
 
 #define WINDOW 1024        /* copies held per pass over the spool */
-#define ID_MAX 65536       /* a .id file is a few hundred bytes: no more is read */
+#define ID_MAX (PATH_MAX + 512) /* a .id file: a path and a few numbers; no more is read */
 #define SLOTS_MAX 1000     /* "f.tsv", "f.tsv~1", ..., "f.tsv~999" */
 #define DEPTH_MAX 72       /* below the spool: the scan's 64, and some */
 #define STALE_S 60         /* a temporary file older than this, and unlocked, is a dead spooler's */
@@ -38,6 +38,8 @@ struct pv_spool {
 	int lock;        /* .lock: short steps that add or remove copies */
 	int worker;      /* .worker.lock, held by the worker; -1 */
 	bool batch;      /* no fsync per copy: one pv_spool_sync after many */
+	int cdir;        /* the folder of the last copy, kept open; -1 */
+	char *cdir_rel;  /* its path below the spool, with its '/' */
 	bool started;    /* a key was yielded: `cursor` is set */
 	key cursor;      /* the last copy yielded */
 	key win[WINDOW]; /* the pass's next copies, oldest first */
@@ -180,7 +182,7 @@ pv_spool_open(pv_spool **out, const char *dir, const char *data_dir, pv_err *err
 	*out = NULL;
 	if (sp == NULL)
 		return pv_fail(err, PV_ENOMEM, "out of memory");
-	sp->fd = sp->lock = sp->worker = -1;
+	sp->fd = sp->lock = sp->worker = sp->cdir = -1;
 	if ((sp->data = strdup(data_dir)) == NULL) {
 		rc = pv_fail(err, PV_ENOMEM, "out of memory");
 		goto out;
@@ -250,6 +252,9 @@ pv_spool_free(pv_spool *sp)
 	free(sp->cursor.copy);
 	if (sp->worker >= 0)
 		close(sp->worker);
+	if (sp->cdir >= 0)
+		close(sp->cdir);
+	free(sp->cdir_rel);
 	if (sp->lock >= 0)
 		close(sp->lock);
 	if (sp->fd >= 0)
@@ -298,7 +303,7 @@ id_text(const char *rel, const pv_identity *id, const struct timespec *queued)
 static int
 id_read(int dir, const char *copy, char **rel, pv_identity *id, pv_err *err)
 {
-	char name[PATH_MAX], *buf, *orig;
+	char name[PATH_MAX], buf[ID_MAX + 1], *orig;
 	long long sec;
 	long nsec;
 	ssize_t n;
@@ -308,10 +313,6 @@ id_read(int dir, const char *copy, char **rel, pv_identity *id, pv_err *err)
 		return pv_fail(err, PV_EDATA, "%s: name too long", copy);
 	if ((fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return pv_fail(err, errno == ENOENT ? PV_ENOENT : PV_EIO, "%s: %s", name, strerror(errno));
-	if ((buf = malloc(ID_MAX + 1)) == NULL) {
-		close(fd);
-		return pv_fail(err, PV_ENOMEM, "out of memory");
-	}
 	n = read(fd, buf, ID_MAX + 1);
 	close(fd);
 	if (n < 0 || n > ID_MAX) {
@@ -333,7 +334,6 @@ id_read(int dir, const char *copy, char **rel, pv_identity *id, pv_err *err)
 	}
 	rc = PV_OK;
 out:
-	free(buf);
 	return rc;
 }
 
@@ -394,6 +394,34 @@ fail:;
 	free(copy);
 	errno = e;
 	return -1;
+}
+
+static const char *base_name(const char *rel);
+
+/*
+ * The folder of `rel`, kept open for the next copy (a scan's copies come a
+ * device folder at a time): borrowed, not to be closed; -1 with errno. One
+ * removed meanwhile (no link left) is opened anew.
+ */
+static int
+folder(pv_spool *sp, const char *rel, bool create)
+{
+	size_t n = (size_t)(base_name(rel) - rel);
+	struct stat st;
+
+	if (sp->cdir >= 0 && strlen(sp->cdir_rel) == n && strncmp(sp->cdir_rel, rel, n) == 0 &&
+	    fstat(sp->cdir, &st) == 0 && st.st_nlink > 0)
+		return sp->cdir;
+	if (sp->cdir >= 0)
+		close(sp->cdir);
+	free(sp->cdir_rel);
+	sp->cdir_rel = NULL;
+	if ((sp->cdir = open_folder(sp->fd, rel, create)) >= 0 && (sp->cdir_rel = strndup(rel, n)) == NULL) {
+		close(sp->cdir);
+		sp->cdir = -1;
+		errno = ENOMEM;
+	}
+	return sp->cdir;
 }
 
 static const char *
@@ -639,7 +667,7 @@ pv_spool_add(pv_spool *sp, pv_spooled *how, char **copy, const char *file, pv_er
 	}
 	identity_of(&id, &pl.st);
 	/* the timer's scan finds every original whose copy waits: nothing to copy then */
-	if ((dir = open_folder(sp->fd, rel, false)) >= 0) {
+	if ((dir = folder(sp, rel, false)) >= 0) {
 		if ((rc = find_slot(dir, base_name(rel), &id, slot, sizeof(slot), &same, err)) < 0) {
 			*how = rc == PV_ETEMP ? PV_SPOOL_CHANGED : PV_SPOOL_FAILED;
 			goto out;
@@ -648,8 +676,6 @@ pv_spool_add(pv_spool *sp, pv_spooled *how, char **copy, const char *file, pv_er
 			*how = PV_SPOOL_ALREADY;
 			goto out;
 		}
-		close(dir);
-		dir = -1;
 	}
 	/* a run ingesting the original itself (-t, the hook's sync mode) holds it: it is that run's */
 	if (flock(fd, LOCK_SH | LOCK_NB) < 0) {
@@ -693,7 +719,7 @@ pv_spool_add(pv_spool *sp, pv_spooled *how, char **copy, const char *file, pv_er
 		rc = pv_fail(err, PV_ENOENT, "%s was moved or replaced while it was copied: not spooled", file);
 		goto out;
 	}
-	if ((dir = open_folder(sp->fd, rel, true)) < 0) {
+	if ((dir = folder(sp, rel, true)) < 0) {
 		rc = pv_fail(err, PV_EIO, "cannot create the folder of %s in the spool %s: %s", rel, sp->dir,
 		    strerror(errno));
 		goto out;
@@ -737,8 +763,6 @@ out:
 		unlock(sp->lock);
 	tmp_drop(&data, sp->fd);
 	tmp_drop(&meta, sp->fd);
-	if (dir >= 0)
-		close(dir);
 	if (fd >= 0)
 		close(fd);
 	pv_place_free(&pl);
@@ -986,7 +1010,7 @@ entry_of(pv_spool *sp, const key *k, pv_spool_entry **e, pv_err *err)
 		rc = pv_fail(err, PV_ENOMEM, "out of memory");
 		goto fail;
 	}
-	if ((dir = open_folder(sp->fd, k->copy, false)) < 0) {
+	if ((dir = folder(sp, k->copy, false)) < 0) {
 		rc = pv_fail(err, errno == ENOENT ? PV_ENOENT : PV_EIO, "spool copy %s: %s", k->copy,
 		    strerror(errno));
 		goto fail;
@@ -1001,13 +1025,10 @@ entry_of(pv_spool *sp, const key *k, pv_spool_entry **e, pv_err *err)
 		goto fail;
 	}
 	free(rel);
-	close(dir);
 	*e = en;
 	return PV_OK;
 fail:
 	free(rel);
-	if (dir >= 0)
-		close(dir);
 	pv_spool_entry_free(en);
 	return rc;
 }
@@ -1074,15 +1095,13 @@ pv_spool_again(pv_spool *sp, pv_err *err)
 int
 pv_spool_open_copy(pv_spool *sp, const pv_spool_entry *e, int *fd, char **abs, pv_err *err)
 {
-	int dir = open_folder(sp->fd, e->copy, false);
+	int dir = folder(sp, e->copy, false);
 
 	*fd = -1;
 	if (abs != NULL)
 		*abs = NULL;
-	if (dir >= 0) {
+	if (dir >= 0)
 		*fd = openat(dir, base_name(e->copy), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		close(dir);
-	}
 	if (*fd < 0)
 		return pv_fail(err, errno == ENOENT ? PV_ENOENT : PV_EIO, "spool copy %s/%s: %s", sp->dir,
 		    e->copy, strerror(errno));
@@ -1096,15 +1115,15 @@ static void
 remove_copy(pv_spool *sp, const pv_spool_entry *e)
 {
 	char idname[NAME_MAX + 8], *rel = strdup(e->copy), *slash;
-	int dir = open_folder(sp->fd, e->copy, false);
+	int dir = folder(sp, e->copy, false);
 
 	if (dir >= 0) {
 		snprintf(idname, sizeof(idname), ".id/%s", base_name(e->copy));
 		unlinkat(dir, base_name(e->copy), 0);
 		unlinkat(dir, idname, 0);
 		unlinkat(dir, ".id", AT_REMOVEDIR); /* when it is empty */
-		fsync(dir);
-		close(dir);
+		/* no fsync: a removal lost in a crash brings back a copy whose original is
+		   gone or moved; the next worker ingests it again (stored once) and removes it */
 	}
 	/* empty folders go, from the deepest: rmdir fails on one that is not */
 	while (rel != NULL && (slash = strrchr(rel, '/')) != NULL) {
@@ -1189,7 +1208,7 @@ pv_spool_stats(cJSON **out, const char *dir, pv_err *err)
 
 	*out = NULL;
 	memset(&sp, 0, sizeof(sp));
-	sp.fd = sp.lock = sp.worker = -1;
+	sp.fd = sp.lock = sp.worker = sp.cdir = -1;
 	sp.dir = (char *)dir;
 	if (o == NULL)
 		return pv_fail(err, PV_ENOMEM, "out of memory");

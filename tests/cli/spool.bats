@@ -358,3 +358,18 @@ idof() { sed -n "s/^$2 //p" "$(dirname "$1")/.id/$(basename "$1")"; }
     assert_eq "$(values)" "10 11 12 "
     assert_file "$DEV/parsed/f.tsv"
 }
+
+@test "the clock stepped back: a new copy still comes after every older one (.queued keeps the last time)" {
+    ok "$DEV/a.tsv" 10
+    spool "$DEV/a.tsv"
+    # as if the last copy had been made in 2030, before the clock was set back
+    printf '1893456000.000000000\n' >"$SPOOL/.queued"
+    touch -d @1893456000 "$SPOOL/acme/camp1/$SN/a.tsv"
+    ok "$DEV/b.tsv" 20
+    spool "$DEV/b.tsv"
+    assert_eq "$(stat -c %.9Y "$SPOOL/acme/camp1/$SN/b.tsv")" 1893456000.000000001
+    assert_eq "$(cat "$SPOOL/.queued")" 1893456000.000000001
+    work
+    assert_status 0
+    assert_eq "$(rq '[x["file_path"] for x in r["files"]]')" "[\"$DEV/a.tsv\", \"$DEV/b.tsv\"]"
+}
