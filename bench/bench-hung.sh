@@ -45,7 +45,8 @@ for i in range(n):
 PY
 	s=$(date +%s.%N)
 	rc=0
-	INFLUXDB_HOST=$host INFLUXDB_ORG=powerview INFLUXDB_ADMIN_TOKEN=$token \
+	# each data folder its own spool
+	INFLUXDB_HOST=$host INFLUXDB_ORG=powerview INFLUXDB_ADMIN_TOKEN=$token TSV_SPOOL_DIR="$tmp/spool-$name" \
 		"$parser" -d "$data" 2>"$tmp/$name.err" || rc=$?
 	e=$(date +%s.%N)
 	left=$(find "$data/acme/camp1/02001171" -maxdepth 1 -name '*.tsv' | wc -l)

@@ -227,7 +227,9 @@ def collect_facts(tsv_parser):
         url = "http://127.0.0.1:%s" % open(portfile).read().strip()
         shutil.copytree(examples, os.path.join(tmp, "data2"))
         env = _clean_env(tmp)
-        env.update({"INFLUXDB_HOST": url, "INFLUXDB_ORG": "powerview", "INFLUXDB_ADMIN_TOKEN": token})
+        # a spool serves one data folder: data/ has the default one (tmp/spool)
+        env.update({"INFLUXDB_HOST": url, "INFLUXDB_ORG": "powerview", "INFLUXDB_ADMIN_TOKEN": token,
+                    "TSV_SPOOL_DIR": os.path.join(tmp, "spool2")})
         _run_parser(tsv_parser, ["-d", os.path.join(tmp, "data2"), "--config", config], env, tmp)
         buckets = {}
         for name in _get_json(url + "/__test/buckets"):
