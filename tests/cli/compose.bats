@@ -260,10 +260,16 @@ EOF
 # podman compose (Podman >= 4.7, or podman-compose with a config command):
 # `config`; Debian 12's podman-compose 1.0.3 has no config command: `ps`,
 # which reads and interpolates the file and only lists containers.
+# podman-compose runs podman (its version first, whatever the command): it
+# needs both. COMPOSE_MISSING says what is not there.
 compose_cmd() {
+	COMPOSE_MISSING=
 	if command -v podman >/dev/null && podman compose version >/dev/null 2>&1; then
 		COMPOSE=(podman compose)
 		COMPOSE_READ='config'
+	elif command -v podman-compose >/dev/null && ! command -v podman >/dev/null; then
+		COMPOSE_MISSING="podman-compose is installed but not podman, which it runs"
+		return 1
 	elif command -v podman-compose >/dev/null; then
 		COMPOSE=(podman-compose)
 		if podman-compose --help 2>&1 | grep -qw config; then
@@ -272,12 +278,13 @@ compose_cmd() {
 			COMPOSE_READ='ps'
 		fi
 	else
+		COMPOSE_MISSING="neither podman compose nor podman-compose is installed"
 		return 1
 	fi
 }
 
 @test "podman compose reads compose.yaml with the variables of .env.sample (skipped without podman)" {
-	compose_cmd || skip "neither podman compose nor podman-compose is installed"
+	compose_cmd || skip "$COMPOSE_MISSING"
 	mkdir -p "$BATS_TEST_TMPDIR/pvcheck"
 	cp "$ROOT/compose.yaml" "$BATS_TEST_TMPDIR/pvcheck/"
 	env_from_sample "$BATS_TEST_TMPDIR/pvcheck/.env"
@@ -293,7 +300,7 @@ compose_cmd() {
 }
 
 @test "podman compose stops on a secret missing from .env (skipped without podman)" {
-	compose_cmd || skip "neither podman compose nor podman-compose is installed"
+	compose_cmd || skip "$COMPOSE_MISSING"
 	mkdir -p "$BATS_TEST_TMPDIR/pvcheck"
 	cp "$ROOT/compose.yaml" "$BATS_TEST_TMPDIR/pvcheck/"
 	env_from_sample "$BATS_TEST_TMPDIR/pvcheck/.env"
