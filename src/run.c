@@ -125,9 +125,8 @@ take_copy(pv_file_result *r, const pv_run_opts *o)
 {
 	pv_err err = { "" };
 	char *abs = NULL;
-	int fd, rc;
-
 	struct stat st;
+	int fd, rc;
 
 	if ((rc = pv_spool_open_copy(o->spool, r->spooled, &fd, &abs, &err)) < 0) {
 		r->status = rc == PV_ENOENT ? PV_STATUS_SKIPPED : PV_STATUS_PENDING;
@@ -151,7 +150,7 @@ take_copy(pv_file_result *r, const pv_run_opts *o)
 	return rc;
 }
 
-/* How many files the run has to take. */
+/* How many files the run has to take: counted once (the spool's, a walk over it). */
 static size_t
 to_take(const pv_run_opts *o)
 {
@@ -524,7 +523,8 @@ report_passed(const pv_passed_list *passed)
 
 /* Where the report goes: the stream of a dry run, else a temporary file beside the reports. */
 static void
-report_open(pv_report_writer *w, pv_atomic *a, char **dir, const pv_run_opts *o, const pv_run *run)
+report_open(pv_report_writer *w, pv_atomic *a, char **dir, const pv_run_opts *o, const pv_run *run,
+    size_t nb_files)
 {
 	char name[128];
 	pv_err err = { "" };
@@ -536,7 +536,7 @@ report_open(pv_report_writer *w, pv_atomic *a, char **dir, const pv_run_opts *o,
 		return;
 	}
 	/* like the original, a run that found nothing leaves no report */
-	if (o->dry_run || to_take(o) == 0) {
+	if (o->dry_run || nb_files == 0) {
 		pv_report_begin(w, NULL, run);
 		return;
 	}
@@ -582,7 +582,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	run.base_folder = o->data_dir;
 	run.dry_run = o->dry_run;
 	pv_passed_log(o->passed);
-	report_open(&w, &atomic, &dir, o, &run);
+	report_open(&w, &atomic, &dir, o, &run, out->totals.nb_files);
 	ctx = (settling){ .w = &w, .sum = sum, .totals = &out->totals, .t0 = &t0, .o = o };
 
 	for (;;) {
