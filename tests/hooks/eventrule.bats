@@ -31,6 +31,14 @@ setup() {
     # sees (the rules' path filters match these) start below it
     HOME_DIR="$DATA/acme"
     F="$DEV/f.tsv"
+    # the data file: the JSON block after the marker
+    RULES="$BATS_TEST_TMPDIR/eventrule.json"
+    py -c '
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+block = re.compile(r"```json\n(.*?)\n```", re.S).search(text, text.index("<!-- eventrule.json:"))
+sys.stdout.write(block.group(1))
+' "$DOC" >"$RULES"
 }
 
 teardown() {
@@ -46,10 +54,8 @@ rule_env() {
     local vpath=/${2#"$HOME_DIR"/}
     py -c '
 import json, os, posixpath, re, sys
-event, fspath, status, vpath, doc = sys.argv[1:6]
-text = open(doc, encoding="utf-8").read()
-block = re.compile(r"```json\n(.*?)\n```", re.S).search(text, text.index("<!-- eventrule.json:"))
-raw = block.group(1)
+event, fspath, status, vpath, data_file = sys.argv[1:6]
+raw = open(data_file, encoding="utf-8").read()
 if os.environ.get("RULE_DOC") == "2.6":
     raw = raw.replace("{{.", "{{").replace("\"version\": 17", "\"version\": 16")
 dump = json.loads(raw)
@@ -128,7 +134,7 @@ for rule in dump["event_rules"]:
 # two actions run for one event would run the hook twice
 assert ran <= 1, f"{ran} actions run for {event} {vpath}"
 sys.stdout.write("".join(v + "\0" for v in out))
-' "$1" "$2" "$3" "$vpath" "$DOC"
+' "$1" "$2" "$3" "$vpath" "$RULES"
 }
 
 # sftpgo_event EVENT FSPATH [STATUS]: what SFTPGo does for this event with the
@@ -149,10 +155,9 @@ sftpgo_event() {
 
 @test "the documented data file: one command action, env only, rules for upload (status 1, .tsv) and mkdir" {
     py -c '
-import json, re, sys
-text = open(sys.argv[1], encoding="utf-8").read()
-block = re.compile(r"```json\n(.*?)\n```", re.S).search(text, text.index("<!-- eventrule.json:"))
-dump = json.loads(block.group(1))
+import json, sys
+dump = json.load(open(sys.argv[1], encoding="utf-8"))
+text = open(sys.argv[2], encoding="utf-8").read()
 assert dump["version"] == 17, dump["version"]
 (action,) = dump["event_actions"]
 assert action["type"] == 2, action  # command
@@ -186,7 +191,7 @@ for key, value in env.items():
     assert f"`{key}` = `{value}`" in flat, (key, value)
 assert "timeout `%d`" % cfg["timeout"] in flat, cfg["timeout"]
 assert "Path filters*: `" + up["options"]["fs_paths"][0]["pattern"] + "`" in flat, up
-' "$DOC"
+' "$RULES" "$DOC"
 }
 
 # ------------------------------------------------------------------ upload
