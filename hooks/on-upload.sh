@@ -846,6 +846,17 @@ USER_INFO=
 if [ -n "${SFTPGO_ACTION_USERNAME:-}" ]; then
 	USER_INFO=" by user $(q "$SFTPGO_ACTION_USERNAME")"
 fi
+# An Event Manager rule passes what its placeholders become; one written for
+# another SFTPGo version (2.7 and later replace {{.Event}}, 2.6 {{Event}})
+# passes the placeholder itself, and every event would be skipped in silence.
+for name in SFTPGO_ACTION SFTPGO_ACTION_STATUS; do
+	case ${!name:-} in
+	*'{{'*'}}'*)
+		log "ERROR: $name is $(q "${!name}"): a placeholder SFTPGo did not replace (SFTPGo 2.7 and later write {{.Event}}, 2.6 {{Event}}): nothing done"
+		exit "$EX_USAGE"
+		;;
+	esac
+done
 case ${SFTPGO_ACTION:-} in
 '')
 	log "ERROR: SFTPGO_ACTION is not set: this hook is run by SFTPGo for its upload and mkdir actions; nothing done"
