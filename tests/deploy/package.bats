@@ -56,12 +56,12 @@ setup_file() {
     }
     export DEB
     echo "package: $DEB" >&3
+    echo installing >>"$STATE"
     DEBIAN_FRONTEND=noninteractive dpkg -i "$DEB" >"$BATS_FILE_TMPDIR/dpkg-i.log" 2>&1 || {
         cat "$BATS_FILE_TMPDIR/dpkg-i.log" >&2
         return 1
     }
     dpkg -L powerview | sort >"$BATS_FILE_TMPDIR/files"
-    echo installed >>"$STATE"
 }
 
 setup() {
@@ -72,6 +72,10 @@ teardown_file() {
     [ -f "$STATE" ] || return 0
     if installed || dpkg-query -W powerview >/dev/null 2>&1; then
         dpkg --purge powerview >/dev/null 2>&1 || true
+    fi
+    # neither existed before the test (unsuitable): whatever a failed purge left goes
+    if grep -qx installing "$STATE"; then
+        rm -rf /etc/powerview /var/lib/powerview
     fi
     if grep -qx user "$STATE"; then
         userdel powerview 2>/dev/null || true
@@ -136,6 +140,10 @@ teardown_file() {
     assert_eq "$(stat -c '%U:%G %a' /etc/powerview)" "root:powerview 750" "/etc/powerview"
     assert_eq "$(stat -c '%U:%G %a' /etc/powerview/secrets)" "powerview:powerview 700" "secrets"
     assert_eq "$(stat -c '%U:%G %a' /var/lib/powerview)" "powerview:powerview 750" "home folder"
+    # SFTPGo's user, when there is one, reads the settings through the group
+    if getent passwd sftpgo >/dev/null; then
+        [[ " $(id -nG sftpgo) " == *" powerview "* ]] || { echo "sftpgo is not in the group powerview" >&2; return 1; }
+    fi
     # the timer enabled (inert until configured), the path unit not
     [ -L /etc/systemd/system/timers.target.wants/powerview-ingest.timer ]
     [ ! -e /etc/systemd/system/paths.target.wants/powerview-spool.path ]
@@ -198,14 +206,15 @@ teardown_file() {
     assert_eq "$(printf '%s\n' "$output" | wc -l)" 1 "one line"
 }
 
-@test "dpkg --purge: no file of the package left, /etc/powerview gone, the data folder intact" {
+@test "dpkg --purge: no file of the package left, /etc/powerview holds only the admin's file, the data folder intact" {
     common_setup_installed
     local f="$DEV/T302_260106_100000.tsv" before
     mkfile "$f" "$HDR_MONO_SN" "$HDR_MONO_FMT" "06/01/26 10:00:00\t1"
     mkfile "$DATA/acme/camp1/$SN/parsed/old.tsv" "x"
     before=$(tree_snapshot "$DATA")
-    # what the playbooks would have written
+    # what the playbooks would have written; a file the administrator made
     echo generated >/etc/powerview/secrets/grafana-acme-viewer
+    echo token >/etc/powerview/influxdb-token
     run dpkg --remove powerview
     assert_status 0
     # remove keeps the configuration
@@ -222,7 +231,10 @@ teardown_file() {
     done <"$BATS_FILE_TMPDIR/files"
     [ ${#left[@]} -eq 0 ] || { printf 'left: %s\n' "${left[@]}" >&2; return 1; }
     [ ! -e /usr/lib/powerview ] && [ ! -e /usr/share/powerview ] && [ ! -e /usr/share/doc/powerview ]
-    [ ! -e /etc/powerview ] || { ls -la /etc/powerview >&2; return 1; }
+    # the administrator's file is kept, nothing else
+    assert_eq "$(cd /etc/powerview && find . -mindepth 1 | LC_ALL=C sort)" "./influxdb-token" "left in /etc/powerview"
+    rm /etc/powerview/influxdb-token
+    rmdir /etc/powerview
     [ ! -e /var/lib/powerview ]
     [ ! -e /etc/systemd/system/timers.target.wants/powerview-ingest.timer ]
     run dpkg-statoverride --list /etc/powerview
