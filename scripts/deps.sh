@@ -6,7 +6,7 @@ build_pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev l
 	zlib1g-dev tzdata)
 test_pkgs=("${build_pkgs[@]}" libcmocka-dev bats valgrind clang python3 shellcheck time curl
 	victoria-metrics influxdb openssh-server openssh-client python3-yaml python3-jinja2 caddy logrotate
-	ansible ansible-lint bash-completion)
+	ansible ansible-lint bash-completion debhelper dpkg-dev fakeroot lintian man-db)
 
 case "${1:-}" in
 build) pkgs=("${build_pkgs[@]}") ;;

@@ -13,11 +13,12 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPV_TESTS=ON >/dev/null
 cmake --build build -j"$jobs" >/dev/null
 ctest --test-dir build -j"$jobs" --output-on-failure
 
+# (deploy.package builds its own tsv_parser: once, in the plain run, is enough)
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer: unit and cli tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPV_SANITIZE=ON -DPV_TESTS=ON >/dev/null
 cmake --build build-asan -j"$jobs" >/dev/null
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	ctest --test-dir build-asan -j"$jobs" --output-on-failure -LE valgrind -E 'cli\.(ansible|isolation)'
+	ctest --test-dir build-asan -j"$jobs" --output-on-failure -LE valgrind -E 'cli\.(ansible|isolation)|deploy\.package'
 
 echo "== libFuzzer smoke runs: the reader and encoder, the powerview.yaml loader (${fuzz_seconds}s each)"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPV_FUZZ=ON >/dev/null
