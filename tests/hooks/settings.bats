@@ -103,6 +103,12 @@ assert_nowhere() {
     hook SFTPGO_ACTION=rename POWERVIEW_DATA_DIR="$DATA" POWERVIEW_TSV_PARSER=/nonexistent/tsv_parser
     assert_status 0
     assert_log "action 'rename': nothing to do"
+    # --configured from the environment and the settings file alone
+    rm "$LOG"
+    run --separate-stderr env POWERVIEW_DATA_DIR="$DATA" "$HOOK" --configured
+    assert_status 0
+    assert_eq "$output" "configured: data folder '$DATA', destination TSV_OUTPUT"
+    assert_no_file "$LOG"
 }
 
 @test "a malformed YAML, or a missing POWERVIEW_CONFIG file: an ERROR line, 78, nothing done" {
@@ -135,8 +141,10 @@ assert_nowhere() {
     assert_eq "$output" "configured: data folder '$DATA', destination INFLUXDB_HOST"
     assert_eq "$stderr" ""
     assert_not_printed pw-URL-5d6e
-    # without YAML: the settings file's TSV_OUTPUT and the environment's data folder
-    run --separate-stderr env POWERVIEW_DATA_DIR="$DATA" "$HOOK" --configured
+    # an empty INFLUXDB_HOST in the settings file keeps the YAML's influxdb.url out
+    yaml 'hook:' "  data_dir: $DATA" "  log_file: $LOG" 'influxdb:' '  url: http://db.example:8086'
+    env_add 'INFLUXDB_HOST='
+    run --separate-stderr env POWERVIEW_CONFIG="$CFG" "$HOOK" --configured
     assert_status 0
     assert_eq "$output" "configured: data folder '$DATA', destination TSV_OUTPUT"
     # it logs nothing and ingests nothing
@@ -210,7 +218,12 @@ assert_nowhere() {
     assert_eq "$(env_of PATH)" "$prefix/bin:$path"
     assert_eq "$(env_of POWERVIEW_CONFIG)" "$CFG"
     assert_eq "$(env_of GRAFANA_URL)" "http://grafana.example:3000"
-    assert_eq "$(env_of POWERVIEW_ENV_FILE)" "<unset>"
+    # the installed default settings file, only when it exists
+    if [ -f /etc/powerview/.env ]; then
+        assert_eq "$(env_of POWERVIEW_ENV_FILE)" /etc/powerview/.env
+    else
+        assert_eq "$(env_of POWERVIEW_ENV_FILE)" "<unset>"
+    fi
 }
 
 @test "mkdir: Grafana secrets in files named by the YAML reach the playbook as paths, never as values" {
