@@ -433,10 +433,11 @@ config_main(int argc, char **argv)
 	for (int i = optind; get && i < argc; i++) {
 		int k = pv_settings_lookup(argv[i]);
 		if (k == PV_GET_SECRET)
-			return usage_error("config", "%s is a secret: never printed (its *_file key gives the file's path)",
-			    argv[i]);
+			return usage_error("config",
+			    "%s is a secret: never printed (its *_file key gives the file's path)", argv[i]);
 		if (k == PV_GET_UNKNOWN)
-			return usage_error("config", "unknown setting '%s' (a variable or section.key, as 'tsv_parser config' lists them)",
+			return usage_error("config",
+			    "unknown setting '%s' (a variable or section.key, as 'tsv_parser config' lists them)",
 			    argv[i]);
 	}
 	/* the run's flags, to see what they would make of the settings */
