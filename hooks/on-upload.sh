@@ -29,16 +29,37 @@
 #       (deploy/powerview-spool.path) or the next scan ingests the spool
 #   anything else is an ERROR, 78
 #
-# Settings: the environment, then the file named by POWERVIEW_ENV_FILE (default:
-# the .env of the project this hook belongs to, <project>/hooks/../.env), read as
-# data (never sourced): POWERVIEW_DATA_DIR (/srv/sftpgo/data), POWERVIEW_LOG_FILE
-# (/srv/sftpgo/logs/uploads.log), POWERVIEW_TSV_PARSER (tsv_parser from PATH, else
-# <project>/build/tsv_parser), POWERVIEW_PLAYBOOK
-# (<project>/ansible/create_grafana_resources.yml), POWERVIEW_INGEST (spool).
-# A variable set in the
-# environment wins over the file, even when empty; empty means the default.
+# Where its pieces are. In a checkout (hooks/on-upload.sh, ../ansible beside
+# it): <project>/ansible/create_grafana_resources.yml, tsv_parser from PATH
+# (else <project>/build/tsv_parser), settings file <project>/.env. Installed
+# as <prefix>/lib/powerview/on-upload.sh:
+# <prefix>/share/powerview/ansible/create_grafana_resources.yml,
+# <prefix>/bin/tsv_parser (before PATH), settings file /etc/powerview/.env.
+#
+# Settings, first found wins: the environment (even when empty: empty means
+# the default); the settings file named by POWERVIEW_ENV_FILE (default above,
+# read only if it exists), read as data (never sourced); powerview.yaml
+# (POWERVIEW_CONFIG, else /etc/powerview/powerview.yaml when it exists; keys
+# in brackets), read by one `tsv_parser config --get -z` for every setting
+# still unset, skipped when there is no YAML; the default:
+#   POWERVIEW_DATA_DIR [hook.data_dir]  /srv/sftpgo/data
+#   POWERVIEW_LOG_FILE [hook.log_file]  /srv/sftpgo/logs/uploads.log
+#   POWERVIEW_INGEST   [hook.ingest]    spool
+#   POWERVIEW_PLAYBOOK [hook.playbook]  the create playbook (above)
+#   POWERVIEW_TSV_PARSER                tsv_parser (above)
 # ansible-playbook is taken from PATH. tsv_parser gets --env-file with the same
-# file, so it reads the same settings (INFLUXDB_*, TSV_*).
+# file, so it reads the same settings (INFLUXDB_*, TSV_*, and the same YAML).
+# The playbook gets GRAFANA_*, INFLUXDB_ORG/HOST/URL/API, POWERVIEW_CONFIG and
+# POWERVIEW_ENV_FILE from the same three places in its environment; a Grafana
+# secret given in the YAML as grafana.password_file / grafana.api_token_file
+# reaches it as GRAFANA_PASSWORD_FILE / GRAFANA_API_TOKEN_FILE, the file's
+# path (the playbook reads the file): the hook never reads a secret.
+#
+# `on-upload.sh --configured` (systemd's ExecCondition= of the ingestion
+# units): reads the same settings, logs nothing, ingests nothing; exit 0 when
+# they name an existing data folder and a destination (INFLUXDB_HOST,
+# INFLUXDB_URL or TSV_OUTPUT: influxdb.url or sink.output in the YAML), else
+# 1; one line on stdout either way.
 #
 # Every event is one line appended to POWERVIEW_LOG_FILE:
 #   [2026-11-27T09:03:56Z] on-upload[1234]: message
@@ -72,7 +93,8 @@
 #   77  a path outside the data folder: refused, nothing touched
 #   78  the hook's own settings are wrong (no data folder, parser, playbook or
 #       ansible-playbook; a settings file past tsv_parser's limits: larger than
-#       1 MiB, a value longer than 64 KiB once expanded, values past 1 MiB)
+#       1 MiB, a value longer than 64 KiB once expanded, values past 1 MiB; a
+#       powerview.yaml that is missing, malformed or refused by tsv_parser)
 #   78  also POWERVIEW_INGEST not spool, sync or none
 #   tsv_parser's own status for 64, 66, 73, 78 and anything else (spool and
 #       none: `tsv_parser spool`'s for 64, 78 and anything else): the run did not
@@ -130,7 +152,11 @@ readonly DB="\${" BS="\\"
 readonly DOTENV_MAX=1048576 DOTENV_VALUE_MAX=65536 DOTENV_TOTAL_MAX=1048576
 DOTENV_ERROR=
 
-# lookup NAME: REPLY = its value in the environment, else from the file; 1 if unset.
+# The settings powerview.yaml gives (read_yaml fills it after the file).
+declare -A YAML=()
+
+# lookup NAME: REPLY = its value in the environment, else from the file, else
+# from powerview.yaml; 1 if unset.
 lookup() {
 	local name=$1
 	[ -n "$name" ] || return 1
@@ -140,6 +166,10 @@ lookup() {
 	fi
 	if [ -n "${DOTENV[$name]+x}" ]; then
 		REPLY=${DOTENV[$name]}
+		return 0
+	fi
+	if [ -n "${YAML[$name]+x}" ]; then
+		REPLY=${YAML[$name]}
 		return 0
 	fi
 	return 1
@@ -350,58 +380,6 @@ trap 'status=$?; log "ERROR: internal failure at line $LINENO (status $status)";
 
 # ---------------------------------------------------------------- settings
 
-sanitize_path
-# (parameter expansions rather than dirname: every process started costs the
-# upload's latency)
-HOOK_DIR=$(realpath -e -- "${BASH_SOURCE[0]}")
-HOOK_DIR=${HOOK_DIR%/*}
-PROJECT_DIR=${HOOK_DIR%/*}
-PROJECT_DIR=${PROJECT_DIR:-/}
-
-early_warnings=()
-ENV_FILE=${POWERVIEW_ENV_FILE:-$PROJECT_DIR/.env}
-ENV_FILE=$(realpath -m -- "$ENV_FILE")
-env_file_ok=1
-if [ -f "$ENV_FILE" ]; then
-	if [ -r "$ENV_FILE" ]; then
-		dotenv_read "$ENV_FILE" || env_file_ok=0
-	else
-		early_warnings+=("ERROR: settings file $(q "$ENV_FILE") cannot be read: using the environment and the defaults")
-	fi
-elif [ -n "${POWERVIEW_ENV_FILE:-}" ]; then
-	early_warnings+=("WARNING: settings file $(q "$ENV_FILE") not found: using the environment and the defaults")
-fi
-
-setting POWERVIEW_LOG_FILE /srv/sftpgo/logs/uploads.log
-candidate=$(realpath -m -- "$REPLY")
-log_dir=${candidate%/*}
-if { [ -d "${log_dir:-/}" ] || mkdir -p -- "$log_dir" 2>/dev/null; } && : 2>/dev/null >>"$candidate"; then
-	LOG_FILE=$candidate
-else
-	log "ERROR: cannot write to the log file $(q "$candidate"): logging to standard error"
-fi
-for w in "${early_warnings[@]}"; do
-	log "$w"
-done
-if [ "$env_file_ok" = 0 ]; then
-	# what tsv_parser, reading the same file, refuses too
-	log "ERROR: settings file $(q "$ENV_FILE") $DOTENV_ERROR: nothing done"
-	exit "$EX_CONFIG"
-fi
-
-setting POWERVIEW_DATA_DIR /srv/sftpgo/data
-DATA_DIR=$REPLY
-setting POWERVIEW_TSV_PARSER ""
-TSV_PARSER=$REPLY
-if [ -z "$TSV_PARSER" ]; then
-	TSV_PARSER=$(command -v tsv_parser || true)
-	TSV_PARSER=${TSV_PARSER:-$PROJECT_DIR/build/tsv_parser}
-fi
-setting POWERVIEW_PLAYBOOK "$PROJECT_DIR/ansible/create_grafana_resources.yml"
-PLAYBOOK=$REPLY
-
-# ---------------------------------------------------------------- helpers
-
 # lexical PATH: REPLY = PATH made absolute (from $PWD), with '.', '..' and
 # repeated '/' resolved as text, no link followed: `realpath -s -m` without
 # starting a process (each one costs the upload's latency).
@@ -423,6 +401,188 @@ lexical() {
 	done
 	REPLY=${out:-/}
 }
+
+# configured: the answer of --configured, from the settings read; exits.
+configured() {
+	local data dest="" name
+	if [ "$env_file_ok" = 0 ]; then
+		echo "not configured: settings file $(q "$ENV_FILE") $DOTENV_ERROR"
+		exit 1
+	fi
+	if [ "$yaml_ok" = 0 ]; then
+		echo "not configured: configuration file $(q "$CONFIG_FILE") $YAML_ERROR"
+		exit 1
+	fi
+	setting POWERVIEW_DATA_DIR /srv/sftpgo/data
+	data=$REPLY
+	if [ ! -d "$data" ]; then
+		echo "not configured: data folder $(q "$data") not found (POWERVIEW_DATA_DIR, hook.data_dir)"
+		exit 1
+	fi
+	# the name, not the value: a URL may hold credentials
+	for name in INFLUXDB_HOST INFLUXDB_URL TSV_OUTPUT; do
+		setting "$name" ""
+		if [ -n "$REPLY" ]; then
+			dest=$name
+			break
+		fi
+	done
+	if [ -z "$dest" ]; then
+		echo "not configured: no destination (influxdb.url or INFLUXDB_HOST/INFLUXDB_URL, or sink.output or TSV_OUTPUT)"
+		exit 1
+	fi
+	echo "configured: data folder $(q "$data"), destination $dest"
+	exit 0
+}
+
+# The settings powerview.yaml may give: the hook's, the playbook's (a Grafana
+# secret as the path of its file), and the destination --configured checks.
+readonly YAML_NAMES=(POWERVIEW_DATA_DIR POWERVIEW_LOG_FILE POWERVIEW_INGEST POWERVIEW_PLAYBOOK
+	GRAFANA_URL GRAFANA_USERNAME GRAFANA_PASSWORD_FILE GRAFANA_API_TOKEN_FILE GRAFANA_TENANCY
+	GRAFANA_ORG_ID GRAFANA_DATASOURCE_TYPE GRAFANA_INFLUXDB_URL GRAFANA_QUERY_LANGUAGE
+	INFLUXDB_ORG INFLUXDB_HOST INFLUXDB_API TSV_OUTPUT)
+
+# read_yaml: YAML = the values powerview.yaml gives for the YAML_NAMES still
+# unset (a secret in the environment or the file leaves its *_FILE unasked),
+# from one `tsv_parser config --get -z`; status 1 with YAML_ERROR set when it
+# cannot be read. CONFIG_FILE = the YAML in play ("" when none: nothing run).
+read_yaml() {
+	local name value env_file status=0 n=0
+	local -a names=() values=()
+	setting POWERVIEW_CONFIG ""
+	CONFIG_FILE=$REPLY
+	if [ -z "$CONFIG_FILE" ] && [ -e /etc/powerview/powerview.yaml ]; then
+		CONFIG_FILE=/etc/powerview/powerview.yaml
+	fi
+	[ -n "$CONFIG_FILE" ] || return 0
+	# tsv_parser runs from /: a relative path is the hook's working folder's
+	lexical "$CONFIG_FILE"
+	CONFIG_FILE=$REPLY
+	for name in "${YAML_NAMES[@]}"; do
+		lookup "$name" && continue
+		lookup "${name%_FILE}" && continue
+		names+=("$name")
+	done
+	[ "${#names[@]}" -gt 0 ] || return 0
+	if [ ! -x "$TSV_PARSER" ] || [ -d "$TSV_PARSER" ]; then
+		YAML_ERROR="cannot be read: tsv_parser not found or not executable: $(q "$TSV_PARSER") (POWERVIEW_TSV_PARSER)"
+		return 1
+	fi
+	# from / with --env-file: never a ./.env of the working folder
+	env_file=/dev/null
+	[ ! -f "$ENV_FILE" ] || env_file=$ENV_FILE
+	# its standard error only when it fails, and then no value is printed
+	mapfile -d '' values < <(cd / && exec "$TSV_PARSER" config --get -z --config "$CONFIG_FILE" \
+		--env-file "$env_file" "${names[@]}" </dev/null 2>&1)
+	wait "$!" || status=$?
+	if [ "$status" != 0 ] || [ "${#values[@]}" != "${#names[@]}" ]; then
+		value=${values[*]:-}
+		value=${value%$'\n'}
+		YAML_ERROR="cannot be read (tsv_parser config exit $status): ${value#*tsv_parser: }"
+		YAML_ERROR=${YAML_ERROR//$'\n'/ }
+		return 1
+	fi
+	for name in "${names[@]}"; do
+		[ -z "${values[n]}" ] || YAML[$name]=${values[n]}
+		n=$((n + 1))
+	done
+}
+
+sanitize_path
+CONFIGURED=0
+case $# in
+0) ;;
+1)
+	if [ "$1" = --configured ]; then
+		CONFIGURED=1
+	else
+		echo "on-upload.sh: unknown argument $(q "$1") (the only one is --configured)" >&2
+		exit "$EX_USAGE"
+	fi
+	;;
+*)
+	echo "on-upload.sh: too many arguments (the only one is --configured)" >&2
+	exit "$EX_USAGE"
+	;;
+esac
+
+# Where the pieces are (parameter expansions rather than dirname: every
+# process started costs the upload's latency).
+HOOK_DIR=$(realpath -e -- "${BASH_SOURCE[0]}")
+HOOK_DIR=${HOOK_DIR%/*}
+PROJECT_DIR=${HOOK_DIR%/*}
+PROJECT_DIR=${PROJECT_DIR:-/}
+DEFAULT_PLAYBOOK=$PROJECT_DIR/ansible/create_grafana_resources.yml
+DEFAULT_ENV_FILE=$PROJECT_DIR/.env
+DEFAULT_PARSER=
+if [ ! -d "$PROJECT_DIR/ansible" ] && [[ $HOOK_DIR == */lib/powerview ]]; then
+	# installed: <prefix>/lib/powerview/on-upload.sh
+	PREFIX=${HOOK_DIR%/lib/powerview}
+	DEFAULT_PLAYBOOK=$PREFIX/share/powerview/ansible/create_grafana_resources.yml
+	DEFAULT_ENV_FILE=/etc/powerview/.env
+	if [ -x "$PREFIX/bin/tsv_parser" ]; then
+		DEFAULT_PARSER=$PREFIX/bin/tsv_parser
+	fi
+fi
+
+early_warnings=()
+ENV_FILE=${POWERVIEW_ENV_FILE:-$DEFAULT_ENV_FILE}
+ENV_FILE=$(realpath -m -- "$ENV_FILE")
+env_file_ok=1
+if [ -f "$ENV_FILE" ]; then
+	if [ -r "$ENV_FILE" ]; then
+		dotenv_read "$ENV_FILE" || env_file_ok=0
+	else
+		early_warnings+=("ERROR: settings file $(q "$ENV_FILE") cannot be read: using the environment and the defaults")
+	fi
+elif [ -n "${POWERVIEW_ENV_FILE:-}" ]; then
+	early_warnings+=("WARNING: settings file $(q "$ENV_FILE") not found: using the environment and the defaults")
+fi
+
+setting POWERVIEW_TSV_PARSER ""
+TSV_PARSER=$REPLY
+if [ -z "$TSV_PARSER" ]; then
+	TSV_PARSER=$DEFAULT_PARSER
+	[ -n "$TSV_PARSER" ] || TSV_PARSER=$(command -v tsv_parser || true)
+	TSV_PARSER=${TSV_PARSER:-$PROJECT_DIR/build/tsv_parser}
+fi
+
+yaml_ok=1 CONFIG_FILE="" YAML_ERROR=""
+if [ "$env_file_ok" = 1 ]; then
+	read_yaml || yaml_ok=0
+fi
+
+if [ "$CONFIGURED" = 1 ]; then
+	configured
+fi
+
+setting POWERVIEW_LOG_FILE /srv/sftpgo/logs/uploads.log
+candidate=$(realpath -m -- "$REPLY")
+log_dir=${candidate%/*}
+if { [ -d "${log_dir:-/}" ] || mkdir -p -- "$log_dir" 2>/dev/null; } && : 2>/dev/null >>"$candidate"; then
+	LOG_FILE=$candidate
+else
+	log "ERROR: cannot write to the log file $(q "$candidate"): logging to standard error"
+fi
+for w in "${early_warnings[@]}"; do
+	log "$w"
+done
+if [ "$env_file_ok" = 0 ]; then
+	# what tsv_parser, reading the same file, refuses too
+	log "ERROR: settings file $(q "$ENV_FILE") $DOTENV_ERROR: nothing done"
+	exit "$EX_CONFIG"
+fi
+if [ "$yaml_ok" = 0 ]; then
+	log "ERROR: configuration file $(q "$CONFIG_FILE") $YAML_ERROR: nothing done"
+	exit "$EX_CONFIG"
+fi
+
+setting POWERVIEW_DATA_DIR /srv/sftpgo/data
+DATA_DIR=$REPLY
+setting POWERVIEW_PLAYBOOK "$DEFAULT_PLAYBOOK"
+PLAYBOOK=$REPLY
+
+# ---------------------------------------------------------------- helpers
 
 # data_dir_real: DATA_REAL = the data folder, symbolic links resolved, and
 # DATA_LOGICAL = the same as written (absolute, links kept); exit 78 without it.
@@ -823,13 +983,20 @@ on_mkdir() {
 	# From the playbook's folder, so that an ansible.cfg beside it applies.
 	(
 		cd "$(dirname -- "$playbook")"
-		for key in GRAFANA_URL GRAFANA_USERNAME GRAFANA_PASSWORD GRAFANA_API_TOKEN GRAFANA_INFLUXDB_URL \
-			GRAFANA_TENANCY GRAFANA_ORG_ID GRAFANA_DATASOURCE_TYPE INFLUXDB_ORG INFLUXDB_HOST \
-			INFLUXDB_URL INFLUXDB_ADMIN_TOKEN POWERVIEW_SECRETS_DIR; do
+		# (from the YAML, a Grafana secret comes as *_FILE, its file's path)
+		for key in GRAFANA_URL GRAFANA_USERNAME GRAFANA_PASSWORD GRAFANA_PASSWORD_FILE GRAFANA_API_TOKEN \
+			GRAFANA_API_TOKEN_FILE GRAFANA_INFLUXDB_URL GRAFANA_TENANCY GRAFANA_ORG_ID \
+			GRAFANA_DATASOURCE_TYPE GRAFANA_QUERY_LANGUAGE INFLUXDB_ORG INFLUXDB_HOST INFLUXDB_URL \
+			INFLUXDB_API INFLUXDB_ADMIN_TOKEN POWERVIEW_SECRETS_DIR; do
 			setting "$key" ""
 			[ -z "$REPLY" ] || export "$key=$REPLY"
 		done
 		[ ! -f "$ENV_FILE" ] || export POWERVIEW_ENV_FILE="$ENV_FILE"
+		# its `tsv_parser token` reads the same YAML, and is this tsv_parser
+		[ -z "$CONFIG_FILE" ] || export POWERVIEW_CONFIG="$CONFIG_FILE"
+		case $TSV_PARSER in
+		/*/tsv_parser) [ ! -x "$TSV_PARSER" ] || export PATH="${TSV_PARSER%/*}:$PATH" ;;
+		esac
 		exec "$ansible" "$playbook" --extra-vars "$json"
 	) </dev/null >>"$LOG_FILE" 2>&1 || status=$?
 	if [ "$status" -eq 0 ]; then

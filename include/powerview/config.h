@@ -42,6 +42,30 @@ int pv_settings_flag(pv_settings *s, const char *env, const char *value);
 /* Checks every effective value; PV_ECONFIG naming the setting and its source. */
 int pv_settings_check(const pv_settings *s, pv_err *err);
 
+/*
+ * The same for the hook's and the playbooks' settings (hook.*, grafana.*),
+ * which pv_settings_check leaves: tsv_parser does not use them, so `config`
+ * warns about them and a run ignores them.
+ */
+int pv_settings_check_foreign(const pv_settings *s, pv_err *err);
+
+/*
+ * `config --get`: the setting a name stands for (its variable, e.g.
+ * POWERVIEW_DATA_DIR, or its key, e.g. hook.data_dir), as an index for
+ * pv_settings_get; PV_GET_UNKNOWN, or PV_GET_SECRET for a secret's value
+ * (never printed; its *_file key is a setting: the file's path, also
+ * named by the variable + "_FILE", e.g. GRAFANA_PASSWORD_FILE).
+ */
+enum { PV_GET_UNKNOWN = -1, PV_GET_SECRET = -2 };
+int pv_settings_lookup(const char *name);
+
+/*
+ * The value in effect of setting i (environment > .env > YAML > default; ""
+ * when unset without a default, or when the default depends on another
+ * setting); a *_file key: the file's path when the secret comes from it, else "".
+ */
+const char *pv_settings_get(const pv_settings *s, int i);
+
 /* "key = value  (source)" for each setting, secrets masked, then the formats. */
 void pv_settings_print(const pv_settings *s, FILE *fp);
 

@@ -53,7 +53,7 @@
 	"                  [--config path] [--env-file path]\n"
 #define SYN_CONFIG \
 	"tsv_parser config [-q | -v] [--config path] [--env-file path] [-o path]\n" \
-	"                  [--no-verify]\n"
+	"                  [--no-verify] [--get [-z] name...]\n"
 #define SYN_STATUS \
 	"tsv_parser status [-q | -v] [-d dir] [--json] [--config path]\n" \
 	"                  [--env-file path]\n"
@@ -141,8 +141,14 @@ usage_config(FILE *fp)
 	    "Prints every setting, its value in effect and its source (secrets masked),\n"
 	    "then the known formats.\n"
 	    "\n"
+	    "      --get              print only the value in effect of each name, one a\n"
+	    "                         line (empty: unset); a name is a variable\n"
+	    "                         (POWERVIEW_DATA_DIR) or a key (hook.data_dir); a\n"
+	    "                         secret is refused, its *_file key gives the path\n"
+	    "  -z                     with --get: each value ends with NUL, not newline\n"
 	    OPT_OUTPUT_CONFIG OPT_QUIET OPT_FILES OPT_HELP
-	    "exit: 0 printed, 64 usage, 66 missing file, 74 not printed, 78 configuration\n",
+	    "exit: 0 printed, 64 usage (an unknown name, a secret), 66 missing file,\n"
+	    "  74 not printed, 78 configuration\n",
 	    fp);
 }
 
@@ -391,34 +397,60 @@ config_main(int argc, char **argv)
 		{ "env-file", required_argument, NULL, 'e' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "no-verify", no_argument, NULL, 'N' },
+		{ "get", no_argument, NULL, 'g' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL, *env_file = NULL, *output = NULL;
-	bool no_verify = false;
+	bool no_verify = false, get = false, nul = false;
 	pv_settings *s = NULL;
+	pv_err err;
 	int ch, status, quiet = 0, verbose = 0;
 
-	while ((ch = getopt_long(argc, argv, "o:qvh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "o:qvzh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
 		case 'e': env_file = optarg; break;
 		case 'o': output = optarg; break;
 		case 'N': no_verify = true; break;
+		case 'g': get = true; break;
+		case 'z': nul = true; break;
 		case 'q': quiet++; break;
 		case 'v': verbose++; break;
 		case 'h': usage_config(stdout); return 0;
 		default: return usage_error("config", NULL);
 		}
 	}
-	if (optind < argc)
+	if (!get && optind < argc)
 		return usage_error("config", "unexpected argument '%s'", argv[optind]);
+	if (nul && !get)
+		return usage_error("config", "-z goes with --get");
+	if (get && optind == argc)
+		return usage_error("config", "--get needs at least one name");
+	/* names first: nothing is read for a command that cannot be answered */
+	for (int i = optind; get && i < argc; i++) {
+		int k = pv_settings_lookup(argv[i]);
+		if (k == PV_GET_SECRET)
+			return usage_error("config",
+			    "%s is a secret: never printed (its *_file key gives the file's path)", argv[i]);
+		if (k == PV_GET_UNKNOWN)
+			return usage_error("config",
+			    "unknown setting '%s' (a variable or section.key, as 'tsv_parser config' lists them)",
+			    argv[i]);
+	}
 	/* the run's flags, to see what they would make of the settings */
 	if ((status = load_settings(&s, env_file, config)) == 0)
 		status = apply_flags(s, output, no_verify, verbosity(quiet, verbose));
-	if (status == 0 && (status = check_settings(s)) == 0) {
+	if (status == 0 && get) {
+		/* values, not their checks: a wrong TSV_* value is the run's to refuse */
+		for (int i = optind; i < argc; i++)
+			printf("%s%c", pv_settings_get(s, pv_settings_lookup(argv[i])), nul ? '\0' : '\n');
+		status = fflush(stdout) == EOF ? EX_IOERR : 0;
+	} else if (status == 0 && (status = check_settings(s)) == 0) {
+		if (pv_settings_check_foreign(s, &err) < 0)
+			pv_warn("%s (tsv_parser does not use it; the hook or the playbooks refuse it)", err.msg);
 		pv_settings_print(s, stdout);
 		status = fflush(stdout) == EOF ? EX_IOERR : 0;
 	}

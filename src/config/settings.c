@@ -63,12 +63,29 @@ static const setting table[] = {
 	{ "reports", "dir", "TSV_REPORT_DIR", K_STRING, "<data folder>/../logs/reports", 0, 0, NULL, "run reports" },
 	{ "reports", "keep_days", "TSV_REPORT_KEEP_DAYS", K_NUMBER, "90", 0, 36500, NULL, "reports older are pruned; 0 keeps all" },
 	{ "log", "level", "TSV_LOG_LEVEL", K_ENUM, "INFO", 0, 0, "DEBUG|INFO|WARNING|WARN|ERROR", "log level" },
+	/* the hook's (hooks/on-upload.sh) and the playbooks' settings: carried, not used (foreign()) */
+	{ "hook", "data_dir", "POWERVIEW_DATA_DIR", K_STRING, "/srv/sftpgo/data", 0, 0, NULL, "the data folder (the hook, status)" },
+	{ "hook", "log_file", "POWERVIEW_LOG_FILE", K_STRING, "/srv/sftpgo/logs/uploads.log", 0, 0, NULL, "the hook's log" },
+	{ "hook", "ingest", "POWERVIEW_INGEST", K_ENUM, "spool", 0, 0, "spool|sync|none", "how the hook ingests an upload" },
+	{ "hook", "playbook", "POWERVIEW_PLAYBOOK", K_STRING, "<beside the hook>", 0, 0, NULL, "the create playbook (mkdir)" },
+	{ "grafana", "url", "GRAFANA_URL", K_STRING, NULL, 0, 0, NULL, "Grafana's URL" },
+	{ "grafana", "username", "GRAFANA_USERNAME", K_STRING, NULL, 0, 0, NULL, "a Grafana server admin" },
+	{ "grafana", "password", "GRAFANA_PASSWORD", K_SECRET, NULL, 0, 0, NULL, "password (prefer password_file)" },
+	{ "grafana", "password_file", "GRAFANA_PASSWORD", K_SECRET_FILE, NULL, 0, 0, NULL, "file holding the password" },
+	{ "grafana", "api_token", "GRAFANA_API_TOKEN", K_SECRET, NULL, 0, 0, NULL, "service-account token (prefer api_token_file)" },
+	{ "grafana", "api_token_file", "GRAFANA_API_TOKEN", K_SECRET_FILE, NULL, 0, 0, NULL, "file holding the token" },
+	{ "grafana", "tenancy", "GRAFANA_TENANCY", K_ENUM, "org", 0, 0, "org|team", "an organization or a team per company" },
+	{ "grafana", "org_id", "GRAFANA_ORG_ID", K_NUMBER, "1", 1, 1e15, NULL, "the shared organization (team tenancy)" },
+	{ "grafana", "datasource_type", "GRAFANA_DATASOURCE_TYPE", K_STRING, "influxdb", 0, 0, NULL, "datasource plugin id" },
+	{ "grafana", "influxdb_url", "GRAFANA_INFLUXDB_URL", K_STRING, "<influxdb.url>", 0, 0, NULL, "InfluxDB as Grafana reaches it" },
+	{ "grafana", "query_language", "GRAFANA_QUERY_LANGUAGE", K_ENUM, "flux", 0, 0, "flux|influxql", "datasource language (v2)" },
 };
 #define NSETTINGS (sizeof(table) / sizeof(table[0]))
 
 struct pv_settings {
 	pv_source source[NSETTINGS];
 	char *where[NSETTINGS];  /* "powerview.yaml:12" for PV_SRC_FILE */
+	char *file[NSETTINGS];   /* K_SECRET_FILE: the file the secret came from */
 	pv_formats *formats;
 	char *config_path;       /* the YAML file read, or NULL */
 	char *env_file;          /* the .env read, or NULL */
@@ -91,8 +108,10 @@ pv_settings_free(pv_settings *s)
 {
 	if (s == NULL)
 		return;
-	for (size_t i = 0; i < NSETTINGS; i++)
+	for (size_t i = 0; i < NSETTINGS; i++) {
 		free(s->where[i]);
+		free(s->file[i]);
+	}
 	pv_formats_free(s->formats);
 	free(s->config_path);
 	free(s->env_file);
@@ -103,6 +122,18 @@ const pv_formats *
 pv_settings_formats(const pv_settings *s)
 {
 	return s->formats;
+}
+
+/*
+ * The hook's and the playbooks' settings: tsv_parser carries them (`config`,
+ * `config --get`) but does not use them, so their values in the environment
+ * or .env never stop a run (the hook and the playbooks check them), and their
+ * secret files are not read (only their paths are kept, for the playbook).
+ */
+static bool
+foreign(const setting *st)
+{
+	return strcmp(st->section, "hook") == 0 || strcmp(st->section, "grafana") == 0;
 }
 
 /* ---- checks shared by YAML values and the effective ones ---- */
@@ -288,12 +319,28 @@ take_setting(loader *ld, size_t i, const pv_ynode *val)
 	if (st->kind == K_SECRET_FILE) {
 		char *path = NULL;
 		/* a relative path is taken from the folder of the YAML file */
-		if (v[0] != '/' && strchr(ld->path, '/') != NULL) {
-			if (asprintf(&path, "%.*s/%s", (int)(strrchr(ld->path, '/') - ld->path), ld->path, v) < 0)
-				return pv_fail(ld->err, PV_ENOMEM, "out of memory");
+		if (v[0] != '/' && strchr(ld->path, '/') != NULL)
+			rc = asprintf(&path, "%.*s/%s", (int)(strrchr(ld->path, '/') - ld->path), ld->path, v);
+		else
+			rc = (path = strdup(v)) ? 0 : -1;
+		if (rc < 0)
+			return pv_fail(ld->err, PV_ENOMEM, "out of memory");
+		rc = PV_OK;
+		free(ld->s->file[i]);
+		ld->s->file[i] = path;
+		if (foreign(st)) {
+			/* the playbook reads it: its path is all tsv_parser keeps */
+			for (size_t k = 0; k < NSETTINGS; k++) {
+				if (strcmp(table[k].env, st->env) != 0)
+					continue;
+				ld->s->source[k] = PV_SRC_FILE;
+				free(ld->s->where[k]);
+				if (asprintf(&ld->s->where[k], "%s:%zu", ld->path, val->mark.line + 1) < 0)
+					ld->s->where[k] = NULL;
+			}
+			return PV_OK;
 		}
-		secret = read_secret_file(path ? path : v, why, sizeof(why));
-		free(path);
+		secret = read_secret_file(path, why, sizeof(why));
 		if (secret == NULL)
 			return at(ld, val, "%s: %s", st->key, why);
 		v = secret;
@@ -445,7 +492,8 @@ take_formats(loader *ld, const pv_ynode *seq)
 int
 pv_settings_load_yaml(pv_settings *s, const char *path, pv_err *err)
 {
-	static const char *const sections[] = { "influxdb", "sink", "http", "parser", "spool", "reports", "log" };
+	static const char *const sections[] = { "influxdb", "sink", "http", "parser", "spool", "reports", "log",
+		"hook", "grafana" };
 	loader ld = { .s = s, .path = path, .err = err };
 	const pv_ynode *root;
 	pv_ytree *tree;
@@ -481,7 +529,7 @@ pv_settings_load_yaml(pv_settings *s, const char *path, pv_err *err)
 				break;
 		if (key == NULL || i == sizeof(sections) / sizeof(sections[0]))
 			rc = at(&ld, k,
-			    "unknown section '%s' (known: influxdb, sink, http, parser, spool, reports, log, formats)",
+			    "unknown section '%s' (known: influxdb, sink, http, parser, spool, reports, log, hook, grafana, formats)",
 			    key ? key : "(not a name)");
 		else
 			rc = take_section(&ld, key, v);
@@ -553,13 +601,14 @@ source_name(const pv_settings *s, size_t i, char *buf, size_t size)
 	return buf;
 }
 
-int
-pv_settings_check(const pv_settings *s, pv_err *err)
+/* Checks the settings tsv_parser uses, or (foreign_ones) those it only carries. */
+static int
+check_values(const pv_settings *s, bool foreign_ones, pv_err *err)
 {
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		const char *v = getenv(table[i].env);
 		char why[600], src[300];
-		if (v == NULL || v[0] == '\0' || table[i].kind == K_SECRET_FILE)
+		if (v == NULL || v[0] == '\0' || table[i].kind == K_SECRET_FILE || foreign(&table[i]) != foreign_ones)
 			continue;
 		/* as the original: an unknown level in the environment falls back to INFO */
 		if (strcmp(table[i].env, "TSV_LOG_LEVEL") == 0 && s->source[i] != PV_SRC_FILE)
@@ -571,6 +620,18 @@ pv_settings_check(const pv_settings *s, pv_err *err)
 	return PV_OK;
 }
 
+int
+pv_settings_check(const pv_settings *s, pv_err *err)
+{
+	return check_values(s, false, err);
+}
+
+int
+pv_settings_check_foreign(const pv_settings *s, pv_err *err)
+{
+	return check_values(s, true, err);
+}
+
 /* A URL with its credentials (user:password@) masked: they are secrets too. */
 static void
 print_url(FILE *fp, const setting *st, const char *url, const char *src)
@@ -580,6 +641,53 @@ print_url(FILE *fp, const setting *st, const char *url, const char *src)
 	/* out of memory: nothing of it rather than the password */
 	fprintf(fp, "%s.%s = %s  (%s)\n", st->section, st->key, shown ? shown : "********", src);
 	free(shown);
+}
+
+/* The file a secret came from (its *_file key in the YAML), or NULL. */
+static const char *
+secret_file(const pv_settings *s, size_t i)
+{
+	for (size_t k = 0; k < NSETTINGS; k++)
+		if (table[k].kind == K_SECRET_FILE && strcmp(table[k].env, table[i].env) == 0 && s->file[k])
+			return s->file[k];
+	return NULL;
+}
+
+int
+pv_settings_lookup(const char *name)
+{
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		size_t n = strlen(table[i].section);
+		size_t e = strlen(table[i].env);
+		/* a *_file key also answers to its variable + "_FILE" (GRAFANA_PASSWORD_FILE) */
+		if (table[i].kind == K_SECRET_FILE && strncmp(name, table[i].env, e) == 0 && strcmp(name + e, "_FILE") == 0)
+			return (int)i;
+		if (strcmp(name, table[i].env) == 0 ||
+		    (strncmp(name, table[i].section, n) == 0 && name[n] == '.' && strcmp(name + n + 1, table[i].key) == 0))
+			return table[i].kind == K_SECRET ? PV_GET_SECRET : (int)i;
+	}
+	return PV_GET_UNKNOWN;
+}
+
+const char *
+pv_settings_get(const pv_settings *s, int i)
+{
+	const setting *st;
+	const char *v;
+
+	if (i < 0 || (size_t)i >= NSETTINGS || table[i].kind == K_SECRET)
+		return "";
+	st = &table[i];
+	v = getenv(st->env);
+	if (st->kind == K_SECRET_FILE)
+		/* the path, when the secret comes from this key of the YAML */
+		return s->file[i] ? s->file[i] : "";
+	if ((v == NULL || v[0] == '\0') && strcmp(st->env, "INFLUXDB_HOST") == 0)
+		v = getenv("INFLUXDB_URL");
+	if (v != NULL && v[0] != '\0')
+		return v;
+	/* a default that depends on something else ("<data folder>/../spool") is no value */
+	return st->def != NULL && st->def[0] != '<' ? st->def : "";
 }
 
 void
@@ -594,10 +702,18 @@ pv_settings_print(const pv_settings *s, FILE *fp)
 		const char *v = getenv(st->env);
 		bool secret = st->kind == K_SECRET || st->kind == K_SECRET_FILE;
 		bool host = strcmp(st->env, "INFLUXDB_HOST") == 0;
+		bool url = host || strcmp(st->env, "GRAFANA_URL") == 0 || strcmp(st->env, "GRAFANA_INFLUXDB_URL") == 0;
+		const char *file = secret_file(s, i);
 
 		/* a secret's two keys (token, token_file) print once */
 		if (st->kind == K_SECRET_FILE)
 			continue;
+		if (v == NULL && file != NULL) {
+			/* a secret tsv_parser does not read (the playbook's): where it is */
+			fprintf(fp, "%s.%s = <read from %s>  (%s)\n", st->section, st->key, file,
+			    source_name(s, i, src, sizeof(src)));
+			continue;
+		}
 		if (host && v == NULL && getenv("INFLUXDB_URL") != NULL)
 			/* the original's other name for it */
 			print_url(fp, st, getenv("INFLUXDB_URL"), "INFLUXDB_URL");
@@ -607,7 +723,7 @@ pv_settings_print(const pv_settings *s, FILE *fp)
 		else if (v[0] == '\0')
 			fprintf(fp, "%s.%s = %s  (%s, empty: the default applies)\n", st->section, st->key,
 			    st->def ? st->def : "(unset)", source_name(s, i, src, sizeof(src)));
-		else if (host)
+		else if (url)
 			print_url(fp, st, v, source_name(s, i, src, sizeof(src)));
 		else
 			fprintf(fp, "%s.%s = %s  (%s)\n", st->section, st->key, secret ? "********" : v,

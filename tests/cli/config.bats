@@ -5,19 +5,8 @@
 
 load helpers
 
-# Every variable a setting writes (TSV_PARSER / TSV_PARSER_REAL stay: they
-# name the binary under test).
-SETTING_VARS=(POWERVIEW_CONFIG INFLUXDB_API INFLUXDB_HOST INFLUXDB_URL INFLUXDB_ORG
-    INFLUXDB_ADMIN_TOKEN INFLUXDB_USERNAME INFLUXDB_PASSWORD INFLUXDB_BUCKET_RETENTION
-    TSV_META_BUCKET TSV_OUTPUT TSV_VERIFY TSV_GZIP TSV_BATCH_LINES TSV_BATCH_BYTES
-    TSV_HTTP_CONNECT_TIMEOUT TSV_HTTP_ANSWER_TIMEOUT TSV_HTTP_TIMEOUT TSV_RETRY_BUDGET TSV_RETRY_AFTER_MAX)
-
 setup() {
-    common_setup
-    unset "${SETTING_VARS[@]}"
-    # ./.env is read when it exists: the working directory is the test's own
-    cd "$BATS_TEST_TMPDIR" || return 1
-    CFG="$BATS_TEST_TMPDIR/powerview.yaml"
+    settings_setup || return 1
     F="$DEV/f.tsv"
 }
 
@@ -45,18 +34,6 @@ mono() {
 }
 
 times() { lp_times | paste -sd' '; }
-
-# assert_not_printed SECRET...: no SECRET in the last run's stdout or stderr.
-assert_not_printed() {
-    local s
-    for s in "$@"; do
-        if printf '%s\n%s\n' "$output" "${stderr-}" | grep -F -q -- "$s"; then
-            echo "secret $s printed" >&2
-            show_run >&2
-            return 1
-        fi
-    done
-}
 
 LINE_MV1_UTC='electrical,campaign=camp1,channel_id=M02001171_U1_M02001171,channel_label=U1,channel_name=Ph\ 1,channel_unit=V,device=MV1,device_master_sn=02001171,device_sn=02001171,device_subtype=mono,device_type=master,file_name=f.tsv M02001171_U1_M02001171_V=1 1767607200'
 LINE_MV2_PARIS='electrical,campaign=camp1,channel_id=M02001171_U1_M02001171,channel_label=U1,channel_name=Ph\ 1,channel_unit=V,device=MV2,device_master_sn=02001171,device_sn=02001171,device_subtype=mono,device_type=master,file_name=f.tsv M02001171_U1_M02001171_V=1 1767603600'
@@ -98,6 +75,19 @@ spool.dir = <data folder>/../spool  (default)
 reports.dir = <data folder>/../logs/reports  (default)
 reports.keep_days = 90  (default)
 log.level = INFO  (default)
+hook.data_dir = /srv/sftpgo/data  (default)
+hook.log_file = /srv/sftpgo/logs/uploads.log  (default)
+hook.ingest = spool  (default)
+hook.playbook = <beside the hook>  (default)
+grafana.url = (unset)  (default)
+grafana.username = (unset)  (default)
+grafana.password = (unset)  (default)
+grafana.api_token = (unset)  (default)
+grafana.tenancy = org  (default)
+grafana.org_id = 1  (default)
+grafana.datasource_type = influxdb  (default)
+grafana.influxdb_url = <influxdb.url>  (default)
+grafana.query_language = flux  (default)
 formats.MV_T302_V002 = layout plain, device_model MV2  (built-in)
 formats.MV_T302_V003 = layout framed, device_model MV2  (built-in)" "stdout"
     assert_eq "$stderr" "" "stderr"
@@ -509,4 +499,46 @@ doubling_env() {
     assert_status 0
     assert_contains "$output" "sink.output = /from/flag.lp  (flag)"
     assert_contains "$output" "sink.verify = 0  (flag)"
+}
+
+# ---- the hook's and the playbooks' sections
+
+@test "config: hook and grafana keys from the file, a Grafana secret file shown by its path, never read" {
+    printf 'pw-GRAFANA-1e2f\n' >"$BATS_TEST_TMPDIR/grafana-password"
+    mkfile "$CFG" 'hook:' "  data_dir: $DATA" '  ingest: none' 'grafana:' '  url: http://admin:pw-URL-3a4b@grafana.example' \
+        "  password_file: $BATS_TEST_TMPDIR/grafana-password" '  tenancy: team' '  org_id: 3'
+    run_parser config --config "$CFG"
+    assert_status 0
+    assert_cfg_line hook.data_dir "hook.data_dir = $DATA  (file $CFG:2)"
+    assert_cfg_line hook.ingest "hook.ingest = none  (file $CFG:3)"
+    assert_cfg_line grafana.url "grafana.url = http://****@grafana.example  (file $CFG:5)"
+    assert_cfg_line grafana.password "grafana.password = <read from $BATS_TEST_TMPDIR/grafana-password>  (file $CFG:6)"
+    assert_cfg_line grafana.tenancy "grafana.tenancy = team  (file $CFG:7)"
+    assert_cfg_line grafana.org_id "grafana.org_id = 3  (file $CFG:8)"
+    assert_not_printed pw-GRAFANA-1e2f pw-URL-3a4b
+    # tsv_parser does not read it: a missing one stops nothing
+    rm "$BATS_TEST_TMPDIR/grafana-password"
+    run_parser config --config "$CFG"
+    assert_status 0
+}
+
+@test "config: a wrong hook value in .env is a warning (the hook refuses it), and a run ignores it" {
+    mkfile .env 'POWERVIEW_INGEST=later' 'GRAFANA_TENANCY=company'
+    run_parser config
+    assert_status 0
+    assert_contains "$stderr" "[WARNING] tsv_parser: hook.ingest (.env POWERVIEW_INGEST): must be one of spool|sync|none, not 'later' (tsv_parser does not use it"
+    assert_cfg_line hook.ingest "hook.ingest = later  (.env POWERVIEW_INGEST)"
+    mono "$F" MV_T302_V002 '05/01/26 10:00:00\t1'
+    parse_file "$F"
+    assert_status 0
+    assert_file "$DEV/parsed/f.tsv"
+}
+
+@test "the file's wrong hook value is refused like any other (exit 78, FILE:LINE:COL), by every command" {
+    mkfile "$CFG" 'hook:' '  ingest: later'
+    mono "$F" MV_T302_V002 '05/01/26 10:00:00\t1'
+    parse_file "$F" --config "$CFG"
+    assert_status 78
+    assert_contains "$stderr" "$CFG:2:11: ingest: must be one of spool|sync|none, not 'later'"
+    assert_file "$F"
 }

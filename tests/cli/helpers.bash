@@ -330,3 +330,39 @@ for i in range(n):
         f.write("\n".join(out) + "\n")
 PY
 }
+
+# settings_setup: common_setup, every setting unset (unset_settings), the
+# working folder the test's own (./.env is read when it exists), and
+# $CFG=$BATS_TEST_TMPDIR/powerview.yaml (not written).
+settings_setup() {
+    common_setup
+    unset_settings
+    cd "$BATS_TEST_TMPDIR" || return 1
+    CFG="$BATS_TEST_TMPDIR/powerview.yaml"
+}
+
+# unset_settings: unset every variable a setting of powerview.yaml writes
+# (TSV_PARSER / TSV_PARSER_REAL stay: they name the binary under test), so
+# that only a test's own values count.
+unset_settings() {
+    unset POWERVIEW_CONFIG INFLUXDB_API INFLUXDB_HOST INFLUXDB_URL INFLUXDB_ORG \
+        INFLUXDB_ADMIN_TOKEN INFLUXDB_USERNAME INFLUXDB_PASSWORD INFLUXDB_BUCKET_RETENTION \
+        TSV_META_BUCKET TSV_OUTPUT TSV_VERIFY TSV_GZIP TSV_BATCH_LINES TSV_BATCH_BYTES \
+        TSV_HTTP_CONNECT_TIMEOUT TSV_HTTP_ANSWER_TIMEOUT TSV_HTTP_TIMEOUT TSV_RETRY_BUDGET \
+        TSV_RETRY_AFTER_MAX TSV_SPOOL_DIR POWERVIEW_DATA_DIR POWERVIEW_LOG_FILE POWERVIEW_INGEST \
+        POWERVIEW_PLAYBOOK GRAFANA_URL GRAFANA_USERNAME GRAFANA_PASSWORD GRAFANA_API_TOKEN \
+        GRAFANA_TENANCY GRAFANA_ORG_ID GRAFANA_DATASOURCE_TYPE GRAFANA_INFLUXDB_URL \
+        GRAFANA_QUERY_LANGUAGE
+}
+
+# assert_not_printed SECRET...: no SECRET in the last run's stdout or stderr.
+assert_not_printed() {
+    local s
+    for s in "$@"; do
+        if printf '%s\n%s\n' "$output" "${stderr-}" | grep -F -q -- "$s"; then
+            echo "secret $s printed" >&2
+            show_run >&2
+            return 1
+        fi
+    done
+}
