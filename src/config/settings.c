@@ -307,6 +307,12 @@ take_setting(loader *ld, size_t i, const pv_ynode *val)
 		v = yaml_bool(v);
 	if (problem(st, v, why, sizeof(why)) != NULL)
 		return at(ld, val, "%s: %s", st->key, why);
+	/*
+	 * The hook hands the playbooks Grafana's secrets as files, never as
+	 * values (it does not read a secret): written here, one would be lost.
+	 */
+	if (st->kind == K_SECRET && foreign(st))
+		return at(ld, val, "%s: give %s_file, the file holding it", st->key, st->key);
 	if (st->kind == K_SECRET || st->kind == K_SECRET_FILE) {
 		/* one secret, one way of giving it */
 		for (size_t k = 0; k < NSETTINGS; k++)

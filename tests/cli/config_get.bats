@@ -84,9 +84,9 @@ http://db.example:8086"
 
 @test "config --get: a secret's value is exit 64, never printed (environment, .env, YAML)" {
     printf '%s\n' "$PW" >"$BATS_TEST_TMPDIR/grafana-password"
-    mkfile "$CFG" 'grafana:' "  password_file: $BATS_TEST_TMPDIR/grafana-password" "  api_token: $TOKEN" \
+    mkfile "$CFG" 'grafana:' "  password_file: $BATS_TEST_TMPDIR/grafana-password" \
         'influxdb:' '  password: pw-INFLUX-0a1b'
-    mkfile .env 'INFLUXDB_ADMIN_TOKEN=tok-DOTENV-7e8f'
+    mkfile .env 'INFLUXDB_ADMIN_TOKEN=tok-DOTENV-7e8f' "GRAFANA_API_TOKEN=$TOKEN"
     local name
     for name in GRAFANA_PASSWORD grafana.password GRAFANA_API_TOKEN grafana.api_token INFLUXDB_ADMIN_TOKEN \
         influxdb.token INFLUXDB_PASSWORD influxdb.password; do
@@ -119,12 +119,17 @@ $BATS_TEST_TMPDIR/influx-token"
     # (bats drops trailing newlines from $output: the bytes, newlines as '|')
     assert_eq "$(GRAFANA_PASSWORD=pw-ENV-4c5d INFLUXDB_ADMIN_TOKEN=tok-ENV-9d0e "$TSV_PARSER" config --config "$CFG" \
         --get grafana.password_file influxdb.token_file | tr '\n' '|')" "||"
-    # an inline secret: no file
+    # Grafana's secrets are files in the YAML: the value itself is refused
     mkfile "$CFG" 'grafana:' "  password: $PW"
     run_parser config --config "$CFG" --get grafana.password_file
-    assert_status 0
-    assert_eq "$output" ""
+    assert_status 78
+    assert_contains "$stderr" "$CFG:2:13: password: give password_file, the file holding it"
     assert_not_printed "$PW"
+    mkfile "$CFG" 'grafana:' "  api_token: $TOKEN"
+    run_parser config --config "$CFG"
+    assert_status 78
+    assert_contains "$stderr" "api_token: give api_token_file, the file holding it"
+    assert_not_printed "$TOKEN"
 }
 
 @test "config --get: the Grafana secret file is not read by tsv_parser (unreadable: still its path)" {
