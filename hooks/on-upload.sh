@@ -105,9 +105,12 @@
 #       a company or campaign named parsed or error, or hidden (a leading '.'),
 #       is logged and skipped with 0: the scan never reads such a folder
 #
-# SFTPGo clears the environment before running a hook and kills it after 30 s:
-# set PATH and POWERVIEW_ENV_FILE in the hook's "command" env configuration when
-# the defaults do not fit.
+# SFTPGo gives a hook only the environment it is configured with (an event
+# rule's action env, or the legacy hook's SFTPGO_ACTION_* and command env) and
+# kills it after its timeout (an event action's, 1 to 120 s; the legacy
+# command.timeout, 30 s unless set): give PATH (and POWERVIEW_CONFIG or
+# POWERVIEW_ENV_FILE when the defaults do not fit) there;
+# docs/deployment-hook.md shows both set-ups.
 
 set -Eeuo pipefail
 
