@@ -139,10 +139,14 @@ outside(const char *dir, const char *data_real, pv_err *err)
 	return rc;
 }
 
+static int write_all(int fd, const char *buf, size_t len);
+
 /*
  * A spool serves one data folder: its .id files hold paths below it. The
  * first to open the spool writes the data folder into .data; another data
  * folder (two sites side by side, with the default ../spool) is refused.
+ * Called under .lock: .data is written through a fixed temporary name, which
+ * a process killed meanwhile leaves for the next worker to tidy.
  */
 static int
 owner_check(pv_spool *sp, const char *data_real, pv_err *err)
@@ -160,7 +164,16 @@ owner_check(pv_spool *sp, const char *data_real, pv_err *err)
 	if (n < 0) {
 		char line[PATH_MAX + 2];
 		int k = snprintf(line, sizeof(line), "%s\n", data_real);
-		return pv_settle_write_atomic(sp->dir, ".data", line, (size_t)k, err);
+
+		fd = openat(sp->fd, ".data.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 || write_all(fd, line, (size_t)k) < 0 || fsync(fd) < 0 || close(fd) < 0 ||
+		    (fd = -1, renameat(sp->fd, ".data.tmp", sp->fd, ".data") < 0) || fsync(sp->fd) < 0) {
+			int e = errno;
+			if (fd >= 0)
+				close(fd);
+			return pv_fail(err, PV_EIO, "cannot write %s/.data: %s", sp->dir, strerror(e));
+		}
+		return PV_OK;
 	}
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
@@ -222,10 +235,12 @@ pv_spool_open(pv_spool **out, const char *dir, const char *data_dir, pv_err *err
 	if ((st.st_mode & 077) != 0 && fchmod(sp->fd, 0700) < 0)
 		pv_warn("spool folder %s: mode %03o, and it cannot be made 0700: %s", sp->dir,
 		    (unsigned)(st.st_mode & 0777), strerror(errno));
-	if ((rc = owner_check(sp, data_real, err)) < 0)
-		goto out;
-	if ((sp->lock = open_lock(sp->fd, ".lock")) < 0)
+	if ((sp->lock = open_lock(sp->fd, ".lock")) < 0 || lock_wait(sp->lock) < 0) {
 		rc = pv_fail(err, PV_EIO, "cannot open %s/.lock: %s", sp->dir, strerror(errno));
+		goto out;
+	}
+	rc = owner_check(sp, data_real, err);
+	unlock(sp->lock);
 out:
 	free(data_real);
 	if (rc < 0)
@@ -942,8 +957,9 @@ walk(pass *ps, int dir, char *rel, size_t len, int depth)
 		if (name[0] == '.') {
 			if (ps->tidy && depth == 0 && strncmp(name, ".tmp.", 5) == 0)
 				tidy_tmp(dirfd(d), name);
-			else if (ps->tidy && depth == 0 && strcmp(name, ".last-run.json.tmp") == 0)
-				unlinkat(dirfd(d), name, 0); /* a worker's, killed while it wrote */
+			else if (ps->tidy && depth == 0 && (strcmp(name, ".last-run.json.tmp") == 0 ||
+			    strcmp(name, ".data.tmp") == 0))
+				unlinkat(dirfd(d), name, 0); /* a worker's or a first open's, killed while it wrote */
 			else if (ps->tidy && strcmp(name, ".id") == 0)
 				tidy_ids(dirfd(d));
 			continue;

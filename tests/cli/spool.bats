@@ -260,6 +260,20 @@ idof() { sed -n "s/^$2 //p" "$(dirname "$1")/.id/$(basename "$1")"; }
     assert_eq "$(values)" "10 11 12 "
 }
 
+@test "a first spooler killed while it wrote .data: the next one writes it, the worker tidies the temporary file" {
+    ok "$F" 10
+    mkdir -m 0700 "$SPOOL"
+    printf '/some/where/el' >"$SPOOL/.data.tmp"
+    spool "$F"
+    assert_status 0
+    assert_eq "$(cat "$SPOOL/.data")" "$(realpath "$DATA")"
+    printf 'half' >"$SPOOL/.data.tmp"
+    work
+    assert_status 0
+    assert_no_file "$SPOOL/.data.tmp"
+    assert_eq "$(values)" "10 11 12 "
+}
+
 @test "SIGKILL of the spooler and of the worker at random moments, then a rerun: every point once, no copy left, no original stranded" {
     # the real binary: a kill must reach the parser, not the valgrind wrapper
     local bin=${TSV_PARSER_REAL:-$TSV_PARSER} killed=0 round
