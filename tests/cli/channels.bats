@@ -78,7 +78,16 @@ print(json.dumps({"campaign": sys.argv[1], "channels": [
      "channelLabel": "U1", "deviceMasterSn": "02001171"},
     {"fieldId": "S04000466_Ch1_M02001171_W", "channelId": "S04000466_Ch1_M02001171", "channelUnit": "W",
      "channelLabel": "Ch1", "deviceMasterSn": "02001171"}]}))' "$CAMP")"
-    # fieldId is the field key the points were written under
+    # each fieldId that has points is the field key they were stored under
+    keys=$(curl -fsS -G "$INFLUX2_URL/__test/points" --data-urlencode "bucket=$HOSTILE" | py -c '
+import json, re, sys
+keys = set()
+for line in json.load(sys.stdin)["lines"]:
+    fields = re.split(r"(?<!\\) ", line)[1]
+    keys.update(f.split("=", 1)[0] for f in fields.split(","))
+print(" ".join(sorted(keys)))')
+    assert_contains " $keys " " M02001171_U1_M02001171_V " "stored field keys"
+    assert_contains " $keys " " $(reqs 'json.loads(R[0]["body"])["channels"][0]["fieldId"]') "
     assert_eq "$(rq 'f["channels_published"]')" 2
     assert_eq "$(rq 'f["warnings"]')" '[]'
 }
