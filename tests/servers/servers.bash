@@ -133,6 +133,7 @@ start_recorder() {
     : >"$RECORDER_LOG"
     "${PYTHON:-python3}" "$(dirname "${BASH_SOURCE[0]}")/recorder.py" --port 0 \
         --port-file "$dir/recorder.port" --log "$RECORDER_LOG" "$@" &
+    # shellcheck disable=SC2034  # read by the tests
     RECORDER_PID=$!
     SERVER_PIDS+=($!)
     wait_port_file "$dir/recorder.port" recorder.py || return 1
