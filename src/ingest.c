@@ -49,6 +49,7 @@ pv_file_result_init(pv_file_result *r, const char *path)
 	r->status = PV_STATUS_ERROR;
 	r->warnings = cJSON_CreateArray();
 	r->fd = -1;
+	r->channels_published = -1;
 	r->place.dir = r->place.parent = -1;
 }
 

@@ -12,6 +12,7 @@
 #include "powerview/log.h"
 #include "powerview/lp.h"
 #include "powerview/path.h"
+#include "powerview/publish.h"
 #include "powerview/report.h"
 #include "powerview/run.h"
 #include "powerview/settle.h"
@@ -300,6 +301,23 @@ typedef struct settling {
 	const pv_run_opts *o;
 } settling;
 
+/* Its channels to the configuration service: a failure is a warning, the file stays a success. */
+static void
+publish(pv_file_result *r, const pv_run_opts *o)
+{
+	pv_err err = { "" };
+	size_t n = 0;
+
+	if (pv_publish_channels(o->publisher, r, &n, &err) < 0) {
+		r->channels_published = -2;
+		pv_file_result_warn(r, "channels not published to the config API: %s", err.msg);
+		return;
+	}
+	r->channels_published = (long long)n;
+	if (n > 0)
+		pv_debug("%s: %zu channels published to the config API", r->file_path, n);
+}
+
 /* The group's count, then each file in order: settled, logged, reported, closed. */
 static void
 finish(group *g, const settling *c)
@@ -314,6 +332,8 @@ finish(group *g, const settling *c)
 
 		if (!o->dry_run && g->rc[i] != PV_ECONFIG)
 			settle(r, o);
+		if (!o->dry_run && o->publisher != NULL && r->status == PV_STATUS_SUCCESS)
+			publish(r, o);
 		/* a file that stays (its move failed) must not leave its lines twice in an output */
 		if (r->sent && o->sink->ops->settled != NULL &&
 		    o->sink->ops->settled(o->sink, r->status == PV_STATUS_SUCCESS) == 1 && delivered &&

@@ -56,6 +56,8 @@ typedef struct pv_file_result {
 	pv_place place;        /* its folders, held open for the move */
 	bool sent;             /* the sink began the file: it is told when the file is settled */
 	struct pv_spool_entry *spooled; /* read from this spool copy: owned */
+	/* channels posted to CONFIG_API_URL: -1 not asked (off, not a success), -2 failed */
+	long long channels_published;
 } pv_file_result;
 
 void pv_file_result_init(pv_file_result *r, const char *path);

@@ -33,6 +33,7 @@ typedef struct pv_run_opts {
 	FILE *report_stream;    /* the report goes there as the run goes (a dry run's
 	                           standard output); NULL: a report file, for a real run */
 	pv_config cfg;
+	struct pv_publisher *publisher; /* CONFIG_API_URL: channels posted after each success; NULL: none */
 	/* called once per file, once it is settled and logged; NULL: none */
 	void (*progress)(const pv_run_totals *t, void *arg);
 	void *progress_arg;

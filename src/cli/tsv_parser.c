@@ -21,6 +21,7 @@
 #include "powerview/influx.h"
 #include "powerview/log.h"
 #include "powerview/path.h"
+#include "powerview/publish.h"
 #include "powerview/report.h"
 #include "powerview/run.h"
 #include "powerview/scan.h"
@@ -965,6 +966,7 @@ main(int argc, char **argv)
 	pv_walk *walk = NULL;
 	pv_passed_list passed = { 0 };
 	pv_run_opts opts = { 0 };
+	pv_publisher *publisher = NULL;
 	pv_influx_config icfg;
 	pv_run_outcome out;
 	pv_sink *sink = NULL;
@@ -1166,6 +1168,15 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* a real run into the database only: not a dry run, not -o */
+	if (sink != NULL && output == NULL && !opts.dry_run && (s = getenv("CONFIG_API_URL")) != NULL && s[0] != '\0') {
+		if ((rc = pv_publisher_open(&publisher, s, &err)) < 0) {
+			pv_error("%s", err.msg);
+			status = exit_for(rc);
+			goto out;
+		}
+		opts.publisher = publisher;
+	}
 	opts.data_dir = data_dir;
 	opts.files = walk;
 	opts.sink = sink;
@@ -1211,6 +1222,7 @@ main(int argc, char **argv)
 out:
 	pv_spool_free(spool);
 	pv_paths_free(&direct);
+	pv_publisher_close(publisher);
 	pv_sink_free(sink);
 	pv_walk_free(walk);
 	pv_paths_free(&files);

@@ -62,6 +62,7 @@ static const setting table[] = {
 	{ "spool", "dir", "TSV_SPOOL_DIR", K_STRING, "<data folder>/../spool", 0, 0, NULL, "copies of the uploads, waiting for the worker" },
 	{ "reports", "dir", "TSV_REPORT_DIR", K_STRING, "<data folder>/../logs/reports", 0, 0, NULL, "run reports" },
 	{ "reports", "keep_days", "TSV_REPORT_KEEP_DAYS", K_NUMBER, "90", 0, 36500, NULL, "reports older are pruned; 0 keeps all" },
+	{ "config_api", "url", "CONFIG_API_URL", K_STRING, NULL, 0, 0, NULL, "each file's channels posted there (unset: none)" },
 	{ "log", "level", "TSV_LOG_LEVEL", K_ENUM, "INFO", 0, 0, "DEBUG|INFO|WARNING|WARN|ERROR", "log level" },
 	/* the hook's (hooks/on-upload.sh) and the playbooks' settings: carried, not used (foreign()) */
 	{ "hook", "data_dir", "POWERVIEW_DATA_DIR", K_STRING, "/srv/sftpgo/data", 0, 0, NULL, "the data folder (the hook, status)" },
@@ -708,7 +709,8 @@ pv_settings_print(const pv_settings *s, FILE *fp)
 		const char *v = getenv(st->env);
 		bool secret = st->kind == K_SECRET || st->kind == K_SECRET_FILE;
 		bool host = strcmp(st->env, "INFLUXDB_HOST") == 0;
-		bool url = host || strcmp(st->env, "GRAFANA_URL") == 0 || strcmp(st->env, "GRAFANA_INFLUXDB_URL") == 0;
+		bool url = host || strcmp(st->env, "GRAFANA_URL") == 0 || strcmp(st->env, "GRAFANA_INFLUXDB_URL") == 0 ||
+		    strcmp(st->env, "CONFIG_API_URL") == 0;
 		const char *file = secret_file(s, i);
 
 		/* a secret's two keys (token, token_file) print once */

@@ -183,6 +183,11 @@ pv_report_file(const pv_file_result *r)
 	cJSON_AddNumberToObject(o, "nb_malformed_rows", (double)r->nb_malformed_rows);
 	cJSON_AddItemToObject(o, "warnings", json_strings(r->warnings));
 	cJSON_AddItemToObject(o, "destination", pv_json_string(r->destination));
+	/* only when CONFIG_API_URL is set: the channels posted there, null when that failed */
+	if (r->channels_published >= 0)
+		cJSON_AddNumberToObject(o, "channels_published", (double)r->channels_published);
+	else if (r->channels_published == -2)
+		cJSON_AddNullToObject(o, "channels_published");
 	return o;
 }
 

@@ -37,7 +37,7 @@ common_setup() {
         echo "build it first (cmake -S . -B build && cmake --build build) or set TSV_PARSER" >&2
         return 1
     fi
-    unset TSV_TIMEZONE TSV_CHANNEL_ID_SCHEME TSV_FILE_NAME_TAG TSV_LOG_LEVEL TZ
+    unset TSV_TIMEZONE TSV_CHANNEL_ID_SCHEME TSV_FILE_NAME_TAG TSV_LOG_LEVEL TZ CONFIG_API_URL
     export TSV_REPORT_DIR="$BATS_TEST_TMPDIR/reports"
     # fixtures are written just before the run: a scan must not leave them for later
     export TSV_MIN_AGE=0
@@ -352,7 +352,7 @@ unset_settings() {
         TSV_RETRY_AFTER_MAX TSV_SPOOL_DIR POWERVIEW_DATA_DIR POWERVIEW_LOG_FILE POWERVIEW_INGEST \
         POWERVIEW_PLAYBOOK GRAFANA_URL GRAFANA_USERNAME GRAFANA_PASSWORD GRAFANA_API_TOKEN \
         GRAFANA_TENANCY GRAFANA_ORG_ID GRAFANA_DATASOURCE_TYPE GRAFANA_INFLUXDB_URL \
-        GRAFANA_QUERY_LANGUAGE
+        GRAFANA_QUERY_LANGUAGE CONFIG_API_URL
 }
 
 # assert_not_printed SECRET...: no SECRET in the last run's stdout or stderr.

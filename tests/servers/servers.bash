@@ -11,6 +11,9 @@
 #                     sets INFLUX2_URL, INFLUX2_TOKEN, INFLUX2_ORG
 #   start_hung DIR    a port that accepts connections and never answers (a hung
 #                     database); sets HUNG_URL
+#   start_recorder DIR [ARGS...]  tests/servers/recorder.py, a server that
+#                     records every request (the config API of channel
+#                     publication); sets RECORDER_URL, RECORDER_LOG, RECORDER_PID
 #   stop_servers      kills whatever these started
 
 SERVER_PIDS=()
@@ -119,6 +122,23 @@ start_influx2() {
     SERVER_PIDS+=($!)
     wait_port_file "$dir/port" influx2.py || return 1
     INFLUX2_URL="http://127.0.0.1:$(cat "$dir/port")"
+}
+
+start_recorder() {
+    local dir=$1
+    shift
+    mkdir -p "$dir"
+    rm -f "$dir/recorder.port"
+    RECORDER_LOG="$dir/requests.jsonl"
+    : >"$RECORDER_LOG"
+    "${PYTHON:-python3}" "$(dirname "${BASH_SOURCE[0]}")/recorder.py" --port 0 \
+        --port-file "$dir/recorder.port" --log "$RECORDER_LOG" "$@" &
+    # shellcheck disable=SC2034  # read by the tests
+    RECORDER_PID=$!
+    SERVER_PIDS+=($!)
+    wait_port_file "$dir/recorder.port" recorder.py || return 1
+    # shellcheck disable=SC2034  # read by the tests
+    RECORDER_URL="http://127.0.0.1:$(cat "$dir/recorder.port")"
 }
 
 start_hung() {
