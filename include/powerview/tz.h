@@ -23,4 +23,7 @@ const char *pv_tz_name(const pv_tz *tz);
  */
 int pv_tz_resolve(pv_tz *tz, int64_t wall, int64_t out[2]);
 
+/* The zone's UTC offset in seconds at instant t (seconds since the epoch). */
+long pv_tz_offset(pv_tz *tz, int64_t t);
+
 #endif
