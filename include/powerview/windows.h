@@ -8,6 +8,7 @@
 #ifndef POWERVIEW_WINDOWS_H
 #define POWERVIEW_WINDOWS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,5 +37,19 @@ int pv_window_at(pv_tz *tz, pv_level level, int64_t t, pv_window *out, pv_err *e
 #define PV_WINDOWS_MAX 100000
 int pv_windows(pv_tz *tz, pv_level level, int64_t tmin, int64_t tmax, pv_window **out,
     size_t *n, pv_err *err);
+
+/*
+ * InfluxDB 1.x: the InfluxQL statements (';'-separated, one request) that
+ * recompute `windows` (from pv_windows, contiguous) of `level` from
+ * "<db>"."autogen"."electrical" into "<db>_<level>"."autogen"."electrical":
+ * mean("f") AS "f" for each of the `nfields` numeric fields, GROUP BY * (tags
+ * kept). Hours and days in an IANA zone: one statement over the whole range,
+ * GROUP BY time(1h|1d), * tz('<zone>'); weeks, or a POSIX zone: one statement
+ * per window without GROUP BY time (its point is stamped with the window
+ * start). Every identifier and literal escaped. *out: free it.
+ */
+int pv_downsample_influxql(char **out, const char *db, pv_level level, pv_tz *tz,
+    const char *const *fields, size_t nfields, const pv_window *windows, size_t nwindows,
+    pv_err *err);
 
 #endif

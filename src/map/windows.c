@@ -4,9 +4,11 @@
  * floor names, the window starts at the last one not after the instant; a
  * floor skipped by a forward change starts at the change.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "powerview/influx.h"
 #include "powerview/windows.h"
 
 #define NS 1000000000LL
@@ -217,5 +219,112 @@ pv_windows(pv_tz *tz, pv_level level, int64_t tmin, int64_t tmax, pv_window **ou
 	}
 	*out = v;
 	*n = len;
+	return PV_OK;
+}
+
+/* ---- InfluxDB 1.x statements ---- */
+
+typedef struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+} sbuf;
+
+static void
+sb_add(sbuf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t nc = b->cap ? b->cap : 256;
+		while (nc < b->len + n + 1)
+			nc *= 2;
+		char *np = realloc(b->p, nc);
+		if (np == NULL) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = nc;
+	}
+	memcpy(b->p + b->len, s, n + 1);
+	b->len += n;
+}
+
+/* adds an escaped identifier (NULL: out of memory) */
+static void
+sb_ident(sbuf *b, const char *s)
+{
+	char *q = pv_influxql_ident(s);
+
+	if (q == NULL)
+		b->oom = true;
+	else
+		sb_add(b, q);
+	free(q);
+}
+
+static void
+sb_statement(sbuf *b, const char *db, const char *target, const char *const *fields, size_t nf,
+    int64_t start, int64_t end, const char *group)
+{
+	char num[64];
+
+	if (b->len > 0)
+		sb_add(b, "; ");
+	sb_add(b, "SELECT ");
+	for (size_t i = 0; i < nf; i++) {
+		sb_add(b, i ? ", mean(" : "mean(");
+		sb_ident(b, fields[i]);
+		sb_add(b, ") AS ");
+		sb_ident(b, fields[i]);
+	}
+	sb_add(b, " INTO ");
+	sb_ident(b, target);
+	sb_add(b, ".\"autogen\".\"electrical\" FROM ");
+	sb_ident(b, db);
+	sb_add(b, ".\"autogen\".\"electrical\" WHERE time >= ");
+	snprintf(num, sizeof(num), "%lld AND time < %lld GROUP BY ", (long long)start, (long long)end);
+	sb_add(b, num);
+	sb_add(b, group);
+}
+
+int
+pv_downsample_influxql(char **out, const char *db, pv_level level, pv_tz *tz,
+    const char *const *fields, size_t nfields, const pv_window *w, size_t nw, pv_err *err)
+{
+	sbuf b = { 0 };
+	char *target = NULL, *group = NULL, *zone = NULL;
+
+	*out = NULL;
+	if (db == NULL || db[0] == '\0' || nfields == 0 || nw == 0)
+		return pv_fail(err, PV_EDATA, "downsampling: no database, field or window");
+	for (size_t i = 1; i < nw; i++)
+		if (w[i].start != w[i - 1].end)
+			return pv_fail(err, PV_EDATA, "downsampling: windows are not contiguous");
+	if (asprintf(&target, "%s_%s", db, pv_level_name(level)) < 0) {
+		target = NULL;
+		b.oom = true;
+	} else if (level != PV_LEVEL_1W && pv_tz_is_iana(tz)) {
+		zone = pv_influxql_string(pv_tz_name(tz));
+		if (zone == NULL || asprintf(&group, "time(%s), * tz(%s)", pv_level_name(level), zone) < 0) {
+			group = NULL;
+			b.oom = true;
+		} else
+			sb_statement(&b, db, target, fields, nfields, w[0].start, w[nw - 1].end, group);
+	} else {
+		for (size_t i = 0; i < nw && !b.oom; i++)
+			sb_statement(&b, db, target, fields, nfields, w[i].start, w[i].end, "*");
+	}
+	free(target);
+	free(group);
+	free(zone);
+	if (b.oom) {
+		free(b.p);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	*out = b.p;
 	return PV_OK;
 }

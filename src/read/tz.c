@@ -300,3 +300,9 @@ pv_tz_offset(pv_tz *tz, int64_t t)
 	activate(tz);
 	return offset_at(t);
 }
+
+bool
+pv_tz_is_iana(const pv_tz *tz)
+{
+	return tz->utc || tz->tzenv[0] == ':';
+}

@@ -293,6 +293,48 @@ errors(void **state)
 	pv_tz_free(tz);
 }
 
+/* The InfluxQL text: hours/days grouped with tz(), weeks and POSIX zones per window, escaped. */
+static void
+influxql_text(void **state)
+{
+	pv_tz *paris = zone("Europe/Paris"), *posix = zone("CET-1CEST,M3.5.0,M10.5.0/3");
+	const char *fields[] = { "f", "we\"ird\\" };
+	pv_window days[] = { { 1, 2 }, { 2, 3 } }, gap[] = { { 1, 2 }, { 5, 6 } };
+	char *q = NULL;
+	pv_err err = { "" };
+
+	(void)state;
+	assert_int_equal(pv_downsample_influxql(&q, "acme \"x", PV_LEVEL_1D, paris, fields, 2, days, 2,
+	    &err), PV_OK);
+	assert_string_equal(q, "SELECT mean(\"f\") AS \"f\", mean(\"we\\\"ird\\\\\") AS \"we\\\"ird\\\\\" "
+	    "INTO \"acme \\\"x_1d\".\"autogen\".\"electrical\" FROM \"acme \\\"x\".\"autogen\".\"electrical\" "
+	    "WHERE time >= 1 AND time < 3 GROUP BY time(1d), * tz('Europe/Paris')");
+	free(q);
+	assert_int_equal(pv_downsample_influxql(&q, "db", PV_LEVEL_1W, paris, fields, 1, days, 2, &err),
+	    PV_OK);
+	assert_string_equal(q,
+	    "SELECT mean(\"f\") AS \"f\" INTO \"db_1w\".\"autogen\".\"electrical\" FROM \"db\".\"autogen\".\"electrical\" "
+	    "WHERE time >= 1 AND time < 2 GROUP BY *; "
+	    "SELECT mean(\"f\") AS \"f\" INTO \"db_1w\".\"autogen\".\"electrical\" FROM \"db\".\"autogen\".\"electrical\" "
+	    "WHERE time >= 2 AND time < 3 GROUP BY *");
+	free(q);
+	/* a POSIX zone is unknown to InfluxDB: per window */
+	assert_int_equal(pv_downsample_influxql(&q, "db", PV_LEVEL_1H, posix, fields, 1, days, 2, &err),
+	    PV_OK);
+	assert_non_null(strstr(q, "time < 2 GROUP BY *; SELECT"));
+	assert_null(strstr(q, "tz("));
+	free(q);
+	assert_int_equal(pv_downsample_influxql(&q, "db", PV_LEVEL_1H, paris, fields, 1, gap, 2, &err),
+	    PV_EDATA);
+	assert_null(q);
+	assert_int_equal(pv_downsample_influxql(&q, "db", PV_LEVEL_1H, paris, fields, 0, days, 2, &err),
+	    PV_EDATA);
+	assert_int_equal(pv_downsample_influxql(&q, "", PV_LEVEL_1H, paris, fields, 1, days, 2, &err),
+	    PV_EDATA);
+	pv_tz_free(paris);
+	pv_tz_free(posix);
+}
+
 int
 main(void)
 {
@@ -307,6 +349,7 @@ main(void)
 		cmocka_unit_test(chatham_quarter_hour_change),
 		cmocka_unit_test(properties_over_a_year),
 		cmocka_unit_test(errors),
+		cmocka_unit_test(influxql_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
