@@ -318,6 +318,29 @@ publish(pv_file_result *r, const pv_run_opts *o)
 		pv_debug("%s: %zu channels published to the config API", r->file_path, n);
 }
 
+/*
+ * Its windows recomputed in the downsampled databases, once its points are
+ * delivered (and counted back): a failure is a warning, the file stays a
+ * success, and the next file or run touching those windows redoes them.
+ */
+static void
+downsample(pv_file_result *r, const pv_run_opts *o)
+{
+	pv_err err = { "" };
+	int rc;
+
+	rc = o->sink->ops->downsample(o->sink, r->loc.company, r->time_start, r->time_end, o->downsample_tz,
+	    o->levels, o->nlevels, &r->downsample, &err);
+	if (rc == 1)
+		return;
+	if (rc < 0) {
+		r->downsampled = -2;
+		pv_file_result_warn(r, "not downsampled: %s", err.msg);
+		return;
+	}
+	r->downsampled = 0;
+}
+
 /* The group's count, then each file in order: settled, logged, reported, closed. */
 static void
 finish(group *g, const settling *c)
@@ -330,6 +353,11 @@ finish(group *g, const settling *c)
 		bool delivered = r->status == PV_STATUS_SUCCESS;
 		cJSON *f;
 
+		/* before the move: a run killed meanwhile leaves the file, whose next run redoes it */
+		if (!o->dry_run && o->nlevels > 0 && o->downsample_tz != NULL && o->sink->ops->downsample != NULL &&
+		    r->status == PV_STATUS_SUCCESS && g->rc[i] == PV_OK && r->has_time && r->loc.company != NULL &&
+		    pv_stop_signal() == 0)
+			downsample(r, o);
 		if (!o->dry_run && g->rc[i] != PV_ECONFIG)
 			settle(r, o);
 		if (!o->dry_run && o->publisher != NULL && r->status == PV_STATUS_SUCCESS)

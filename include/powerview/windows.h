@@ -26,6 +26,13 @@ typedef struct pv_window {
 int pv_level_parse(const char *s, pv_level *out, pv_err *err);
 const char *pv_level_name(pv_level level);
 
+/*
+ * A list of levels ("1h,1d,1w", commas and/or spaces; a level named twice
+ * counts once; empty: none) into out[0..*n), in the order given.
+ */
+#define PV_LEVELS_MAX 3
+int pv_levels_parse(const char *s, pv_level out[PV_LEVELS_MAX], size_t *n, pv_err *err);
+
 /* The window of `level` in `tz` containing instant t (ns). */
 int pv_window_at(pv_tz *tz, pv_level level, int64_t t, pv_window *out, pv_err *err);
 

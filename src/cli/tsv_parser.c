@@ -22,6 +22,7 @@
 #include "powerview/log.h"
 #include "powerview/path.h"
 #include "powerview/publish.h"
+#include "powerview/windows.h"
 #include "powerview/report.h"
 #include "powerview/run.h"
 #include "powerview/scan.h"
@@ -967,6 +968,7 @@ main(int argc, char **argv)
 	pv_passed_list passed = { 0 };
 	pv_run_opts opts = { 0 };
 	pv_publisher *publisher = NULL;
+	pv_tz *ds_tz = NULL;
 	pv_influx_config icfg;
 	pv_run_outcome out;
 	pv_sink *sink = NULL;
@@ -1177,6 +1179,18 @@ main(int argc, char **argv)
 		}
 		opts.publisher = publisher;
 	}
+	/* downsampling: a real run into the database only (the sink says whether its API does it) */
+	if (sink != NULL && output == NULL && !opts.dry_run &&
+	    ((s = getenv("TSV_DOWNSAMPLE")) == NULL || strcmp(s, "0") != 0)) {
+		s = getenv("TSV_DOWNSAMPLE_LEVELS");
+		if (pv_levels_parse(s != NULL ? s : "1h,1d,1w", opts.levels, &opts.nlevels, &err) < 0 ||
+		    (opts.nlevels > 0 && pv_tz_open(&ds_tz, opts.cfg.timezone, &err) < 0)) {
+			pv_error("TSV_DOWNSAMPLE_LEVELS: %s", err.msg);
+			status = EX_CONFIG;
+			goto out;
+		}
+		opts.downsample_tz = ds_tz;
+	}
 	opts.data_dir = data_dir;
 	opts.files = walk;
 	opts.sink = sink;
@@ -1223,6 +1237,7 @@ out:
 	pv_spool_free(spool);
 	pv_paths_free(&direct);
 	pv_publisher_close(publisher);
+	pv_tz_free(ds_tz);
 	pv_sink_free(sink);
 	pv_walk_free(walk);
 	pv_paths_free(&files);

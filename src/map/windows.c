@@ -34,6 +34,35 @@ pv_level_parse(const char *s, pv_level *out, pv_err *err)
 	return PV_OK;
 }
 
+int
+pv_levels_parse(const char *s, pv_level out[PV_LEVELS_MAX], size_t *n, pv_err *err)
+{
+	*n = 0;
+	while (s != NULL && *s) {
+		size_t k = strcspn(s, ", \t");
+		char word[8];
+		pv_level lv;
+		bool seen = false;
+
+		if (k == 0) {
+			s++;
+			continue;
+		}
+		if (k >= sizeof(word))
+			return pv_fail(err, PV_EDATA, "unknown downsampling level: %.20s (1h, 1d or 1w)", s);
+		memcpy(word, s, k);
+		word[k] = '\0';
+		if (pv_level_parse(word, &lv, err) < 0)
+			return PV_EDATA;
+		for (size_t i = 0; i < *n; i++)
+			seen = seen || out[i] == lv;
+		if (!seen)
+			out[(*n)++] = lv;
+		s += k;
+	}
+	return PV_OK;
+}
+
 const char *
 pv_level_name(pv_level level)
 {

@@ -20,9 +20,11 @@
 #include "powerview/influx.h"
 #include "powerview/log.h"
 #include "powerview/path.h"
+#include "powerview/windows.h"
 
 typedef struct influx_sink {
 	pv_sink base;
+	pv_sink_ops ops;     /* the API's: VictoriaMetrics has no downsampling */
 	pv_influx_config cfg;
 	pv_http *http;
 	char *org_id;        /* resolved once per run (v2) */
@@ -1193,8 +1195,227 @@ if_unavailable(pv_sink *s)
 	return pv_http_down(f->http);
 }
 
+/* (v1_exec and the downsampling below need the declarations of the token part) */
+static int v1_exec(influx_sink *f, const char *q, const char *what, cJSON **json, pv_err *err);
+
+/* ---- downsampling ---- */
+
+#define DS_FIELDS_MAX 20000  /* numeric fields of a measurement: beyond, the answer is refused */
+#define DS_MEASUREMENT "electrical"
+
+/*
+ * The float and integer fields of "<db>"."autogen"."electrical" (mean() of a
+ * string or boolean field fails the whole statement). *n 0: none.
+ */
+static int
+v1_numeric_fields(influx_sink *f, const char *db, char ***out, size_t *n, pv_err *err)
+{
+	char *ident = pv_influxql_ident(db), *m = pv_influxql_ident(DS_MEASUREMENT), *q = NULL;
+	cJSON *j = NULL, *res, *ser, *row;
+	char **v = NULL;
+	size_t k = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (ident == NULL || m == NULL || asprintf(&q, "SHOW FIELD KEYS ON %s FROM %s", ident, m) < 0) {
+		free(ident);
+		free(m);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	free(ident);
+	free(m);
+	rc = v1_exec(f, q, "SHOW FIELD KEYS", &j, err);
+	free(q);
+	if (rc < 0)
+		return rc;
+	/* columns: fieldKey, fieldType */
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
+		cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series"))
+			cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(ser, "values")) {
+				const cJSON *key = cJSON_GetArrayItem(row, 0), *type = cJSON_GetArrayItem(row, 1);
+				char **nv;
+				if (!cJSON_IsString(key) || !cJSON_IsString(type) ||
+				    (strcmp(type->valuestring, "float") != 0 && strcmp(type->valuestring, "integer") != 0))
+					continue;
+				if (k == DS_FIELDS_MAX) {
+					rc = pv_fail(err, PV_EDATA, "database %s has more than %d numeric fields", db,
+					    DS_FIELDS_MAX);
+					goto out;
+				}
+				if ((nv = realloc(v, (k + 1) * sizeof(*v))) == NULL ||
+				    (nv[k] = strdup(key->valuestring)) == NULL) {
+					if (nv)
+						v = nv;
+					rc = pv_fail(err, PV_ENOMEM, "out of memory");
+					goto out;
+				}
+				v = nv;
+				k++;
+			}
+out:
+	cJSON_Delete(j);
+	if (rc < 0) {
+		for (size_t i = 0; i < k; i++)
+			free(v[i]);
+		free(v);
+		return rc;
+	}
+	*out = v;
+	*n = k;
+	return PV_OK;
+}
+
+/*
+ * InfluxDB 1.x: the statements of every level in one POST /query; the
+ * statements of level i are results [first[i], first[i] + count[i]), each
+ * checked (after an error the server runs none of the rest).
+ */
+static int
+downsample_v1(influx_sink *f, const char *db, int64_t tmin, int64_t tmax, pv_tz *tz,
+    const pv_level *levels, size_t nlevels, pv_downsample_figure *out, pv_err *err)
+{
+	char **fields = NULL, *all = NULL, *body = NULL, *eq = NULL;
+	size_t nfields = 0, len = 0, first[PV_LEVELS_MAX] = { 0 }, count[PV_LEVELS_MAX] = { 0 };
+	size_t nw[PV_LEVELS_MAX] = { 0 };
+	size_t nstmt = 0;
+	cJSON *j = NULL, *res;
+	pv_http_resp r;
+	int rc;
+
+	if (nlevels > PV_LEVELS_MAX)
+		return pv_fail(err, PV_EDATA, "more than %d downsampling levels", PV_LEVELS_MAX);
+	/* the downsampled databases: CREATE DATABASE is idempotent, once a run */
+	for (size_t i = 0; i < nlevels; i++) {
+		char *name = NULL;
+		if (asprintf(&name, "%s_%s", db, pv_level_name(levels[i])) < 0)
+			return pv_fail(err, PV_ENOMEM, "out of memory");
+		rc = ensure_bucket(f, name, NULL, err);
+		free(name);
+		if (rc < 0)
+			return rc;
+	}
+	if ((rc = v1_numeric_fields(f, db, &fields, &nfields, err)) < 0)
+		return rc;
+	if (nfields == 0) {
+		rc = PV_OK; /* nothing to average: every level done, no window written */
+		goto out;
+	}
+	for (size_t i = 0; i < nlevels; i++) {
+		pv_window *w = NULL;
+		char *q = NULL, *na;
+		if ((rc = pv_windows(tz, levels[i], tmin, tmax, &w, &nw[i], err)) < 0)
+			goto out;
+		rc = pv_downsample_influxql(&q, db, levels[i], tz, (const char *const *)fields, nfields, w,
+		    nw[i], err);
+		free(w);
+		if (rc < 0)
+			goto out;
+		/* as pv_downsample_influxql builds them: one grouped statement, or one a window */
+		first[i] = nstmt;
+		count[i] = levels[i] != PV_LEVEL_1W && pv_tz_is_iana(tz) ? 1 : nw[i];
+		nstmt += count[i];
+		if ((na = realloc(all, len + strlen(q) + 2)) == NULL) {
+			free(q);
+			rc = pv_fail(err, PV_ENOMEM, "out of memory");
+			goto out;
+		}
+		all = na;
+		len += (size_t)sprintf(all + len, "%s%s", len ? ";" : "", q);
+		free(q);
+	}
+	if ((eq = pv_http_escape(f->http, all)) == NULL || asprintf(&body, "q=%s", eq) < 0) {
+		body = NULL;
+		rc = pv_fail(err, PV_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = pv_http_request(f->http, &r, "POST", "/query", "application/x-www-form-urlencoded", NULL, body,
+	    strlen(body), err);
+	if (rc < 0)
+		goto out;
+	if (r.status != 200)
+		rc = status_error(err, "downsampling query", &r);
+	else if ((j = cJSON_Parse(r.body)) == NULL)
+		rc = pv_fail(err, PV_ETEMP, "downsampling query: the server's answer is not JSON");
+	pv_http_resp_free(&r);
+	if (rc < 0)
+		goto out;
+	{
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+		size_t got = 0;
+		bool failed[PV_LEVELS_MAX] = { false };
+		const char *why = NULL;
+
+		if (cJSON_IsString(e)) {
+			rc = pv_fail(err, PV_ETEMP, "downsampling query: %s", e->valuestring);
+			goto out;
+		}
+		cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results")) {
+			const cJSON *id = cJSON_GetObjectItemCaseSensitive(res, "statement_id");
+			size_t sid = cJSON_IsNumber(id) && id->valuedouble >= 0 ? (size_t)id->valuedouble : got;
+			e = cJSON_GetObjectItemCaseSensitive(res, "error");
+			got++;
+			if (!cJSON_IsString(e))
+				continue;
+			for (size_t i = 0; i < nlevels; i++)
+				if (sid >= first[i] && sid < first[i] + count[i]) {
+					if (!failed[i] && why == NULL)
+						why = e->valuestring;
+					failed[i] = true;
+				}
+		}
+		if (got != nstmt) {
+			rc = pv_fail(err, PV_ETEMP, "downsampling query: %zu results for %zu statements", got, nstmt);
+			goto out;
+		}
+		for (size_t i = 0; i < nlevels; i++) {
+			if (failed[i]) {
+				rc = pv_fail(err, PV_ETEMP, "downsampling into %s_%s failed: %s", db,
+				    pv_level_name(levels[i]), why ? why : "?");
+				goto out;
+			}
+		}
+	}
+out:
+	if (rc == PV_OK) {
+		out->n = nlevels;
+		for (size_t i = 0; i < nlevels; i++) {
+			out->levels[i] = levels[i];
+			out->windows[i] = nfields == 0 ? 0 : nw[i];
+		}
+	}
+	cJSON_Delete(j);
+	for (size_t i = 0; i < nfields; i++)
+		free(fields[i]);
+	free(fields);
+	free(all);
+	free(eq);
+	free(body);
+	return rc;
+}
+
+static int
+if_downsample(pv_sink *s, const char *bucket, int64_t tmin, int64_t tmax, pv_tz *tz,
+    const pv_level *levels, size_t nlevels, pv_downsample_figure *out, pv_err *err)
+{
+	influx_sink *f = (influx_sink *)s;
+
+	out->n = 0;
+	drain(f, NULL, false);
+	switch (f->cfg.api) {
+	case PV_API_V1:
+		return downsample_v1(f, bucket, tmin, tmax, tz, levels, nlevels, out, err);
+	case PV_API_V2:
+		/* the Flux statements (src/sink/downsample_flux.c) are hooked in here */
+		pv_debug("bucket %s: downsampling on InfluxDB 2: not yet", bucket);
+		return 1;
+	default:
+		return 1;
+	}
+}
+
 static const pv_sink_ops influx_ops = {
-	if_begin, if_write, if_commit, if_abort, if_free, if_count, NULL, if_unavailable
+	if_begin, if_write, if_commit, if_abort, if_free, if_count, NULL, if_unavailable, if_downsample
 };
 
 static int
@@ -1239,7 +1460,10 @@ pv_sink_influx_open(pv_sink **out, const pv_influx_config *cfg, pv_err *err)
 		free(f);
 		return rc;
 	}
-	f->base.ops = &influx_ops;
+	f->ops = influx_ops;
+	if (cfg->api == PV_API_VM)
+		f->ops.downsample = NULL;
+	f->base.ops = &f->ops;
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_cond_init(&f->cv, NULL);
 	if ((f->slots = calloc(2, sizeof(slot))) == NULL ||
@@ -1582,11 +1806,22 @@ v1_bucket_user(char **password, influx_sink *f, const char *db, bool write, bool
 	rc = v1_user_stmt(f, found ? V1_SET_PASSWORD : V1_CREATE_USER, user, pw, err);
 	if (rc == PV_OK)
 		rc = v1_user_stmt(f, write ? V1_GRANT_ALL : V1_GRANT_READ, db, user, err);
+	/* the reader reads the downsampled databases too (made here if need be); the writer does not write them */
+	for (int lv = PV_LEVEL_1H; rc == PV_OK && !write && lv <= PV_LEVEL_1W; lv++) {
+		char *down = NULL;
+		if (asprintf(&down, "%s_%s", db, pv_level_name((pv_level)lv)) < 0) {
+			rc = pv_fail(err, PV_ENOMEM, "out of memory");
+			break;
+		}
+		if ((rc = ensure_bucket(f, down, NULL, err)) == PV_OK)
+			rc = v1_user_stmt(f, V1_GRANT_READ, down, user, err);
+		free(down);
+	}
 	if (rc == PV_OK && (*password = strdup(pw)) == NULL)
 		rc = pv_fail(err, PV_ENOMEM, "out of memory");
 	if (rc == PV_OK)
-		pv_info("%s user %s: %s on database %s", found ? "new password for" : "created",
-		    user, write ? "ALL (read and write)" : "READ", db);
+		pv_info("%s user %s: %s on database %s%s", found ? "new password for" : "created",
+		    user, write ? "ALL (read and write)" : "READ", db, write ? "" : " and its _1h, _1d, _1w");
 	memset(pw, 0, sizeof(pw));
 out:
 	free(user);

@@ -1150,7 +1150,7 @@ cap_free(pv_sink *s)
 	(void)s;
 }
 
-static const pv_sink_ops cap_ops = { cap_begin, cap_write, cap_commit, cap_abort, cap_free, NULL, NULL, NULL };
+static const pv_sink_ops cap_ops = { cap_begin, cap_write, cap_commit, cap_abort, cap_free, NULL, NULL, NULL, NULL };
 
 #define T202_YAML "formats:\n  - {id: MV_T202_V002, like: MV_T302_V002, device_model: MV1, timezone: UTC}\n"
 
