@@ -543,7 +543,7 @@ take_formats(loader *ld, const pv_ynode *seq)
 int
 pv_settings_load_yaml(pv_settings *s, const char *path, pv_err *err)
 {
-	static const char *const sections[] = { "influxdb", "sink", "http", "parser", "spool", "reports", "log",
+	static const char *const sections[] = { "influxdb", "sink", "http", "parser", "spool", "reports", "downsample", "log",
 		"hook", "grafana" };
 	loader ld = { .s = s, .path = path, .err = err };
 	const pv_ynode *root;
@@ -580,7 +580,7 @@ pv_settings_load_yaml(pv_settings *s, const char *path, pv_err *err)
 				break;
 		if (key == NULL || i == sizeof(sections) / sizeof(sections[0]))
 			rc = at(&ld, k,
-			    "unknown section '%s' (known: influxdb, sink, http, parser, spool, reports, log, hook, grafana, formats)",
+			    "unknown section '%s' (known: influxdb, sink, http, parser, spool, reports, downsample, log, hook, grafana, formats)",
 			    key ? key : "(not a name)");
 		else
 			rc = take_section(&ld, key, v);

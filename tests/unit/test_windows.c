@@ -335,11 +335,37 @@ influxql_text(void **state)
 	pv_tz_free(posix);
 }
 
+/* the setting downsample.levels: commas and/or spaces, duplicates once, order kept, empty: none */
+static void
+levels_list(void **state)
+{
+	pv_level lv[PV_LEVELS_MAX];
+	size_t n = 9;
+	pv_err err = { "" };
+
+	(void)state;
+	assert_int_equal(pv_levels_parse("1h,1d,1w", lv, &n, &err), PV_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(lv[0], PV_LEVEL_1H);
+	assert_int_equal(lv[2], PV_LEVEL_1W);
+	assert_int_equal(pv_levels_parse(" 1w  1d,,1w ,", lv, &n, &err), PV_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(lv[0], PV_LEVEL_1W);
+	assert_int_equal(lv[1], PV_LEVEL_1D);
+	assert_int_equal(pv_levels_parse("", lv, &n, &err), PV_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(pv_levels_parse("1h,5m", lv, &n, &err), PV_EDATA);
+	assert_non_null(strstr(err.msg, "5m"));
+	assert_int_equal(pv_levels_parse("1hour", lv, &n, &err), PV_EDATA);
+	assert_int_equal(pv_levels_parse("1h,averyveryverylongword", lv, &n, &err), PV_EDATA);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(levels_parse),
+		cmocka_unit_test(levels_list),
 		cmocka_unit_test(paris_days_around_dst),
 		cmocka_unit_test(paris_hours_around_dst),
 		cmocka_unit_test(paris_weeks),
