@@ -329,7 +329,9 @@ downsample(pv_file_result *r, const pv_run_opts *o)
 	pv_err err = { "" };
 	int rc;
 
-	rc = o->sink->ops->downsample(o->sink, r->loc.company, r->time_start, r->time_end, o->downsample_tz,
+	/* the file's first and last point: seconds there, nanoseconds for the op */
+	rc = o->sink->ops->downsample(o->sink, r->loc.company, r->time_start * 1000000000LL,
+	    r->time_end * 1000000000LL, o->downsample_tz,
 	    o->levels, o->nlevels, &r->downsample, &err);
 	if (rc == 1)
 		return;

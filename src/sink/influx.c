@@ -1364,16 +1364,20 @@ downsample_v1(influx_sink *f, const char *db, int64_t tmin, int64_t tmax, pv_tz 
 					failed[i] = true;
 				}
 		}
+		/* the first failure is named; after it the server may run, and answer, nothing */
+		for (size_t i = 0; i < nlevels; i++) {
+			if (failed[i]) {
+				/* 1.6 may answer a request whose statement failed with only "not executed" */
+				rc = pv_fail(err, PV_ETEMP, "downsampling into %s_%s failed: %s%s", db,
+				    pv_level_name(levels[i]), why ? why : "?",
+				    why && strcmp(why, "not executed") == 0 ? " (the server gave no reason: a field "
+				    "type conflict in that database, or a write it refused)" : "");
+				goto out;
+			}
+		}
 		if (got != nstmt) {
 			rc = pv_fail(err, PV_ETEMP, "downsampling query: %zu results for %zu statements", got, nstmt);
 			goto out;
-		}
-		for (size_t i = 0; i < nlevels; i++) {
-			if (failed[i]) {
-				rc = pv_fail(err, PV_ETEMP, "downsampling into %s_%s failed: %s", db,
-				    pv_level_name(levels[i]), why ? why : "?");
-				goto out;
-			}
 		}
 	}
 out:
