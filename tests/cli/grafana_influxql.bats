@@ -81,9 +81,10 @@ assert d["orgId"] == org["id"], (d["orgId"], org)
     local pw
     pw=$(ds_field 'd["secret_for_tests"]["password"]')
     [[ $output != *"$pw"* ]]
-    # only READ on acme: InfluxDB says so
+    # only READ on acme and its downsampled databases: InfluxDB says so
     [ "$(influx1_admin 'SHOW GRANTS FOR "acme_read"' | py -c 'import json, sys
-print([v for s in json.load(sys.stdin)["results"][0]["series"] for v in s["values"]])')" = "[['acme', 'READ']]" ]
+print(sorted(v for s in json.load(sys.stdin)["results"][0]["series"] for v in s["values"]))')" = \
+        "[['acme', 'READ'], ['acme_1d', 'READ'], ['acme_1h', 'READ'], ['acme_1w', 'READ']]" ]
     run health
     [ "$status" -eq 0 ] && [[ $output == *'"status":"OK"'* ]] || { echo "$output"; false; }
 
