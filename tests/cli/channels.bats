@@ -105,6 +105,17 @@ print(" ".join(sorted(keys)))')
     assert_not_printed s3cret-pw
 }
 
+@test "channels: config_api.url of powerview.yaml is the same setting" {
+    recorder
+    URL=$CONFIG_API_URL
+    unset CONFIG_API_URL
+    printf 'config_api:\n  url: %s\n' "$URL" >"$BATS_TEST_TMPDIR/pv.yaml"
+    run_parser -d "$DATA" --config "$BATS_TEST_TMPDIR/pv.yaml"
+    assert_status 0
+    assert_eq "$(reqs 'len(R)')" 1 "requests"
+    assert_eq "$(reqs 'R[0]["path"]')" "/buckets/$HOSTILE_ENC/channels"
+}
+
 @test "channels: unset or empty CONFIG_API_URL, a dry run and --output send nothing" {
     recorder
     URL=$CONFIG_API_URL
