@@ -540,11 +540,34 @@ take_formats(loader *ld, const pv_ynode *seq)
 	return PV_OK;
 }
 
+/* The sections are the table's: a setting added there is known in the file too. */
+static bool
+known_section(const char *name)
+{
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (strcmp(table[i].section, name) == 0)
+			return true;
+	return false;
+}
+
+/* "influxdb, sink, ..., formats": the table's sections in its order, each once. */
+static const char *
+section_list(char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < NSETTINGS && len < size; i++)
+		if (i == 0 || strcmp(table[i].section, table[i - 1].section) != 0)
+			len += (size_t)snprintf(buf + len, size - len, "%s, ", table[i].section);
+	if (len < size)
+		snprintf(buf + len, size - len, "formats");
+	return buf;
+}
+
 int
 pv_settings_load_yaml(pv_settings *s, const char *path, pv_err *err)
 {
-	static const char *const sections[] = { "influxdb", "sink", "http", "parser", "spool", "reports", "downsample", "log",
-		"hook", "grafana" };
 	loader ld = { .s = s, .path = path, .err = err };
 	const pv_ynode *root;
 	pv_ytree *tree;
@@ -565,7 +588,6 @@ pv_settings_load_yaml(pv_settings *s, const char *path, pv_err *err)
 	for (size_t j = 0; rc == PV_OK && root && root->type == YAML_MAPPING_NODE && j + 1 < root->n; j += 2) {
 		const pv_ynode *k = root->kids[j], *v = root->kids[j + 1];
 		const char *key = scalar(k);
-		size_t i;
 
 		if (key_before(root, j)) {
 			rc = at(&ld, k, "section %s is given twice", key);
@@ -575,15 +597,13 @@ pv_settings_load_yaml(pv_settings *s, const char *path, pv_err *err)
 			rc = take_formats(&ld, v);
 			continue;
 		}
-		for (i = 0; key && i < sizeof(sections) / sizeof(sections[0]); i++)
-			if (strcmp(sections[i], key) == 0)
-				break;
-		if (key == NULL || i == sizeof(sections) / sizeof(sections[0]))
-			rc = at(&ld, k,
-			    "unknown section '%s' (known: influxdb, sink, http, parser, spool, reports, downsample, log, hook, grafana, formats)",
-			    key ? key : "(not a name)");
-		else
+		if (key == NULL || !known_section(key)) {
+			char known[512];
+			rc = at(&ld, k, "unknown section '%s' (known: %s)", key ? key : "(not a name)",
+			    section_list(known, sizeof(known)));
+		} else {
 			rc = take_section(&ld, key, v);
+		}
 	}
 	pv_ytree_free(tree);
 	return rc;

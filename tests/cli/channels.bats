@@ -105,6 +105,17 @@ print(" ".join(sorted(keys)))')
     assert_not_printed s3cret-pw
 }
 
+@test "channels: config_api.url of powerview.yaml is the same setting" {
+    recorder
+    URL=$CONFIG_API_URL
+    unset CONFIG_API_URL
+    printf 'config_api:\n  url: %s\n' "$URL" >"$BATS_TEST_TMPDIR/pv.yaml"
+    run_parser -d "$DATA" --config "$BATS_TEST_TMPDIR/pv.yaml"
+    assert_status 0
+    assert_eq "$(reqs 'len(R)')" 1 "requests"
+    assert_eq "$(reqs 'R[0]["path"]')" "/buckets/$HOSTILE_ENC/channels"
+}
+
 @test "channels: unset or empty CONFIG_API_URL, a dry run and --output send nothing" {
     recorder
     URL=$CONFIG_API_URL
@@ -156,13 +167,11 @@ print(" ".join(sorted(keys)))')
     assert_eq "$(rq 'f["channels_published"]')" null
 }
 
-@test "channels: a refused connection is a warning, at once" {
+@test "channels: a refused connection is a warning" {
     CONFIG_API_URL="http://127.0.0.1:$(free_port)"
     export CONFIG_API_URL
-    start=$(date +%s)
     run_parser -d "$DATA"
     assert_status 0
-    [ $(($(date +%s) - start)) -lt 8 ]
     assert_file "$(dirname "$F")/parsed/$(basename "$F")"
     assert_contains "$stderr" "channels not published to the config API"
     assert_eq "$(rq 'f["channels_published"]')" null
@@ -175,7 +184,9 @@ print(" ".join(sorted(keys)))')
     run_parser -d "$DATA"
     took=$(($(date +%s) - start))
     assert_status 0
-    [ "$took" -ge 9 ] && [ "$took" -lt 16 ] || { echo "took $took s" >&2; return 1; }
+    # the 10 s limit cut the request (the server would hold it 60 s); under
+    # valgrind or a loaded machine the rest of the run takes longer: no tighter bound
+    [ "$took" -ge 9 ] && [ "$took" -lt 45 ] || { echo "took $took s" >&2; return 1; }
     assert_file "$(dirname "$F")/parsed/$(basename "$F")"
     assert_file "$DEV/parsed/T302_260105_002000.tsv"
     assert_eq "$(reqs 'len(R)')" 1 "requests (the second file is not tried)"

@@ -304,7 +304,7 @@ static const bad_case bad[] = {
 	{ "a sequence as the root", "- influxdb\n- sink\n", { 0 }, 1, 1, "the file must be a mapping of sections" },
 	{ "a scalar as the root", "hello\n", { 0 }, 1, 1, "the file must be a mapping of sections" },
 	{ "unknown section", "parser:\n  timezone: UTC\ndatabase:\n  url: x\n", { 0 }, 3, 1,
-	  "unknown section 'database' (known: influxdb, sink, http, parser, spool, reports, downsample, log, hook, grafana, formats)" },
+	  "unknown section 'database' (known: influxdb, sink, http, parser, spool, reports, downsample, config_api, log, hook, grafana, formats)" },
 	{ "unknown key influxdb.tokn", "influxdb:\n  url: http://db:8086\n  tokn: abc\n", { 0 }, 3, 3,
 	  "unknown key 'tokn' in influxdb" },
 	{ "a key of another section", "sink:\n  timezone: UTC\n", { 0 }, 2, 3, "unknown key 'timezone' in sink" },
