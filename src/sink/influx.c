@@ -1719,6 +1719,7 @@ pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bu
 	if (!write && (rc = ensure_downsampled(f, bucket, ids + 1, err)) < 0)
 		goto out;
 	nids = write ? 1 : 1 + N_DS;
+	rc = PV_OK; /* bucket_find says 1 when found */
 	/* buckets made before tsv_parser mapped them get their mapping here */
 	for (size_t i = 0; i < nids && rc == PV_OK; i++) {
 		char *name = i ? ds_bucket(bucket, i - 1) : strdup(bucket);
