@@ -307,6 +307,28 @@ print(json.dumps({"names": names}))')" >/dev/null
     assert_eq "$(rq 'sum(x["error"].startswith("database unavailable: not tried") for x in r["files"])')" 49
 }
 
+@test "v2: downsampled buckets refused: a warning each run, the file lands, exit 0; they have no expiry" {
+    export INFLUXDB_BUCKET_RETENTION=86400
+    influx2 POST /__test/buckets '{"names": ["acme", "powerview_meta"]}' >/dev/null
+    fault '{"path": "/api/v2/buckets", "method": "POST", "status": 403, "times": 1, "body": {"code": "forbidden", "message": "nope"}}'
+    mkseries "$DEV/a.tsv" 4
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(pts acme)" 4
+    assert_contains "$stderr" "[WARNING] tsv_parser: bucket acme: downsampled buckets: bucket creation: HTTP 403"
+    # the next run makes them, without the raw bucket's retention
+    mkseries "$DEV/b.tsv" 2
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(influx2 GET /__test/buckets | py -c 'import json,sys; print(json.load(sys.stdin))')" \
+        "['acme', 'acme_1d', 'acme_1h', 'acme_1w', 'powerview_meta']"
+    local b
+    for b in acme_1h acme_1d acme_1w; do
+        assert_eq "$(curl -fsS -H "Authorization: Token $INFLUX2_TOKEN" "$INFLUX2_URL/api/v2/buckets?org=$INFLUX2_ORG&name=$b" |
+            py -c 'import json,sys; print([r for r in json.load(sys.stdin)["buckets"][0]["retentionRules"] if r.get("everySeconds")])')" "[]"
+    done
+}
+
 @test "v2: a server that takes requests and never answers: 50 files, exit 75, all kept, a bounded number of writes" {
     export TSV_HTTP_ANSWER_TIMEOUT=1 TSV_RETRY_BUDGET=3
     mkmany "$DEV" 50
