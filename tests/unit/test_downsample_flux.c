@@ -66,6 +66,10 @@ days_dst(void **state)
 	    "    |> drop(columns: [\"_start\", \"_stop\"])\n"
 	    "    |> to(bucket: \"site_1d\", org: \"acme\")\n");
 	free(q);
+	/* 2026-10-25, 25 h: [10-24T22:00Z, 10-25T23:00Z) */
+	q = flux_for("acme", "site", PV_LEVEL_1D, paris, fields, 1, 1792886400LL, 1792886400LL);
+	assert_non_null(strstr(q, "|> range(start: 2026-10-24T22:00:00Z, stop: 2026-10-25T23:00:00Z)\n"));
+	free(q);
 	pv_tz_free(paris);
 }
 
