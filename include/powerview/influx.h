@@ -47,6 +47,12 @@ int pv_sink_influx_open(pv_sink **out, const pv_influx_config *cfg, pv_err *err)
  * the description powerview_token_for_bucket_<bucket>, created with the
  * bucket when missing. An existing one is never replaced unless `rotate`.
  * *token receives the token (free it).
+ * InfluxDB 2: a read token reads the bucket and its downsampled buckets
+ * <bucket>_1h, _1d, _1w (created when missing, no expiry); a write token
+ * reads and writes the raw bucket only. An existing read token that lacks
+ * the downsampled buckets (made before them) is PV_ECONFIG asking for
+ * `rotate`: InfluxDB 2 cannot add permissions to a token, and replacing it
+ * unasked would break the datasources using it.
  * InfluxDB 1.x (v1): the password of the user pv_influx_v1_user(bucket,
  * write), created with the database when missing (READ on it, or ALL with
  * `write`); the server keeps only a hash: an existing user is PV_ECONFIG

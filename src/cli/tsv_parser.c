@@ -104,8 +104,9 @@ usage_token(FILE *fp)
 {
 	fputs("usage: " SYN_TOKEN
 	    "\n"
-	    "Prints the token that reads bucket name only (with --write: reads and writes),\n"
-	    "creating bucket and token when missing. InfluxDB 1.x (INFLUXDB_API=v1):\n"
+	    "Prints the token that reads bucket name and its downsampled buckets\n"
+	    "name_1h, name_1d, name_1w only (with --write: reads and writes name only),\n"
+	    "creating buckets and token when missing. InfluxDB 1.x (INFLUXDB_API=v1):\n"
 	    "prints the password of user name_read (READ on database name; --write:\n"
 	    "name_write, ALL on it), made once; later calls need --rotate.\n"
 	    "\n"

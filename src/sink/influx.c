@@ -353,9 +353,13 @@ bucket_find(influx_sink *f, const char *bucket, char **id, pv_err *err)
 	return rc;
 }
 
-/* 0 created (*id: its id, when the answer says it), 1 created meanwhile by someone else, < 0 error. */
+/*
+ * 0 created (*id: its id, when the answer says it), 1 created meanwhile by
+ * someone else, < 0 error. `forever`: no expiry rule whatever
+ * INFLUXDB_BUCKET_RETENTION says (the downsampled buckets).
+ */
 static int
-bucket_create(influx_sink *f, const char *bucket, char **id, pv_err *err)
+bucket_create(influx_sink *f, const char *bucket, bool forever, char **id, pv_err *err)
 {
 	cJSON *body = cJSON_CreateObject(), *rules = cJSON_AddArrayToObject(body, "retentionRules");
 	pv_http_resp r;
@@ -365,7 +369,7 @@ bucket_create(influx_sink *f, const char *bucket, char **id, pv_err *err)
 	cJSON_AddStringToObject(body, "orgID", f->org_id);
 	cJSON_AddStringToObject(body, "name", bucket);
 	cJSON_AddStringToObject(body, "description", "created by tsv_parser");
-	if (f->cfg.retention_s > 0) {
+	if (f->cfg.retention_s > 0 && !forever) {
 		cJSON *rule = cJSON_CreateObject();
 		cJSON_AddStringToObject(rule, "type", "expire");
 		cJSON_AddNumberToObject(rule, "everySeconds", (double)f->cfg.retention_s);
@@ -512,8 +516,81 @@ dbrp_ensure(influx_sink *f, const char *bucket, const char *bucket_id, pv_err *e
 	return rc;
 }
 
+/*
+ * InfluxDB 2: the downsampled buckets <bucket>_1h, _1d, _1w (issue 14) go
+ * with every raw bucket: same organization, an InfluxQL mapping each, and
+ * no expiry -- INFLUXDB_BUCKET_RETENTION is the raw data's: the point of the
+ * downsampled levels is to outlive it (an admin may set one on them later;
+ * tsv_parser never changes an existing bucket).
+ */
+static const char *const ds_suffix[] = { "1h", "1d", "1w" };
+#define N_DS (sizeof(ds_suffix) / sizeof(ds_suffix[0]))
+
+static int ensure_one(influx_sink *f, const char *bucket, bool forever, char **id, pv_err *err);
+
+/* "<bucket>_<suffix>" (NULL: out of memory) */
+static char *
+ds_bucket(const char *bucket, size_t i)
+{
+	char *name = NULL;
+
+	if (asprintf(&name, "%s_%s", bucket, ds_suffix[i]) < 0)
+		return NULL;
+	return name;
+}
+
+/* Each downsampled bucket of `bucket`, found or created; ids[i] its id when ids != NULL. */
+static int
+ensure_downsampled(influx_sink *f, const char *bucket, char **ids, pv_err *err)
+{
+	for (size_t i = 0; i < N_DS; i++) {
+		char *name = ds_bucket(bucket, i);
+		const char *bad;
+		int rc;
+
+		if (name == NULL)
+			return pv_fail(err, PV_ENOMEM, "out of memory");
+		if ((bad = pv_name_problem(name)) != NULL) {
+			rc = pv_fail(err, PV_EDATA, "downsampled bucket name %s", bad);
+			free(name);
+			return rc;
+		}
+		rc = ensure_one(f, name, true, ids ? &ids[i] : NULL, err);
+		if (rc == PV_OK && ids != NULL && ids[i] == NULL && (rc = bucket_find(f, name, &ids[i], err)) >= 0 &&
+		    ids[i] == NULL)
+			rc = pv_fail(err, PV_ETEMP, "bucket %s has no id", name);
+		free(name);
+		if (rc < 0)
+			return rc;
+	}
+	return PV_OK;
+}
+
+/*
+ * A file's bucket (database): found or created, and in InfluxDB 2 its
+ * downsampled buckets too, once per run. Those are best effort here: a
+ * failure is a warning (the raw points go in; downsampling that level fails
+ * and says so), the meta bucket has none.
+ */
 static int
 ensure_bucket(influx_sink *f, const char *bucket, char **id, pv_err *err)
+{
+	bool first = !known(f, bucket);
+	int rc;
+
+	if ((rc = ensure_one(f, bucket, false, id, err)) < 0)
+		return rc;
+	if (f->cfg.api == PV_API_V2 && first &&
+	    (f->cfg.meta_bucket == NULL || strcmp(bucket, f->cfg.meta_bucket) != 0)) {
+		pv_err derr;
+		if (ensure_downsampled(f, bucket, NULL, &derr) < 0)
+			pv_warn("bucket %s: downsampled buckets: %s", bucket, derr.msg);
+	}
+	return PV_OK;
+}
+
+static int
+ensure_one(influx_sink *f, const char *bucket, bool forever, char **id, pv_err *err)
 {
 	int rc;
 
@@ -547,7 +624,7 @@ ensure_bucket(influx_sink *f, const char *bucket, char **id, pv_err *err)
 		if (rc == 1)
 			return remember(f, bucket);
 		char *made = NULL;
-		if ((rc = bucket_create(f, bucket, &made, err)) < 0)
+		if ((rc = bucket_create(f, bucket, forever, &made, err)) < 0)
 			return rc;
 		if (rc == 0) {
 			pv_err derr;
@@ -1485,14 +1562,18 @@ pv_sink_influx_open(pv_sink **out, const pv_influx_config *cfg, pv_err *err)
 
 /* ---- tsv_parser token ---- */
 
-/* The authorization of a bucket, and whether its permissions cover what is asked. */
+/*
+ * The authorization of a bucket, and which of the buckets ids[0..n) (the raw
+ * one first, then its downsampled ones) its permissions cover: bit i of
+ * read/write for ids[i].
+ */
 typedef struct found_auth {
 	char *id, *token;
-	bool read, write;
+	unsigned read, write;
 } found_auth;
 
 static void
-scan_auths(const cJSON *list, const char *desc, const char *bucket_id, found_auth *fa)
+scan_auths(const cJSON *list, const char *desc, char *const *ids, size_t n, found_auth *fa)
 {
 	const cJSON *a, *p;
 
@@ -1515,20 +1596,22 @@ scan_auths(const cJSON *list, const char *desc, const char *bucket_id, found_aut
 			if (!cJSON_IsString(act) || !cJSON_IsString(rtype) ||
 			    strcmp(rtype->valuestring, "buckets") != 0)
 				continue;
-			/* a permission without id covers every bucket of the org */
-			if (cJSON_IsString(rid) && strcmp(rid->valuestring, bucket_id) != 0)
-				continue;
+			unsigned bits = 0;
+			for (size_t i = 0; i < n; i++)
+				/* a permission without id covers every bucket of the org */
+				if (!cJSON_IsString(rid) || strcmp(rid->valuestring, ids[i]) == 0)
+					bits |= 1u << i;
 			if (strcmp(act->valuestring, "read") == 0)
-				fa->read = true;
+				fa->read |= bits;
 			if (strcmp(act->valuestring, "write") == 0)
-				fa->write = true;
+				fa->write |= bits;
 		}
 	}
 }
 
 /* Every page of GET /api/v2/authorizations, following links.next. */
 static int
-find_auth(influx_sink *f, const char *desc, const char *bucket_id, found_auth *fa, pv_err *err)
+find_auth(influx_sink *f, const char *desc, char *const *ids, size_t n, found_auth *fa, pv_err *err)
 {
 	char *path = NULL;
 	int rc = PV_OK;
@@ -1547,7 +1630,7 @@ find_auth(influx_sink *f, const char *desc, const char *bucket_id, found_auth *f
 			break;
 		}
 		cJSON *j = cJSON_Parse(r.body);
-		scan_auths(cJSON_GetObjectItemCaseSensitive(j, "authorizations"), desc, bucket_id, fa);
+		scan_auths(cJSON_GetObjectItemCaseSensitive(j, "authorizations"), desc, ids, n, fa);
 		const cJSON *next = cJSON_GetObjectItemCaseSensitive(
 		    cJSON_GetObjectItemCaseSensitive(j, "links"), "next");
 		/* links.next is a path below the server root */
@@ -1560,8 +1643,9 @@ find_auth(influx_sink *f, const char *desc, const char *bucket_id, found_auth *f
 	return rc;
 }
 
+/* read on each of ids[0..n), write on ids[0] (the raw bucket) when `write` */
 static int
-create_auth(influx_sink *f, const char *desc, const char *bucket_id, bool write, char **token,
+create_auth(influx_sink *f, const char *desc, char *const *ids, size_t n, bool write, char **token,
     pv_err *err)
 {
 	cJSON *body = cJSON_CreateObject(), *perms = cJSON_AddArrayToObject(body, "permissions");
@@ -1571,11 +1655,11 @@ create_auth(influx_sink *f, const char *desc, const char *bucket_id, bool write,
 
 	cJSON_AddStringToObject(body, "orgID", f->org_id);
 	cJSON_AddStringToObject(body, "description", desc);
-	for (int w = 0; w <= (write ? 1 : 0); w++) {
+	for (size_t i = 0; i < n + (write ? 1 : 0); i++) {
 		cJSON *p = cJSON_CreateObject(), *res = cJSON_AddObjectToObject(p, "resource");
-		cJSON_AddStringToObject(p, "action", w ? "write" : "read");
+		cJSON_AddStringToObject(p, "action", i < n ? "read" : "write");
 		cJSON_AddStringToObject(res, "type", "buckets");
-		cJSON_AddStringToObject(res, "id", bucket_id);
+		cJSON_AddStringToObject(res, "id", i < n ? ids[i] : ids[0]);
 		cJSON_AddStringToObject(res, "orgID", f->org_id);
 		cJSON_AddItemToArray(perms, p);
 	}
@@ -1839,7 +1923,8 @@ pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bu
 	pv_sink *s;
 	influx_sink *f;
 	found_auth fa = { 0 };
-	char *bucket_id = NULL, *desc = NULL;
+	char *ids[1 + N_DS] = { NULL }, *desc = NULL;
+	size_t nids = 1;
 	const char *bad;
 	int rc;
 
@@ -1861,31 +1946,51 @@ pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bu
 		rc = pv_fail(err, PV_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = org_id(f, err)) < 0 || (rc = ensure_bucket(f, bucket, &bucket_id, err)) < 0)
+	if ((rc = org_id(f, err)) < 0 || (rc = ensure_one(f, bucket, false, &ids[0], err)) < 0)
 		goto out;
-	if (bucket_id == NULL && (rc = bucket_find(f, bucket, &bucket_id, err)) < 0)
+	if (ids[0] == NULL && (rc = bucket_find(f, bucket, &ids[0], err)) < 0)
 		goto out;
-	if (bucket_id == NULL) {
+	if (ids[0] == NULL) {
 		rc = pv_fail(err, PV_ETEMP, "bucket %s has no id", bucket);
 		goto out;
 	}
+	/* a read token also reads the downsampled buckets (made here when missing); a write one writes the raw one only */
+	if (!write && (rc = ensure_downsampled(f, bucket, ids + 1, err)) < 0)
+		goto out;
+	nids = write ? 1 : 1 + N_DS;
+	rc = PV_OK; /* bucket_find says 1 when found */
 	/* buckets made before tsv_parser mapped them get their mapping here */
-	if ((rc = dbrp_ensure(f, bucket, bucket_id, err)) < 0 ||
-	    (rc = find_auth(f, desc, bucket_id, &fa, err)) < 0)
+	for (size_t i = 0; i < nids && rc == PV_OK; i++) {
+		char *name = i ? ds_bucket(bucket, i - 1) : strdup(bucket);
+		rc = name ? dbrp_ensure(f, name, ids[i], err) : pv_fail(err, PV_ENOMEM, "out of memory");
+		free(name);
+	}
+	if (rc < 0 || (rc = find_auth(f, desc, ids, nids, &fa, err)) < 0)
 		goto out;
 	if (fa.id != NULL && !rotate) {
+		unsigned all = (1u << nids) - 1;
 		if (fa.token == NULL)
 			rc = pv_fail(err, PV_ECONFIG,
 			    "authorization '%s' exists but the server does not return its token (token hashing); "
 			    "run again with --rotate to replace it (datasources using the old token must be updated)",
 			    desc);
-		else if (!fa.read || fa.write != write)
+		else if (!(fa.read & 1) || ((fa.write & 1) != 0) != write || (!write && fa.write != 0))
 			/* a datasource asking for read gets read only: never a broader token */
 			rc = pv_fail(err, PV_ECONFIG,
 			    "authorization '%s' exists with %s permission on bucket %s, not %s; "
 			    "run again with --rotate to replace it", desc,
-			    !fa.read ? "no read" : fa.write ? "read+write" : "read-only", bucket,
+			    !(fa.read & 1) ? "no read" : fa.write ? "read+write" : "read-only", bucket,
 			    write ? "read+write" : "read-only");
+		else if ((fa.read & all) != all)
+			/*
+			 * made before the downsampled buckets: InfluxDB 2 cannot
+			 * change an authorization's permissions, so covering them means
+			 * a new token -- only when asked (v0.4.1 replaced it on every call)
+			 */
+			rc = pv_fail(err, PV_ECONFIG,
+			    "authorization '%s' does not read the downsampled buckets %s_1h, %s_1d, %s_1w; "
+			    "run again with --rotate to replace it by one that does "
+			    "(datasources using the old token must be updated)", desc, bucket, bucket, bucket);
 		else {
 			*token = fa.token;
 			fa.token = NULL;
@@ -1894,14 +1999,15 @@ pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bu
 	}
 	if (fa.id != NULL && (rc = delete_auth(f, fa.id, err)) < 0)
 		goto out;
-	rc = create_auth(f, desc, bucket_id, write, token, err);
+	rc = create_auth(f, desc, ids, nids, write, token, err);
 out:
 	if (fa.token) {
 		memset(fa.token, 0, strlen(fa.token));
 		free(fa.token);
 	}
 	free(fa.id);
-	free(bucket_id);
+	for (size_t i = 0; i < 1 + N_DS; i++)
+		free(ids[i]);
 	free(desc);
 	pv_sink_free(s);
 	return rc;

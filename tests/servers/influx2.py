@@ -32,8 +32,13 @@ EConflict of InfluxDB 2) for a second mapping of the same org, db and rp);
 POST /api/v2/write; POST /api/v2/query (only the Flux shapes tsv_parser sends:
 from |> range |> filter* |> group(columns: [...])? |> count() |> yield()?;
 group() without columns sums every series into one table, group(columns:
-["file_name"]) makes one table per file name, as Flux does; and buckets(),
-Grafana's Flux health check).
+["file_name"]) makes one table per file name, as Flux does; buckets(),
+Grafana's Flux health check; and the downsampling Flux of issue 14, a query
+ending in |> to(bucket:, org:): checked against the shapes
+src/sink/downsample_flux.c builds (see parse_downsample), each source bucket
+readable and the target writable by the token, recorded (GET /__test/flux)
+and answered as InfluxDB answers a to() query -- the rows written, as CSV;
+this server computes no means, so no rows: the empty answer "\r\n").
 
 Control API (no auth; never touched by fault rules):
     POST   /__test/faults     JSON rule or list of rules, appended to the queue
@@ -45,6 +50,10 @@ Control API (no auth; never touched by fault rules):
     DELETE /__test/requests   clear the request log
     GET    /__test/points?bucket=NAME[&measurement=M]
                               {"count": N, "lines": [canonical line protocol, sorted]}
+    GET    /__test/flux       the downsampling (to()) queries accepted, in order:
+                              [{"query": text, "org", "from", "to", "every"
+                              (1h|1d, or null: per window), "zone",
+                              "fields", "windows": [[start, stop] RFC3339]}]
     GET    /__test/buckets    names of the user buckets, sorted
     POST   /__test/buckets    {"names": [...], "retentionSeconds": N?} creates
                               buckets in bulk (existing names are skipped)
@@ -103,6 +112,94 @@ PRECISIONS = {"ns": 1, "us": 1000, "ms": 1000000, "s": 1000000000}
 
 # the only Flux query besides the from() shapes: Grafana's health check
 BUCKETS_QUERY = re.compile(r"\s*buckets\(\s*\)\s*")
+
+# ---- the downsampling Flux (issue 14, src/sink/downsample_flux.c)
+_FSTR = r'"((?:[^"\\]|\\.)*)"'
+_FTIME = r'(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z)'
+_FSOURCE = (r'from\(\s*bucket:\s*' + _FSTR + r'\s*\)'
+            r'\s*\|>\s*range\(\s*start:\s*' + _FTIME + r'\s*,\s*stop:\s*' + _FTIME + r'\s*\)'
+            r'\s*\|>\s*filter\(\s*fn:\s*\(r\)\s*=>\s*r\._measurement\s*==\s*"electrical"\s*\)'
+            r'(?:\s*\|>\s*filter\(\s*fn:\s*\(r\)\s*=>\s*((?:r\._field\s*==\s*"(?:[^"\\]|\\.)*"(?:\s*or\s*)?)+)\))?')
+_FTAIL = (r'\s*\|>\s*drop\(\s*columns:\s*\[\s*"_start"\s*,\s*"_stop"\s*\]\s*\)'
+          r'\s*\|>\s*to\(\s*bucket:\s*' + _FSTR + r'\s*,\s*org:\s*' + _FSTR + r'\s*\)\s*')
+DS_GROUPED = re.compile(r'\s*import\s+"timezone"\s*' + _FSOURCE +
+                        r'\s*\|>\s*aggregateWindow\(\s*every:\s*(1h|1d)\s*,\s*fn:\s*mean\s*,'
+                        r'\s*location:\s*timezone\.location\(\s*name:\s*' + _FSTR + r'\s*\)\s*,'
+                        r'\s*timeSrc:\s*"_start"\s*,\s*createEmpty:\s*false\s*\)' + _FTAIL, re.S)
+DS_WINDOW = re.compile(r'\s*' + _FSOURCE + r'\s*\|>\s*mean\(\s*\)'
+                       r'\s*\|>\s*duplicate\(\s*column:\s*"_start"\s*,\s*as:\s*"_time"\s*\)\s*', re.S)
+DS_TAIL = re.compile(_FTAIL + r'\Z', re.S)
+TO_CALL = re.compile(r'\|>\s*to\(')
+
+
+def flux_unquote(s):
+    """The value of a Flux string literal body (\\ \" \n \r \t \$ escapes)."""
+    out, i = [], 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\" and i + 1 < len(s):
+            n = s[i + 1]
+            out.append({"n": "\n", "r": "\r", "t": "\t"}.get(n, n))
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def parse_downsample(text):
+    """The downsampling query of one level, as src/sink/downsample_flux.c
+    builds it: either import "timezone", one source, aggregateWindow(every:
+    1h|1d, fn: mean, location: timezone.location(name:), timeSrc: "_start",
+    createEmpty: false); or one source |> mean() |> duplicate(column:
+    "_start", as: "_time") per window (in union(tables: [...]) when more than
+    one); then |> drop(columns: ["_start", "_stop"]) |> to(bucket:, org:).
+    Every source reads the same bucket and fields; windows contiguous.
+    ValueError when the text has another shape."""
+    tail = DS_TAIL.search(text)
+    if tail is None:
+        raise ValueError("the query does not end with |> drop(columns: [\"_start\", \"_stop\"]) |> to(bucket:, org:)")
+    rec = {"query": text, "to": flux_unquote(tail.group(1)), "org": flux_unquote(tail.group(2))}
+    head = text[:tail.start()]
+    m = DS_GROUPED.fullmatch(text)
+    if m:
+        rec.update(every=m.group(5), zone=flux_unquote(m.group(6)))
+        sources = [m]
+    else:
+        rec.update(every=None, zone=None)
+        body = head
+        u = re.fullmatch(r'\s*union\(\s*tables:\s*\[(.*)\]\s*\)\s*', head, re.S)
+        if u:
+            parts = re.split(r',(?=\s*from\()', u.group(1))
+            if len(parts) < 2:
+                raise ValueError("union() needs at least two streams")
+        else:
+            parts = [body]
+        sources = []
+        for part in parts:
+            w = DS_WINDOW.fullmatch(part)
+            if w is None:
+                raise ValueError("a window is not from |> range |> filter |> mean() |> duplicate(_start as _time): %r"
+                                 % part[:200])
+            sources.append(w)
+    buckets = {flux_unquote(x.group(1)) for x in sources}
+    fields = {x.group(4) for x in sources}
+    if len(buckets) != 1 or len(fields) != 1:
+        raise ValueError("the windows read different buckets or fields")
+    rec["from"] = buckets.pop()
+    f = fields.pop()
+    rec["fields"] = [flux_unquote(v) for v in re.findall(_FSTR, f)] if f else None
+    rec["windows"] = [[x.group(2), x.group(3)] for x in sources]
+    for a, b in zip(rec["windows"], rec["windows"][1:]):
+        if a[1] != b[0]:
+            raise ValueError("the windows are not contiguous")
+    for a, b in rec["windows"]:
+        if not a < b:
+            raise ValueError("an empty window")
+    if rec["to"] != rec["from"] + "_" + (rec["every"] or rec["to"].rsplit("_", 1)[-1]) or \
+            rec["to"].rsplit("_", 1)[-1] not in ("1h", "1d", "1w"):
+        raise ValueError("the target bucket is not <source>_1h|_1d|_1w")
+    return rec
 
 # kit/platform/errors codes and their HTTP statuses
 ERROR_STATUS = {
@@ -1261,6 +1358,7 @@ class State:
             self.field_types = {}   # bucket id -> {measurement: {field: type}}
             self.requests = []
             self.faults = []
+            self.flux_to = []       # downsampling queries accepted (parse_downsample)
 
     # -- lookups
     def auth_by_token(self, token):
@@ -2077,6 +2175,8 @@ class Api:
             raise ApiError("invalid", "failed to decode request body: %s" % e.message) from None
         if BUCKETS_QUERY.fullmatch(text):
             return self.buckets_csv(org, auth, dialect)
+        if TO_CALL.search(text):
+            return self.downsample(org, auth, text, dialect)
         now = now_ns()
         try:
             fq = FluxParser(text, now).parse()
@@ -2119,6 +2219,30 @@ class Api:
                 tables.append((cols, [[start, stop, f, m] + [v for _, v in tags]
                                       + [series[(m, tags, f)]]]))
         return encode_csv(fq.result, tables, dialect)
+
+    def downsample(self, org, auth, text, dialect):
+        """A query ending in to() (parse_downsample): recorded, answered with
+        the rows written -- none here (no means computed): an empty CSV."""
+        st = self.st
+        try:
+            rec = parse_downsample(text)
+        except ValueError as e:
+            raise ApiError("invalid", "compilation failed: this test server takes only the downsampling "
+                           "shapes of src/sink/downsample_flux.c: %s" % e) from None
+        with st.lock:
+            if rec["org"] != org["name"]:
+                raise ApiError("not found", 'failed to initialize execute state: organization name "%s" not found'
+                               % rec["org"])
+            src = st.bucket_by_name(org["id"], rec["from"])
+            if src is None or not allowed(auth, "read", "buckets", src["id"], src["orgID"]):
+                raise ApiError("not found", 'failed to initialize execute state: could not find bucket "%s"'
+                               % rec["from"])
+            dst = st.bucket_by_name(org["id"], rec["to"])
+            if dst is None or not allowed(auth, "write", "buckets", dst["id"], dst["orgID"]):
+                raise ApiError("not found", 'failed to initialize execute state: could not find bucket "%s"'
+                               % rec["to"])
+            st.flux_to.append(rec)
+        return encode_csv("_result", [], dialect)
 
     def buckets_csv(self, org, auth, dialect):
         """buckets() (Grafana's Flux health check): one table of the buckets of
@@ -2586,6 +2710,9 @@ class Handler(BaseHTTPRequestHandler):
                 if not q.get("bucket"):
                     raise ApiError("invalid", "bucket is required")
                 return self.send_json(200, api.points_of(q["bucket"], q.get("measurement")))
+            if path == "/__test/flux" and method == "GET":
+                with st.lock:
+                    return self.send_json(200, list(st.flux_to))
             if path == "/__test/buckets" and method == "GET":
                 with st.lock:
                     names = sorted(b["name"] for b in st.buckets.values() if b["type"] == "user")

@@ -3,11 +3,13 @@
  * until tsv_parser has its own command:
  *   pv_downsample_q windows ZONE LEVEL TMIN TMAX        "start end" (ns) per line
  *   pv_downsample_q influxql ZONE LEVEL TMIN TMAX DB FIELD...   the statements
+ *   pv_downsample_q flux ZONE LEVEL TMIN TMAX ORG BUCKET [FIELD...]   the Flux (InfluxDB 2)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "powerview/downsample_flux.h"
 #include "powerview/tz.h"
 #include "powerview/windows.h"
 
@@ -22,9 +24,10 @@ main(int argc, char **argv)
 	char *q = NULL;
 	int rc;
 
-	if (argc < 6 || (strcmp(argv[1], "windows") != 0 && strcmp(argv[1], "influxql") != 0) ||
-	    (strcmp(argv[1], "influxql") == 0 && argc < 8)) {
-		fprintf(stderr, "usage: %s windows|influxql ZONE LEVEL TMIN TMAX [DB FIELD...]\n", argv[0]);
+	if (argc < 6 || (strcmp(argv[1], "windows") != 0 && strcmp(argv[1], "influxql") != 0 &&
+	    strcmp(argv[1], "flux") != 0) || (strcmp(argv[1], "windows") != 0 && argc < 8)) {
+		fprintf(stderr, "usage: %s windows|influxql|flux ZONE LEVEL TMIN TMAX [DB FIELD...|ORG BUCKET FIELD...]\n",
+		    argv[0]);
 		return 64;
 	}
 	rc = pv_tz_open(&tz, argv[2], &err);
@@ -35,6 +38,11 @@ main(int argc, char **argv)
 	if (rc == PV_OK && strcmp(argv[1], "windows") == 0) {
 		for (size_t i = 0; i < n; i++)
 			printf("%lld %lld\n", (long long)w[i].start, (long long)w[i].end);
+	} else if (rc == PV_OK && strcmp(argv[1], "flux") == 0) {
+		rc = pv_downsample_flux(&q, argv[6], argv[7], lv, tz, (const char *const *)argv + 8,
+		    (size_t)(argc - 8), w, n, &err);
+		if (rc == PV_OK)
+			fputs(q, stdout);
 	} else if (rc == PV_OK) {
 		rc = pv_downsample_influxql(&q, argv[6], lv, tz, (const char *const *)argv + 7,
 		    (size_t)(argc - 7), w, n, &err);
