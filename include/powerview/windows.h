@@ -49,14 +49,16 @@ int pv_windows(pv_tz *tz, pv_level level, int64_t tmin, int64_t tmax, pv_window 
  * InfluxDB 1.x: the InfluxQL statements (';'-separated, one request) that
  * recompute `windows` (from pv_windows, contiguous) of `level` from
  * "<db>"."autogen"."electrical" into "<db>_<level>"."autogen"."electrical":
- * mean("f") AS "f" for each of the `nfields` numeric fields, GROUP BY * (tags
- * kept). Hours and days in an IANA zone: one statement over the whole range,
- * GROUP BY time(1h|1d), * tz('<zone>'); weeks, or a POSIX zone: one statement
+ * mean("f") AS "f" for each of the `nfields` numeric fields, grouped by the
+ * `ntags` tags (every tag key of the measurement but file_name: a window's
+ * mean is over all the files that share a series, and written without the
+ * file_name tag). Hours and days in an IANA zone: one statement over the whole range,
+ * GROUP BY time(1h|1d), <tags> tz('<zone>'); weeks, or a POSIX zone: one statement
  * per window without GROUP BY time (its point is stamped with the window
  * start). Every identifier and literal escaped. *out: free it.
  */
 int pv_downsample_influxql(char **out, const char *db, pv_level level, pv_tz *tz,
-    const char *const *fields, size_t nfields, const pv_window *windows, size_t nwindows,
-    pv_err *err);
+    const char *const *fields, size_t nfields, const char *const *tags, size_t ntags,
+    const pv_window *windows, size_t nwindows, pv_err *err);
 
 #endif

@@ -295,6 +295,17 @@ sb_ident(sbuf *b, const char *s)
 	free(q);
 }
 
+/* the tags a mean is kept per, escaped, comma-separated (after a time() when `after`) */
+static void
+sb_tags(sbuf *b, const char *const *tags, size_t n, bool after)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (after || i > 0)
+			sb_add(b, ", ");
+		sb_ident(b, tags[i]);
+	}
+}
+
 static void
 sb_statement(sbuf *b, const char *db, const char *target, const char *const *fields, size_t nf,
     int64_t start, int64_t end, const char *group)
@@ -315,17 +326,21 @@ sb_statement(sbuf *b, const char *db, const char *target, const char *const *fie
 	sb_add(b, ".\"autogen\".\"electrical\" FROM ");
 	sb_ident(b, db);
 	sb_add(b, ".\"autogen\".\"electrical\" WHERE time >= ");
-	snprintf(num, sizeof(num), "%lld AND time < %lld GROUP BY ", (long long)start, (long long)end);
+	snprintf(num, sizeof(num), "%lld AND time < %lld", (long long)start, (long long)end);
 	sb_add(b, num);
-	sb_add(b, group);
+	if (group[0] != '\0') {
+		sb_add(b, " GROUP BY ");
+		sb_add(b, group);
+	}
 }
 
 int
 pv_downsample_influxql(char **out, const char *db, pv_level level, pv_tz *tz,
-    const char *const *fields, size_t nfields, const pv_window *w, size_t nw, pv_err *err)
+    const char *const *fields, size_t nfields, const char *const *tags, size_t ntags,
+    const pv_window *w, size_t nw, pv_err *err)
 {
-	sbuf b = { 0 };
-	char *target = NULL, *group = NULL, *zone = NULL;
+	sbuf b = { 0 }, g = { 0 };
+	char *target = NULL, *zone = NULL;
 
 	*out = NULL;
 	if (db == NULL || db[0] == '\0' || nfields == 0 || nw == 0)
@@ -338,17 +353,26 @@ pv_downsample_influxql(char **out, const char *db, pv_level level, pv_tz *tz,
 		b.oom = true;
 	} else if (level != PV_LEVEL_1W && pv_tz_is_iana(tz)) {
 		zone = pv_influxql_string(pv_tz_name(tz));
-		if (zone == NULL || asprintf(&group, "time(%s), * tz(%s)", pv_level_name(level), zone) < 0) {
-			group = NULL;
+		sb_add(&g, "time(");
+		sb_add(&g, pv_level_name(level));
+		sb_add(&g, ")");
+		sb_tags(&g, tags, ntags, true);
+		sb_add(&g, " tz(");
+		sb_add(&g, zone ? zone : "");
+		sb_add(&g, ")");
+		if (zone == NULL || g.oom)
 			b.oom = true;
-		} else
-			sb_statement(&b, db, target, fields, nfields, w[0].start, w[nw - 1].end, group);
+		else
+			sb_statement(&b, db, target, fields, nfields, w[0].start, w[nw - 1].end, g.p);
 	} else {
-		for (size_t i = 0; i < nw && !b.oom; i++)
-			sb_statement(&b, db, target, fields, nfields, w[i].start, w[i].end, "*");
+		sb_add(&g, "");
+		sb_tags(&g, tags, ntags, false);
+		for (size_t i = 0; i < nw && !b.oom && !g.oom; i++)
+			sb_statement(&b, db, target, fields, nfields, w[i].start, w[i].end, g.p);
+		b.oom = b.oom || g.oom;
 	}
 	free(target);
-	free(group);
+	free(g.p);
 	free(zone);
 	if (b.oom) {
 		free(b.p);

@@ -16,6 +16,9 @@
  *   prelude (no import), writes _time/_measurement/_field/_value, the other
  *   (string) columns as tags, drops rows whose _time is null, and returns the
  *   written data (so a to() query answers the written rows as CSV).
+ * - flux/v0/stdlib/universe/group: mode "except" keys the tables by every
+ *   column but those listed, so the files of a series (tag file_name) meet
+ *   in one table, whose mean is the series' mean over the window.
  * - universe mean() drops the columns not in the group key (_time among
  *   them): the per-window pipelines put _start back as _time with
  *   duplicate(column: "_start", as: "_time").
@@ -129,6 +132,9 @@ fb_source(fbuf *b, const char *indent, const char *bucket, const char *const *fi
 		}
 		fb_add(b, ")\n");
 	}
+	/* a series' mean covers all its files: file_name leaves the group key (mean() drops it) */
+	fb_add(b, indent);
+	fb_add(b, "|> group(columns: [\"_time\", \"_value\", \"file_name\"], mode: \"except\")\n");
 }
 
 int

@@ -1281,11 +1281,13 @@ static int v1_exec(influx_sink *f, const char *q, const char *what, cJSON **json
 #define DS_MEASUREMENT "electrical"
 
 /*
- * The float and integer fields of "<db>"."autogen"."electrical" (mean() of a
- * string or boolean field fails the whole statement). *n 0: none.
+ * tags false: the float and integer fields of "<db>"."autogen"."electrical"
+ * (mean() of a string or boolean field fails the whole statement); tags
+ * true: its tag keys but file_name (a window's mean covers every file of a
+ * series). *n 0: none.
  */
 static int
-v1_numeric_fields(influx_sink *f, const char *db, char ***out, size_t *n, pv_err *err)
+v1_keys(influx_sink *f, const char *db, bool tags, char ***out, size_t *n, pv_err *err)
 {
 	char *ident = pv_influxql_ident(db), *m = pv_influxql_ident(DS_MEASUREMENT), *q = NULL;
 	cJSON *j = NULL, *res, *ser, *row;
@@ -1295,29 +1297,31 @@ v1_numeric_fields(influx_sink *f, const char *db, char ***out, size_t *n, pv_err
 
 	*out = NULL;
 	*n = 0;
-	if (ident == NULL || m == NULL || asprintf(&q, "SHOW FIELD KEYS ON %s FROM %s", ident, m) < 0) {
+	if (ident == NULL || m == NULL ||
+	    asprintf(&q, "SHOW %s KEYS ON %s FROM %s", tags ? "TAG" : "FIELD", ident, m) < 0) {
 		free(ident);
 		free(m);
 		return pv_fail(err, PV_ENOMEM, "out of memory");
 	}
 	free(ident);
 	free(m);
-	rc = v1_exec(f, q, "SHOW FIELD KEYS", &j, err);
+	rc = v1_exec(f, q, tags ? "SHOW TAG KEYS" : "SHOW FIELD KEYS", &j, err);
 	free(q);
 	if (rc < 0)
 		return rc;
-	/* columns: fieldKey, fieldType */
+	/* columns: fieldKey, fieldType; or tagKey */
 	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
 		cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series"))
 			cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(ser, "values")) {
 				const cJSON *key = cJSON_GetArrayItem(row, 0), *type = cJSON_GetArrayItem(row, 1);
 				char **nv;
-				if (!cJSON_IsString(key) || !cJSON_IsString(type) ||
-				    (strcmp(type->valuestring, "float") != 0 && strcmp(type->valuestring, "integer") != 0))
+				if (!cJSON_IsString(key) || (tags ? strcmp(key->valuestring, "file_name") == 0 :
+				    !cJSON_IsString(type) || (strcmp(type->valuestring, "float") != 0 &&
+				    strcmp(type->valuestring, "integer") != 0)))
 					continue;
 				if (k == DS_FIELDS_MAX) {
-					rc = pv_fail(err, PV_EDATA, "database %s has more than %d numeric fields", db,
-					    DS_FIELDS_MAX);
+					rc = pv_fail(err, PV_EDATA, "database %s has more than %d %s", db,
+					    DS_FIELDS_MAX, tags ? "tag keys" : "numeric fields");
 					goto out;
 				}
 				if ((nv = realloc(v, (k + 1) * sizeof(*v))) == NULL ||
@@ -1352,8 +1356,8 @@ static int
 downsample_v1(influx_sink *f, const char *db, int64_t tmin, int64_t tmax, pv_tz *tz,
     const pv_level *levels, size_t nlevels, pv_downsample_figure *out, pv_err *err)
 {
-	char **fields = NULL, *all = NULL, *body = NULL, *eq = NULL;
-	size_t nfields = 0, len = 0, first[PV_LEVELS_MAX] = { 0 }, count[PV_LEVELS_MAX] = { 0 };
+	char **fields = NULL, **tags = NULL, *all = NULL, *body = NULL, *eq = NULL;
+	size_t nfields = 0, ntags = 0, len = 0, first[PV_LEVELS_MAX] = { 0 }, count[PV_LEVELS_MAX] = { 0 };
 	size_t nw[PV_LEVELS_MAX] = { 0 };
 	size_t nstmt = 0;
 	cJSON *j = NULL, *res;
@@ -1372,8 +1376,9 @@ downsample_v1(influx_sink *f, const char *db, int64_t tmin, int64_t tmax, pv_tz 
 		if (rc < 0)
 			return rc;
 	}
-	if ((rc = v1_numeric_fields(f, db, &fields, &nfields, err)) < 0)
-		return rc;
+	if ((rc = v1_keys(f, db, false, &fields, &nfields, err)) < 0 ||
+	    (nfields > 0 && (rc = v1_keys(f, db, true, &tags, &ntags, err)) < 0))
+		goto out;
 	if (nfields == 0) {
 		rc = PV_OK; /* nothing to average: every level done, no window written */
 		goto out;
@@ -1383,8 +1388,8 @@ downsample_v1(influx_sink *f, const char *db, int64_t tmin, int64_t tmax, pv_tz 
 		char *q = NULL, *na;
 		if ((rc = pv_windows(tz, levels[i], tmin, tmax, &w, &nw[i], err)) < 0)
 			goto out;
-		rc = pv_downsample_influxql(&q, db, levels[i], tz, (const char *const *)fields, nfields, w,
-		    nw[i], err);
+		rc = pv_downsample_influxql(&q, db, levels[i], tz, (const char *const *)fields, nfields,
+		    (const char *const *)tags, ntags, w, nw[i], err);
 		free(w);
 		if (rc < 0)
 			goto out;
@@ -1469,6 +1474,9 @@ out:
 	for (size_t i = 0; i < nfields; i++)
 		free(fields[i]);
 	free(fields);
+	for (size_t i = 0; i < ntags; i++)
+		free(tags[i]);
+	free(tags);
 	free(all);
 	free(eq);
 	free(body);

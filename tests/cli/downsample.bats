@@ -72,7 +72,8 @@ def start(level, ns):
 raw = collections.defaultdict(list)
 points = 0
 for s in query(f'SELECT * FROM "{db}"."autogen"."electrical" GROUP BY *'):
-    tags = tuple(sorted(s["tags"].items()))
+    # a window's mean is over every file of a series: no file_name downsampled
+    tags = tuple(sorted((k, v) for k, v in s["tags"].items() if k != "file_name"))
     for row in s["values"]:
         points += 1
         for col, v in zip(s["columns"][1:], row[1:]):
@@ -113,6 +114,9 @@ dump() {
     local old
     old=$(date -u -d '40 days ago' +%Y-%m-%dT00:00:00)
     gen_file "$DATA/$CO/camp/$SN/old.tsv" "$old" "$(date -u -d "$old 2 days" +%Y-%m-%dT%H:%M:%S)" 600
+    # a second file in the same hour and day as the end of the first
+    gen_file "$DATA/$CO/camp/$SN/old2.tsv" "$(date -u -d "$old 2 days 10 minutes" +%Y-%m-%dT%H:%M:%S)" \
+        "$(date -u -d "$old 2 days 6 hours" +%Y-%m-%dT%H:%M:%S)" 600
     gen_file "$DATA/$CO/camp/$SN/spring.tsv" 2026-03-27T00:00:00 2026-03-31T00:00:00 600
     gen_file "$DATA/$CO/camp/$SN/autumn.tsv" 2026-10-23T00:00:00 2026-10-27T00:00:00 600
     run_parser -d "$DATA"
@@ -132,10 +136,10 @@ dump() {
     # local days of 23 and 25 hours: the windows start at local midnight
     run q "SELECT count(\"M02001171_U1_M02001171_V\") FROM \"${CO}\".\"autogen\".\"electrical\" WHERE file_name = 'spring.tsv' GROUP BY time(1d) tz('Europe/Paris')"
     assert_contains "$output" '["2026-03-29T00:00:00+01:00",138]'
-    run q "SELECT * FROM \"${CO}_1d\".\"autogen\".\"electrical\" WHERE file_name = 'autumn.tsv' AND time >= '2026-10-24T22:00:00Z' AND time <= '2026-10-25T23:00:00Z'"
+    run q "SELECT * FROM \"${CO}_1d\".\"autogen\".\"electrical\" WHERE campaign = 'camp' AND time >= '2026-10-24T22:00:00Z' AND time <= '2026-10-25T23:00:00Z'"
     assert_contains "$output" '"2026-10-24T22:00:00Z"'
     assert_contains "$output" '"2026-10-25T23:00:00Z"'
-    run q "SELECT * FROM \"${CO}_1h\".\"autogen\".\"electrical\" WHERE file_name = 'autumn.tsv' AND time >= '2026-10-25T00:00:00Z' AND time < '2026-10-25T02:00:00Z'"
+    run q "SELECT * FROM \"${CO}_1h\".\"autogen\".\"electrical\" WHERE campaign = 'camp' AND time >= '2026-10-25T00:00:00Z' AND time < '2026-10-25T02:00:00Z'"
     assert_contains "$output" '"2026-10-25T00:00:00Z"'
     assert_contains "$output" '"2026-10-25T01:00:00Z"'
 }

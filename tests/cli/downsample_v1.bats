@@ -43,7 +43,9 @@ for a, b in (((2026, 3, 27), (2026, 4, 1)), ((2026, 10, 23), (2026, 10, 28))):
     while t < te:
         for k, dev in enumerate(("A", 'B\\ "q')):
             v = (t * 7919 + k * 104729) % 1000 / 10.0
-            print(f'electrical,device={dev},campaign=c1 f={v},p\\ f={v * 2 + 1} {t}000000000')
+            # two files share each series: the mean is over both, and has no file_name
+            fn = ("a.tsv", "b.tsv")[t // 600 % 2]
+            print(f'electrical,device={dev},campaign=c1,file_name={fn} f={v},p\\ f={v * 2 + 1} {t}000000000')
         t += 600
 PY
     curl -fsS -XPOST "$INFLUX1_URL/write?db=$1" --data-binary "@$BATS_TEST_TMPDIR/raw.lp"
@@ -54,7 +56,7 @@ PY
 check_level() {
     local db=$1 lv=$2 tmin=$3 tmax=$4 stmts
     "$PV_DOWNSAMPLE_Q" windows Europe/Paris "$lv" "$tmin" "$tmax" >"$BATS_TEST_TMPDIR/windows.$lv"
-    stmts=$("$PV_DOWNSAMPLE_Q" influxql Europe/Paris "$lv" "$tmin" "$tmax" "$db" f "p f")
+    stmts=$("$PV_DOWNSAMPLE_Q" influxql Europe/Paris "$lv" "$tmin" "$tmax" "$db" f "p f" -- campaign device)
     q "$stmts"
     python3 - "$INFLUX1_URL" "$db" "$lv" "$BATS_TEST_TMPDIR/windows.$lv" <<'PY'
 import json, sys, urllib.parse, urllib.request
@@ -67,9 +69,14 @@ def query(s):
 wins = [tuple(map(int, l.split())) for l in open(wfile)]
 # every downsampled point, by (device, time)
 down = {}
+n = 0
 for s in query(f'SELECT "f", "p f" FROM "{db}_{lv}"."autogen"."electrical" GROUP BY "device"'):
     for t, f, pf in s["values"]:
         down[(s["tags"]["device"], t)] = (f, pf)
+        n += 1
+assert n == len(down), (lv, "several points a series and window", n, len(down))
+keys = [v[0] for s in query(f'SHOW TAG KEYS ON "{db}_{lv}"') for v in s["values"]]
+assert sorted(keys) == ["campaign", "device"], keys
 expected = {}
 for a, b in wins:
     for s in query(f'SELECT mean("f"), mean("p f"), count("f") FROM "{db}"."autogen"."electrical" '

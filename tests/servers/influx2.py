@@ -119,7 +119,8 @@ _FTIME = r'(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z)'
 _FSOURCE = (r'from\(\s*bucket:\s*' + _FSTR + r'\s*\)'
             r'\s*\|>\s*range\(\s*start:\s*' + _FTIME + r'\s*,\s*stop:\s*' + _FTIME + r'\s*\)'
             r'\s*\|>\s*filter\(\s*fn:\s*\(r\)\s*=>\s*r\._measurement\s*==\s*"electrical"\s*\)'
-            r'(?:\s*\|>\s*filter\(\s*fn:\s*\(r\)\s*=>\s*((?:r\._field\s*==\s*"(?:[^"\\]|\\.)*"(?:\s*or\s*)?)+)\))?')
+            r'(?:\s*\|>\s*filter\(\s*fn:\s*\(r\)\s*=>\s*((?:r\._field\s*==\s*"(?:[^"\\]|\\.)*"(?:\s*or\s*)?)+)\))?'
+            r'\s*\|>\s*group\(\s*columns:\s*\[\s*"_time"\s*,\s*"_value"\s*,\s*"file_name"\s*\]\s*,\s*mode:\s*"except"\s*\)')
 _FTAIL = (r'\s*\|>\s*drop\(\s*columns:\s*\[\s*"_start"\s*,\s*"_stop"\s*\]\s*\)'
           r'\s*\|>\s*to\(\s*bucket:\s*' + _FSTR + r'\s*,\s*org:\s*' + _FSTR + r'\s*\)\s*')
 DS_GROUPED = re.compile(r'\s*import\s+"timezone"\s*' + _FSOURCE +
@@ -149,7 +150,9 @@ def flux_unquote(s):
 
 def parse_downsample(text):
     """The downsampling query of one level, as src/sink/downsample_flux.c
-    builds it: either import "timezone", one source, aggregateWindow(every:
+    builds it (a source: from |> range |> filter |> group(columns: ["_time",
+    "_value", "file_name"], mode: "except")): either import "timezone", one
+    source, aggregateWindow(every:
     1h|1d, fn: mean, location: timezone.location(name:), timeSrc: "_start",
     createEmpty: false); or one source |> mean() |> duplicate(column:
     "_start", as: "_time") per window (in union(tables: [...]) when more than

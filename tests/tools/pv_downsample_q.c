@@ -26,7 +26,7 @@ main(int argc, char **argv)
 
 	if (argc < 6 || (strcmp(argv[1], "windows") != 0 && strcmp(argv[1], "influxql") != 0 &&
 	    strcmp(argv[1], "flux") != 0) || (strcmp(argv[1], "windows") != 0 && argc < 8)) {
-		fprintf(stderr, "usage: %s windows|influxql|flux ZONE LEVEL TMIN TMAX [DB FIELD...|ORG BUCKET FIELD...]\n",
+		fprintf(stderr, "usage: %s windows|influxql|flux ZONE LEVEL TMIN TMAX [DB FIELD... [-- TAG...]|ORG BUCKET FIELD...]\n",
 		    argv[0]);
 		return 64;
 	}
@@ -44,8 +44,13 @@ main(int argc, char **argv)
 		if (rc == PV_OK)
 			fputs(q, stdout);
 	} else if (rc == PV_OK) {
+		/* FIELD... [-- TAG...] */
+		int sep = 7;
+		while (sep < argc && strcmp(argv[sep], "--") != 0)
+			sep++;
 		rc = pv_downsample_influxql(&q, argv[6], lv, tz, (const char *const *)argv + 7,
-		    (size_t)(argc - 7), w, n, &err);
+		    (size_t)(sep - 7), (const char *const *)argv + sep + (sep < argc),
+		    (size_t)(argc - sep - (sep < argc)), w, n, &err);
 		if (rc == PV_OK)
 			printf("%s\n", q);
 	}

@@ -298,38 +298,44 @@ static void
 influxql_text(void **state)
 {
 	pv_tz *paris = zone("Europe/Paris"), *posix = zone("CET-1CEST,M3.5.0,M10.5.0/3");
-	const char *fields[] = { "f", "we\"ird\\" };
+	const char *fields[] = { "f", "we\"ird\\" }, *tags[] = { "campaign", "de vice\"" };
 	pv_window days[] = { { 1, 2 }, { 2, 3 } }, gap[] = { { 1, 2 }, { 5, 6 } };
 	char *q = NULL;
 	pv_err err = { "" };
 
 	(void)state;
-	assert_int_equal(pv_downsample_influxql(&q, "acme \"x", PV_LEVEL_1D, paris, fields, 2, days, 2,
-	    &err), PV_OK);
+	assert_int_equal(pv_downsample_influxql(&q, "acme \"x", PV_LEVEL_1D, paris, fields, 2, tags, 2,
+	    days, 2, &err), PV_OK);
 	assert_string_equal(q, "SELECT mean(\"f\") AS \"f\", mean(\"we\\\"ird\\\\\") AS \"we\\\"ird\\\\\" "
 	    "INTO \"acme \\\"x_1d\".\"autogen\".\"electrical\" FROM \"acme \\\"x\".\"autogen\".\"electrical\" "
-	    "WHERE time >= 1 AND time < 3 GROUP BY time(1d), * tz('Europe/Paris')");
+	    "WHERE time >= 1 AND time < 3 GROUP BY time(1d), \"campaign\", \"de vice\\\"\" tz('Europe/Paris')");
 	free(q);
-	assert_int_equal(pv_downsample_influxql(&q, "db", PV_LEVEL_1W, paris, fields, 1, days, 2, &err),
-	    PV_OK);
+	/* no tag: no series but the measurement's */
+	assert_int_equal(pv_downsample_influxql(&q, "db", PV_LEVEL_1H, paris, fields, 1, tags, 0, days, 1,
+	    &err), PV_OK);
+	assert_string_equal(q, "SELECT mean(\"f\") AS \"f\" INTO \"db_1h\".\"autogen\".\"electrical\" FROM "
+	    "\"db\".\"autogen\".\"electrical\" WHERE time >= 1 AND time < 2 GROUP BY time(1h) tz('Europe/Paris')");
+	free(q);
+	assert_int_equal(pv_downsample_influxql(&q, "db", PV_LEVEL_1W, paris, fields, 1, tags, 1, days, 2,
+	    &err), PV_OK);
 	assert_string_equal(q,
 	    "SELECT mean(\"f\") AS \"f\" INTO \"db_1w\".\"autogen\".\"electrical\" FROM \"db\".\"autogen\".\"electrical\" "
-	    "WHERE time >= 1 AND time < 2 GROUP BY *; "
+	    "WHERE time >= 1 AND time < 2 GROUP BY \"campaign\"; "
 	    "SELECT mean(\"f\") AS \"f\" INTO \"db_1w\".\"autogen\".\"electrical\" FROM \"db\".\"autogen\".\"electrical\" "
-	    "WHERE time >= 2 AND time < 3 GROUP BY *");
+	    "WHERE time >= 2 AND time < 3 GROUP BY \"campaign\"");
 	free(q);
 	/* a POSIX zone is unknown to InfluxDB: per window */
-	assert_int_equal(pv_downsample_influxql(&q, "db", PV_LEVEL_1H, posix, fields, 1, days, 2, &err),
-	    PV_OK);
-	assert_non_null(strstr(q, "time < 2 GROUP BY *; SELECT"));
+	assert_int_equal(pv_downsample_influxql(&q, "db", PV_LEVEL_1H, posix, fields, 1, tags, 0, days, 2,
+	    &err), PV_OK);
+	assert_non_null(strstr(q, "time < 2; SELECT"));
 	assert_null(strstr(q, "tz("));
 	free(q);
-	assert_int_equal(pv_downsample_influxql(&q, "db", PV_LEVEL_1H, paris, fields, 1, gap, 2, &err),
+	assert_int_equal(pv_downsample_influxql(&q, "db", PV_LEVEL_1H, paris, fields, 1, tags, 1, gap, 2, &err),
 	    PV_EDATA);
 	assert_null(q);
-	assert_int_equal(pv_downsample_influxql(&q, "db", PV_LEVEL_1H, paris, fields, 0, days, 2, &err),
+	assert_int_equal(pv_downsample_influxql(&q, "db", PV_LEVEL_1H, paris, fields, 0, tags, 1, days, 2, &err),
 	    PV_EDATA);
-	assert_int_equal(pv_downsample_influxql(&q, "", PV_LEVEL_1H, paris, fields, 1, days, 2, &err),
+	assert_int_equal(pv_downsample_influxql(&q, "", PV_LEVEL_1H, paris, fields, 1, tags, 1, days, 2, &err),
 	    PV_EDATA);
 	pv_tz_free(paris);
 	pv_tz_free(posix);
