@@ -28,7 +28,8 @@
  * timezone.location(name: zone), timeSrc: "_start", createEmpty: false).
  * Weeks (aggregateWindow's weeks start on Thursday) or a POSIX zone (no
  * location for it): one range() |> mean() per window, _time = the window's
- * start, all of them union()ed. Always ends with |> to(bucket:, org:).
+ * start, all of them union()ed. Ends with |> to(bucket:, org:) (orgID:
+ * when `org` is an ID) |> group() |> count(): the answer is one count.
  * Bucket, org, field names and the zone are escaped Flux string literals.
  * *out: free it.
  */

@@ -66,6 +66,8 @@ char *pv_influx_v1_user(const char *database, bool write);
 
 /* Flux string literal body: \ " and ${ escaped, control characters as \n \r \t. */
 char *pv_flux_quote(const char *s);
+/* true when an organization is named by its ID (16 hex digits), not its name */
+bool pv_influx_is_id(const char *s);
 /* InfluxQL: '...' string literals and "..." identifiers. */
 char *pv_influxql_string(const char *s);
 char *pv_influxql_ident(const char *s);

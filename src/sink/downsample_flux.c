@@ -188,9 +188,11 @@ pv_downsample_flux(char **out, const char *org, const char *bucket, pv_level lev
 	fb_add(&b, "    |> drop(columns: [\"_start\", \"_stop\"])\n");
 	fb_add(&b, "    |> to(bucket: ");
 	fb_string(&b, target);
-	fb_add(&b, ", org: ");
+	fb_add(&b, pv_influx_is_id(org) ? ", orgID: " : ", org: ");
 	fb_string(&b, org);
 	fb_add(&b, ")\n");
+	/* to() answers the rows it wrote: a count of them keeps the answer small */
+	fb_add(&b, "    |> group()\n    |> count()\n");
 	free(target);
 	if (b.oom) {
 		free(b.p);

@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "powerview/http.h"
+#include "powerview/downsample_flux.h"
 #include "powerview/influx.h"
 #include "powerview/log.h"
 #include "powerview/path.h"
@@ -243,8 +244,8 @@ status_error(pv_err *err, const char *what, const pv_http_resp *r)
 	return pv_fail(err, PV_ECONFIG, "%s: HTTP %ld: %s", what, r->status, msg);
 }
 
-static bool
-is_hex16(const char *s)
+bool
+pv_influx_is_id(const char *s)
 {
 	if (strlen(s) != 16)
 		return false;
@@ -263,7 +264,7 @@ org_id(influx_sink *f, pv_err *err)
 
 	if (f->org_id != NULL)
 		return PV_OK;
-	if (is_hex16(f->cfg.org))
+	if (pv_influx_is_id(f->cfg.org))
 		return (f->org_id = strdup(f->cfg.org)) ? PV_OK : pv_fail(err, PV_ENOMEM, "out of memory");
 	if ((q = pv_http_escape(f->http, f->cfg.org)) == NULL || asprintf(&path, "/api/v2/orgs?org=%s", q) < 0) {
 		free(q);
@@ -660,7 +661,7 @@ write_path(influx_sink *f, const char *bucket, pv_err *err)
 		o = pv_http_escape(f->http, f->cfg.org);
 		if (o)
 			rc = asprintf(&f->write_path, "/api/v2/write?%s=%s&bucket=%s&precision=s",
-			    is_hex16(f->cfg.org) ? "orgID" : "org", o, b);
+			    pv_influx_is_id(f->cfg.org) ? "orgID" : "org", o, b);
 		break;
 	case PV_API_V1:
 		rc = asprintf(&f->write_path, "/write?db=%s&precision=s", b);
@@ -1031,11 +1032,12 @@ csv_record(char **p, char **field, int max)
 
 /*
  * Flux's CSV answer (annotations or not): in each table, the header names
- * the columns; every row's _value goes to the file of its file_name. A
- * table with an `error` column is Flux failing after the 200.
+ * the columns; every row's _value goes to the file of its file_name (n 0:
+ * nothing tallied). A table with an `error` column is Flux failing after
+ * the 200: PV_ETEMP naming `what`.
  */
 static int
-csv_counts(char *body, const pv_count_query *q, size_t n, uint64_t *out, pv_err *err)
+csv_counts(char *body, const char *what, const pv_count_query *q, size_t n, uint64_t *out, pv_err *err)
 {
 	char *p = body, *f[64];
 	int nf, value = -1, name = -1, error = -1;
@@ -1062,7 +1064,7 @@ csv_counts(char *body, const pv_count_query *q, size_t n, uint64_t *out, pv_err 
 			}
 			header = false;
 		} else if (error >= 0 && error < nf)
-			return pv_fail(err, PV_ETEMP, "count query: %.300s", f[error]);
+			return pv_fail(err, PV_ETEMP, "%s: %.300s", what, f[error]);
 		else if (value >= 0 && value < nf)
 			tally(q, n, out, name >= 0 && name < nf ? f[name] : NULL, strtoull(f[value], NULL, 10));
 	}
@@ -1102,7 +1104,7 @@ count_v2(influx_sink *f, const pv_count_query *q, size_t n, uint64_t *out, pv_er
 	if (rc < 0)
 		goto out;
 	if (r.status == 200)
-		rc = csv_counts(r.body ? r.body : "", q, n, out, err);
+		rc = csv_counts(r.body ? r.body : "", "count query", q, n, out, err);
 	else
 		rc = status_error(err, "count query", &r);
 	pv_http_resp_free(&r);
@@ -1483,6 +1485,63 @@ out:
 	return rc;
 }
 
+/*
+ * InfluxDB 2: one Flux query a level (pv_downsample_flux), every field of
+ * the measurement averaged (PowerView writes floats only). The answer is
+ * the count of the rows written, not the rows: a backfill's would be large.
+ */
+static int
+downsample_v2(influx_sink *f, const char *bucket, int64_t tmin, int64_t tmax, pv_tz *tz,
+    const pv_level *levels, size_t nlevels, pv_downsample_figure *out, pv_err *err)
+{
+	size_t nw[PV_LEVELS_MAX] = { 0 };
+	char *path = NULL;
+	int rc;
+
+	if (nlevels > PV_LEVELS_MAX)
+		return pv_fail(err, PV_EDATA, "more than %d downsampling levels", PV_LEVELS_MAX);
+	if ((rc = org_id(f, err)) < 0 || (rc = ensure_downsampled(f, bucket, NULL, err)) < 0)
+		return rc;
+	if (asprintf(&path, "/api/v2/query?orgID=%s", f->org_id) < 0)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	for (size_t i = 0; i < nlevels && rc == PV_OK; i++) {
+		pv_window *w = NULL;
+		char *flux = NULL;
+		pv_http_resp r;
+
+		if ((rc = pv_windows(tz, levels[i], tmin, tmax, &w, &nw[i], err)) < 0)
+			break;
+		rc = pv_downsample_flux(&flux, f->cfg.org, bucket, levels[i], tz, NULL, 0, w, nw[i], err);
+		free(w);
+		if (rc < 0)
+			break;
+		rc = pv_http_request(f->http, &r, "POST", path, "application/vnd.flux", NULL, flux,
+		    strlen(flux), err);
+		free(flux);
+		if (rc < 0)
+			break;
+		if (r.status != 200)
+			rc = status_error(err, "downsampling query", &r);
+		else
+			rc = csv_counts(r.body ? r.body : "", "downsampling query", NULL, 0, NULL, err);
+		pv_http_resp_free(&r);
+		if (rc < 0 && err != NULL) {
+			char why[sizeof(err->msg)];
+			snprintf(why, sizeof(why), "%s", err->msg);
+			pv_fail(err, rc, "downsampling into %s_%s: %s", bucket, pv_level_name(levels[i]), why);
+		}
+	}
+	free(path);
+	if (rc < 0)
+		return rc;
+	out->n = nlevels;
+	for (size_t i = 0; i < nlevels; i++) {
+		out->levels[i] = levels[i];
+		out->windows[i] = nw[i];
+	}
+	return PV_OK;
+}
+
 static int
 if_downsample(pv_sink *s, const char *bucket, int64_t tmin, int64_t tmax, pv_tz *tz,
     const pv_level *levels, size_t nlevels, pv_downsample_figure *out, pv_err *err)
@@ -1495,9 +1554,7 @@ if_downsample(pv_sink *s, const char *bucket, int64_t tmin, int64_t tmax, pv_tz 
 	case PV_API_V1:
 		return downsample_v1(f, bucket, tmin, tmax, tz, levels, nlevels, out, err);
 	case PV_API_V2:
-		/* the Flux statements (src/sink/downsample_flux.c) are hooked in here */
-		pv_debug("bucket %s: downsampling on InfluxDB 2: not yet", bucket);
-		return 1;
+		return downsample_v2(f, bucket, tmin, tmax, tz, levels, nlevels, out, err);
 	default:
 		return 1;
 	}

@@ -115,3 +115,63 @@ TMAX=1775037600000000000
     assert_eq "$(query "$INFLUX2_TOKEN" "$BATS_TEST_TMPDIR/q.flux")" 200
     assert_eq "$(flux 'len(F)')" 1
 }
+
+# a file of DEV, 10-minute rows (local time) from 2026-03-28 22:00 to 2026-03-29 04:00 Paris
+dst_file() {
+    local rows=() t
+    for t in 28/03/26\ 22:00:00 28/03/26\ 23:00:00 29/03/26\ 00:00:00 29/03/26\ 01:00:00 \
+        29/03/26\ 01:50:00 29/03/26\ 03:00:00 29/03/26\ 03:10:00; do
+        rows+=("$t\t230.5")
+    done
+    mkfile "$1" "$HDR_MONO_SN" "MV_T302_V002\tPh 1 V" "${rows[@]}"
+}
+
+@test "downsample v2: a run recomputes each level over the file's windows, Flux to <bucket>_<level>; a failure is a warning" {
+    dst_file "$DEV/a.tsv"
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_file "$DEV/parsed/a.tsv"
+    # the file's points: 2026-03-28T21:00Z .. 2026-03-29T01:10Z (the 23-hour day)
+    assert_eq "$(rq 'r["files"][0]["downsample"]')" '{"1h": 5, "1d": 2, "1w": 1}'
+    assert_eq "$(flux '[(x["from"], x["to"], x["every"], x["zone"], x["fields"]) for x in F]')" \
+        '[["acme", "acme_1h", "1h", "Europe/Paris", null], ["acme", "acme_1d", "1d", "Europe/Paris", null], ["acme", "acme_1w", null, null, null]]'
+    assert_eq "$(flux '[x["windows"] for x in F]')" \
+        '[[["2026-03-28T21:00:00Z", "2026-03-29T02:00:00Z"]], [["2026-03-27T23:00:00Z", "2026-03-29T22:00:00Z"]], [["2026-03-22T23:00:00Z", "2026-03-29T22:00:00Z"]]]'
+    assert_eq "$(influx2 GET /__test/buckets | py -c 'import json,sys; print(json.load(sys.stdin)[:4])')" "['acme', 'acme_1d', 'acme_1h', 'acme_1w']"
+    # TSV_TIMEZONE moves the windows; one level only
+    influx2 POST /__test/reset >/dev/null
+    dst_file "$DEV/b.tsv"
+    TSV_TIMEZONE=UTC TSV_DOWNSAMPLE_LEVELS=1d run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(flux '[(x["to"], x["zone"], x["windows"]) for x in F]')" \
+        '[["acme_1d", "UTC", [["2026-03-28T00:00:00Z", "2026-03-30T00:00:00Z"]]]]'
+    # TSV_DOWNSAMPLE=0: no query, no figure
+    influx2 POST /__test/reset >/dev/null
+    dst_file "$DEV/c.tsv"
+    TSV_DOWNSAMPLE=0 run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(flux 'len(F)')" 0
+    assert_eq "$(rq '"downsample" in r["files"][0]')" false
+    # the server refuses the query: a warning, the file still a success in parsed/
+    influx2 POST /__test/reset >/dev/null
+    influx2 POST /__test/faults '{"method": "POST", "path": "/api/v2/query", "status": 400, "times": 1}' >/dev/null
+    dst_file "$DEV/d.tsv"
+    run_parser -d "$DATA" --no-verify
+    assert_status 0
+    assert_file "$DEV/parsed/d.tsv"
+    assert_eq "$(rq 'r["files"][0]["downsample"]')" null
+    assert_contains "$(rq 'r["files"][0]["warnings"]')" "not downsampled: downsampling into acme_1h"
+    assert_contains "$stderr" "not downsampled"
+}
+
+@test "downsample v2: an organization given by its ID: to(orgID:)" {
+    local id
+    id=$(curl -fsS -H "Authorization: Token $INFLUX2_TOKEN" "$INFLUX2_URL/api/v2/orgs?org=$INFLUX2_ORG" |
+        py -c 'import json,sys; print(json.load(sys.stdin)["orgs"][0]["id"])')
+    dst_file "$DEV/a.tsv"
+    INFLUXDB_ORG=$id TSV_DOWNSAMPLE_LEVELS=1h run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(rq 'r["files"][0]["downsample"]')" '{"1h": 5}'
+    assert_eq "$(flux '[x["org"] for x in F]')" "[\"$id\"]"
+    assert_contains "$(flux 'F[0]["query"]')" "orgID: \"$id\""
+}

@@ -59,7 +59,8 @@ rlog() {
 import json, sys
 R = json.load(sys.stdin)
 W = [x for x in R if x["method"] == "POST" and x["path"] == "/api/v2/write" and x["query"].get("bucket") == "acme"]
-Q = [x for x in R if x["path"] == "/api/v2/query"]
+Q = [x for x in R if x["path"] == "/api/v2/query" and not x.get("to")]  # counts
+D = [x for x in R if x["path"] == "/api/v2/query" and x.get("to")]      # downsampling
 v = eval(sys.argv[1])
 print(v if isinstance(v, str) else json.dumps(v))' "$1"
 }

@@ -122,7 +122,8 @@ _FSOURCE = (r'from\(\s*bucket:\s*' + _FSTR + r'\s*\)'
             r'(?:\s*\|>\s*filter\(\s*fn:\s*\(r\)\s*=>\s*((?:r\._field\s*==\s*"(?:[^"\\]|\\.)*"(?:\s*or\s*)?)+)\))?'
             r'\s*\|>\s*group\(\s*columns:\s*\[\s*"_time"\s*,\s*"_value"\s*,\s*"file_name"\s*\]\s*,\s*mode:\s*"except"\s*\)')
 _FTAIL = (r'\s*\|>\s*drop\(\s*columns:\s*\[\s*"_start"\s*,\s*"_stop"\s*\]\s*\)'
-          r'\s*\|>\s*to\(\s*bucket:\s*' + _FSTR + r'\s*,\s*org:\s*' + _FSTR + r'\s*\)\s*')
+          r'\s*\|>\s*to\(\s*bucket:\s*' + _FSTR + r'\s*,\s*(org|orgID):\s*' + _FSTR + r'\s*\)'
+          r'\s*\|>\s*group\(\s*\)\s*\|>\s*count\(\s*\)\s*')
 DS_GROUPED = re.compile(r'\s*import\s+"timezone"\s*' + _FSOURCE +
                         r'\s*\|>\s*aggregateWindow\(\s*every:\s*(1h|1d)\s*,\s*fn:\s*mean\s*,'
                         r'\s*location:\s*timezone\.location\(\s*name:\s*' + _FSTR + r'\s*\)\s*,'
@@ -156,13 +157,16 @@ def parse_downsample(text):
     1h|1d, fn: mean, location: timezone.location(name:), timeSrc: "_start",
     createEmpty: false); or one source |> mean() |> duplicate(column:
     "_start", as: "_time") per window (in union(tables: [...]) when more than
-    one); then |> drop(columns: ["_start", "_stop"]) |> to(bucket:, org:).
+    one); then |> drop(columns: ["_start", "_stop"]) |> to(bucket:, org:|orgID:)
+    |> group() |> count().
     Every source reads the same bucket and fields; windows contiguous.
     ValueError when the text has another shape."""
     tail = DS_TAIL.search(text)
     if tail is None:
-        raise ValueError("the query does not end with |> drop(columns: [\"_start\", \"_stop\"]) |> to(bucket:, org:)")
-    rec = {"query": text, "to": flux_unquote(tail.group(1)), "org": flux_unquote(tail.group(2))}
+        raise ValueError("the query does not end with |> drop(columns: [\"_start\", \"_stop\"]) |> to(bucket:, org:) "
+                         "|> group() |> count()")
+    rec = {"query": text, "to": flux_unquote(tail.group(1)), "org_key": tail.group(2),
+           "org": flux_unquote(tail.group(3))}
     head = text[:tail.start()]
     m = DS_GROUPED.fullmatch(text)
     if m:
@@ -2233,7 +2237,7 @@ class Api:
             raise ApiError("invalid", "compilation failed: this test server takes only the downsampling "
                            "shapes of src/sink/downsample_flux.c: %s" % e) from None
         with st.lock:
-            if rec["org"] != org["name"]:
+            if rec["org"] != org["id" if rec["org_key"] == "orgID" else "name"]:
                 raise ApiError("not found", 'failed to initialize execute state: organization name "%s" not found'
                                % rec["org"])
             src = st.bucket_by_name(org["id"], rec["from"])
@@ -2466,6 +2470,9 @@ class Handler(BaseHTTPRequestHandler):
                 raise Abort()
             body = self.read_body()
             rec["body_bytes"] = len(body)
+            if path == "/api/v2/query":
+                # a downsampling query (to()) or another (counts, Grafana's)
+                rec["to"] = TO_CALL.search(body.decode("utf-8", "replace")) is not None
             if rule and rule.get("action") == "hang":
                 # in the log before the wait: a test counts what reached a silent server
                 st.log_request(rec)

@@ -65,7 +65,9 @@ days_dst(void **state)
 	    "    |> aggregateWindow(every: 1d, fn: mean, location: timezone.location(name: \"Europe/Paris\"), "
 	    "timeSrc: \"_start\", createEmpty: false)\n"
 	    "    |> drop(columns: [\"_start\", \"_stop\"])\n"
-	    "    |> to(bucket: \"site_1d\", org: \"acme\")\n");
+	    "    |> to(bucket: \"site_1d\", org: \"acme\")\n"
+	    "    |> group()\n"
+	    "    |> count()\n");
 	free(q);
 	/* 2026-10-25, 25 h: [10-24T22:00Z, 10-25T23:00Z) */
 	q = flux_for("acme", "site", PV_LEVEL_1D, paris, fields, 1, 1792886400LL, 1792886400LL);
@@ -93,7 +95,9 @@ hours_dst(void **state)
 	    "    |> aggregateWindow(every: 1h, fn: mean, location: timezone.location(name: \"Europe/Paris\"), "
 	    "timeSrc: \"_start\", createEmpty: false)\n"
 	    "    |> drop(columns: [\"_start\", \"_stop\"])\n"
-	    "    |> to(bucket: \"site_1h\", org: \"acme\")\n");
+	    "    |> to(bucket: \"site_1h\", org: \"acme\")\n"
+	    "    |> group()\n"
+	    "    |> count()\n");
 	free(q);
 	pv_tz_free(paris);
 }
@@ -125,7 +129,9 @@ weeks(void **state)
 	    "        |> duplicate(column: \"_start\", as: \"_time\")\n"
 	    "])\n"
 	    "    |> drop(columns: [\"_start\", \"_stop\"])\n"
-	    "    |> to(bucket: \"site_1w\", org: \"acme\")\n");
+	    "    |> to(bucket: \"site_1w\", org: \"acme\")\n"
+	    "    |> group()\n"
+	    "    |> count()\n");
 	free(q);
 	pv_tz_free(paris);
 }
@@ -146,7 +152,9 @@ one_week(void **state)
 	    "    |> mean()\n"
 	    "    |> duplicate(column: \"_start\", as: \"_time\")\n"
 	    "    |> drop(columns: [\"_start\", \"_stop\"])\n"
-	    "    |> to(bucket: \"site_1w\", org: \"acme\")\n");
+	    "    |> to(bucket: \"site_1w\", org: \"acme\")\n"
+	    "    |> group()\n"
+	    "    |> count()\n");
 	free(q);
 	pv_tz_free(paris);
 }
@@ -175,7 +183,9 @@ posix_zone(void **state)
 	    "        |> duplicate(column: \"_start\", as: \"_time\")\n"
 	    "])\n"
 	    "    |> drop(columns: [\"_start\", \"_stop\"])\n"
-	    "    |> to(bucket: \"b_1d\", org: \"o\")\n");
+	    "    |> to(bucket: \"b_1d\", org: \"o\")\n"
+	    "    |> group()\n"
+	    "    |> count()\n");
 	assert_null(strstr(q, "timezone"));
 	free(q);
 	pv_tz_free(posix);
