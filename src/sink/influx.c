@@ -1667,3 +1667,203 @@ out:
 	pv_sink_free(s);
 	return rc;
 }
+
+/* ---- tsv_parser channels: the channels already stored ---- */
+
+/* Series keys (v1) or tuples (v2) per answer: a few hundred KiB, under PV_HTTP_ANSWER_MAX. */
+#define KNOWN_PAGE 2000
+/* Pages of one bucket at most (series for v1): a server that never ends its list ends here. */
+#define KNOWN_PAGES_MAX 100000
+
+/* One page of SHOW SERIES: each key's tuple added; *n: the keys of the page. */
+static int
+known_v1_page(pv_known *k, const char *db, const pv_http_resp *r, size_t *n, pv_err *err)
+{
+	cJSON *j, *res, *ser, *row;
+	const cJSON *e = NULL;
+	int rc = PV_OK;
+
+	*n = 0;
+	if (r->status != 200)
+		return status_error(err, "SHOW SERIES", r);
+	if ((j = cJSON_Parse(r->body)) == NULL)
+		return pv_fail(err, PV_ETEMP, "SHOW SERIES: the server's answer is not JSON");
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results")) {
+		if (e == NULL && cJSON_IsString(e = cJSON_GetObjectItemCaseSensitive(res, "error")))
+			break;
+		e = NULL;
+		cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series"))
+			cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(ser, "values")) {
+				const char *key = cJSON_GetStringValue(cJSON_GetArrayItem(row, 0));
+				(*n)++;
+				if (key != NULL && rc == PV_OK)
+					rc = pv_known_add_series_key(k, key, "electrical", err);
+			}
+	}
+	if (e != NULL)
+		rc = strncmp(e->valuestring, "database not found", 18) == 0 ?
+		    pv_fail(err, PV_ENOENT, "database %s not found", db) :
+		    pv_fail(err, PV_ETEMP, "SHOW SERIES: %.300s", e->valuestring);
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* InfluxDB 1.x: SHOW SERIES FROM "electrical", page by page, each key parsed. */
+static int
+known_v1(influx_sink *f, pv_known *k, const char *db, pv_err *err)
+{
+	char *sql = NULL;
+	pv_http_resp r;
+	size_t n = KNOWN_PAGE;
+	int rc = PV_OK;
+
+	for (size_t page = 0; n == KNOWN_PAGE && rc == PV_OK; page++) {
+		if (page == KNOWN_PAGES_MAX)
+			return pv_fail(err, PV_ETEMP, "SHOW SERIES: more than %d pages", KNOWN_PAGES_MAX);
+		if (asprintf(&sql, "SHOW SERIES FROM \"electrical\" LIMIT %d OFFSET %zu", KNOWN_PAGE,
+		    page * KNOWN_PAGE) < 0)
+			return pv_fail(err, PV_ENOMEM, "out of memory");
+		rc = v1_query(f, &r, db, sql, false, err);
+		free(sql);
+		if (rc < 0)
+			return rc;
+		rc = known_v1_page(k, db, &r, &n, err);
+		pv_http_resp_free(&r);
+	}
+	return rc;
+}
+
+/* Flux's CSV answer of known_flux(): each row's tuple added; *n: the rows. */
+static int
+known_csv(pv_known *k, char *body, size_t *n, pv_err *err)
+{
+	static const char *const names[5] = {
+		"campaign", "channel_id", "channel_unit", "channel_label", "device_master_sn"
+	};
+	char *p = body, *f[64];
+	int nf, col[5], error = -1, rc = PV_OK;
+	bool header = true;
+
+	*n = 0;
+	while (rc == PV_OK && (nf = csv_record(&p, f, 64)) >= 0) {
+		const char *v[5];
+		if (nf == 0) {
+			header = true;
+			continue;
+		}
+		if (f[0][0] == '#')
+			continue;
+		if (nf > 64)
+			nf = 64;
+		if (header) {
+			error = -1;
+			for (int c = 0; c < 5; c++)
+				col[c] = -1;
+			for (int i = 0; i < nf; i++) {
+				for (int c = 0; c < 5; c++)
+					if (strcmp(f[i], names[c]) == 0)
+						col[c] = i;
+				if (strcmp(f[i], "error") == 0)
+					error = i;
+			}
+			header = false;
+			continue;
+		}
+		if (error >= 0 && error < nf)
+			return pv_fail(err, PV_ETEMP, "channels query: %.300s", f[error]);
+		for (int c = 0; c < 5; c++)
+			v[c] = col[c] >= 0 && col[c] < nf ? f[col[c]] : NULL;
+		(*n)++;
+		rc = pv_known_add(k, v[0], v[1], v[2], v[3], v[4], err);
+	}
+	return rc;
+}
+
+/*
+ * The Flux of one page: the first point of each series (a pushed-down
+ * first()), its five tags kept, one row per distinct tuple, sorted so that
+ * limit(offset) pages through a stable order.
+ */
+static char *
+known_flux(const char *bucket, size_t offset)
+{
+	static const char cols[] =
+	    "[\"campaign\", \"channel_id\", \"channel_unit\", \"channel_label\", \"device_master_sn\"]";
+	char *b = pv_flux_quote(bucket), *flux = NULL;
+
+	if (b != NULL && asprintf(&flux,
+	    "from(bucket: \"%s\")\n"
+	    "  |> range(start: 0)\n"
+	    "  |> filter(fn: (r) => r._measurement == \"electrical\")\n"
+	    "  |> first()\n"
+	    "  |> keep(columns: %s)\n"
+	    "  |> group(columns: %s)\n"
+	    "  |> limit(n: 1)\n"
+	    "  |> group()\n"
+	    "  |> sort(columns: %s)\n"
+	    "  |> limit(n: %d, offset: %zu)\n",
+	    b, cols, cols, cols, KNOWN_PAGE, offset) < 0)
+		flux = NULL;
+	free(b);
+	return flux;
+}
+
+/* InfluxDB 2: the bucket looked up (never created), then known_flux() page by page. */
+static int
+known_v2(influx_sink *f, pv_known *k, const char *bucket, pv_err *err)
+{
+	char *path = NULL, *flux;
+	pv_http_resp r;
+	size_t n = KNOWN_PAGE;
+	int rc;
+
+	if ((rc = org_id(f, err)) < 0 || (rc = bucket_find(f, bucket, NULL, err)) < 0)
+		return rc;
+	if (rc == 0)
+		return pv_fail(err, PV_ENOENT, "bucket %s not found", bucket);
+	if (asprintf(&path, "/api/v2/query?orgID=%s", f->org_id) < 0)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	rc = PV_OK;
+	for (size_t page = 0; n == KNOWN_PAGE && rc == PV_OK; page++) {
+		if (page == KNOWN_PAGES_MAX) {
+			rc = pv_fail(err, PV_ETEMP, "channels query: more than %d pages", KNOWN_PAGES_MAX);
+			break;
+		}
+		if ((flux = known_flux(bucket, page * KNOWN_PAGE)) == NULL) {
+			rc = pv_fail(err, PV_ENOMEM, "out of memory");
+			break;
+		}
+		rc = pv_http_request(f->http, &r, "POST", path, "application/vnd.flux", NULL, flux,
+		    strlen(flux), err);
+		free(flux);
+		if (rc < 0)
+			break;
+		if (r.status == 200)
+			rc = known_csv(k, r.body ? r.body : "", &n, err);
+		else
+			rc = status_error(err, "channels query", &r);
+		pv_http_resp_free(&r);
+	}
+	free(path);
+	return rc;
+}
+
+int
+pv_influx_known_channels(pv_known *k, const pv_influx_config *cfg, const char *bucket, pv_err *err)
+{
+	pv_sink *s;
+	const char *bad;
+	int rc;
+
+	if (cfg->api == PV_API_VM)
+		return pv_fail(err, PV_ECONFIG, "VictoriaMetrics: not supported (its series API lists every "
+		    "file's series in one answer); the channels are published as files are ingested");
+	if ((bad = pv_name_problem(bucket)) != NULL)
+		return pv_fail(err, PV_EDATA, "bucket name %s", bad);
+	if ((rc = pv_sink_influx_open(&s, cfg, err)) < 0)
+		return rc;
+	rc = cfg->api == PV_API_V1 ? known_v1((influx_sink *)s, k, bucket, err) :
+	    known_v2((influx_sink *)s, k, bucket, err);
+	pv_sink_free(s);
+	return rc;
+}
