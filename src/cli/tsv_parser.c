@@ -52,6 +52,9 @@
 #define SYN_TOKEN \
 	"tsv_parser token --bucket name [-q | -v] [--write] [--rotate]\n" \
 	"                  [--config path] [--env-file path]\n"
+#define SYN_CHANNELS \
+	"tsv_parser channels --bucket name [-q | -v] [--dry-run] [--config path]\n" \
+	"                  [--env-file path]\n"
 #define SYN_CONFIG \
 	"tsv_parser config [-q | -v] [--config path] [--env-file path] [-o path]\n" \
 	"                  [--no-verify] [--get [-z] name...]\n"
@@ -66,9 +69,10 @@ usage(FILE *fp)
 	fputs("usage: " SYN_RUN
 	    "       " SYN_SPOOL
 	    "       " SYN_TOKEN
+	    "       " SYN_CHANNELS
 	    "       " SYN_CONFIG
 	    "       " SYN_STATUS
-	    "       tsv_parser [spool | token | config | status] -h\n"
+	    "       tsv_parser [spool | token | channels | config | status] -h\n"
 	    "       tsv_parser --version\n"
 	    "\n"
 	    "  -d, --data-folder dir  data folder: dir/<company>/<campaign>/<device>/*.tsv\n"
@@ -85,8 +89,9 @@ usage(FILE *fp)
 	    "      --version          the version\n"
 	    "  (--dataFolder and --tsvFile: the older names of --data-folder and --tsv-file)\n"
 	    "\n"
-	    "commands: spool (copy uploads into the spool), token (a bucket's token), config\n"
-	    "  (the settings in effect), status (what the runs did, what waits);\n"
+	    "commands: spool (copy uploads into the spool), token (a bucket's token),\n"
+	    "  channels (publish a bucket's stored channels), config (the settings in\n"
+	    "  effect), status (what the runs did, what waits);\n"
 	    "  'tsv_parser COMMAND --help' for their options\n"
 	    "environment: INFLUXDB_HOST (or INFLUXDB_URL), INFLUXDB_ORG,\n"
 	    "  INFLUXDB_ADMIN_TOKEN, INFLUXDB_API (v2|v1|vm), TSV_META_BUCKET, TSV_TIMEZONE,\n"
@@ -114,6 +119,24 @@ usage_token(FILE *fp)
 	    OPT_QUIET OPT_FILES OPT_HELP
 	    "exit: 0 printed, 64 usage, 66 missing file, 74 not printed,\n"
 	    "  75 server unavailable, 78 configuration\n",
+	    fp);
+}
+
+static void
+usage_channels(FILE *fp)
+{
+	fputs("usage: " SYN_CHANNELS
+	    "\n"
+	    "Publishes the channels stored in bucket name (database with INFLUXDB_API=v1)\n"
+	    "to the configuration service, as runs do after each file: one POST\n"
+	    "CONFIG_API_URL/buckets/name/channels per campaign. VictoriaMetrics: refused.\n"
+	    "\n"
+	    "  -b, --bucket name      the bucket (required)\n"
+	    "  -n, --dry-run          print the bodies (JSON, one a line); send nothing\n"
+	    OPT_QUIET OPT_FILES OPT_HELP
+	    "exit: 0 published, 64 usage, 66 no such bucket or missing file,\n"
+	    "  69 a campaign not published (the others still tried), 75 database\n"
+	    "  unavailable, 78 configuration (CONFIG_API_URL unset, VictoriaMetrics)\n",
 	    fp);
 }
 
@@ -572,6 +595,125 @@ token_main(int argc, char **argv)
 	return status;
 }
 
+/*
+ * Publishes each campaign of the set: one body per campaign, printed (dry
+ * run) or posted. A failed POST is said and the next campaign still tried,
+ * through a fresh publisher (one that gave up sends nothing more).
+ */
+static int
+channels_publish(const pv_known *k, const char *bucket, const char *url, bool dry_run)
+{
+	pv_publisher *pub = NULL;
+	size_t next, sent = 0, failed = 0, nchannels = 0;
+	pv_err err;
+	int status = 0;
+
+	for (size_t i = 0; i < k->count; i = next) {
+		cJSON *body = pv_publish_known_body(k, i, &next);
+		char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+		const char *campaign = k->items[i].campaign;
+
+		cJSON_Delete(body);
+		if (text == NULL) {
+			pv_error("out of memory");
+			return EX_OSERR;
+		}
+		if (dry_run) {
+			printf("%s\n", text);
+		} else if ((pub == NULL && pv_publisher_open(&pub, url, &err) < 0) ||
+		    pv_publish_post(pub, bucket, text, &err) < 0) {
+			pv_error("bucket %s, campaign '%s': channels not published to the config API: %s",
+			    bucket, campaign, err.msg);
+			pv_publisher_close(pub);
+			pub = NULL;
+			failed++;
+			status = EX_UNAVAILABLE;
+		} else {
+			pv_info("bucket %s, campaign '%s': %zu channels published", bucket, campaign, next - i);
+			sent++;
+			nchannels += next - i;
+		}
+		free(text);
+	}
+	pv_publisher_close(pub);
+	if (dry_run)
+		return fflush(stdout) == EOF ? EX_IOERR : 0;
+	pv_info("bucket %s: %zu channels of %zu campaigns published, %zu campaigns failed", bucket,
+	    nchannels, sent, failed);
+	return status;
+}
+
+/* tsv_parser channels --bucket NAME [--dry-run]: v0.4.1's backfill_known_channels. */
+static int
+channels_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "bucket", required_argument, NULL, 'b' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "env-file", required_argument, NULL, 'e' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *bucket = NULL, *env_file = NULL, *config = NULL, *url;
+	pv_settings *settings = NULL;
+	pv_influx_config icfg;
+	pv_known k = { 0 };
+	bool dry_run = false;
+	pv_err err;
+	int ch, rc, status, quiet = 0, verbose = 0;
+
+	while ((ch = getopt_long(argc, argv, "b:nqvh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'b': bucket = optarg; break;
+		case 'n': dry_run = true; break;
+		case 'e': env_file = optarg; break;
+		case 'c': config = optarg; break;
+		case 'q': quiet++; break;
+		case 'v': verbose++; break;
+		case 'h': usage_channels(stdout); return 0;
+		default: return usage_error("channels", NULL);
+		}
+	}
+	if (optind < argc)
+		return usage_error("channels", "unexpected argument '%s'", argv[optind]);
+	if (bucket == NULL)
+		return usage_error("channels", "--bucket is required");
+	if (pv_name_problem(bucket) != NULL)
+		return usage_error("channels", "bucket name %s", pv_name_problem(bucket));
+	if ((status = load_settings(&settings, env_file, config)) != 0)
+		return status;
+	if ((status = apply_flags(settings, NULL, false, verbosity(quiet, verbose))) == 0)
+		status = check_settings(settings);
+	pv_settings_free(settings);
+	if (status != 0)
+		return status;
+	log_from_env();
+	url = getenv("CONFIG_API_URL");
+	if (!dry_run && (url == NULL || url[0] == '\0')) {
+		pv_error("channels: CONFIG_API_URL (config_api.url) is not set: nowhere to publish "
+		    "(--dry-run prints the bodies)");
+		return EX_CONFIG;
+	}
+	if (pv_influx_config_from_env(&icfg, &err) < 0) {
+		pv_error("%s", err.msg);
+		return EX_CONFIG;
+	}
+	if ((rc = pv_influx_known_channels(&k, &icfg, bucket, &err)) < 0) {
+		pv_error("channels of bucket %s: %s", bucket, err.msg);
+		pv_known_free(&k);
+		return exit_for(rc);
+	}
+	pv_known_sort(&k);
+	if (k.count == 0)
+		pv_info("bucket %s: no channel with a unit stored: nothing to publish", bucket);
+	status = channels_publish(&k, bucket, url, dry_run);
+	pv_known_free(&k);
+	return status;
+}
+
 /* Opens the spool of a data folder; an exit status on failure. */
 static int
 spool_open(pv_spool **sp, const char *data_dir)
@@ -886,6 +1028,7 @@ static const struct command {
 } commands[] = {
 	{ "spool", spool_main },
 	{ "token", token_main },
+	{ "channels", channels_main },
 	{ "config", config_main },
 	{ "status", status_main },
 };
