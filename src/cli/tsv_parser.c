@@ -530,6 +530,27 @@ config_from_env(pv_config *cfg)
 	return 0;
 }
 
+/*
+ * The settings of a command that needs nothing from them but the
+ * environment they fill: loaded, -q and -v applied, checked, the log level
+ * set. 0, or the exit status.
+ */
+static int
+command_settings(const char *env_file, const char *config, int quiet, int verbose)
+{
+	pv_settings *settings = NULL;
+	int status;
+
+	if ((status = load_settings(&settings, env_file, config)) != 0)
+		return status;
+	if ((status = apply_flags(settings, NULL, false, verbosity(quiet, verbose))) == 0)
+		status = check_settings(settings);
+	pv_settings_free(settings);
+	if (status == 0)
+		log_from_env();
+	return status;
+}
+
 /* tsv_parser token --bucket NAME [--write] [--rotate]: prints only the token. */
 static int
 token_main(int argc, char **argv)
@@ -546,7 +567,6 @@ token_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *bucket = NULL, *env_file = NULL, *config = NULL;
-	pv_settings *settings = NULL;
 	bool write = false, rotate = false;
 	pv_influx_config icfg;
 	pv_err err;
@@ -572,14 +592,8 @@ token_main(int argc, char **argv)
 		return usage_error("token", "--bucket is required");
 	if (pv_name_problem(bucket) != NULL)
 		return usage_error("token", "bucket name %s", pv_name_problem(bucket));
-	if ((status = load_settings(&settings, env_file, config)) != 0)
+	if ((status = command_settings(env_file, config, quiet, verbose)) != 0)
 		return status;
-	if ((status = apply_flags(settings, NULL, false, verbosity(quiet, verbose))) == 0)
-		status = check_settings(settings);
-	pv_settings_free(settings);
-	if (status != 0)
-		return status;
-	log_from_env();
 	if (pv_influx_config_from_env(&icfg, &err) < 0) {
 		pv_error("%s", err.msg);
 		return EX_CONFIG;
@@ -658,7 +672,6 @@ channels_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *bucket = NULL, *env_file = NULL, *config = NULL, *url;
-	pv_settings *settings = NULL;
 	pv_influx_config icfg;
 	pv_known k = { 0 };
 	bool dry_run = false;
@@ -683,14 +696,8 @@ channels_main(int argc, char **argv)
 		return usage_error("channels", "--bucket is required");
 	if (pv_name_problem(bucket) != NULL)
 		return usage_error("channels", "bucket name %s", pv_name_problem(bucket));
-	if ((status = load_settings(&settings, env_file, config)) != 0)
+	if ((status = command_settings(env_file, config, quiet, verbose)) != 0)
 		return status;
-	if ((status = apply_flags(settings, NULL, false, verbosity(quiet, verbose))) == 0)
-		status = check_settings(settings);
-	pv_settings_free(settings);
-	if (status != 0)
-		return status;
-	log_from_env();
 	url = getenv("CONFIG_API_URL");
 	if (!dry_run && (url == NULL || url[0] == '\0')) {
 		pv_error("channels: CONFIG_API_URL (config_api.url) is not set: nowhere to publish "

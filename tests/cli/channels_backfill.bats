@@ -42,10 +42,7 @@ setup() {
 }
 
 teardown() {
-    if [ -n "${RECORDER_PID:-}" ]; then
-        kill "$RECORDER_PID" 2>/dev/null || true
-        wait "$RECORDER_PID" 2>/dev/null || true
-    fi
+    stop_recorder
 }
 
 use_v1() {
@@ -83,14 +80,6 @@ recorder() {
     export CONFIG_API_URL="$RECORDER_URL"
 }
 
-# reqs EXPR: Python expression on the recorded requests (R: the list)
-reqs() {
-    py -c '
-import json, sys
-R = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
-v = eval(sys.argv[2])
-print(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))' "$RECORDER_LOG" "$@"
-}
 
 # the bodies expected, one JSON a line, campaigns sorted, channels sorted by id
 expected_bodies() {
