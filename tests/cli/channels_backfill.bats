@@ -141,7 +141,6 @@ check_published() {
     run_parser channels --bucket "$BUCKET" --dry-run
     assert_status 0
     assert_eq "$output" "$(expected_bodies)" "printed bodies"
-    URL=$CONFIG_API_URL
     unset CONFIG_API_URL
     run_parser channels -n -b "$BUCKET"
     assert_status 0
@@ -263,7 +262,8 @@ print(sum(r["path"] == "/api/v2/query" for r in json.load(sys.stdin)))')" 2 "que
 
 @test "channels: VictoriaMetrics is refused (78) before anything is asked" {
     recorder
-    export INFLUXDB_API=vm INFLUXDB_HOST="http://127.0.0.1:$(free_port)"
+    INFLUXDB_HOST="http://127.0.0.1:$(free_port)"
+    export INFLUXDB_API=vm INFLUXDB_HOST
     run_parser channels --bucket acme
     assert_status 78
     assert_contains "$stderr" "VictoriaMetrics: not supported"
