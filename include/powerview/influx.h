@@ -67,6 +67,13 @@ int pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char
 int pv_influx_known_channels(pv_known *k, const pv_influx_config *cfg, const char *bucket,
     pv_err *err);
 
+/*
+ * `tsv_parser channels --all`: the companies' raw buckets (databases), those
+ * pv_known_raw_bucket() takes, in the server's order; *names and each
+ * name are the caller's to free. PV_ECONFIG with VictoriaMetrics.
+ */
+int pv_influx_raw_buckets(char ***names, size_t *n, const pv_influx_config *cfg, pv_err *err);
+
 /* The InfluxDB 1.x user of `tsv_parser token` for a database: <db>_read, <db>_write (free it). */
 char *pv_influx_v1_user(const char *database, bool write);
 

@@ -8,6 +8,7 @@
 #ifndef POWERVIEW_KNOWN_H
 #define POWERVIEW_KNOWN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "powerview/common.h"
@@ -46,6 +47,13 @@ char *pv_series_key_tag(const char *key, const char *tag, int *oom);
 
 /* Adds the tuple of a series key (see pv_known_add); other measurements are ignored. */
 int pv_known_add_series_key(pv_known *k, const char *key, const char *measurement, pv_err *err);
+
+/*
+ * True when a bucket (database) named `name` is a company's raw one: not a
+ * system one (starting with '_'), not a downsampled one (suffix _1h, _1d,
+ * _1w), not the meta bucket `meta` (TSV_META_BUCKET; NULL: powerview_meta).
+ */
+bool pv_known_raw_bucket(const char *name, const char *meta);
 
 /* Sorts by campaign, channel id, unit, label, serial: stable bodies, campaigns together. */
 void pv_known_sort(pv_known *k);

@@ -53,8 +53,8 @@
 	"tsv_parser token --bucket name [-q | -v] [--write] [--rotate]\n" \
 	"                  [--config path] [--env-file path]\n"
 #define SYN_CHANNELS \
-	"tsv_parser channels --bucket name [-q | -v] [--dry-run] [--config path]\n" \
-	"                  [--env-file path]\n"
+	"tsv_parser channels --bucket name | --all [-q | -v] [--dry-run]\n" \
+	"                  [--config path] [--env-file path]\n"
 #define SYN_CONFIG \
 	"tsv_parser config [-q | -v] [--config path] [--env-file path] [-o path]\n" \
 	"                  [--no-verify] [--get [-z] name...]\n"
@@ -131,8 +131,11 @@ usage_channels(FILE *fp)
 	    "to the configuration service, as runs do after each file: one POST\n"
 	    "CONFIG_API_URL/buckets/name/channels per campaign. VictoriaMetrics: refused.\n"
 	    "\n"
-	    "  -b, --bucket name      the bucket (required)\n"
-	    "  -n, --dry-run          print the bodies (JSON, one a line); send nothing\n"
+	    "  -b, --bucket name      the bucket\n"
+	    "      --all              every company's bucket instead (not _*, *_1h, *_1d,\n"
+	    "                         *_1w, TSV_META_BUCKET)\n"
+	    "  -n, --dry-run          print the bodies (JSON, one a line; with --all,\n"
+	    "                         {\"bucket\": ..., \"body\": ...}); send nothing\n"
 	    OPT_QUIET OPT_FILES OPT_HELP
 	    "exit: 0 published, 64 usage, 66 no such bucket or missing file,\n"
 	    "  69 a campaign not published (the others still tried), 75 database\n"
@@ -615,7 +618,7 @@ token_main(int argc, char **argv)
  * through a fresh publisher (one that gave up sends nothing more).
  */
 static int
-channels_publish(const pv_known *k, const char *bucket, const char *url, bool dry_run)
+channels_publish(const pv_known *k, const char *bucket, const char *url, bool dry_run, bool all)
 {
 	pv_publisher *pub = NULL;
 	size_t next, sent = 0, failed = 0, nchannels = 0;
@@ -623,10 +626,18 @@ channels_publish(const pv_known *k, const char *bucket, const char *url, bool dr
 	int status = 0;
 
 	for (size_t i = 0; i < k->count; i = next) {
-		cJSON *body = pv_publish_known_body(k, i, &next);
+		cJSON *body = pv_publish_known_body(k, i, &next), *line = NULL;
 		char *text = body ? cJSON_PrintUnformatted(body) : NULL;
 		const char *campaign = k->items[i].campaign;
 
+		/* a dry run of --all says each body's bucket: {"bucket": ..., "body": ...} */
+		if (dry_run && all && text != NULL && (line = cJSON_CreateObject()) != NULL) {
+			cJSON_AddItemToObject(line, "bucket", pv_json_string(bucket));
+			cJSON_AddItemToObject(line, "body", body);
+			body = line;
+			free(text);
+			text = cJSON_PrintUnformatted(line);
+		}
 		cJSON_Delete(body);
 		if (text == NULL) {
 			pv_error("out of memory");
@@ -657,12 +668,38 @@ channels_publish(const pv_known *k, const char *bucket, const char *url, bool dr
 	return status;
 }
 
-/* tsv_parser channels --bucket NAME [--dry-run]: v0.4.1's backfill_known_channels. */
+/* One bucket's channels read and published; 0 or the exit status. */
+static int
+channels_bucket(const pv_influx_config *icfg, const char *bucket, const char *url, bool dry_run, bool all)
+{
+	pv_known k = { 0 };
+	pv_err err;
+	int rc, status;
+
+	if ((rc = pv_influx_known_channels(&k, icfg, bucket, &err)) < 0) {
+		pv_error("channels of bucket %s: %s", bucket, err.msg);
+		pv_known_free(&k);
+		return exit_for(rc);
+	}
+	pv_known_sort(&k);
+	if (k.count == 0)
+		pv_info("bucket %s: no channel with a unit stored: nothing to publish", bucket);
+	status = channels_publish(&k, bucket, url, dry_run, all);
+	pv_known_free(&k);
+	return status;
+}
+
+/*
+ * tsv_parser channels --bucket NAME | --all [--dry-run]: v0.4.1's
+ * backfill_known_channels. With --all, a bucket that fails is said and the
+ * next one still done; the exit status is the first failure's.
+ */
 static int
 channels_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "bucket", required_argument, NULL, 'b' },
+		{ "all", no_argument, NULL, 'a' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "env-file", required_argument, NULL, 'e' },
 		{ "config", required_argument, NULL, 'c' },
@@ -673,14 +710,16 @@ channels_main(int argc, char **argv)
 	};
 	const char *bucket = NULL, *env_file = NULL, *config = NULL, *url;
 	pv_influx_config icfg;
-	pv_known k = { 0 };
-	bool dry_run = false;
+	bool dry_run = false, all = false;
+	char **names = NULL;
+	size_t n = 0;
 	pv_err err;
 	int ch, rc, status, quiet = 0, verbose = 0;
 
 	while ((ch = getopt_long(argc, argv, "b:nqvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'b': bucket = optarg; break;
+		case 'a': all = true; break;
 		case 'n': dry_run = true; break;
 		case 'e': env_file = optarg; break;
 		case 'c': config = optarg; break;
@@ -692,9 +731,9 @@ channels_main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("channels", "unexpected argument '%s'", argv[optind]);
-	if (bucket == NULL)
-		return usage_error("channels", "--bucket is required");
-	if (pv_name_problem(bucket) != NULL)
+	if ((bucket == NULL) == !all)
+		return usage_error("channels", all ? "--bucket or --all, not both" : "--bucket (or --all) is required");
+	if (bucket != NULL && pv_name_problem(bucket) != NULL)
 		return usage_error("channels", "bucket name %s", pv_name_problem(bucket));
 	if ((status = command_settings(env_file, config, quiet, verbose)) != 0)
 		return status;
@@ -708,16 +747,20 @@ channels_main(int argc, char **argv)
 		pv_error("%s", err.msg);
 		return EX_CONFIG;
 	}
-	if ((rc = pv_influx_known_channels(&k, &icfg, bucket, &err)) < 0) {
-		pv_error("channels of bucket %s: %s", bucket, err.msg);
-		pv_known_free(&k);
+	if (!all)
+		return channels_bucket(&icfg, bucket, url, dry_run, false);
+	if ((rc = pv_influx_raw_buckets(&names, &n, &icfg, &err)) < 0) {
+		pv_error("channels: the buckets: %s", err.msg);
 		return exit_for(rc);
 	}
-	pv_known_sort(&k);
-	if (k.count == 0)
-		pv_info("bucket %s: no channel with a unit stored: nothing to publish", bucket);
-	status = channels_publish(&k, bucket, url, dry_run);
-	pv_known_free(&k);
+	pv_info("%zu buckets: %s", n, n == 0 ? "nothing to publish" : "each one's channels in turn");
+	for (size_t i = 0; i < n; i++) {
+		int one = channels_bucket(&icfg, names[i], url, dry_run, true);
+		if (status == 0)
+			status = one;
+		free(names[i]);
+	}
+	free(names);
 	return status;
 }
 

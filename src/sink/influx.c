@@ -1867,3 +1867,104 @@ pv_influx_known_channels(pv_known *k, const pv_influx_config *cfg, const char *b
 	pv_sink_free(s);
 	return rc;
 }
+
+/* Adds name to the list when it is a company's raw bucket (pv_known_raw_bucket). */
+static int
+raw_add(char ***names, size_t *n, const char *name, const char *meta, pv_err *err)
+{
+	char **list;
+
+	if (!pv_known_raw_bucket(name, meta))
+		return PV_OK;
+	if ((list = realloc(*names, (*n + 1) * sizeof(*list))) == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	*names = list;
+	if ((list[*n] = strdup(name)) == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	(*n)++;
+	return PV_OK;
+}
+
+/* InfluxDB 1.x: SHOW DATABASES (one answer: a server has a few hundred at most). */
+static int
+raw_v1(influx_sink *f, char ***names, size_t *n, pv_err *err)
+{
+	cJSON *j, *res, *ser, *row;
+	int rc;
+
+	if ((rc = v1_exec(f, "SHOW DATABASES", "SHOW DATABASES", &j, err)) < 0)
+		return rc;
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
+		cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series"))
+			cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(ser, "values")) {
+				const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(row, 0));
+				if (name != NULL && rc == PV_OK)
+					rc = raw_add(names, n, name, f->cfg.meta_bucket, err);
+			}
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* InfluxDB 2: the organization's buckets, 100 a page; system buckets left out. */
+static int
+raw_v2(influx_sink *f, char ***names, size_t *n, pv_err *err)
+{
+	int rc, got = 100;
+
+	if ((rc = org_id(f, err)) < 0)
+		return rc;
+	for (int page = 0; got == 100 && rc == PV_OK && page < KNOWN_PAGES_MAX; page++) {
+		char *path = NULL;
+		pv_http_resp r;
+		cJSON *j, *b;
+
+		if (asprintf(&path, "/api/v2/buckets?orgID=%s&limit=100&offset=%d", f->org_id, page * 100) < 0)
+			return pv_fail(err, PV_ENOMEM, "out of memory");
+		rc = pv_http_request(f->http, &r, "GET", path, NULL, NULL, NULL, 0, err);
+		free(path);
+		if (rc < 0)
+			return rc;
+		if (r.status != 200) {
+			rc = status_error(err, "bucket list", &r);
+			pv_http_resp_free(&r);
+			return rc;
+		}
+		j = cJSON_Parse(r.body);
+		got = 0;
+		cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(j, "buckets")) {
+			const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "name"));
+			const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "type"));
+			got++;
+			if (name != NULL && (type == NULL || strcmp(type, "system") != 0) && rc == PV_OK)
+				rc = raw_add(names, n, name, f->cfg.meta_bucket, err);
+		}
+		cJSON_Delete(j);
+		pv_http_resp_free(&r);
+	}
+	return rc;
+}
+
+int
+pv_influx_raw_buckets(char ***names, size_t *n, const pv_influx_config *cfg, pv_err *err)
+{
+	pv_sink *s;
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	if (cfg->api == PV_API_VM)
+		return pv_fail(err, PV_ECONFIG, "VictoriaMetrics: not supported (no bucket list)");
+	if ((rc = pv_sink_influx_open(&s, cfg, err)) < 0)
+		return rc;
+	rc = cfg->api == PV_API_V1 ? raw_v1((influx_sink *)s, names, n, err) :
+	    raw_v2((influx_sink *)s, names, n, err);
+	pv_sink_free(s);
+	if (rc < 0) {
+		for (size_t i = 0; i < *n; i++)
+			free((*names)[i]);
+		free(*names);
+		*names = NULL;
+		*n = 0;
+	}
+	return rc;
+}

@@ -207,6 +207,20 @@ pv_known_add_series_key(pv_known *k, const char *key, const char *measurement, p
 	return rc;
 }
 
+bool
+pv_known_raw_bucket(const char *name, const char *meta)
+{
+	static const char *const suffixes[] = { "_1h", "_1d", "_1w" };
+	size_t len = strlen(name);
+
+	if (len == 0 || name[0] == '_' || strcmp(name, meta ? meta : "powerview_meta") == 0)
+		return false;
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+		if (len > 3 && strcmp(name + len - 3, suffixes[i]) == 0)
+			return false;
+	return true;
+}
+
 static int
 cmp_channel(const void *a, const void *b)
 {

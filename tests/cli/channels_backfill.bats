@@ -197,6 +197,26 @@ for l in sys.stdin:
 $CAMP_A ['M02001171_U1_M02001171', 'S04000466_Ch1_M02001171']"
 }
 
+@test "channels v1: --all: every company's database, not _internal, the meta one or the _1h/_1d/_1w ones" {
+    use_v1
+    ingest
+    for db in "${BUCKET}_1h" "${BUCKET}_1d" "${BUCKET}_1w"; do
+        curl -fsS -XPOST "$INFLUX1_URL/query" --data-urlencode "q=CREATE DATABASE \"$db\"" >/dev/null
+    done
+    run_parser channels --all --dry-run
+    assert_status 0
+    # other tests' databases are on this server too: only this one's lines are counted
+    assert_eq "$(printf '%s\n' "$output" | py -c '
+import json, sys
+L = [json.loads(l) for l in sys.stdin]
+print(sum(1 for l in L if l["bucket"] == sys.argv[1]),
+      sorted(set(b for b in (l["bucket"] for l in L) if b.startswith("_") or b == "powerview_meta" or b[-3:] in ("_1h", "_1d", "_1w"))),
+      sorted(set(l["body"]["campaign"] for l in L if l["bucket"] == sys.argv[1])) == sorted([sys.argv[2], sys.argv[3]]))' \
+        "$BUCKET" "$CAMP_A" "$CAMP_B")" "2 [] True"
+    # the meta database exists (the run's summaries) and is not listed
+    curl -fsS "$INFLUX1_URL/query" --data-urlencode 'q=SHOW DATABASES' | grep -q powerview_meta
+}
+
 @test "channels v1: an unknown database is a clear error (66), nothing sent" {
     use_v1
     recorder
@@ -249,6 +269,31 @@ import json, sys
 print(sum(r["path"] == "/api/v2/query" for r in json.load(sys.stdin)))')" 2 "queries"
 }
 
+@test "channels v2: --all publishes every company's bucket, each under its own path" {
+    use_v2
+    mkfile "$DATA/bertin/c/$SN/T302_260107_001000.tsv" "$HDR_MONO_SN" "$HDR_MONO_FMT" '07/01/26 00:00:00\t1'
+    ingest
+    # a downsampled bucket and an empty one beside them
+    for b in bertin_1h empty; do
+        curl -fsS -XPOST -H "Authorization: Token $INFLUX2_TOKEN" -H 'Content-Type: application/json' \
+            --data-binary "{\"orgID\": \"$(curl -fsS -H "Authorization: Token $INFLUX2_TOKEN" \
+                "$INFLUX2_URL/api/v2/orgs?org=$INFLUX2_ORG" | py -c 'import json, sys; print(json.load(sys.stdin)["orgs"][0]["id"])')\",
+                \"name\": \"$b\", \"retentionRules\": []}" "$INFLUX2_URL/api/v2/buckets" >/dev/null
+    done
+    run_parser channels --all --dry-run
+    assert_status 0
+    assert_eq "$(printf '%s\n' "$output" | py -c '
+import json, sys
+print(sorted((l["bucket"], l["body"]["campaign"]) for l in map(json.loads, sys.stdin)))')" \
+        "$(py -c 'import sys; print(sorted([(sys.argv[1], sys.argv[2]), (sys.argv[1], sys.argv[3]), ("bertin", "c")]))' \
+            "$BUCKET" "$CAMP_A" "$CAMP_B")"
+    recorder
+    run_parser channels --all
+    assert_status 0
+    assert_eq "$(reqs 'sorted(r["path"] for r in R)')" \
+        "[\"/buckets/$BUCKET_ENC/channels\", \"/buckets/$BUCKET_ENC/channels\", \"/buckets/bertin/channels\"]"
+}
+
 @test "channels v2: an unknown bucket is a clear error (66), not created" {
     use_v2
     recorder
@@ -277,7 +322,10 @@ print(sum(r["path"] == "/api/v2/query" for r in json.load(sys.stdin)))')" 2 "que
     assert_contains "$stderr" "CONFIG_API_URL (config_api.url) is not set"
     run_parser channels
     assert_status 64
-    assert_contains "$stderr" "--bucket is required"
+    assert_contains "$stderr" "--bucket (or --all) is required"
+    run_parser channels --bucket x --all
+    assert_status 64
+    assert_contains "$stderr" "--bucket or --all, not both"
     run_parser channels --bucket '_internal'
     assert_status 64
     assert_contains "$stderr" "bucket name starts with '_'"

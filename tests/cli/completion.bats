@@ -50,7 +50,7 @@ complete() {
     [[ $output == *--bucket* && $output == *--rotate* && $output == *--write* ]]
     [[ $output != *--spool* ]]
     complete "tsv_parser channels --"
-    [ "$output" = "$(printf '%s\n' --bucket --config --dry-run --env-file --help --quiet --verbose)" ]
+    [ "$output" = "$(printf '%s\n' --all --bucket --config --dry-run --env-file --help --quiet --verbose)" ]
     complete "tsv_parser status --j"
     [ "$output" = --json ]
     complete "tsv_parser config --g"

@@ -138,6 +138,25 @@ sorted_bodies_per_campaign(void **state)
 	pv_known_free(&k);
 }
 
+static void
+raw_buckets(void **state)
+{
+	(void)state;
+	assert_true(pv_known_raw_bucket("acme", NULL));
+	assert_true(pv_known_raw_bucket("a b?c", "meta"));
+	assert_true(pv_known_raw_bucket("acme_1m", NULL));
+	assert_true(pv_known_raw_bucket("_1h", NULL) == false);
+	assert_false(pv_known_raw_bucket("acme_1h", NULL));
+	assert_false(pv_known_raw_bucket("acme_1d", NULL));
+	assert_false(pv_known_raw_bucket("acme_1w", NULL));
+	assert_false(pv_known_raw_bucket("_internal", NULL));
+	assert_false(pv_known_raw_bucket("_monitoring", NULL));
+	assert_false(pv_known_raw_bucket("powerview_meta", NULL));
+	assert_true(pv_known_raw_bucket("powerview_meta", "runs"));
+	assert_false(pv_known_raw_bucket("runs", "runs"));
+	assert_false(pv_known_raw_bucket("", NULL));
+}
+
 int
 main(void)
 {
@@ -145,6 +164,7 @@ main(void)
 		cmocka_unit_test(series_key_tags),
 		cmocka_unit_test(set_dedupes_and_filters),
 		cmocka_unit_test(sorted_bodies_per_campaign),
+		cmocka_unit_test(raw_buckets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
