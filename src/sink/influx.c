@@ -1671,7 +1671,7 @@ out:
 /* ---- tsv_parser channels: the channels already stored ---- */
 
 /* Series keys (v1) or tuples (v2) per answer: a few hundred KiB, under PV_HTTP_ANSWER_MAX. */
-#define KNOWN_PAGE 2000
+#define KNOWN_PAGE 1000
 /* Pages of one bucket at most (series for v1): a server that never ends its list ends here. */
 #define KNOWN_PAGES_MAX 100000
 
