@@ -1689,9 +1689,11 @@ known_v1_page(pv_known *k, const char *db, const pv_http_resp *r, size_t *n, pv_
 	if ((j = cJSON_Parse(r->body)) == NULL)
 		return pv_fail(err, PV_ETEMP, "SHOW SERIES: the server's answer is not JSON");
 	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results")) {
-		if (e == NULL && cJSON_IsString(e = cJSON_GetObjectItemCaseSensitive(res, "error")))
+		const cJSON *re = cJSON_GetObjectItemCaseSensitive(res, "error");
+		if (cJSON_IsString(re)) {
+			e = re;
 			break;
-		e = NULL;
+		}
 		cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series"))
 			cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(ser, "values")) {
 				const char *key = cJSON_GetStringValue(cJSON_GetArrayItem(row, 0));
