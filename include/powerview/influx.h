@@ -60,9 +60,10 @@ int pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char
  * `tsv_parser channels`: adds to k the channels stored in bucket (database
  * for v1), read from measurement electrical: InfluxDB 1.x pages through
  * SHOW SERIES and parses the keys, InfluxDB 2 pages through one row per
- * distinct tuple of a Flux query (docs/usage.md shows it). Nothing is
- * created. PV_ENOENT for an unknown bucket, PV_ECONFIG with
- * VictoriaMetrics (not supported), PV_ETEMP for a server unavailable.
+ * distinct tuple of a Flux query, VictoriaMetrics asks for one result per
+ * tuple of PromQL's count by (docs/usage.md shows them). Nothing is
+ * created. PV_ENOENT for an unknown bucket (VictoriaMetrics: no series
+ * with that db label), PV_ETEMP for a server unavailable.
  */
 int pv_influx_known_channels(pv_known *k, const pv_influx_config *cfg, const char *bucket,
     pv_err *err);
@@ -70,7 +71,7 @@ int pv_influx_known_channels(pv_known *k, const pv_influx_config *cfg, const cha
 /*
  * `tsv_parser channels --all`: the companies' raw buckets (databases), those
  * pv_known_raw_bucket() takes, in the server's order; *names and each
- * name are the caller's to free. PV_ECONFIG with VictoriaMetrics.
+ * name are the caller's to free. VictoriaMetrics: the db label's values.
  */
 int pv_influx_raw_buckets(char ***names, size_t *n, const pv_influx_config *cfg, pv_err *err);
 

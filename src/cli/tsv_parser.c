@@ -129,7 +129,7 @@ usage_channels(FILE *fp)
 	    "\n"
 	    "Publishes the channels stored in bucket name (database with INFLUXDB_API=v1)\n"
 	    "to the configuration service, as runs do after each file: one POST\n"
-	    "CONFIG_API_URL/buckets/name/channels per campaign. VictoriaMetrics: refused.\n"
+	    "CONFIG_API_URL/buckets/name/channels per campaign (VictoriaMetrics: label db).\n"
 	    "\n"
 	    "  -b, --bucket name      the bucket\n"
 	    "      --all              every company's bucket instead (not _*, *_1h, *_1d,\n"
@@ -139,7 +139,7 @@ usage_channels(FILE *fp)
 	    OPT_QUIET OPT_FILES OPT_HELP
 	    "exit: 0 published, 64 usage, 66 no such bucket or missing file,\n"
 	    "  69 a campaign not published (the others still tried), 75 database\n"
-	    "  unavailable, 78 configuration (CONFIG_API_URL unset, VictoriaMetrics)\n",
+	    "  unavailable, 78 configuration (CONFIG_API_URL unset)\n",
 	    fp);
 }
 

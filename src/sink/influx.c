@@ -1850,6 +1850,71 @@ known_v2(influx_sink *f, pv_known *k, const char *bucket, pv_err *err)
 	return rc;
 }
 
+static int vm_db_values(influx_sink *f, cJSON **json, pv_err *err);
+
+/*
+ * VictoriaMetrics: one PromQL query, a result per distinct tuple, not per
+ * series: count by (the five labels) (last_over_time({__name__=~
+ * "electrical_.+",db=<db>}[<now - 1 day>s])), evaluated now. The window
+ * starts on 1970-01-02 (a window from 0 finds nothing); the answer is
+ * bounded by PV_HTTP_ANSWER_MAX (a few thousand tuples).
+ */
+static int
+known_vm(influx_sink *f, pv_known *k, const char *db, pv_err *err)
+{
+	char *d = promql_string(db), *promql = NULL, *e = NULL, *path = NULL;
+	long long now = (long long)time(NULL);
+	cJSON *dbs, *v;
+	bool found = false;
+	pv_http_resp r;
+	int rc;
+
+	if (d == NULL ||
+	    asprintf(&promql, "count by (campaign, channel_id, channel_unit, channel_label, device_master_sn) "
+		"(last_over_time({__name__=~\"electrical_.+\",db=%s}[%llds]))", d, now - 86400) < 0 ||
+	    (e = pv_http_escape(f->http, promql)) == NULL ||
+	    asprintf(&path, "/api/v1/query?query=%s&time=%lld", e, now) < 0) {
+		rc = pv_fail(err, PV_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (pv_http_request(f->http, &r, "GET", "/internal/force_flush", NULL, NULL, NULL, 0, err) == PV_OK)
+		pv_http_resp_free(&r);
+	/* no buckets there: a db label value that no series carries is an unknown bucket */
+	if ((rc = vm_db_values(f, &dbs, err)) < 0)
+		goto out;
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(dbs, "data"))
+		if (cJSON_IsString(v) && strcmp(v->valuestring, db) == 0)
+			found = true;
+	cJSON_Delete(dbs);
+	if (!found) {
+		rc = pv_fail(err, PV_ENOENT, "no series with db=%s", db);
+		goto out;
+	}
+	if ((rc = pv_http_request(f->http, &r, "GET", path, NULL, NULL, NULL, 0, err)) < 0)
+		goto out;
+	if (r.status == 200) {
+		cJSON *j = cJSON_Parse(r.body), *res;
+		cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(j, "data"), "result")) {
+			const cJSON *m = cJSON_GetObjectItemCaseSensitive(res, "metric");
+#define LABEL(name) cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, name))
+			if (rc == PV_OK)
+				rc = pv_known_add(k, LABEL("campaign"), LABEL("channel_id"), LABEL("channel_unit"),
+				    LABEL("channel_label"), LABEL("device_master_sn"), err);
+#undef LABEL
+		}
+		cJSON_Delete(j);
+	} else
+		rc = status_error(err, "channels query", &r);
+	pv_http_resp_free(&r);
+out:
+	free(d);
+	free(promql);
+	free(e);
+	free(path);
+	return rc;
+}
+
 int
 pv_influx_known_channels(pv_known *k, const pv_influx_config *cfg, const char *bucket, pv_err *err)
 {
@@ -1857,14 +1922,12 @@ pv_influx_known_channels(pv_known *k, const pv_influx_config *cfg, const char *b
 	const char *bad;
 	int rc;
 
-	if (cfg->api == PV_API_VM)
-		return pv_fail(err, PV_ECONFIG, "VictoriaMetrics: not supported (its series API lists every "
-		    "file's series in one answer); the channels are published as files are ingested");
 	if ((bad = pv_name_problem(bucket)) != NULL)
 		return pv_fail(err, PV_EDATA, "bucket name %s", bad);
 	if ((rc = pv_sink_influx_open(&s, cfg, err)) < 0)
 		return rc;
 	rc = cfg->api == PV_API_V1 ? known_v1((influx_sink *)s, k, bucket, err) :
+	    cfg->api == PV_API_VM ? known_vm((influx_sink *)s, k, bucket, err) :
 	    known_v2((influx_sink *)s, k, bucket, err);
 	pv_sink_free(s);
 	return rc;
@@ -1946,6 +2009,40 @@ raw_v2(influx_sink *f, char ***names, size_t *n, pv_err *err)
 	return rc;
 }
 
+/* VictoriaMetrics: raw_vm()'s list, every db label value (from 1970 on: without start, the last day only). */
+static int
+vm_db_values(influx_sink *f, cJSON **json, pv_err *err)
+{
+	pv_http_resp r;
+	int rc;
+
+	*json = NULL;
+	if ((rc = pv_http_request(f->http, &r, "GET", "/api/v1/label/db/values?start=1", NULL, NULL, NULL, 0,
+	    err)) < 0)
+		return rc;
+	if (r.status != 200)
+		rc = status_error(err, "db label values", &r);
+	else if ((*json = cJSON_Parse(r.body)) == NULL)
+		rc = pv_fail(err, PV_ETEMP, "db label values: the server's answer is not JSON");
+	pv_http_resp_free(&r);
+	return rc;
+}
+
+static int
+raw_vm(influx_sink *f, char ***names, size_t *n, pv_err *err)
+{
+	cJSON *j, *v;
+	int rc;
+
+	if ((rc = vm_db_values(f, &j, err)) < 0)
+		return rc;
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(j, "data"))
+		if (cJSON_IsString(v) && rc == PV_OK)
+			rc = raw_add(names, n, v->valuestring, f->cfg.meta_bucket, err);
+	cJSON_Delete(j);
+	return rc;
+}
+
 int
 pv_influx_raw_buckets(char ***names, size_t *n, const pv_influx_config *cfg, pv_err *err)
 {
@@ -1954,11 +2051,10 @@ pv_influx_raw_buckets(char ***names, size_t *n, const pv_influx_config *cfg, pv_
 
 	*names = NULL;
 	*n = 0;
-	if (cfg->api == PV_API_VM)
-		return pv_fail(err, PV_ECONFIG, "VictoriaMetrics: not supported (no bucket list)");
 	if ((rc = pv_sink_influx_open(&s, cfg, err)) < 0)
 		return rc;
 	rc = cfg->api == PV_API_V1 ? raw_v1((influx_sink *)s, names, n, err) :
+	    cfg->api == PV_API_VM ? raw_vm((influx_sink *)s, names, n, err) :
 	    raw_v2((influx_sink *)s, names, n, err);
 	pv_sink_free(s);
 	if (rc < 0) {
