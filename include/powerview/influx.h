@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "powerview/common.h"
+#include "powerview/known.h"
 #include "powerview/sink.h"
 
 typedef enum pv_influx_api {
@@ -60,6 +61,25 @@ int pv_sink_influx_open(pv_sink **out, const pv_influx_config *cfg, pv_err *err)
  */
 int pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bucket,
     bool write, bool rotate, pv_err *err);
+
+/*
+ * `tsv_parser channels`: adds to k the channels stored in bucket (database
+ * for v1), read from measurement electrical: InfluxDB 1.x pages through
+ * SHOW SERIES and parses the keys, InfluxDB 2 pages through one row per
+ * distinct tuple of a Flux query, VictoriaMetrics asks for one result per
+ * tuple of PromQL's count by (docs/usage.md shows them). Nothing is
+ * created. PV_ENOENT for an unknown bucket (VictoriaMetrics: no series
+ * with that db label), PV_ETEMP for a server unavailable.
+ */
+int pv_influx_known_channels(pv_known *k, const pv_influx_config *cfg, const char *bucket,
+    pv_err *err);
+
+/*
+ * `tsv_parser channels --all`: the companies' raw buckets (databases), those
+ * pv_known_raw_bucket() takes, in the server's order; *names and each
+ * name are the caller's to free. VictoriaMetrics: the db label's values.
+ */
+int pv_influx_raw_buckets(char ***names, size_t *n, const pv_influx_config *cfg, pv_err *err);
 
 /* The InfluxDB 1.x user of `tsv_parser token` for a database: <db>_read, <db>_write (free it). */
 char *pv_influx_v1_user(const char *database, bool write);

@@ -2077,3 +2077,402 @@ out:
 	pv_sink_free(s);
 	return rc;
 }
+
+/* ---- tsv_parser channels: the channels already stored ---- */
+
+/* Series keys (v1) or tuples (v2) per answer: a few hundred KiB, under PV_HTTP_ANSWER_MAX. */
+#define KNOWN_PAGE 1000
+/* Pages of one bucket at most (series for v1): a server that never ends its list ends here. */
+#define KNOWN_PAGES_MAX 100000
+
+/* One page of SHOW SERIES: each key's tuple added; *n: the keys of the page. */
+static int
+known_v1_page(pv_known *k, const char *db, const pv_http_resp *r, size_t *n, pv_err *err)
+{
+	cJSON *j, *res, *ser, *row;
+	const cJSON *e = NULL;
+	int rc = PV_OK;
+
+	*n = 0;
+	if (r->status != 200)
+		return status_error(err, "SHOW SERIES", r);
+	if ((j = cJSON_Parse(r->body)) == NULL)
+		return pv_fail(err, PV_ETEMP, "SHOW SERIES: the server's answer is not JSON");
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results")) {
+		const cJSON *re = cJSON_GetObjectItemCaseSensitive(res, "error");
+		if (cJSON_IsString(re)) {
+			e = re;
+			break;
+		}
+		cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series"))
+			cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(ser, "values")) {
+				const char *key = cJSON_GetStringValue(cJSON_GetArrayItem(row, 0));
+				(*n)++;
+				if (key != NULL && rc == PV_OK)
+					rc = pv_known_add_series_key(k, key, "electrical", err);
+			}
+	}
+	if (e != NULL)
+		rc = strncmp(e->valuestring, "database not found", 18) == 0 ?
+		    pv_fail(err, PV_ENOENT, "database %s not found", db) :
+		    pv_fail(err, PV_ETEMP, "SHOW SERIES: %.300s", e->valuestring);
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* InfluxDB 1.x: SHOW SERIES FROM "electrical", page by page, each key parsed. */
+static int
+known_v1(influx_sink *f, pv_known *k, const char *db, pv_err *err)
+{
+	char *sql = NULL;
+	pv_http_resp r;
+	size_t n = KNOWN_PAGE;
+	int rc = PV_OK;
+
+	for (size_t page = 0; n == KNOWN_PAGE && rc == PV_OK; page++) {
+		if (page == KNOWN_PAGES_MAX)
+			return pv_fail(err, PV_ETEMP, "SHOW SERIES: more than %d pages", KNOWN_PAGES_MAX);
+		if (asprintf(&sql, "SHOW SERIES FROM \"electrical\" LIMIT %d OFFSET %zu", KNOWN_PAGE,
+		    page * KNOWN_PAGE) < 0)
+			return pv_fail(err, PV_ENOMEM, "out of memory");
+		rc = v1_query(f, &r, db, sql, false, err);
+		free(sql);
+		if (rc < 0)
+			return rc;
+		rc = known_v1_page(k, db, &r, &n, err);
+		pv_http_resp_free(&r);
+	}
+	return rc;
+}
+
+/* Flux's CSV answer of known_flux(): each row's tuple added; *n: the rows. */
+static int
+known_csv(pv_known *k, char *body, size_t *n, pv_err *err)
+{
+	static const char *const names[5] = {
+		"campaign", "channel_id", "channel_unit", "channel_label", "device_master_sn"
+	};
+	char *p = body, *f[64];
+	int nf, col[5], error = -1, rc = PV_OK;
+	bool header = true;
+
+	*n = 0;
+	while (rc == PV_OK && (nf = csv_record(&p, f, 64)) >= 0) {
+		const char *v[5];
+		if (nf == 0) {
+			header = true;
+			continue;
+		}
+		if (f[0][0] == '#')
+			continue;
+		if (nf > 64)
+			nf = 64;
+		if (header) {
+			error = -1;
+			for (int c = 0; c < 5; c++)
+				col[c] = -1;
+			for (int i = 0; i < nf; i++) {
+				for (int c = 0; c < 5; c++)
+					if (strcmp(f[i], names[c]) == 0)
+						col[c] = i;
+				if (strcmp(f[i], "error") == 0)
+					error = i;
+			}
+			header = false;
+			continue;
+		}
+		if (error >= 0 && error < nf)
+			return pv_fail(err, PV_ETEMP, "channels query: %.300s", f[error]);
+		for (int c = 0; c < 5; c++)
+			v[c] = col[c] >= 0 && col[c] < nf ? f[col[c]] : NULL;
+		(*n)++;
+		rc = pv_known_add(k, v[0], v[1], v[2], v[3], v[4], err);
+	}
+	return rc;
+}
+
+/*
+ * The Flux of one page: the first point of each series (a pushed-down
+ * first()), its five tags kept, one row per distinct tuple, sorted so that
+ * limit(offset) pages through a stable order.
+ */
+static char *
+known_flux(const char *bucket, size_t offset)
+{
+	static const char cols[] =
+	    "[\"campaign\", \"channel_id\", \"channel_unit\", \"channel_label\", \"device_master_sn\"]";
+	char *b = pv_flux_quote(bucket), *flux = NULL;
+
+	if (b != NULL && asprintf(&flux,
+	    "from(bucket: \"%s\")\n"
+	    "  |> range(start: 0)\n"
+	    "  |> filter(fn: (r) => r._measurement == \"electrical\")\n"
+	    "  |> first()\n"
+	    "  |> keep(columns: %s)\n"
+	    "  |> group(columns: %s)\n"
+	    "  |> limit(n: 1)\n"
+	    "  |> group()\n"
+	    "  |> sort(columns: %s)\n"
+	    "  |> limit(n: %d, offset: %zu)\n",
+	    b, cols, cols, cols, KNOWN_PAGE, offset) < 0)
+		flux = NULL;
+	free(b);
+	return flux;
+}
+
+/* InfluxDB 2: the bucket looked up (never created), then known_flux() page by page. */
+static int
+known_v2(influx_sink *f, pv_known *k, const char *bucket, pv_err *err)
+{
+	char *path = NULL, *flux;
+	pv_http_resp r;
+	size_t n = KNOWN_PAGE;
+	int rc;
+
+	if ((rc = org_id(f, err)) < 0 || (rc = bucket_find(f, bucket, NULL, err)) < 0)
+		return rc;
+	if (rc == 0)
+		return pv_fail(err, PV_ENOENT, "bucket %s not found", bucket);
+	if (asprintf(&path, "/api/v2/query?orgID=%s", f->org_id) < 0)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	rc = PV_OK;
+	for (size_t page = 0; n == KNOWN_PAGE && rc == PV_OK; page++) {
+		if (page == KNOWN_PAGES_MAX) {
+			rc = pv_fail(err, PV_ETEMP, "channels query: more than %d pages", KNOWN_PAGES_MAX);
+			break;
+		}
+		if ((flux = known_flux(bucket, page * KNOWN_PAGE)) == NULL) {
+			rc = pv_fail(err, PV_ENOMEM, "out of memory");
+			break;
+		}
+		rc = pv_http_request(f->http, &r, "POST", path, "application/vnd.flux", NULL, flux,
+		    strlen(flux), err);
+		free(flux);
+		if (rc < 0)
+			break;
+		if (r.status == 200)
+			rc = known_csv(k, r.body ? r.body : "", &n, err);
+		else
+			rc = status_error(err, "channels query", &r);
+		pv_http_resp_free(&r);
+	}
+	free(path);
+	return rc;
+}
+
+static int vm_db_values(influx_sink *f, cJSON **json, pv_err *err);
+
+/*
+ * VictoriaMetrics: one PromQL query, a result per distinct tuple, not per
+ * series: count by (the five labels) (last_over_time({__name__=~
+ * "electrical_.+",db=<db>}[<now - 1 day>s])), evaluated now. The window
+ * starts on 1970-01-02 (a window from 0 finds nothing); the answer is
+ * bounded by PV_HTTP_ANSWER_MAX (a few thousand tuples).
+ */
+static int
+known_vm(influx_sink *f, pv_known *k, const char *db, pv_err *err)
+{
+	char *d = promql_string(db), *promql = NULL, *e = NULL, *path = NULL;
+	long long now = (long long)time(NULL);
+	cJSON *dbs, *v;
+	bool found = false;
+	pv_http_resp r;
+	int rc;
+
+	if (d == NULL ||
+	    asprintf(&promql, "count by (campaign, channel_id, channel_unit, channel_label, device_master_sn) "
+		"(last_over_time({__name__=~\"electrical_.+\",db=%s}[%llds]))", d, now - 86400) < 0 ||
+	    (e = pv_http_escape(f->http, promql)) == NULL ||
+	    asprintf(&path, "/api/v1/query?query=%s&time=%lld", e, now) < 0) {
+		rc = pv_fail(err, PV_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (pv_http_request(f->http, &r, "GET", "/internal/force_flush", NULL, NULL, NULL, 0, err) == PV_OK)
+		pv_http_resp_free(&r);
+	/* no buckets there: a db label value that no series carries is an unknown bucket */
+	if ((rc = vm_db_values(f, &dbs, err)) < 0)
+		goto out;
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(dbs, "data"))
+		if (cJSON_IsString(v) && strcmp(v->valuestring, db) == 0)
+			found = true;
+	cJSON_Delete(dbs);
+	if (!found) {
+		rc = pv_fail(err, PV_ENOENT, "no series with db=%s", db);
+		goto out;
+	}
+	if ((rc = pv_http_request(f->http, &r, "GET", path, NULL, NULL, NULL, 0, err)) < 0)
+		goto out;
+	if (r.status == 200) {
+		cJSON *j = cJSON_Parse(r.body), *res;
+		cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(j, "data"), "result")) {
+			const cJSON *m = cJSON_GetObjectItemCaseSensitive(res, "metric");
+#define LABEL(name) cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, name))
+			if (rc == PV_OK)
+				rc = pv_known_add(k, LABEL("campaign"), LABEL("channel_id"), LABEL("channel_unit"),
+				    LABEL("channel_label"), LABEL("device_master_sn"), err);
+#undef LABEL
+		}
+		cJSON_Delete(j);
+	} else
+		rc = status_error(err, "channels query", &r);
+	pv_http_resp_free(&r);
+out:
+	free(d);
+	free(promql);
+	free(e);
+	free(path);
+	return rc;
+}
+
+int
+pv_influx_known_channels(pv_known *k, const pv_influx_config *cfg, const char *bucket, pv_err *err)
+{
+	pv_sink *s;
+	const char *bad;
+	int rc;
+
+	if ((bad = pv_name_problem(bucket)) != NULL)
+		return pv_fail(err, PV_EDATA, "bucket name %s", bad);
+	if ((rc = pv_sink_influx_open(&s, cfg, err)) < 0)
+		return rc;
+	rc = cfg->api == PV_API_V1 ? known_v1((influx_sink *)s, k, bucket, err) :
+	    cfg->api == PV_API_VM ? known_vm((influx_sink *)s, k, bucket, err) :
+	    known_v2((influx_sink *)s, k, bucket, err);
+	pv_sink_free(s);
+	return rc;
+}
+
+/* Adds name to the list when it is a company's raw bucket (pv_known_raw_bucket). */
+static int
+raw_add(char ***names, size_t *n, const char *name, const char *meta, pv_err *err)
+{
+	char **list;
+
+	if (!pv_known_raw_bucket(name, meta))
+		return PV_OK;
+	if ((list = realloc(*names, (*n + 1) * sizeof(*list))) == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	*names = list;
+	if ((list[*n] = strdup(name)) == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	(*n)++;
+	return PV_OK;
+}
+
+/* InfluxDB 1.x: SHOW DATABASES (one answer: a server has a few hundred at most). */
+static int
+raw_v1(influx_sink *f, char ***names, size_t *n, pv_err *err)
+{
+	cJSON *j, *res, *ser, *row;
+	int rc;
+
+	if ((rc = v1_exec(f, "SHOW DATABASES", "SHOW DATABASES", &j, err)) < 0)
+		return rc;
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
+		cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series"))
+			cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(ser, "values")) {
+				const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(row, 0));
+				if (name != NULL && rc == PV_OK)
+					rc = raw_add(names, n, name, f->cfg.meta_bucket, err);
+			}
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* InfluxDB 2: the organization's buckets, 100 a page; system buckets left out. */
+static int
+raw_v2(influx_sink *f, char ***names, size_t *n, pv_err *err)
+{
+	int rc, got = 100;
+
+	if ((rc = org_id(f, err)) < 0)
+		return rc;
+	for (int page = 0; got == 100 && rc == PV_OK && page < KNOWN_PAGES_MAX; page++) {
+		char *path = NULL;
+		pv_http_resp r;
+		cJSON *j, *b;
+
+		if (asprintf(&path, "/api/v2/buckets?orgID=%s&limit=100&offset=%d", f->org_id, page * 100) < 0)
+			return pv_fail(err, PV_ENOMEM, "out of memory");
+		rc = pv_http_request(f->http, &r, "GET", path, NULL, NULL, NULL, 0, err);
+		free(path);
+		if (rc < 0)
+			return rc;
+		if (r.status != 200) {
+			rc = status_error(err, "bucket list", &r);
+			pv_http_resp_free(&r);
+			return rc;
+		}
+		j = cJSON_Parse(r.body);
+		got = 0;
+		cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(j, "buckets")) {
+			const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "name"));
+			const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "type"));
+			got++;
+			if (name != NULL && (type == NULL || strcmp(type, "system") != 0) && rc == PV_OK)
+				rc = raw_add(names, n, name, f->cfg.meta_bucket, err);
+		}
+		cJSON_Delete(j);
+		pv_http_resp_free(&r);
+	}
+	return rc;
+}
+
+/* VictoriaMetrics: raw_vm()'s list, every db label value (from 1970 on: without start, the last day only). */
+static int
+vm_db_values(influx_sink *f, cJSON **json, pv_err *err)
+{
+	pv_http_resp r;
+	int rc;
+
+	*json = NULL;
+	if ((rc = pv_http_request(f->http, &r, "GET", "/api/v1/label/db/values?start=1", NULL, NULL, NULL, 0,
+	    err)) < 0)
+		return rc;
+	if (r.status != 200)
+		rc = status_error(err, "db label values", &r);
+	else if ((*json = cJSON_Parse(r.body)) == NULL)
+		rc = pv_fail(err, PV_ETEMP, "db label values: the server's answer is not JSON");
+	pv_http_resp_free(&r);
+	return rc;
+}
+
+static int
+raw_vm(influx_sink *f, char ***names, size_t *n, pv_err *err)
+{
+	cJSON *j, *v;
+	int rc;
+
+	if ((rc = vm_db_values(f, &j, err)) < 0)
+		return rc;
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(j, "data"))
+		if (cJSON_IsString(v) && rc == PV_OK)
+			rc = raw_add(names, n, v->valuestring, f->cfg.meta_bucket, err);
+	cJSON_Delete(j);
+	return rc;
+}
+
+int
+pv_influx_raw_buckets(char ***names, size_t *n, const pv_influx_config *cfg, pv_err *err)
+{
+	pv_sink *s;
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	if ((rc = pv_sink_influx_open(&s, cfg, err)) < 0)
+		return rc;
+	rc = cfg->api == PV_API_V1 ? raw_v1((influx_sink *)s, names, n, err) :
+	    cfg->api == PV_API_VM ? raw_vm((influx_sink *)s, names, n, err) :
+	    raw_v2((influx_sink *)s, names, n, err);
+	pv_sink_free(s);
+	if (rc < 0) {
+		for (size_t i = 0; i < *n; i++)
+			free((*names)[i]);
+		free(*names);
+		*names = NULL;
+		*n = 0;
+	}
+	return rc;
+}

@@ -38,7 +38,7 @@ complete() {
 
 @test "the commands are offered first" {
     complete "tsv_parser "
-    [ "$output" = "$(printf '%s\n' config spool status token)" ]
+    [ "$output" = "$(printf '%s\n' channels config spool status token)" ]
     complete "tsv_parser st"
     [ "$output" = status ]
 }
@@ -49,6 +49,8 @@ complete() {
     complete "tsv_parser token --"
     [[ $output == *--bucket* && $output == *--rotate* && $output == *--write* ]]
     [[ $output != *--spool* ]]
+    complete "tsv_parser channels --"
+    [ "$output" = "$(printf '%s\n' --all --bucket --config --dry-run --env-file --help --quiet --verbose)" ]
     complete "tsv_parser status --j"
     [ "$output" = --json ]
     complete "tsv_parser config --g"

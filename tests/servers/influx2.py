@@ -32,13 +32,17 @@ EConflict of InfluxDB 2) for a second mapping of the same org, db and rp);
 POST /api/v2/write; POST /api/v2/query (only the Flux shapes tsv_parser sends:
 from |> range |> filter* |> group(columns: [...])? |> count() |> yield()?;
 group() without columns sums every series into one table, group(columns:
-["file_name"]) makes one table per file name, as Flux does; buckets(),
-Grafana's Flux health check; and the downsampling Flux of issue 14, a query
-ending in |> to(bucket:, org:): checked against the shapes
+["file_name"]) makes one table per file name, as Flux does; the distinct
+tag tuples of `tsv_parser channels`: from |> range |> filter* |> first()
+|> keep(columns: C) |> group(columns: C) |> limit(n: 1) |> group()
+|> sort(columns: C) |> limit(n: N, offset: K), one table of the tuples of
+the points stored, sorted, a missing tag empty; buckets(), Grafana's Flux
+health check; and the downsampling Flux of issue 14, a query ending in
+|> to(bucket:, org:) |> group() |> count(): checked against the shapes
 src/sink/downsample_flux.c builds (see parse_downsample), each source bucket
 readable and the target writable by the token, recorded (GET /__test/flux)
-and answered as InfluxDB answers a to() query -- the rows written, as CSV;
-this server computes no means, so no rows: the empty answer "\r\n").
+and answered with no row: this server computes no means, so the empty
+answer "\r\n").
 
 Control API (no auth; never touched by fault rules):
     POST   /__test/faults     JSON rule or list of rules, appended to the queue
@@ -1050,6 +1054,8 @@ class FluxQuery:
         self.grouped = False
         self.group_columns = []
         self.result = "_result"
+        self.distinct = None      # the kept columns of the distinct-tuples shape
+        self.limit = (0, 0)       # its final limit(n, offset)
 
 
 class FluxParser:
@@ -1238,6 +1244,31 @@ class FluxParser:
                 q.grouped = True
                 q.group_columns = a.get("columns", [])
                 stage = 2
+            elif f == "first" and stage == 1:
+                self.args({})
+                stage = 10
+            elif f == "keep" and stage == 10:
+                q.distinct = self.args({"columns": self.string_list}).get("columns", [])
+                stage = 11
+            elif f == "group" and stage == 11:
+                if self.args({"columns": self.string_list}).get("columns") != q.distinct:
+                    raise FluxError("group(columns:) must list the kept columns here", name)
+                stage = 12
+            elif f == "limit" and stage == 12:
+                if self.args({"n": self.integer}).get("n") != 1:
+                    raise FluxError("limit(n: 1) expected here", name)
+                stage = 13
+            elif f == "group" and stage == 13:
+                self.args({})
+                stage = 14
+            elif f == "sort" and stage == 14:
+                if self.args({"columns": self.string_list}).get("columns") != q.distinct:
+                    raise FluxError("sort(columns:) must list the kept columns here", name)
+                stage = 15
+            elif f == "limit" and stage == 15:
+                a = self.args({"n": self.integer, "offset": self.integer})
+                q.limit = (a.get("n", 0), a.get("offset", 0))
+                stage = 16
             elif f == "count" and stage in (1, 2):
                 a = self.args({"column": self.string})
                 if a.get("column", "_value") != "_value":
@@ -1254,9 +1285,16 @@ class FluxParser:
         t = self.peek()
         if t.kind != "eof":
             raise FluxError("unexpected %s" % self.describe(t), t)
-        if stage < 3:
-            raise FluxError("this test server needs the query to end with count()", t)
+        if stage < 3 or 10 <= stage < 16:
+            raise FluxError("this test server needs the query to end with count() "
+                            "or the distinct-tuples shape's limit()", t)
         return q
+
+    def integer(self):
+        t = self.take()
+        if t.kind != "int":
+            raise FluxError("expected integer, got %s" % self.describe(t), t)
+        return int(t.value)
 
 
 def column_value(m, tags, f, col):
@@ -2194,6 +2232,8 @@ class Api:
             if b is None or not allowed(auth, "read", "buckets", b["id"], b["orgID"]):
                 raise ApiError("not found", 'failed to initialize execute state: could not find bucket "%s"'
                                % fq.bucket)
+            if fq.distinct is not None:
+                return self.distinct_csv(fq, st.points.get(b["id"], {}), dialect)
             series = {}
             for (m, tags, f, ts) in st.points.get(b["id"], {}):
                 if not fq.start <= ts < fq.stop:
@@ -2250,6 +2290,20 @@ class Api:
                                % rec["to"])
             st.flux_to.append(rec)
         return encode_csv("_result", [], dialect)
+
+    @staticmethod
+    def distinct_csv(fq, points, dialect):
+        """The distinct-tuples shape: one table, a row per distinct value of
+        the kept columns over the points in range that pass the filters
+        (a missing tag empty), sorted, then limit(n, offset)."""
+        tuples = set()
+        for (m, tags, f, ts) in points:
+            if fq.start <= ts < fq.stop and all(column_value(m, tags, f, c) == v for c, v in fq.conds):
+                tuples.add(tuple(column_value(m, tags, f, c) or "" for c in fq.distinct))
+        n, offset = fq.limit
+        rows = [list(t) for t in sorted(tuples)][offset:offset + n]
+        cols = [(c, "string", False) for c in fq.distinct]
+        return encode_csv(fq.result, [(cols, rows)] if rows else [], dialect)
 
     def buckets_csv(self, org, auth, dialect):
         """buckets() (Grafana's Flux health check): one table of the buckets of
