@@ -63,7 +63,7 @@ static const setting table[] = {
 	{ "spool", "dir", "TSV_SPOOL_DIR", K_STRING, "<data folder>/../spool", 0, 0, NULL, "copies of the uploads, waiting for the worker" },
 	{ "reports", "dir", "TSV_REPORT_DIR", K_STRING, "<data folder>/../logs/reports", 0, 0, NULL, "run reports" },
 	{ "reports", "keep_days", "TSV_REPORT_KEEP_DAYS", K_NUMBER, "90", 0, 36500, NULL, "reports older are pruned; 0 keeps all" },
-	{ "downsample", "enabled", "TSV_DOWNSAMPLE", K_BOOL, "1", 0, 0, NULL, "means per window after each file (v1)" },
+	{ "downsample", "enabled", "TSV_DOWNSAMPLE", K_BOOL, "1", 0, 0, NULL, "means per window after each file (InfluxDB 2 and 1.x)" },
 	{ "downsample", "levels", "TSV_DOWNSAMPLE_LEVELS", K_LEVELS, "1h,1d,1w", 0, 0, NULL, "windows: 1h, 1d, 1w (a list)" },
 	{ "config_api", "url", "CONFIG_API_URL", K_STRING, NULL, 0, 0, NULL, "each file's channels posted there (unset: none)" },
 	{ "log", "level", "TSV_LOG_LEVEL", K_ENUM, "INFO", 0, 0, "DEBUG|INFO|WARNING|WARN|ERROR", "log level" },
