@@ -61,6 +61,15 @@ int pv_sink_influx_open(pv_sink **out, const pv_influx_config *cfg, pv_err *err)
 int pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bucket,
     bool write, bool rotate, pv_err *err);
 
+/*
+ * `tsv_parser downsample`: the instants (ns) of the first and last point of
+ * measurement electrical in raw bucket (database) `bucket` of sink `s`
+ * (from pv_sink_influx_open, InfluxDB 2 or 1.x). 1 with *first, *last; 0
+ * when it holds none; PV_ENOENT when the bucket does not exist; < 0 else.
+ * Each answer is one row.
+ */
+int pv_sink_influx_span(pv_sink *s, const char *bucket, int64_t *first, int64_t *last, pv_err *err);
+
 /* The InfluxDB 1.x user of `tsv_parser token` for a database: <db>_read, <db>_write (free it). */
 char *pv_influx_v1_user(const char *database, bool write);
 
