@@ -28,6 +28,7 @@
 #include "powerview/report.h"
 #include "powerview/run.h"
 #include "powerview/scan.h"
+#include "powerview/settle.h"
 #include "powerview/spool.h"
 #include "powerview/status.h"
 #include "powerview/timeparse.h"
@@ -929,6 +930,7 @@ typedef struct ds_job {
 	const char *start_arg, *end_arg;
 	char levels[32];         /* the levels, "1h,1d,1w" */
 	char *state_path;        /* NULL: not resumable */
+	bool state_warned;       /* a state could not be written: said once */
 	/* where a previous run stopped (valid: a state of the same job was read) */
 	bool resume;
 	char *r_bucket;
@@ -1096,7 +1098,7 @@ ds_add_arg(cJSON *o, const char *name, const char *v)
 
 /* Writes the state atomically (temporary file, fsync, rename, fsync of the folder), mode 0600. */
 static int
-ds_state_write(const ds_job *j, const char *bucket, pv_level level, int64_t start, int64_t end, int64_t done)
+ds_state_write(ds_job *j, const char *bucket, pv_level level, int64_t start, int64_t end, int64_t done)
 {
 	char num[3][24], *tmp = NULL, *text = NULL, *slash;
 	cJSON *o = cJSON_CreateObject();
@@ -1140,9 +1142,11 @@ ds_state_write(const ds_job *j, const char *bucket, pv_level level, int64_t star
 	}
 	rc = 0;
 out:
-	if (rc < 0)
+	if (rc < 0 && !j->state_warned) {
 		pv_warn("downsample state %s: cannot write it: %s (an interrupted backfill starts over)",
 		    j->state_path, strerror(errno));
+		j->state_warned = true;
+	}
 	if (fd >= 0)
 		close(fd);
 	if (tmp != NULL) {
@@ -1428,10 +1432,9 @@ downsample_main(int argc, char **argv)
 	/* the state beside the run reports */
 	s = getenv("TSV_REPORT_DIR");
 	dir = s != NULL && s[0] != '\0' ? strdup(s) : pv_run_default_report_dir(real);
-	if (dir == NULL || ((mkdir(dir, 0750) < 0 && errno != EEXIST)) ||
-	    asprintf(&job.state_path, "%s/%s", dir, DS_STATE_NAME) < 0) {
+	if (dir == NULL || pv_mkdirs(dir, &err) < 0 || asprintf(&job.state_path, "%s/%s", dir, DS_STATE_NAME) < 0) {
 		pv_warn("reports folder %s: %s: the backfill cannot be resumed if interrupted",
-		    dir ? dir : "?", strerror(errno));
+		    dir ? dir : "?", dir ? err.msg : strerror(errno));
 		job.state_path = NULL;
 	}
 	ds_state_read(&job);

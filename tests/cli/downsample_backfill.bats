@@ -247,10 +247,47 @@ PY
     assert_status 0
     assert_eq "$output" "1h 15, 1d 2, 1w 1"
     assert_contains "$stderr" "downsample $b 1d: 439 windows written (2025-01-01 .. 2026-03-15)"
+    # no progress line in a pipe
+    [[ "$stderr" != *$'\r'* && "$stderr" != *"chunks"* ]]
     assert_no_file "$STATE"
     ds -d "$DATA" --bucket "$b"
     assert_status 0
     assert_eq "$(flux 'len(F)')" 36
+}
+
+@test "backfill v2: on a terminal, a progress line per chunk, drawn in place with \\r" {
+    v2
+    mkdir -p "$DATA/acme"
+    points acme "$T0" "$T1"
+    on_tty downsample -d "$DATA"
+    assert_status 0
+    local tty
+    tty=$(cat "$BATS_TEST_TMPDIR/tty")
+    assert_contains "$tty" $'\r''downsample: acme 1h 2025-01-01 .. 2025-01-31, 1/15 chunks'
+    assert_contains "$tty" $'\r''downsample: acme 1h 2026-02-25 .. 2026-03-15, 15/15 chunks'
+    assert_contains "$tty" 'downsample: acme 1w 2024-12-30 .. 2026-03-15, 1/1 chunks'
+    assert_contains "$tty" "[INFO] tsv_parser: downsample acme 1w: 63 windows written"
+    # -q: none
+    on_tty downsample -q -d "$DATA"
+    assert_status 0
+    [[ "$(cat "$BATS_TEST_TMPDIR/tty")" != *chunks* ]]
+}
+
+@test "backfill v2: a query refused (400) is exit 78, the state kept for a rerun (default: beside the run reports)" {
+    v2
+    unset TSV_REPORT_DIR
+    STATE="$DATA/../logs/reports/downsample-state.json"
+    mkdir -p "$DATA/acme"
+    points acme "$T0" "$T1"
+    influx2 POST /__test/faults '{"path": "/api/v2/query", "after": 3, "status": 400, "body": {"code": "invalid", "message": "refused"}}' >/dev/null
+    ds -d "$DATA"
+    assert_status 78
+    assert_contains "$stderr" "HTTP 400"
+    assert_file "$STATE"
+    ds -d "$DATA"
+    assert_status 0
+    assert_contains "$stderr" "resuming"
+    assert_no_file "$STATE"
 }
 
 @test "backfill v2: a dead server after the 2nd chunk: exit 75, state saved (0600); the same command resumes at the 3rd chunk and removes it" {
