@@ -1222,9 +1222,9 @@ ds_level(ds_job *j, pv_sink *sink, pv_tz *tz, const char *bucket, pv_level level
 			ds_state_write(j, bucket, level, tmin, tmax, from);
 		if (more && pv_stop_signal() != 0) {
 			pv_log_status(NULL);
+			ds_date(a, tz, from - 1);
 			pv_warn("downsample interrupted by signal %d: %s %s done up to %s; "
-			    "the same command resumes there", pv_stop_signal(), bucket, pv_level_name(level),
-			    (ds_date(a, tz, from - 1), a));
+			    "the same command resumes there", pv_stop_signal(), bucket, pv_level_name(level), a);
 			return EX_TEMPFAIL;
 		}
 	}
