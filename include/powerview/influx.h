@@ -80,6 +80,13 @@ int pv_influx_known_channels(pv_known *k, const pv_influx_config *cfg, const cha
  * name are the caller's to free. VictoriaMetrics: the db label's values.
  */
 int pv_influx_raw_buckets(char ***names, size_t *n, const pv_influx_config *cfg, pv_err *err);
+ * `tsv_parser downsample`: the instants (ns) of the first and last point of
+ * measurement electrical in raw bucket (database) `bucket` of sink `s`
+ * (from pv_sink_influx_open, InfluxDB 2 or 1.x). 1 with *first, *last; 0
+ * when it holds none; PV_ENOENT when the bucket does not exist; < 0 else.
+ * Each answer is one row.
+ */
+int pv_sink_influx_span(pv_sink *s, const char *bucket, int64_t *first, int64_t *last, pv_err *err);
 
 /* The InfluxDB 1.x user of `tsv_parser token` for a database: <db>_read, <db>_write (free it). */
 char *pv_influx_v1_user(const char *database, bool write);

@@ -46,6 +46,30 @@ int pv_windows(pv_tz *tz, pv_level level, int64_t tmin, int64_t tmax, pv_window 
     size_t *n, pv_err *err);
 
 /*
+ * One chunk of a long range: the windows from the one containing `from` on,
+ * at most `max` of them, stopping after the one containing `tmax`
+ * (from <= tmax). *more: the last window ends at or before tmax (the next
+ * chunk starts `from` its end). *out is malloc'ed (free it).
+ */
+int pv_windows_chunk(pv_tz *tz, pv_level level, int64_t from, int64_t tmax, size_t max,
+    pv_window **out, size_t *n, bool *more, pv_err *err);
+
+/*
+ * Whether a level is recomputed by one statement (InfluxQL) or stream
+ * (Flux) per window: weeks, and any level in a POSIX zone (no tz() for it).
+ */
+bool pv_downsample_per_window(pv_level level, pv_tz *tz);
+
+/*
+ * The most windows one downsampling request covers: 720 hours (30 days),
+ * 366 days, 520 weeks, and never more than PV_CHUNK_STATEMENTS windows
+ * when each is a statement of its own. A range is walked chunk by chunk:
+ * memory and request size stay bounded whatever the range.
+ */
+#define PV_CHUNK_STATEMENTS 200
+size_t pv_downsample_chunk_max(pv_level level, pv_tz *tz);
+
+/*
  * InfluxDB 1.x: the InfluxQL statements (';'-separated, one request) that
  * recompute `windows` (from pv_windows, contiguous) of `level` from
  * "<db>"."autogen"."electrical" into "<db>_<level>"."autogen"."electrical":

@@ -209,8 +209,8 @@ pv_window_at(pv_tz *tz, pv_level level, int64_t t, pv_window *out, pv_err *err)
 }
 
 int
-pv_windows(pv_tz *tz, pv_level level, int64_t tmin, int64_t tmax, pv_window **out, size_t *n,
-    pv_err *err)
+pv_windows_chunk(pv_tz *tz, pv_level level, int64_t from, int64_t tmax, size_t max, pv_window **out,
+    size_t *n, bool *more, pv_err *err)
 {
 	pv_window *v = NULL, w;
 	size_t len = 0, cap = 0;
@@ -218,19 +218,19 @@ pv_windows(pv_tz *tz, pv_level level, int64_t tmin, int64_t tmax, pv_window **ou
 
 	*out = NULL;
 	*n = 0;
-	if (tmin > tmax)
+	*more = false;
+	if (from > tmax)
 		return pv_fail(err, PV_EDATA, "empty time range");
-	rc = pv_window_at(tz, level, tmin, &w, err);
+	if (max == 0)
+		return pv_fail(err, PV_EDATA, "a chunk of no window");
+	rc = pv_window_at(tz, level, from, &w, err);
 	while (rc == PV_OK) {
-		if (len == PV_WINDOWS_MAX) {
-			rc = pv_fail(err, PV_EDATA, "more than %d %s windows: chunk the range",
-			    PV_WINDOWS_MAX, pv_level_name(level));
-			break;
-		}
 		if (len == cap) {
 			size_t nc = cap ? cap * 2 : 8;
-			pv_window *nv = realloc(v, nc * sizeof(*v));
-			if (nv == NULL) {
+			pv_window *nv;
+			if (nc > max)
+				nc = max;
+			if ((nv = realloc(v, nc * sizeof(*v))) == NULL) {
 				rc = pv_fail(err, PV_ENOMEM, "out of memory");
 				break;
 			}
@@ -240,15 +240,51 @@ pv_windows(pv_tz *tz, pv_level level, int64_t tmin, int64_t tmax, pv_window **ou
 		v[len++] = w;
 		if (w.end > tmax)
 			break;
+		if (len == max) {
+			*more = true;
+			break;
+		}
 		rc = pv_window_at(tz, level, w.end, &w, err);
 	}
 	if (rc != PV_OK) {
 		free(v);
+		*more = false;
 		return rc;
 	}
 	*out = v;
 	*n = len;
 	return PV_OK;
+}
+
+int
+pv_windows(pv_tz *tz, pv_level level, int64_t tmin, int64_t tmax, pv_window **out, size_t *n,
+    pv_err *err)
+{
+	bool more;
+	int rc = pv_windows_chunk(tz, level, tmin, tmax, PV_WINDOWS_MAX, out, n, &more, err);
+
+	if (rc == PV_OK && more) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return pv_fail(err, PV_EDATA, "more than %d %s windows: chunk the range",
+		    PV_WINDOWS_MAX, pv_level_name(level));
+	}
+	return rc;
+}
+
+bool
+pv_downsample_per_window(pv_level level, pv_tz *tz)
+{
+	return level == PV_LEVEL_1W || !pv_tz_is_iana(tz);
+}
+
+size_t
+pv_downsample_chunk_max(pv_level level, pv_tz *tz)
+{
+	size_t n = level == PV_LEVEL_1H ? 720 : level == PV_LEVEL_1D ? 366 : 520;
+
+	return pv_downsample_per_window(level, tz) && n > PV_CHUNK_STATEMENTS ? PV_CHUNK_STATEMENTS : n;
 }
 
 /* ---- InfluxDB 1.x statements ---- */
@@ -351,7 +387,7 @@ pv_downsample_influxql(char **out, const char *db, pv_level level, pv_tz *tz,
 	if (asprintf(&target, "%s_%s", db, pv_level_name(level)) < 0) {
 		target = NULL;
 		b.oom = true;
-	} else if (level != PV_LEVEL_1W && pv_tz_is_iana(tz)) {
+	} else if (!pv_downsample_per_window(level, tz)) {
 		zone = pv_influxql_string(pv_tz_name(tz));
 		sb_add(&g, "time(");
 		sb_add(&g, pv_level_name(level));

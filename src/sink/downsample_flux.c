@@ -158,7 +158,7 @@ pv_downsample_flux(char **out, const char *org, const char *bucket, pv_level lev
 			return pv_fail(err, PV_EDATA, "downsampling: empty window");
 	if (asprintf(&target, "%s_%s", bucket, pv_level_name(level)) < 0)
 		return pv_fail(err, PV_ENOMEM, "out of memory");
-	if (level != PV_LEVEL_1W && pv_tz_is_iana(tz)) {
+	if (!pv_downsample_per_window(level, tz)) {
 		fb_add(&b, "import \"timezone\"\n\n");
 		fb_source(&b, "    ", bucket, fields, nfields, w[0].start, w[nw - 1].end);
 		fb_add(&b, "    |> aggregateWindow(every: ");

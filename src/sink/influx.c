@@ -21,6 +21,7 @@
 #include "powerview/influx.h"
 #include "powerview/log.h"
 #include "powerview/path.h"
+#include "powerview/timeparse.h"
 #include "powerview/windows.h"
 
 typedef struct influx_sink {
@@ -1350,20 +1351,81 @@ out:
 }
 
 /*
- * InfluxDB 1.x: the statements of every level in one POST /query; the
- * statements of level i are results [first[i], first[i] + count[i]), each
- * checked (after an error the server runs none of the rest).
+ * InfluxDB 1.x: one chunk's statements (nstmt of them) in one POST /query,
+ * each result checked (after an error the server runs none of the rest).
+ */
+static int
+v1_ds_post(influx_sink *f, const char *db, pv_level level, const char *q, size_t nstmt, pv_err *err)
+{
+	char *eq = NULL, *body = NULL;
+	const char *why = NULL;
+	cJSON *j = NULL, *res;
+	const cJSON *e;
+	size_t got = 0;
+	pv_http_resp r;
+	int rc;
+
+	if ((eq = pv_http_escape(f->http, q)) == NULL || asprintf(&body, "q=%s", eq) < 0) {
+		free(eq);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	free(eq);
+	rc = pv_http_request(f->http, &r, "POST", "/query", "application/x-www-form-urlencoded", NULL, body,
+	    strlen(body), err);
+	free(body);
+	if (rc < 0)
+		return rc;
+	if (r.status != 200)
+		rc = status_error(err, "downsampling query", &r);
+	else if ((j = cJSON_Parse(r.body)) == NULL)
+		rc = pv_fail(err, PV_ETEMP, "downsampling query: the server's answer is not JSON");
+	pv_http_resp_free(&r);
+	if (rc < 0)
+		return rc;
+	e = cJSON_GetObjectItemCaseSensitive(j, "error");
+	if (cJSON_IsString(e)) {
+		rc = pv_fail(err, PV_ETEMP, "downsampling query: %s", e->valuestring);
+		goto out;
+	}
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results")) {
+		e = cJSON_GetObjectItemCaseSensitive(res, "error");
+		got++;
+		if (cJSON_IsString(e) && why == NULL)
+			why = e->valuestring;
+	}
+	/* the first failure is named; after it the server may run, and answer, nothing */
+	if (why != NULL)
+		/* 1.6 may answer a request whose statement failed with only "not executed" */
+		rc = pv_fail(err, PV_ETEMP, "downsampling into %s_%s failed: %s%s", db, pv_level_name(level),
+		    why, strcmp(why, "not executed") == 0 ? " (the server gave no reason: a field "
+		    "type conflict in that database, or a write it refused)" : "");
+	else if (got != nstmt)
+		rc = pv_fail(err, PV_ETEMP, "downsampling query: %zu results for %zu statements", got, nstmt);
+out:
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* Between two chunks: a run or a backfill asked to stop does not start the next. */
+static int
+ds_stopped(pv_err *err)
+{
+	if (pv_stop_signal() == 0)
+		return PV_OK;
+	return pv_fail(err, PV_ETEMP, "downsampling interrupted by signal %d", pv_stop_signal());
+}
+
+/*
+ * InfluxDB 1.x: per level, the range walked in chunks (pv_windows_chunk,
+ * pv_downsample_chunk_max), one POST /query each.
  */
 static int
 downsample_v1(influx_sink *f, const char *db, int64_t tmin, int64_t tmax, pv_tz *tz,
     const pv_level *levels, size_t nlevels, pv_downsample_figure *out, pv_err *err)
 {
-	char **fields = NULL, **tags = NULL, *all = NULL, *body = NULL, *eq = NULL;
-	size_t nfields = 0, ntags = 0, len = 0, first[PV_LEVELS_MAX] = { 0 }, count[PV_LEVELS_MAX] = { 0 };
-	size_t nw[PV_LEVELS_MAX] = { 0 };
-	size_t nstmt = 0;
-	cJSON *j = NULL, *res;
-	pv_http_resp r;
+	char **fields = NULL, **tags = NULL;
+	size_t nfields = 0, ntags = 0;
+	uint64_t nw[PV_LEVELS_MAX] = { 0 };
 	int rc;
 
 	if (nlevels > PV_LEVELS_MAX)
@@ -1381,87 +1443,32 @@ downsample_v1(influx_sink *f, const char *db, int64_t tmin, int64_t tmax, pv_tz 
 	if ((rc = v1_keys(f, db, false, &fields, &nfields, err)) < 0 ||
 	    (nfields > 0 && (rc = v1_keys(f, db, true, &tags, &ntags, err)) < 0))
 		goto out;
-	if (nfields == 0) {
-		rc = PV_OK; /* nothing to average: every level done, no window written */
-		goto out;
-	}
-	for (size_t i = 0; i < nlevels; i++) {
-		pv_window *w = NULL;
-		char *q = NULL, *na;
-		if ((rc = pv_windows(tz, levels[i], tmin, tmax, &w, &nw[i], err)) < 0)
-			goto out;
-		rc = pv_downsample_influxql(&q, db, levels[i], tz, (const char *const *)fields, nfields,
-		    (const char *const *)tags, ntags, w, nw[i], err);
-		free(w);
-		if (rc < 0)
-			goto out;
-		/* as pv_downsample_influxql builds them: one grouped statement, or one a window */
-		first[i] = nstmt;
-		count[i] = levels[i] != PV_LEVEL_1W && pv_tz_is_iana(tz) ? 1 : nw[i];
-		nstmt += count[i];
-		if ((na = realloc(all, len + strlen(q) + 2)) == NULL) {
-			free(q);
-			rc = pv_fail(err, PV_ENOMEM, "out of memory");
-			goto out;
-		}
-		all = na;
-		len += (size_t)sprintf(all + len, "%s%s", len ? ";" : "", q);
-		free(q);
-	}
-	if ((eq = pv_http_escape(f->http, all)) == NULL || asprintf(&body, "q=%s", eq) < 0) {
-		body = NULL;
-		rc = pv_fail(err, PV_ENOMEM, "out of memory");
-		goto out;
-	}
-	rc = pv_http_request(f->http, &r, "POST", "/query", "application/x-www-form-urlencoded", NULL, body,
-	    strlen(body), err);
-	if (rc < 0)
-		goto out;
-	if (r.status != 200)
-		rc = status_error(err, "downsampling query", &r);
-	else if ((j = cJSON_Parse(r.body)) == NULL)
-		rc = pv_fail(err, PV_ETEMP, "downsampling query: the server's answer is not JSON");
-	pv_http_resp_free(&r);
-	if (rc < 0)
-		goto out;
-	{
-		const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-		size_t got = 0;
-		bool failed[PV_LEVELS_MAX] = { false };
-		const char *why = NULL;
+	/* nfields 0: nothing to average, every level done, no window written */
+	for (size_t i = 0; i < nlevels && nfields > 0 && rc == PV_OK; i++) {
+		int64_t from = tmin;
+		bool more = true;
 
-		if (cJSON_IsString(e)) {
-			rc = pv_fail(err, PV_ETEMP, "downsampling query: %s", e->valuestring);
-			goto out;
-		}
-		cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results")) {
-			const cJSON *id = cJSON_GetObjectItemCaseSensitive(res, "statement_id");
-			size_t sid = cJSON_IsNumber(id) && id->valuedouble >= 0 ? (size_t)id->valuedouble : got;
-			e = cJSON_GetObjectItemCaseSensitive(res, "error");
-			got++;
-			if (!cJSON_IsString(e))
-				continue;
-			for (size_t i = 0; i < nlevels; i++)
-				if (sid >= first[i] && sid < first[i] + count[i]) {
-					if (!failed[i] && why == NULL)
-						why = e->valuestring;
-					failed[i] = true;
-				}
-		}
-		/* the first failure is named; after it the server may run, and answer, nothing */
-		for (size_t i = 0; i < nlevels; i++) {
-			if (failed[i]) {
-				/* 1.6 may answer a request whose statement failed with only "not executed" */
-				rc = pv_fail(err, PV_ETEMP, "downsampling into %s_%s failed: %s%s", db,
-				    pv_level_name(levels[i]), why ? why : "?",
-				    why && strcmp(why, "not executed") == 0 ? " (the server gave no reason: a field "
-				    "type conflict in that database, or a write it refused)" : "");
-				goto out;
+		while (more && rc == PV_OK) {
+			pv_window *w = NULL;
+			size_t n = 0;
+			char *q = NULL;
+
+			if ((rc = pv_windows_chunk(tz, levels[i], from, tmax,
+			    pv_downsample_chunk_max(levels[i], tz), &w, &n, &more, err)) < 0)
+				break;
+			rc = pv_downsample_influxql(&q, db, levels[i], tz, (const char *const *)fields, nfields,
+			    (const char *const *)tags, ntags, w, n, err);
+			from = w[n - 1].end;
+			free(w);
+			/* as pv_downsample_influxql builds them: one grouped statement, or one a window */
+			if (rc == PV_OK)
+				rc = v1_ds_post(f, db, levels[i], q, pv_downsample_per_window(levels[i], tz) ? n : 1, err);
+			free(q);
+			if (rc == PV_OK) {
+				nw[i] += n;
+				if (more)
+					rc = ds_stopped(err);
 			}
-		}
-		if (got != nstmt) {
-			rc = pv_fail(err, PV_ETEMP, "downsampling query: %zu results for %zu statements", got, nstmt);
-			goto out;
 		}
 	}
 out:
@@ -1469,32 +1476,29 @@ out:
 		out->n = nlevels;
 		for (size_t i = 0; i < nlevels; i++) {
 			out->levels[i] = levels[i];
-			out->windows[i] = nfields == 0 ? 0 : nw[i];
+			out->windows[i] = nw[i];
 		}
 	}
-	cJSON_Delete(j);
 	for (size_t i = 0; i < nfields; i++)
 		free(fields[i]);
 	free(fields);
 	for (size_t i = 0; i < ntags; i++)
 		free(tags[i]);
 	free(tags);
-	free(all);
-	free(eq);
-	free(body);
 	return rc;
 }
 
 /*
- * InfluxDB 2: one Flux query a level (pv_downsample_flux), every field of
- * the measurement averaged (PowerView writes floats only). The answer is
- * the count of the rows written, not the rows: a backfill's would be large.
+ * InfluxDB 2: per level, the range walked in chunks, one Flux query each
+ * (pv_downsample_flux), every field of the measurement averaged
+ * (PowerView writes floats only). The answer is the count of the rows
+ * written, not the rows.
  */
 static int
 downsample_v2(influx_sink *f, const char *bucket, int64_t tmin, int64_t tmax, pv_tz *tz,
     const pv_level *levels, size_t nlevels, pv_downsample_figure *out, pv_err *err)
 {
-	size_t nw[PV_LEVELS_MAX] = { 0 };
+	uint64_t nw[PV_LEVELS_MAX] = { 0 };
 	char *path = NULL;
 	int rc;
 
@@ -1505,26 +1509,39 @@ downsample_v2(influx_sink *f, const char *bucket, int64_t tmin, int64_t tmax, pv
 	if (asprintf(&path, "/api/v2/query?orgID=%s", f->org_id) < 0)
 		return pv_fail(err, PV_ENOMEM, "out of memory");
 	for (size_t i = 0; i < nlevels && rc == PV_OK; i++) {
-		pv_window *w = NULL;
-		char *flux = NULL;
-		pv_http_resp r;
+		int64_t from = tmin;
+		bool more = true;
 
-		if ((rc = pv_windows(tz, levels[i], tmin, tmax, &w, &nw[i], err)) < 0)
-			break;
-		rc = pv_downsample_flux(&flux, f->cfg.org, bucket, levels[i], tz, NULL, 0, w, nw[i], err);
-		free(w);
-		if (rc < 0)
-			break;
-		rc = pv_http_request(f->http, &r, "POST", path, "application/vnd.flux", NULL, flux,
-		    strlen(flux), err);
-		free(flux);
-		if (rc < 0)
-			break;
-		if (r.status != 200)
-			rc = status_error(err, "downsampling query", &r);
-		else
-			rc = csv_counts(r.body ? r.body : "", "downsampling query", NULL, 0, NULL, err);
-		pv_http_resp_free(&r);
+		while (more && rc == PV_OK) {
+			pv_window *w = NULL;
+			size_t n = 0;
+			char *flux = NULL;
+			pv_http_resp r;
+
+			if ((rc = pv_windows_chunk(tz, levels[i], from, tmax,
+			    pv_downsample_chunk_max(levels[i], tz), &w, &n, &more, err)) < 0)
+				break;
+			rc = pv_downsample_flux(&flux, f->cfg.org, bucket, levels[i], tz, NULL, 0, w, n, err);
+			from = w[n - 1].end;
+			free(w);
+			if (rc < 0)
+				break;
+			rc = pv_http_request(f->http, &r, "POST", path, "application/vnd.flux", NULL, flux,
+			    strlen(flux), err);
+			free(flux);
+			if (rc < 0)
+				break;
+			if (r.status != 200)
+				rc = status_error(err, "downsampling query", &r);
+			else
+				rc = csv_counts(r.body ? r.body : "", "downsampling query", NULL, 0, NULL, err);
+			pv_http_resp_free(&r);
+			if (rc == PV_OK) {
+				nw[i] += n;
+				if (more)
+					rc = ds_stopped(err);
+			}
+		}
 		if (rc < 0 && err != NULL) {
 			char why[sizeof(err->msg)];
 			snprintf(why, sizeof(why), "%s", err->msg);
@@ -2475,4 +2492,169 @@ pv_influx_raw_buckets(char ***names, size_t *n, const pv_influx_config *cfg, pv_
 		*n = 0;
 	}
 	return rc;
+}
+
+/* ---- tsv_parser downsample: a bucket's span ---- */
+
+/* InfluxDB 1.x: 1 when SHOW DATABASES lists db, 0 when not, < 0 error. */
+static int
+v1_db_exists(influx_sink *f, const char *db, pv_err *err)
+{
+	cJSON *j = NULL, *res, *ser, *row;
+	int rc = v1_exec(f, "SHOW DATABASES", "SHOW DATABASES", &j, err);
+
+	if (rc < 0)
+		return rc;
+	rc = 0;
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
+		cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series"))
+			cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(ser, "values")) {
+				const cJSON *name = cJSON_GetArrayItem(row, 0);
+				if (cJSON_IsString(name) && strcmp(name->valuestring, db) == 0)
+					rc = 1;
+			}
+	cJSON_Delete(j);
+	return rc;
+}
+
+/*
+ * InfluxDB 1.x: the time of the first (or last) point, all series merged,
+ * LIMIT 1: one row whatever the data. 1 found, 0 none.
+ */
+static int
+v1_edge(influx_sink *f, const char *db, bool last, int64_t *t, pv_err *err)
+{
+	char *m = pv_influxql_ident(DS_MEASUREMENT), *q = NULL;
+	pv_http_resp r;
+	cJSON *j = NULL, *res, *ser;
+	int rc;
+
+	if (m == NULL || asprintf(&q, "SELECT * FROM %s ORDER BY time %s LIMIT 1", m, last ? "DESC" : "ASC") < 0) {
+		free(m);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	free(m);
+	rc = v1_query(f, &r, db, q, false, err);
+	free(q);
+	if (rc < 0)
+		return rc;
+	rc = v1_statement_error(err, "first and last point", &r, &j);
+	pv_http_resp_free(&r);
+	if (rc < 0)
+		return rc;
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
+		cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series")) {
+			const cJSON *v = cJSON_GetArrayItem(cJSON_GetArrayItem(
+			    cJSON_GetObjectItemCaseSensitive(ser, "values"), 0), 0);
+			if (rc == 0 && cJSON_IsString(v)) {
+				if (pv_rfc3339_parse(v->valuestring, t) < 0)
+					rc = pv_fail(err, PV_ETEMP, "first and last point: not a time: %.40s", v->valuestring);
+				else
+					rc = 1;
+			}
+		}
+	cJSON_Delete(j);
+	return rc;
+}
+
+/*
+ * InfluxDB 2: the time of the first (or last) point: first() (last()) of
+ * each series, then the earliest (latest) of those: one row.
+ */
+static int
+v2_edge(influx_sink *f, const char *bucket, bool last, int64_t *t, pv_err *err)
+{
+	char *b = pv_flux_quote(bucket), *m = pv_flux_quote(DS_MEASUREMENT), *flux = NULL, *path = NULL;
+	char *p, *fl[64];
+	pv_http_resp r;
+	int rc, nf, col = -1;
+	bool header = true;
+
+	if (b == NULL || m == NULL ||
+	    asprintf(&flux,
+		"from(bucket: \"%s\")\n"
+		"  |> range(start: 1970-01-01T00:00:00Z, stop: 2262-04-11T00:00:00Z)\n"
+		"  |> filter(fn: (r) => r._measurement == \"%s\")\n"
+		"  |> %s()\n"
+		"  |> keep(columns: [\"_time\"])\n"
+		"  |> group()\n"
+		"  |> sort(columns: [\"_time\"], desc: %s)\n"
+		"  |> limit(n: 1)\n",
+		b, m, last ? "last" : "first", last ? "true" : "false") < 0 ||
+	    asprintf(&path, "/api/v2/query?orgID=%s", f->org_id) < 0) {
+		free(b);
+		free(m);
+		free(flux);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	free(b);
+	free(m);
+	rc = pv_http_request(f->http, &r, "POST", path, "application/vnd.flux", NULL, flux, strlen(flux), err);
+	free(flux);
+	free(path);
+	if (rc < 0)
+		return rc;
+	if (r.status != 200) {
+		rc = status_error(err, "first and last point", &r);
+		pv_http_resp_free(&r);
+		return rc;
+	}
+	rc = 0;
+	p = r.body ? r.body : "";
+	while (rc == 0 && (nf = csv_record(&p, fl, 64)) >= 0) {
+		if (nf == 0) {
+			header = true;
+			continue;
+		}
+		if (fl[0][0] == '#')
+			continue;
+		if (nf > 64)
+			nf = 64;
+		if (header) {
+			col = -1;
+			for (int i = 0; i < nf; i++)
+				if (strcmp(fl[i], "_time") == 0)
+					col = i;
+				else if (strcmp(fl[i], "error") == 0)
+					col = -2 - i;
+			header = false;
+		} else if (col <= -2 && -2 - col < nf)
+			rc = pv_fail(err, PV_ETEMP, "first and last point: %.300s", fl[-2 - col]);
+		else if (col >= 0 && col < nf)
+			rc = pv_rfc3339_parse(fl[col], t) == 0 ? 1 :
+			    pv_fail(err, PV_ETEMP, "first and last point: not a time: %.40s", fl[col]);
+	}
+	pv_http_resp_free(&r);
+	return rc;
+}
+
+int
+pv_sink_influx_span(pv_sink *s, const char *bucket, int64_t *first, int64_t *last, pv_err *err)
+{
+	influx_sink *f = (influx_sink *)s;
+	int rc;
+
+	if (s == NULL || s->ops->begin != if_begin)
+		return pv_fail(err, PV_ECONFIG, "not an InfluxDB sink");
+	switch (f->cfg.api) {
+	case PV_API_V1:
+		if ((rc = v1_db_exists(f, bucket, err)) < 0)
+			return rc;
+		if (rc == 0)
+			return pv_fail(err, PV_ENOENT, "database %s does not exist", bucket);
+		if ((rc = v1_edge(f, bucket, false, first, err)) <= 0 || (rc = v1_edge(f, bucket, true, last, err)) <= 0)
+			return rc;
+		break;
+	case PV_API_V2:
+		if ((rc = org_id(f, err)) < 0 || (rc = bucket_find(f, bucket, NULL, err)) < 0)
+			return rc;
+		if (rc == 0)
+			return pv_fail(err, PV_ENOENT, "bucket %s does not exist", bucket);
+		if ((rc = v2_edge(f, bucket, false, first, err)) <= 0 || (rc = v2_edge(f, bucket, true, last, err)) <= 0)
+			return rc;
+		break;
+	default:
+		return pv_fail(err, PV_ECONFIG, "this database keeps no downsampled copies");
+	}
+	return *first <= *last ? 1 : pv_fail(err, PV_ETEMP, "first and last point out of order");
 }

@@ -38,7 +38,8 @@ complete() {
 
 @test "the commands are offered first" {
     complete "tsv_parser "
-    [ "$output" = "$(printf '%s\n' channels config spool status token)" ]
+    [ "$output" = "$(printf '%s
+' channels config downsample spool status token)" ]
     complete "tsv_parser st"
     [ "$output" = status ]
 }
@@ -55,6 +56,15 @@ complete() {
     [ "$output" = --json ]
     complete "tsv_parser config --g"
     [ "$output" = --get ]
+    complete "tsv_parser downsample --"
+    [[ $output == *--bucket* && $output == *--start* && $output == *--end* && $output == *--data-folder* ]]
+    [[ $output != *--spool* && $output != *--json* ]]
+    complete "tsv_parser downsample -d data --start 2026-01-01 --e"
+    [ "$output" = "$(printf '%s\n' --end --env-file)" ]
+    complete "tsv_parser downsample -d "
+    [ "$output" = "$(printf '%s\n' bin data logs)" ]
+    complete "tsv_parser downsample --start "
+    [ "$output" = "" ]
 }
 
 @test "-d takes folders, -t and spool .tsv files, --config YAML files" {

@@ -47,6 +47,7 @@ answer "\r\n").
 Control API (no auth; never touched by fault rules):
     POST   /__test/faults     JSON rule or list of rules, appended to the queue
     GET    /__test/faults     the rules still queued
+    DELETE /__test/faults     clear the queue (nothing else)
     POST   /__test/reset      clear faults, request log, points, user buckets,
                               DBRP mappings and authorizations (the org, the system buckets and
                               the admin token stay)
@@ -62,8 +63,8 @@ Control API (no auth; never touched by fault rules):
     POST   /__test/buckets    {"names": [...], "retentionSeconds": N?} creates
                               buckets in bulk (existing names are skipped)
 
-Fault rule fields (all optional): "path" (prefix), "method", "times" (default
-1; -1 = until reset), "status", "headers", "body" (JSON value or text),
+Fault rule fields (all optional): "path" (prefix), "method", "after" (let
+that many matching requests pass first), "times" (default 1; -1 = until reset), "status", "headers", "body" (JSON value or text),
 "delay" (seconds to sleep first), "action": "drop" (read the request, close
 without answer), "drop_mid" (read half the body, close), "hang" (read the
 request and never answer: the connection stays open, silent, until the
@@ -136,6 +137,16 @@ DS_WINDOW = re.compile(r'\s*' + _FSOURCE + r'\s*\|>\s*mean\(\s*\)'
                        r'\s*\|>\s*duplicate\(\s*column:\s*"_start"\s*,\s*as:\s*"_time"\s*\)\s*', re.S)
 DS_TAIL = re.compile(_FTAIL + r'\Z', re.S)
 TO_CALL = re.compile(r'\|>\s*to\(')
+# `tsv_parser downsample`'s first and last point of a bucket (pv_sink_influx_span)
+EDGE_QUERY = re.compile(
+    r'from\(bucket: "((?:[^"\\]|\\.)*)"\)\n'
+    r'  \|> range\(start: 1970-01-01T00:00:00Z, stop: 2262-04-11T00:00:00Z\)\n'
+    r'  \|> filter\(fn: \(r\) => r\._measurement == "((?:[^"\\]|\\.)*)"\)\n'
+    r'  \|> (first|last)\(\)\n'
+    r'  \|> keep\(columns: \["_time"\]\)\n'
+    r'  \|> group\(\)\n'
+    r'  \|> sort\(columns: \["_time"\], desc: (true|false)\)\n'
+    r'  \|> limit\(n: 1\)\n')
 
 
 def flux_unquote(s):
@@ -1437,6 +1448,9 @@ class State:
                     continue
                 if r.get("method") and r["method"].upper() != method:
                     continue
+                if r.get("after", 0) > 0:
+                    r["after"] -= 1  # this matching request passes untouched
+                    continue
                 times = r.get("times", 1)
                 if times >= 0:
                     if times <= 1:
@@ -2222,6 +2236,9 @@ class Api:
             return self.buckets_csv(org, auth, dialect)
         if TO_CALL.search(text):
             return self.downsample(org, auth, text, dialect)
+        edge = EDGE_QUERY.fullmatch(text)
+        if edge:
+            return self.edge(org, auth, edge, dialect)
         now = now_ns()
         try:
             fq = FluxParser(text, now).parse()
@@ -2266,6 +2283,25 @@ class Api:
                 tables.append((cols, [[start, stop, f, m] + [v for _, v in tags]
                                       + [series[(m, tags, f)]]]))
         return encode_csv(fq.result, tables, dialect)
+
+    def edge(self, org, auth, m, dialect):
+        """The first or last point's time of a measurement: one table, one row
+        (none when the bucket holds no point of it)."""
+        st = self.st
+        bucket, meas = flux_unquote(m.group(1)), flux_unquote(m.group(2))
+        if (m.group(3) == "last") != (m.group(4) == "true"):
+            raise ApiError("invalid", "first() sorts ascending, last() descending")
+        with st.lock:
+            b = st.bucket_by_name(org["id"], bucket)
+            if b is None or not allowed(auth, "read", "buckets", b["id"], b["orgID"]):
+                raise ApiError("not found", 'failed to initialize execute state: could not find bucket "%s"'
+                               % bucket)
+            ts = [p[3] for p in st.points.get(b["id"], {}) if p[0] == meas]
+        if not ts:
+            return encode_csv("_result", [], dialect)
+        t = max(ts) if m.group(3) == "last" else min(ts)
+        tfmt = "dateTime:" + dialect["dateTimeFormat"]
+        return encode_csv("_result", [([("_time", tfmt, False)], [[rfc3339(t, True)]])], dialect)
 
     def downsample(self, org, auth, text, dialect):
         """A query ending in to() (parse_downsample): recorded, answered with
@@ -2753,6 +2789,8 @@ class Handler(BaseHTTPRequestHandler):
                         raise ApiError("invalid", "status must be an integer")
                     if not isinstance(r.get("times", 1), int):
                         raise ApiError("invalid", "times must be an integer")
+                    if not isinstance(r.get("after", 0), int):
+                        raise ApiError("invalid", "after must be an integer")
                     if not isinstance(r.get("headers") or {}, dict):
                         raise ApiError("invalid", "headers must be an object")
                 st.add_faults(rules)
@@ -2760,6 +2798,10 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/__test/faults" and method == "GET":
                 with st.lock:
                     return self.send_json(200, list(st.faults))
+            if path == "/__test/faults" and method == "DELETE":
+                with st.lock:
+                    st.faults = []
+                return self.send_json(200, {"queued": 0})
             if path == "/__test/reset" and method == "POST":
                 st.reset()
                 return self.send_json(200, {"reset": True})

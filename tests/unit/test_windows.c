@@ -366,6 +366,76 @@ levels_list(void **state)
 	assert_int_equal(pv_levels_parse("1h,averyveryverylongword", lv, &n, &err), PV_EDATA);
 }
 
+/*
+ * Chunks: walking 2001..2030 (a hostile file's range) chunk by chunk gives
+ * pv_windows' windows of each piece, contiguous, never more than the chunk
+ * size per level (1h 720, 1d 366, 1w 200: one statement a week), the last
+ * one containing tmax; a chunk of a short range is the whole range.
+ */
+static void
+chunks(void **state)
+{
+	pv_tz *paris = zone("Europe/Paris"), *posix = zone("CET-1CEST,M3.5.0,M10.5.0/3");
+	static const size_t max[] = { 720, 366, 200 };
+	int64_t tmin = utc(2001, 1, 1, 0, 0) * NS, tmax = utc(2030, 6, 1, 12, 0) * NS;
+	pv_err err = { "" };
+
+	(void)state;
+	for (int lv = PV_LEVEL_1H; lv <= PV_LEVEL_1W; lv++) {
+		int64_t from = tmin, prev_end = 0;
+		size_t total = 0, chunks = 0;
+		bool more = true;
+
+		assert_int_equal(pv_downsample_chunk_max((pv_level)lv, paris), max[lv]);
+		assert_int_equal(pv_downsample_per_window((pv_level)lv, paris), lv == PV_LEVEL_1W);
+		while (more) {
+			pv_window *w = NULL, first;
+			size_t n = 0;
+			assert_int_equal(pv_windows_chunk(paris, (pv_level)lv, from, tmax, max[lv], &w, &n, &more, &err), PV_OK);
+			assert_true(n >= 1 && n <= max[lv]);
+			assert_true(more ? n == max[lv] && w[n - 1].end <= tmax : w[n - 1].end > tmax);
+			assert_int_equal(pv_window_at(paris, (pv_level)lv, from, &first, &err), PV_OK);
+			assert_true(w[0].start == first.start);
+			assert_true(chunks == 0 || w[0].start == prev_end);
+			for (size_t i = 1; i < n; i++)
+				assert_true(w[i].start == w[i - 1].end);
+			prev_end = w[n - 1].end;
+			from = prev_end;
+			total += n;
+			chunks++;
+			free(w);
+		}
+		/* every window of the range once: hours 29.4 years, days, weeks */
+		if (lv == PV_LEVEL_1D)
+			assert_int_equal(total, 10744);
+		assert_true(chunks == (total + max[lv] - 1) / max[lv]);
+	}
+	/* a POSIX zone: one statement a window at every level, 200 at most */
+	assert_int_equal(pv_downsample_chunk_max(PV_LEVEL_1H, posix), 200);
+	assert_true(pv_downsample_per_window(PV_LEVEL_1D, posix));
+	/* short range: one chunk, the same windows as pv_windows */
+	{
+		pv_window *a = NULL, *b = NULL;
+		size_t na = 0, nb = 0;
+		bool more = true;
+		int64_t s = utc(2026, 3, 27, 10, 0) * NS, e = utc(2026, 4, 1, 10, 0) * NS;
+		assert_int_equal(pv_windows(paris, PV_LEVEL_1H, s, e, &a, &na, &err), PV_OK);
+		assert_int_equal(pv_windows_chunk(paris, PV_LEVEL_1H, s, e, 720, &b, &nb, &more, &err), PV_OK);
+		assert_false(more);
+		assert_int_equal(na, nb);
+		assert_memory_equal(a, b, na * sizeof(*a));
+		free(a);
+		free(b);
+		/* the whole 1h range at once is refused: more than PV_WINDOWS_MAX */
+		assert_int_equal(pv_windows(paris, PV_LEVEL_1H, tmin, tmax, &a, &na, &err), PV_EDATA);
+		assert_null(a);
+		assert_int_equal(pv_windows_chunk(paris, PV_LEVEL_1H, e, s, 720, &b, &nb, &more, &err), PV_EDATA);
+		assert_int_equal(pv_windows_chunk(paris, PV_LEVEL_1H, s, e, 0, &b, &nb, &more, &err), PV_EDATA);
+	}
+	pv_tz_free(paris);
+	pv_tz_free(posix);
+}
+
 int
 main(void)
 {
@@ -382,6 +452,7 @@ main(void)
 		cmocka_unit_test(properties_over_a_year),
 		cmocka_unit_test(errors),
 		cmocka_unit_test(influxql_text),
+		cmocka_unit_test(chunks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
