@@ -984,10 +984,10 @@ class Checker:
             q.fail("the bucket literal \"%s\" decodes to %r, expected %r" % (b.text, b.value, self.bucket))
         if self.require_data and self.kind == "campaign" and b.value not in self.real_buckets:
             q.fail("bucket %r is not one tsv_parser wrote (%s)" % (b.value, ", ".join(self.real_buckets)))
-        if (self.kind == "campaign" and panel is not None
-                and [lv for lv in self.levels if lv in RESOLUTION_PANELS.get(panel.get("type"), ())]):
+        levels = [lv for lv in self.levels if panel is not None and lv in RESOLUTION_PANELS.get(panel.get("type"), ())]
+        if self.kind == "campaign" and levels:
             q.fail("a %s panel must read the bucket of the time range's resolution (raw, %s), not always %r"
-                   % (panel.get("type"), ", ".join(self.levels), b.value))
+                   % (panel.get("type"), ", ".join(levels), b.value))
 
     def _resolution(self, q, name, panel):
         """from(bucket: name): the bucket computed from the time range, checked
