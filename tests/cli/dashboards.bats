@@ -238,6 +238,32 @@ print(len(e) > 1000, any(",channel_unit=V," in l for l in e), any(",channel_unit
     fails_with "downsample_levels_must_be_1h_1d_1w"
 }
 
+@test "campaign (InfluxQL): a resolution variable names the curves' database; names it cannot carry read raw only" {
+    campaign_args acme north-site
+    # render.py checks Flux only: render it, the InfluxQL queries run in influxql.bats
+    run "$PYTHON" -I -c '
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import render
+for company, levels in (("acme", None), ("acme", "1d"), ("acme", ""), ("a$b", None), ("a,b", None), ("a\"b", None)):
+    v = {"company_name": company, "campaign_name": "c", "dashboard_uid": "u", "datasource_uid": "d",
+         "query_language": "influxql"}
+    if levels is not None:
+        v["downsample_levels"] = levels
+    d = json.loads(render.render_jinja(sys.argv[2], v))
+    r = [x for x in d["templating"]["list"] if x["name"] == "resolution"]
+    q = [p["targets"][0]["query"] for p in d["panels"]]
+    print(company, repr(levels), r and r[0]["query"], r and r[0]["current"]["value"],
+          [x.split(" WHERE ")[0].split(" FROM ")[1] for x in q])' "$BATS_TEST_DIRNAME/../dashboards" "$DASH/campaign.json.j2"
+    assert_status 0
+    assert_eq "${lines[0]}" "acme None raw : acme,1h : acme_1h,1d : acme_1d,1w : acme_1w acme ['\"\${resolution:raw}\"../^electrical\$/', '\"\${resolution:raw}\"../^electrical\$/', '/^electrical\$/', '/^electrical\$/']"
+    assert_eq "${lines[1]}" "acme '1d' raw : acme,1d : acme_1d acme ['\"\${resolution:raw}\"../^electrical\$/', '\"\${resolution:raw}\"../^electrical\$/', '/^electrical\$/', '/^electrical\$/']"
+    assert_eq "${lines[2]}" "acme '' [] [] ['/^electrical\$/', '/^electrical\$/', '/^electrical\$/', '/^electrical\$/']"
+    assert_eq "${lines[3]}" "a\$b None [] [] ['/^electrical\$/', '/^electrical\$/', '/^electrical\$/', '/^electrical\$/']"
+    assert_eq "${lines[4]}" "a,b None [] [] ['/^electrical\$/', '/^electrical\$/', '/^electrical\$/', '/^electrical\$/']"
+    assert_eq "${lines[5]}" "a\"b None [] [] ['/^electrical\$/', '/^electrical\$/', '/^electrical\$/', '/^electrical\$/']"
+}
+
 @test "checker: a wrong resolution threshold or a fixed bucket on a curve is refused" {
     broken campaign.json.j2 "s/'1d': 62,/'1d': 30,/"
     campaign_args acme north-site
