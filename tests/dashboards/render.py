@@ -32,7 +32,16 @@ Python 3 standard library and jinja2 only.
             run over those points (filter, group, keep, pivot, ... simulated)
             and for the electrical data no curve is split or summed by the
             per-file file_name tag; with --require-data every panel and
-            variable query must select points.
+            variable query must select points;
+          * resolution (campaign): a panel query may start with statements
+            (name = expression) and read from(bucket: <name>); the name is
+            evaluated for time ranges of 1 day, 2 days, 30 days, 62 days,
+            1 year, 2 years and 5 years and must give the raw bucket up to
+            2 days, <bucket>_1h up to 62 days, _1d up to 731 days, _1w
+            beyond (the levels of --var downsample_levels, default 1h,1d,1w;
+            a bargauge no coarser than _1h); every literal decodes back to
+            the bucket's name plus the suffix; a timeseries or bargauge
+            panel reading one fixed bucket is refused.
         Without --facts, the facts are collected first (as `facts` does).
         -o FILE writes the rendered dashboard JSON.
 
