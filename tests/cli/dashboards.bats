@@ -89,7 +89,8 @@ print(len(e) > 1000, any(",channel_unit=V," in l for l in e), any(",channel_unit
       any(l.startswith("tsv_parser_run,") for l in m), any(l.startswith("tsv_parser_file,") for l in m),
       any(",status=error " in l for l in m), sorted(f["buckets"]))' "$FACTS"
     assert_status 0
-    assert_eq "$output" "True True True True True True True ['acme', 'bertin', 'powerview_meta']"
+    # each company's raw bucket and its downsampled ones (the levels' defaults)
+    assert_eq "$output" "True True True True True True True ['acme', 'acme_1d', 'acme_1h', 'acme_1w', 'bertin', 'bertin_1d', 'bertin_1h', 'bertin_1w', 'powerview_meta']"
 }
 
 # ---- campaign.json.j2
@@ -220,7 +221,7 @@ print(len(e) > 1000, any(",channel_unit=V," in l for l in e), any(",channel_unit
     assert_contains "$(dq 'q(1)')" 'then "a\"b\\c \x24{x}\x2ev_1d" else'
 }
 
-@test "campaign: downsample_levels limits the buckets; empty reads raw only; unknown levels refused" {
+@test "campaign: downsample_levels limits the buckets (the finest not finer than the range needs); empty reads raw only; unknown levels refused" {
     campaign_args acme north-site
     check campaign "${CARGS[@]}" --var downsample_levels=1h,1d -v
     assert_status 0
@@ -229,8 +230,20 @@ print(len(e) > 1000, any(",channel_unit=V," in l for l in e), any(",channel_unit
         "downsample_levels": ["1w", "1d"]}' >"$BATS_TEST_TMPDIR/vars.json"
     check campaign --vars "$BATS_TEST_TMPDIR/vars.json" -v
     assert_status 0
-    assert_contains "$output" "panel 1 (Voltages per phase (V)): buckets by time range: 1 day acme, 2 days acme, 30 days acme, 62 days acme, 1 year acme_1d, 2 years acme_1d, 5 years acme_1w"
+    # no 1h: a range of 30 days reads the finest level not finer than it needs (1d), never raw
+    assert_contains "$output" "panel 1 (Voltages per phase (V)): buckets by time range: 1 day acme, 2 days acme, 30 days acme_1d, 62 days acme_1d, 1 year acme_1d, 2 years acme_1d, 5 years acme_1w"
     assert_contains "$output" "panel 3 (Energy over the selected range (kWh)): buckets by time range: 1 day acme, 2 days acme, 30 days acme, 62 days acme, 1 year acme, 2 years acme, 5 years acme"
+    # 1d only: 1d beyond 2 days, never _1h or _1w; the energy reads raw (never coarser than 1h)
+    check campaign "${CARGS[@]}" --var downsample_levels=1d -v
+    assert_status 0
+    assert_contains "$output" "panel 2 (Power per channel (W)): buckets by time range: 1 day acme, 2 days acme, 30 days acme_1d, 62 days acme_1d, 1 year acme_1d, 2 years acme_1d, 5 years acme_1d"
+    assert_contains "$output" "panel 3 (Energy over the selected range (kWh)): buckets by time range: 1 day acme, 2 days acme, 30 days acme, 62 days acme, 1 year acme, 2 years acme, 5 years acme"
+    assert_eq "$(dq 'q(2).splitlines()[1]')" 'pv_bucket = if pv_span > int(v: 2d) then "acme_1d" else "acme"'
+    # 1h and 1w: a year needs 1d, reads 1w (not finer than the need); the energy 1h
+    check campaign "${CARGS[@]}" --var downsample_levels=1w,1h -v
+    assert_status 0
+    assert_contains "$output" "panel 1 (Voltages per phase (V)): buckets by time range: 1 day acme, 2 days acme, 30 days acme_1h, 62 days acme_1h, 1 year acme_1w, 2 years acme_1w, 5 years acme_1w"
+    assert_contains "$output" "panel 3 (Energy over the selected range (kWh)): buckets by time range: 1 day acme, 2 days acme, 30 days acme_1h, 62 days acme_1h, 1 year acme_1h, 2 years acme_1h, 5 years acme_1h"
     check campaign "${CARGS[@]}" --var downsample_levels= --require-data
     assert_status 0
     assert_eq "$(dq 'q(2).splitlines()[1]')" 'pv_bucket = "acme"'

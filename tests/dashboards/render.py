@@ -38,8 +38,10 @@ Python 3 standard library and jinja2 only.
             evaluated for time ranges of 1 day, 2 days, 30 days, 62 days,
             1 year, 2 years and 5 years and must give the raw bucket up to
             2 days, <bucket>_1h up to 62 days, _1d up to 731 days, _1w
-            beyond (the levels of --var downsample_levels, default 1h,1d,1w;
-            a bargauge no coarser than _1h); every literal decodes back to
+            beyond; when --var downsample_levels (default 1h,1d,1w; a
+            bargauge no coarser than _1h) lacks that level, the finest one
+            coarser than it, else the coarsest one, else raw, never a
+            missing level; every literal decodes back to
             the bucket's name plus the suffix; a timeseries or bargauge
             panel reading one fixed bucket is refused.
         Without --facts, the facts are collected first (as `facts` does).
@@ -761,9 +763,10 @@ class Query:
 # --------------------------------------------------------------------------
 # checks
 
-# The resolution rule (issue 14): the raw bucket up to 2 days, <bucket>_1h up
-# to 2 months (62 days), _1d up to 2 years (731 days), _1w beyond; a level is
-# used for ranges longer than its threshold, when the dashboard has it.
+# The resolution rule (issue 14): a range needs the raw bucket up to 2 days,
+# <bucket>_1h up to 2 months (62 days), _1d up to 2 years (731 days), _1w
+# beyond; it reads the finest level the dashboard has (and the panel may read)
+# that is not finer than that need, else the coarsest it has, else raw.
 DAY_NS = 86400 * 10**9
 RESOLUTION_LEVELS = {"1h": 2 * DAY_NS, "1d": 62 * DAY_NS, "1w": 731 * DAY_NS}
 RESOLUTION_CHECKS = [("1 day", DAY_NS), ("2 days", 2 * DAY_NS), ("30 days", 30 * DAY_NS), ("62 days", 62 * DAY_NS),
@@ -1008,9 +1011,11 @@ class Checker:
         for label, span in RESOLUTION_CHECKS:
             got = q.evaluate(name, span)
             want = self.bucket
-            for lv in levels:
-                if span > RESOLUTION_LEVELS[lv]:
-                    want = "%s_%s" % (self.bucket, lv)
+            need = [lv for lv in RESOLUTION_LEVELS if span > RESOLUTION_LEVELS[lv]]
+            if need and levels:
+                order = list(RESOLUTION_LEVELS)
+                coarse = [lv for lv in levels if order.index(lv) >= order.index(need[-1])]
+                want = "%s_%s" % (self.bucket, coarse[0] if coarse else levels[-1])
             if got != want:
                 q.fail("for a time range of %s the query reads bucket %r, expected %r" % (label, got, want))
             chosen.append("%s %s" % (label, got))
