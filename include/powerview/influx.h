@@ -80,6 +80,8 @@ int pv_influx_known_channels(pv_known *k, const pv_influx_config *cfg, const cha
  * name are the caller's to free. VictoriaMetrics: the db label's values.
  */
 int pv_influx_raw_buckets(char ***names, size_t *n, const pv_influx_config *cfg, pv_err *err);
+
+/*
  * `tsv_parser downsample`: the instants (ns) of the first and last point of
  * measurement electrical in raw bucket (database) `bucket` of sink `s`
  * (from pv_sink_influx_open, InfluxDB 2 or 1.x). 1 with *first, *last; 0

@@ -81,8 +81,7 @@ usage(FILE *fp)
 	    "       " SYN_CONFIG
 	    "       " SYN_STATUS
 	    "       " SYN_DOWNSAMPLE
-	    "       tsv_parser [spool | token | channels | config | status | downsample] -h
-"
+	    "       tsv_parser [spool | token | channels | config | status | downsample] -h\n"
 	    "       tsv_parser --version\n"
 	    "\n"
 	    "  -d, --data-folder dir  data folder: dir/<company>/<campaign>/<device>/*.tsv\n"
@@ -99,14 +98,10 @@ usage(FILE *fp)
 	    "      --version          the version\n"
 	    "  (--dataFolder and --tsvFile: the older names of --data-folder and --tsv-file)\n"
 	    "\n"
-	    "commands: spool (copy uploads into the spool), token (a bucket's token),
-"
-	    "  channels (publish a bucket's stored channels), config (the settings in
-"
-	    "  effect), status (what the runs did, what waits), downsample (recompute
-"
-	    "  the downsampled copies: the backfill);
-"
+	    "commands: spool (copy uploads into the spool), token (a bucket's token),\n"
+	    "  channels (publish a bucket's stored channels), config (the settings in\n"
+	    "  effect), status (what the runs did, what waits), downsample (recompute\n"
+	    "  the downsampled copies: the backfill);\n"
 	    "  'tsv_parser COMMAND --help' for their options\n"
 	    "environment: INFLUXDB_HOST (or INFLUXDB_URL), INFLUXDB_ORG,\n"
 	    "  INFLUXDB_ADMIN_TOKEN, INFLUXDB_API (v2|v1|vm), TSV_META_BUCKET, TSV_TIMEZONE,\n"

@@ -38,8 +38,7 @@ complete() {
 
 @test "the commands are offered first" {
     complete "tsv_parser "
-    [ "$output" = "$(printf '%s
-' channels config downsample spool status token)" ]
+    [ "$output" = "$(printf '%s\n' channels config downsample spool status token)" ]
     complete "tsv_parser st"
     [ "$output" = status ]
 }
