@@ -45,6 +45,9 @@ int pv_window_at(pv_tz *tz, pv_level level, int64_t t, pv_window *out, pv_err *e
 int pv_windows(pv_tz *tz, pv_level level, int64_t tmin, int64_t tmax, pv_window **out,
     size_t *n, pv_err *err);
 
+/* How many windows pv_windows would give, for any range (nothing allocated). */
+int pv_windows_count(pv_tz *tz, pv_level level, int64_t tmin, int64_t tmax, size_t *n, pv_err *err);
+
 /*
  * One chunk of a long range: the windows from the one containing `from` on,
  * at most `max` of them, stopping after the one containing `tmax`
@@ -62,7 +65,9 @@ bool pv_downsample_per_window(pv_level level, pv_tz *tz);
 
 /*
  * The most windows one downsampling request covers: 720 hours (30 days),
- * 366 days, 520 weeks, and never more than PV_CHUNK_STATEMENTS windows
+ * 31 days, 5 weeks (about a month of raw data: a request's time grows with
+ * the data it reads, and InfluxDB answers SELECT ... INTO only when done),
+ * and never more than PV_CHUNK_STATEMENTS windows
  * when each is a statement of its own. A range is walked chunk by chunk:
  * memory and request size stay bounded whatever the range.
  */

@@ -175,3 +175,33 @@ dst_file() {
     assert_eq "$(flux '[x["org"] for x in F]')" "[\"$id\"]"
     assert_contains "$(flux 'F[0]["query"]')" "orgID: \"$id\""
 }
+
+@test "downsample v2: the files of a run are downsampled together: 10 daily files, one query a level; each file keeps its own figure" {
+    local d rows t
+    for d in 01 02 03 04 05 06 07 08 09 10; do
+        rows=()
+        for t in 00:00 06:00 12:00 18:00 23:50; do
+            rows+=("$d/06/26 $t:00\t230.5")
+        done
+        mkfile "$DEV/day$d.tsv" "$HDR_MONO_SN" "MV_T302_V002\tPh 1 V" "${rows[@]}"
+    done
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(flux '[(x["to"], x["windows"][0][0], x["windows"][-1][1]) for x in F]')" \
+        '[["acme_1h", "2026-05-31T22:00:00Z", "2026-06-10T22:00:00Z"], ["acme_1d", "2026-05-31T22:00:00Z", "2026-06-10T22:00:00Z"], ["acme_1w", "2026-05-31T22:00:00Z", "2026-06-14T22:00:00Z"]]'
+    # each file: its own day's windows (24 hours: 00:00 .. 23:50 local)
+    assert_eq "$(rq '[x["downsample"] for x in r["files"]] == [{"1h": 24, "1d": 1, "1w": 1}] * 10')" true
+    # a stretch that fails: a warning on each of its files, all in parsed/
+    # (the group's count query passes, the first downsampling query is refused)
+    influx2 POST /__test/reset >/dev/null
+    influx2 POST /__test/faults '{"method": "POST", "path": "/api/v2/query", "after": 1, "status": 400, "times": 1}' >/dev/null
+    for d in 11 12; do
+        mkfile "$DEV/day$d.tsv" "$HDR_MONO_SN" "MV_T302_V002\tPh 1 V" "$d/06/26 12:00:00\t1"
+    done
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(rq '[x["downsample"] for x in r["files"]]')" '[null, null]'
+    assert_eq "$(rq '[w.startswith("not downsampled") for x in r["files"] for w in x["warnings"]]')" '[true, true]'
+    assert_file "$DEV/parsed/day11.tsv"
+    assert_file "$DEV/parsed/day12.tsv"
+}

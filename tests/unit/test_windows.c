@@ -369,14 +369,14 @@ levels_list(void **state)
 /*
  * Chunks: walking 2001..2030 (a hostile file's range) chunk by chunk gives
  * pv_windows' windows of each piece, contiguous, never more than the chunk
- * size per level (1h 720, 1d 366, 1w 200: one statement a week), the last
+ * size per level (1h 720, 1d 31, 1w 5), the last
  * one containing tmax; a chunk of a short range is the whole range.
  */
 static void
 chunks(void **state)
 {
 	pv_tz *paris = zone("Europe/Paris"), *posix = zone("CET-1CEST,M3.5.0,M10.5.0/3");
-	static const size_t max[] = { 720, 366, 200 };
+	static const size_t max[] = { 720, 31, 5 };
 	int64_t tmin = utc(2001, 1, 1, 0, 0) * NS, tmax = utc(2030, 6, 1, 12, 0) * NS;
 	pv_err err = { "" };
 
@@ -408,10 +408,19 @@ chunks(void **state)
 		/* every window of the range once: hours 29.4 years, days, weeks */
 		if (lv == PV_LEVEL_1D)
 			assert_int_equal(total, 10744);
+		/* the count without the windows: the same, far past PV_WINDOWS_MAX for hours */
+		{
+			size_t counted = 0;
+			assert_int_equal(pv_windows_count(paris, (pv_level)lv, tmin, tmax, &counted, &err), PV_OK);
+			assert_int_equal(counted, total);
+			if (lv == PV_LEVEL_1H)
+				assert_true(counted > PV_WINDOWS_MAX);
+		}
 		assert_true(chunks == (total + max[lv] - 1) / max[lv]);
 	}
 	/* a POSIX zone: one statement a window at every level, 200 at most */
 	assert_int_equal(pv_downsample_chunk_max(PV_LEVEL_1H, posix), 200);
+	assert_int_equal(pv_downsample_chunk_max(PV_LEVEL_1W, posix), 5);
 	assert_true(pv_downsample_per_window(PV_LEVEL_1D, posix));
 	/* short range: one chunk, the same windows as pv_windows */
 	{
