@@ -5,7 +5,8 @@
 #   start_vm DIR      VictoriaMetrics (Debian's victoria-metrics); sets VM_URL
 #   start_influx1 DIR [--auth]  InfluxDB 1.x (Debian's influxd); sets INFLUX1_URL;
 #                     --auth: auth-enabled = true and an admin user, in
-#                     INFLUX1_ADMIN_USER, INFLUX1_ADMIN_PASSWORD
+#                     INFLUX1_ADMIN_USER, INFLUX1_ADMIN_PASSWORD; INFLUX1_HTTP_LOG=true:
+#                     every request logged in DIR/influxd.log
 #   ingest_examples_v1 DIR  examples/data ingested into that server by $TSV_PARSER
 #   start_influx2 DIR [ARGS...]  tests/servers/influx2.py, the InfluxDB 2 stand-in;
 #                     sets INFLUX2_URL, INFLUX2_TOKEN, INFLUX2_ORG
@@ -71,7 +72,7 @@ bind-address = "127.0.0.1:$rpc"
   query-log-enabled = false
 [http]
   bind-address = "127.0.0.1:$port"
-  log-enabled = false
+  log-enabled = ${INFLUX1_HTTP_LOG:-false}
   auth-enabled = $auth
 [monitor]
   store-enabled = false
