@@ -22,26 +22,7 @@ bench_tmp tsv_bench_backfill
 # no latency offset: the points just written can be counted at once, as in the tests
 bench_vm -search.latencyOffset=0s
 
-# FILES days of one logger, cut from one generated series (10-minute rows
-# from 01/01/24), moved 8 years back (leap years stay leap years): all in
-# the past, since VictoriaMetrics drops samples more than 2 days ahead
-python3 "$here/gen-big.py" --rows $((files * 144)) --out "$tmp/all.tsv" >/dev/null 2>&1
-python3 - "$tmp/all.tsv" "$tmp/days" "$files" <<'PY'
-import datetime, os, sys
-src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-os.makedirs(out)
-with open(src) as f:
-    head = [f.readline(), f.readline()]
-    day = datetime.date(2016, 1, 1)
-    for i in range(n):
-        rows = []
-        for _ in range(144):
-            line = f.readline()
-            rows.append(line[:6] + "%02d" % (int(line[6:8]) - 8) + line[8:])
-        with open("%s/T302_%s_000000.tsv" % (out, day.strftime("%y%m%d")), "w") as o:
-            o.writelines(head + rows)
-        day += datetime.timedelta(days=1)
-PY
+bench_days "$files" "$tmp/days"
 
 now() { date +%s.%N; }
 export INFLUXDB_API=vm INFLUXDB_HOST="$url" TSV_REPORT_DIR="$tmp/reports" TSV_LOG_LEVEL=ERROR TSV_MIN_AGE=0

@@ -11,9 +11,14 @@
 #       the spool); for a post_disconnect hook whose command sets
 #       SFTPGO_ACTION=upload, and for the systemd timer
 #   SFTPGO_ACTION=mkdir SFTPGO_ACTION_PATH=<dir>     <data>/<company>/<campaign>: run the
-#       create playbook with {"company_name": ..., "campaign_name": ...} as JSON
-#       extra-vars, its settings (secrets included) in its environment, never
-#       in any process's arguments; any other depth is logged and skipped
+#       create playbook with {"company_name": ..., "campaign_name": ...,
+#       "downsample_levels": [...]} as JSON extra-vars, its settings (secrets
+#       included) in its environment, never in any process's arguments; any
+#       other depth is logged and skipped. downsample_levels: the levels
+#       tsv_parser downsamples to, which the dashboards may read: those of
+#       TSV_DOWNSAMPLE_LEVELS [downsample.levels] (1h, 1d, 1w, separated by
+#       commas, spaces or tabs; default all three), none when TSV_DOWNSAMPLE
+#       [downsample.enabled] is 0; another value is an ERROR, 78
 #   any other action                                 logged, nothing done
 #
 # POWERVIEW_INGEST, how an uploaded file is ingested:
@@ -47,6 +52,8 @@
 #   POWERVIEW_INGEST   [hook.ingest]    spool
 #   POWERVIEW_PLAYBOOK [hook.playbook]  the create playbook (above)
 #   POWERVIEW_TSV_PARSER                tsv_parser (above)
+#   TSV_DOWNSAMPLE [downsample.enabled], TSV_DOWNSAMPLE_LEVELS [downsample.levels]
+#                                       tsv_parser's (1, 1h,1d,1w): for the dashboards
 # ansible-playbook is taken from PATH. tsv_parser gets --env-file with the same
 # file, so it reads the same settings (INFLUXDB_*, TSV_*, and the same YAML).
 # The playbook gets GRAFANA_*, INFLUXDB_ORG/HOST/URL/API, POWERVIEW_CONFIG and
@@ -95,7 +102,8 @@
 #       ansible-playbook; a settings file past tsv_parser's limits: larger than
 #       1 MiB, a value longer than 64 KiB once expanded, values past 1 MiB; a
 #       powerview.yaml that is missing, malformed or refused by tsv_parser)
-#   78  also POWERVIEW_INGEST not spool, sync or none
+#   78  also POWERVIEW_INGEST not spool, sync or none, and on mkdir a TSV_DOWNSAMPLE
+#       other than 1 or 0 or a TSV_DOWNSAMPLE_LEVELS with another level than 1h, 1d, 1w
 #   tsv_parser's own status for 64, 66, 73, 78 and anything else (spool and
 #       none: `tsv_parser spool`'s for 64, 78 and anything else): the run did not
 #       happen as it should, the file was not ingested, and the admin must look;
@@ -443,7 +451,7 @@ configured() {
 readonly YAML_NAMES=(POWERVIEW_DATA_DIR POWERVIEW_LOG_FILE POWERVIEW_INGEST POWERVIEW_PLAYBOOK
 	GRAFANA_URL GRAFANA_USERNAME GRAFANA_PASSWORD_FILE GRAFANA_API_TOKEN_FILE GRAFANA_TENANCY
 	GRAFANA_ORG_ID GRAFANA_DATASOURCE_TYPE GRAFANA_INFLUXDB_URL GRAFANA_QUERY_LANGUAGE
-	INFLUXDB_ORG INFLUXDB_HOST INFLUXDB_API TSV_OUTPUT)
+	INFLUXDB_ORG INFLUXDB_HOST INFLUXDB_API TSV_OUTPUT TSV_DOWNSAMPLE TSV_DOWNSAMPLE_LEVELS)
 
 # read_yaml: YAML = the values powerview.yaml gives for the YAML_NAMES still
 # unset (a secret in the environment or the file leaves its *_FILE unasked),
@@ -884,23 +892,65 @@ on_upload() {
 	spool_upload "upload $(q "$real")$USER_INFO" "$real"
 }
 
-# json_vars TOOL COMPANY CAMPAIGN: the extra-vars object built by TOOL (python3
-# or jq), the names passed as arguments, never pasted into code; status 1 when
-# the names are not valid UTF-8.
+# downsample_levels: LEVELS = the downsampled levels the dashboards may read,
+# from tsv_parser's settings, comma-separated in the order 1h,1d,1w (empty: none,
+# TSV_DOWNSAMPLE=0); status 1 with LEVELS_ERROR set when a value is one
+# tsv_parser would refuse (the value never goes further than the log, quoted).
+downsample_levels() {
+	local word list seen=,
+	local -a words=()
+	LEVELS=
+	setting TSV_DOWNSAMPLE 1
+	case $REPLY in
+	0) return 0 ;;
+	1) ;;
+	*)
+		LEVELS_ERROR="TSV_DOWNSAMPLE (downsample.enabled) is $(q "$REPLY"), not 1 or 0"
+		return 1
+		;;
+	esac
+	setting TSV_DOWNSAMPLE_LEVELS 1h,1d,1w
+	list=$REPLY
+	# only level characters and separators: nothing else is split, globbed or passed
+	if [[ $list == *[!1hdw,$' \t']* ]]; then
+		words=(x)
+	else
+		IFS=$', \t' read -r -a words <<<"$list"
+	fi
+	for word in "${words[@]}"; do
+		case $word in
+		'') ;;
+		1h | 1d | 1w) seen+=$word, ;;
+		*)
+			LEVELS_ERROR="TSV_DOWNSAMPLE_LEVELS (downsample.levels) is $(q "$list"): the levels are 1h, 1d and 1w"
+			return 1
+			;;
+		esac
+	done
+	for word in 1h 1d 1w; do
+		[[ $seen != *",$word,"* ]] || LEVELS+=${LEVELS:+,}$word
+	done
+}
+
+# json_vars TOOL COMPANY CAMPAIGN LEVELS: the extra-vars object built by TOOL
+# (python3 or jq), the names and LEVELS (downsample_levels) passed as arguments,
+# never pasted into code; status 1 when the names are not valid UTF-8.
 json_vars() {
 	case ${1##*/} in
 	jq)
 		# jq would turn invalid UTF-8 into U+FFFD: check it first
 		printf '%s%s' "$2" "$3" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1 || return 1
-		"$1" -cn --arg c "$2" --arg p "$3" "{company_name: \$c, campaign_name: \$p}"
+		"$1" -cn --arg c "$2" --arg p "$3" --arg l "$4" \
+			"{company_name: \$c, campaign_name: \$p, downsample_levels: (\$l | split(\",\") | map(select(. != \"\")))}"
 		;;
 	*)
 		"$1" -I -S -X utf8 -c '
 import json, sys
-company, campaign = sys.argv[1:3]
+company, campaign, levels = sys.argv[1:4]
 company.encode("utf-8"), campaign.encode("utf-8")  # undecodable bytes raise
-print(json.dumps({"company_name": company, "campaign_name": campaign}))
-' "$2" "$3" 2>/dev/null
+print(json.dumps({"company_name": company, "campaign_name": campaign,
+                  "downsample_levels": [lv for lv in levels.split(",") if lv]}))
+' "$2" "$3" "$4" 2>/dev/null
 		;;
 	esac
 }
@@ -973,11 +1023,15 @@ on_mkdir() {
 		log "ERROR: neither python3 nor jq found in PATH to build the extra-vars: no Grafana resources for $what"
 		exit "$EX_CONFIG"
 	fi
-	if ! json=$(json_vars "$tool" "$company" "$campaign"); then
+	if ! downsample_levels; then
+		log "ERROR: mkdir $(q "$real")$USER_INFO: $LEVELS_ERROR: no Grafana resources for $what"
+		exit "$EX_CONFIG"
+	fi
+	if ! json=$(json_vars "$tool" "$company" "$campaign" "$LEVELS"); then
 		log "ERROR: mkdir $(q "$real")$USER_INFO: $what: names must be valid UTF-8: no Grafana resources"
 		exit 0
 	fi
-	log "mkdir $(q "$real")$USER_INFO: creating the Grafana resources of $what"
+	log "mkdir $(q "$real")$USER_INFO: creating the Grafana resources of $what (downsampled levels: ${LEVELS:-none})"
 	# SFTPGo cleared the environment: the playbook gets its settings from the
 	# same place as the hook (the environment, else the settings file). They
 	# are exported in the subshell that becomes the playbook, never passed as

@@ -50,6 +50,7 @@ pv_file_result_init(pv_file_result *r, const char *path)
 	r->warnings = cJSON_CreateArray();
 	r->fd = -1;
 	r->channels_published = -1;
+	r->downsampled = -1;
 	r->place.dir = r->place.parent = -1;
 }
 

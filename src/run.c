@@ -318,6 +318,99 @@ publish(pv_file_result *r, const pv_run_opts *o)
 		pv_debug("%s: %zu channels published to the config API", r->file_path, n);
 }
 
+/* Files whose ranges are this close (seconds) are downsampled as one range. */
+#define DS_MERGE_GAP 86400
+
+static bool
+to_downsample(const group *g, size_t i, const pv_run_opts *o)
+{
+	const pv_file_result *r = &g->r[i];
+
+	return !o->dry_run && o->nlevels > 0 && o->downsample_tz != NULL && o->sink->ops->downsample != NULL &&
+	    r->status == PV_STATUS_SUCCESS && g->rc[i] == PV_OK && r->has_time && r->loc.company != NULL;
+}
+
+/* qsort: the files of a group by company, then first point */
+static const group *ds_group;
+
+static int
+ds_cmp(const void *a, const void *b)
+{
+	const pv_file_result *x = &ds_group->r[*(const size_t *)a], *y = &ds_group->r[*(const size_t *)b];
+	int c = strcmp(x->loc.company, y->loc.company);
+
+	return c != 0 ? c : (x->time_start > y->time_start) - (x->time_start < y->time_start);
+}
+
+/* The file's own figure: the windows of each level its points touch. */
+static void
+ds_figure(pv_file_result *r, const pv_run_opts *o)
+{
+	r->downsample.n = 0;
+	for (size_t l = 0; l < o->nlevels; l++) {
+		size_t n = 0;
+		pv_err err = { "" };
+
+		if (pv_windows_count(o->downsample_tz, o->levels[l], r->time_start * 1000000000LL,
+		    r->time_end * 1000000000LL, &n, &err) < 0)
+			n = 0; /* the op did them: a time out of the zone's range cannot be here */
+		r->downsample.levels[r->downsample.n] = o->levels[l];
+		r->downsample.windows[r->downsample.n++] = n;
+	}
+	r->downsampled = 0;
+}
+
+/*
+ * The windows the group's delivered files touch, recomputed in the
+ * downsampled databases before the files move (a run killed meanwhile
+ * leaves them, and their next run redoes it). One call of the sink's op per
+ * company and stretch of time (files less than a day apart merge): a run
+ * of many small files costs a few queries, not a few per file. A failure
+ * is a warning on each file of that stretch, which stays a success; the
+ * next file or run touching those windows, or `tsv_parser downsample`,
+ * redoes them.
+ */
+static void
+downsample_group(group *g, const pv_run_opts *o)
+{
+	size_t idx[GROUP_FILES], n = 0;
+
+	if (pv_stop_signal() != 0)
+		return;
+	for (size_t i = 0; i < g->n; i++)
+		if (to_downsample(g, i, o))
+			idx[n++] = i;
+	ds_group = g;
+	qsort(idx, n, sizeof(idx[0]), ds_cmp);
+	for (size_t a = 0, b; a < n; a = b) {
+		const pv_file_result *first = &g->r[idx[a]];
+		int64_t tmin = first->time_start, tmax = first->time_end;
+		pv_downsample_figure fig;
+		pv_err err = { "" };
+		int rc;
+
+		for (b = a + 1; b < n; b++) {
+			const pv_file_result *r = &g->r[idx[b]];
+			if (strcmp(r->loc.company, first->loc.company) != 0 || r->time_start > tmax + DS_MERGE_GAP)
+				break;
+			if (r->time_end > tmax)
+				tmax = r->time_end;
+		}
+		rc = o->sink->ops->downsample(o->sink, first->loc.company, tmin * 1000000000LL, tmax * 1000000000LL,
+		    o->downsample_tz, o->levels, o->nlevels, &fig, &err);
+		for (size_t k = a; k < b; k++) {
+			pv_file_result *r = &g->r[idx[k]];
+			if (rc == 1)
+				continue; /* this sink does not downsample: no figure */
+			if (rc < 0) {
+				r->downsampled = -2;
+				pv_file_result_warn(r, "not downsampled: %s", err.msg);
+			} else
+				ds_figure(r, o);
+		}
+	}
+}
+
 /* The group's count, then each file in order: settled, logged, reported, closed. */
 static void
 finish(group *g, const settling *c)
@@ -325,6 +418,8 @@ finish(group *g, const settling *c)
 	const pv_run_opts *o = c->o;
 
 	verify(g, o);
+	/* before the moves: a run killed meanwhile leaves the files, whose next run redoes it */
+	downsample_group(g, o);
 	for (size_t i = 0; i < g->n; i++) {
 		pv_file_result *r = &g->r[i];
 		bool delivered = r->status == PV_STATUS_SUCCESS;

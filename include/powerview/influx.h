@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "powerview/common.h"
+#include "powerview/known.h"
 #include "powerview/sink.h"
 
 typedef enum pv_influx_api {
@@ -47,6 +48,12 @@ int pv_sink_influx_open(pv_sink **out, const pv_influx_config *cfg, pv_err *err)
  * the description powerview_token_for_bucket_<bucket>, created with the
  * bucket when missing. An existing one is never replaced unless `rotate`.
  * *token receives the token (free it).
+ * InfluxDB 2: a read token reads the bucket and its downsampled buckets
+ * <bucket>_1h, _1d, _1w (created when missing, no expiry); a write token
+ * reads and writes the raw bucket only. An existing read token that lacks
+ * the downsampled buckets (made before them) is PV_ECONFIG asking for
+ * `rotate`: InfluxDB 2 cannot add permissions to a token, and replacing it
+ * unasked would break the datasources using it.
  * InfluxDB 1.x (v1): the password of the user pv_influx_v1_user(bucket,
  * write), created with the database when missing (READ on it, or ALL with
  * `write`); the server keeps only a hash: an existing user is PV_ECONFIG
@@ -55,11 +62,41 @@ int pv_sink_influx_open(pv_sink **out, const pv_influx_config *cfg, pv_err *err)
 int pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bucket,
     bool write, bool rotate, pv_err *err);
 
+/*
+ * `tsv_parser channels`: adds to k the channels stored in bucket (database
+ * for v1), read from measurement electrical: InfluxDB 1.x pages through
+ * SHOW SERIES and parses the keys, InfluxDB 2 pages through one row per
+ * distinct tuple of a Flux query, VictoriaMetrics asks for one result per
+ * tuple of PromQL's count by (docs/usage.md shows them). Nothing is
+ * created. PV_ENOENT for an unknown bucket (VictoriaMetrics: no series
+ * with that db label), PV_ETEMP for a server unavailable.
+ */
+int pv_influx_known_channels(pv_known *k, const pv_influx_config *cfg, const char *bucket,
+    pv_err *err);
+
+/*
+ * `tsv_parser channels --all`: the companies' raw buckets (databases), those
+ * pv_known_raw_bucket() takes, in the server's order; *names and each
+ * name are the caller's to free. VictoriaMetrics: the db label's values.
+ */
+int pv_influx_raw_buckets(char ***names, size_t *n, const pv_influx_config *cfg, pv_err *err);
+
+/*
+ * `tsv_parser downsample`: the instants (ns) of the first and last point of
+ * measurement electrical in raw bucket (database) `bucket` of sink `s`
+ * (from pv_sink_influx_open, InfluxDB 2 or 1.x). 1 with *first, *last; 0
+ * when it holds none; PV_ENOENT when the bucket does not exist; < 0 else.
+ * Each answer is one row.
+ */
+int pv_sink_influx_span(pv_sink *s, const char *bucket, int64_t *first, int64_t *last, pv_err *err);
+
 /* The InfluxDB 1.x user of `tsv_parser token` for a database: <db>_read, <db>_write (free it). */
 char *pv_influx_v1_user(const char *database, bool write);
 
 /* Flux string literal body: \ " and ${ escaped, control characters as \n \r \t. */
 char *pv_flux_quote(const char *s);
+/* true when an organization is named by its ID (16 hex digits), not its name */
+bool pv_influx_is_id(const char *s);
 /* InfluxQL: '...' string literals and "..." identifiers. */
 char *pv_influxql_string(const char *s);
 char *pv_influxql_ident(const char *s);

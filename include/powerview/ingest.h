@@ -58,6 +58,9 @@ typedef struct pv_file_result {
 	struct pv_spool_entry *spooled; /* read from this spool copy: owned */
 	/* channels posted to CONFIG_API_URL: -1 not asked (off, not a success), -2 failed */
 	long long channels_published;
+	/* downsampling after delivery: -1 not asked (off, not applicable), 0 done (figure), -2 failed */
+	int downsampled;
+	pv_downsample_figure downsample;
 } pv_file_result;
 
 void pv_file_result_init(pv_file_result *r, const char *path);

@@ -11,6 +11,7 @@
 
 #include "powerview/common.h"
 #include "powerview/ingest.h"
+#include "powerview/known.h"
 
 /* The whole of a publication, connection included: the run waits no longer. */
 #define PV_PUBLISH_TIMEOUT_MS 10000L
@@ -34,6 +35,19 @@ void pv_publisher_close(pv_publisher *p);
  * when out of memory.
  */
 cJSON *pv_publish_body(const pv_file_result *r, size_t *count);
+
+/*
+ * The same body for the campaign of k->items[first] (k sorted): its
+ * channels, fieldId "<id>_<unit>", in the set's order; *next: the first
+ * item of the next campaign. NULL when out of memory.
+ */
+cJSON *pv_publish_known_body(const pv_known *k, size_t first, size_t *next);
+
+/*
+ * POST <url>/buckets/<bucket, percent-encoded>/channels with a body
+ * already printed: PV_OK on a 2xx answer, else < 0 with err saying why.
+ */
+int pv_publish_post(pv_publisher *p, const char *bucket, const char *text, pv_err *err);
 
 /*
  * POST <url>/buckets/<bucket, percent-encoded>/channels with that body,

@@ -34,6 +34,11 @@ typedef struct pv_run_opts {
 	                           standard output); NULL: a report file, for a real run */
 	pv_config cfg;
 	struct pv_publisher *publisher; /* CONFIG_API_URL: channels posted after each success; NULL: none */
+	/* downsampling after each success (TSV_DOWNSAMPLE, TSV_DOWNSAMPLE_LEVELS) in downsample_tz
+	   (TSV_TIMEZONE); nlevels 0: none */
+	pv_level levels[PV_LEVELS_MAX];
+	size_t nlevels;
+	pv_tz *downsample_tz;
 	/* called once per file, once it is settled and logged; NULL: none */
 	void (*progress)(const pv_run_totals *t, void *arg);
 	void *progress_arg;

@@ -8,6 +8,8 @@
 #include <sys/types.h>
 
 #include "powerview/common.h"
+#include "powerview/tz.h"
+#include "powerview/windows.h"
 
 typedef struct pv_sink pv_sink;
 
@@ -20,6 +22,13 @@ typedef struct pv_count_query {
 	const char *file_name;  /* NULL when the file_name tag is off: the time range decides */
 	int64_t start, end;     /* first and last instant written, inclusive */
 } pv_count_query;
+
+/* What a downsampling did: for levels[i], windows[i] windows recomputed. */
+typedef struct pv_downsample_figure {
+	size_t n;
+	pv_level levels[PV_LEVELS_MAX];
+	uint64_t windows[PV_LEVELS_MAX];
+} pv_downsample_figure;
 
 typedef struct pv_sink_ops {
 	/* A file's points start; `bucket` is where they belong. */
@@ -50,6 +59,17 @@ typedef struct pv_sink_ops {
 	 * database stayed unavailable through its retries), why. NULL op: never.
 	 */
 	const char *(*unavailable)(pv_sink *s);
+	/*
+	 * Recomputes, for each level, the windows pv_windows() gives for the
+	 * instants tmin..tmax (ns UTC, a file's first and last point) in `tz`,
+	 * from the raw points of `bucket`, whole windows, into "<bucket>_<level>"
+	 * (docs/notes-downsample.md). PV_OK with *out filled; 1 when this sink
+	 * (its API) does not downsample (yet): nothing done, no figure; < 0 on
+	 * failure (some levels may be done: the next file or run redoes them).
+	 * NULL when the sink never downsamples (file sink, VictoriaMetrics).
+	 */
+	int (*downsample)(pv_sink *s, const char *bucket, int64_t tmin, int64_t tmax, pv_tz *tz,
+	    const pv_level *levels, size_t nlevels, pv_downsample_figure *out, pv_err *err);
 } pv_sink_ops;
 
 struct pv_sink {

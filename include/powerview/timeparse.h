@@ -13,6 +13,16 @@
  */
 int pv_timestamp_parse(const char *s, size_t n, int64_t *wall);
 
+/*
+ * Parses an RFC 3339 date-time, `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)`
+ * (t and z in either case; at most 9 fraction digits), the whole of s, into
+ * nanoseconds since the epoch (years 1678..2261). 0 on success, -1 else.
+ */
+int pv_rfc3339_parse(const char *s, int64_t *ns);
+
+/* A date `YYYY-MM-DD` (the whole of s) as the wall clock seconds of its midnight; -1 when not one. */
+int pv_date_parse(const char *s, int64_t *wall);
+
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
 int64_t pv_days_from_civil(int64_t y, unsigned m, unsigned d);
 

@@ -2,6 +2,7 @@
 #ifndef POWERVIEW_TZ_H
 #define POWERVIEW_TZ_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "powerview/common.h"
@@ -22,5 +23,11 @@ const char *pv_tz_name(const pv_tz *tz);
  * backward change). Returns the count.
  */
 int pv_tz_resolve(pv_tz *tz, int64_t wall, int64_t out[2]);
+
+/* The zone's UTC offset in seconds at instant t (seconds since the epoch). */
+long pv_tz_offset(pv_tz *tz, int64_t t);
+
+/* Is the zone an IANA name (or UTC), one that InfluxDB's tz() and Flux know too? */
+bool pv_tz_is_iana(const pv_tz *tz);
 
 #endif

@@ -18,10 +18,11 @@
 #include "powerview/http.h"
 #include "powerview/path.h"
 #include "powerview/tz.h"
+#include "powerview/windows.h"
 #include "yamltree.h"
 
 typedef enum kind {
-	K_STRING, K_NUMBER, K_ENUM, K_BOOL, K_ZONE, K_BUCKET, K_SECRET, K_SECRET_FILE
+	K_STRING, K_NUMBER, K_ENUM, K_BOOL, K_ZONE, K_BUCKET, K_SECRET, K_SECRET_FILE, K_LEVELS
 } kind;
 
 typedef struct setting {
@@ -62,6 +63,8 @@ static const setting table[] = {
 	{ "spool", "dir", "TSV_SPOOL_DIR", K_STRING, "<data folder>/../spool", 0, 0, NULL, "copies of the uploads, waiting for the worker" },
 	{ "reports", "dir", "TSV_REPORT_DIR", K_STRING, "<data folder>/../logs/reports", 0, 0, NULL, "run reports" },
 	{ "reports", "keep_days", "TSV_REPORT_KEEP_DAYS", K_NUMBER, "90", 0, 36500, NULL, "reports older are pruned; 0 keeps all" },
+	{ "downsample", "enabled", "TSV_DOWNSAMPLE", K_BOOL, "1", 0, 0, NULL, "means per window after each file (InfluxDB 2 and 1.x)" },
+	{ "downsample", "levels", "TSV_DOWNSAMPLE_LEVELS", K_LEVELS, "1h,1d,1w", 0, 0, NULL, "windows: 1h, 1d, 1w (a list)" },
 	{ "config_api", "url", "CONFIG_API_URL", K_STRING, NULL, 0, 0, NULL, "each file's channels posted there (unset: none)" },
 	{ "log", "level", "TSV_LOG_LEVEL", K_ENUM, "INFO", 0, 0, "DEBUG|INFO|WARNING|WARN|ERROR", "log level" },
 	/* the hook's (hooks/on-upload.sh) and the playbooks' settings: carried, not used (foreign()) */
@@ -192,6 +195,15 @@ problem(const setting *st, const char *v, char *buf, size_t size)
 		}
 		pv_tz_free(tz);
 		return NULL;
+	case K_LEVELS: {
+		pv_level lv[PV_LEVELS_MAX];
+		size_t n;
+		if (pv_levels_parse(v, lv, &n, &err) < 0) {
+			snprintf(buf, size, "%s", err.msg);
+			return buf;
+		}
+		return NULL;
+	}
 	case K_BUCKET:
 		if (pv_name_problem(v) != NULL) {
 			snprintf(buf, size, "bucket name %s", pv_name_problem(v));
@@ -290,16 +302,48 @@ read_secret_file(const char *path, char *why, size_t size)
 	return strdup(buf);
 }
 
+static int take_value(loader *ld, size_t i, const pv_ynode *val, const char *v);
+
 static int
 take_setting(loader *ld, size_t i, const pv_ynode *val)
 {
 	const setting *st = &table[i];
 	const char *v = scalar(val);
-	char why[600], *secret = NULL;
-	int rc = PV_OK;
+
+	char *joined = NULL;
+	int jrc;
 
 	if (is_null(val))
 		return PV_OK;
+	/* a list of levels: the items joined by commas */
+	if (st->kind == K_LEVELS && val->type == YAML_SEQUENCE_NODE) {
+		size_t len = 1;
+		for (size_t k = 0; k < val->n; k++) {
+			if (scalar(val->kids[k]) == NULL)
+				return at(ld, val->kids[k], "%s.%s: a list of levels (1h, 1d, 1w)", st->section, st->key);
+			len += strlen(scalar(val->kids[k])) + 1;
+		}
+		if ((joined = calloc(1, len)) == NULL)
+			return pv_fail(ld->err, PV_ENOMEM, "out of memory");
+		for (size_t k = 0; k < val->n; k++) {
+			if (k > 0)
+				strcat(joined, ",");
+			strcat(joined, scalar(val->kids[k]));
+		}
+		jrc = take_value(ld, i, val, joined);
+		free(joined);
+		return jrc;
+	}
+	return take_value(ld, i, val, v);
+}
+
+static int
+take_value(loader *ld, size_t i, const pv_ynode *val, const char *v)
+{
+	const setting *st = &table[i];
+	char why[600], *secret = NULL;
+	int rc = PV_OK;
+
 	if (v == NULL)
 		return at(ld, val, "%s.%s must be a single value", st->section, st->key);
 	if (st->kind == K_BOOL)

@@ -80,6 +80,92 @@ pv_timestamp_parse(const char *s, size_t n, int64_t *wall)
 	return 0;
 }
 
+/* Exactly n digits at *p. */
+static bool
+fixed(const char **p, unsigned n, unsigned *out)
+{
+	unsigned v = 0;
+
+	for (unsigned i = 0; i < n; i++, (*p)++) {
+		if (!is_digit(**p))
+			return false;
+		v = v * 10 + (unsigned)(**p - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* YYYY-MM-DD at *p, checked, as days since the epoch. */
+static bool
+civil_date(const char **p, int64_t *days)
+{
+	static const unsigned mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	unsigned y, m, d;
+	bool leap;
+
+	if (!fixed(p, 4, &y) || **p != '-' || (++*p, !fixed(p, 2, &m)) || **p != '-' ||
+	    (++*p, !fixed(p, 2, &d)))
+		return false;
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap) || y < 1678 || y > 2261)
+		return false;
+	*days = pv_days_from_civil(y, m, d);
+	return true;
+}
+
+int
+pv_date_parse(const char *s, int64_t *wall)
+{
+	int64_t days;
+
+	if (!civil_date(&s, &days) || *s != '\0')
+		return -1;
+	*wall = days * 86400;
+	return 0;
+}
+
+int
+pv_rfc3339_parse(const char *s, int64_t *ns)
+{
+	unsigned hh, mi, ss, oh = 0, om = 0;
+	int64_t days, frac = 0, sec;
+	int sign = 0, k = 0;
+
+	if (!civil_date(&s, &days) || (*s != 'T' && *s != 't') || (++s, !fixed(&s, 2, &hh)) ||
+	    *s != ':' || (++s, !fixed(&s, 2, &mi)) || *s != ':' || (++s, !fixed(&s, 2, &ss)))
+		return -1;
+	if (hh > 23 || mi > 59 || ss > 60)
+		return -1;
+	if (*s == '.') {
+		for (s++; is_digit(*s); s++, k++) {
+			if (k == 9)
+				return -1;
+			frac = frac * 10 + (*s - '0');
+		}
+		if (k == 0)
+			return -1;
+		for (int i = k; i < 9; i++)
+			frac *= 10;
+	}
+	if (*s == 'Z' || *s == 'z')
+		s++;
+	else if (*s == '+' || *s == '-') {
+		sign = *s++ == '+' ? 1 : -1;
+		if (!fixed(&s, 2, &oh) || *s != ':' || (++s, !fixed(&s, 2, &om)) || oh > 23 || om > 59)
+			return -1;
+	} else
+		return -1;
+	if (*s != '\0')
+		return -1;
+	if (ss == 60)
+		ss = 59; /* a leap second: the last instant POSIX time has for it */
+	sec = days * 86400 + hh * 3600 + mi * 60 + ss - sign * (int64_t)(oh * 3600 + om * 60);
+	if (sec <= INT64_MIN / 1000000000 + 1 || sec >= INT64_MAX / 1000000000 - 1)
+		return -1;
+	*ns = sec * 1000000000 + frac;
+	return 0;
+}
+
 /* Exact powers of ten: a product or quotient with one of them rounds once. */
 static const double pow10_exact[] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,

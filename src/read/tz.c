@@ -291,3 +291,18 @@ pv_tz_resolve(pv_tz *tz, int64_t wall, int64_t out[2])
 		n = 1;
 	return n;
 }
+
+long
+pv_tz_offset(pv_tz *tz, int64_t t)
+{
+	if (tz->utc)
+		return 0;
+	activate(tz);
+	return offset_at(t);
+}
+
+bool
+pv_tz_is_iana(const pv_tz *tz)
+{
+	return tz->utc || tz->tzenv[0] == ':';
+}

@@ -188,6 +188,14 @@ pv_report_file(const pv_file_result *r)
 		cJSON_AddNumberToObject(o, "channels_published", (double)r->channels_published);
 	else if (r->channels_published == -2)
 		cJSON_AddNullToObject(o, "channels_published");
+	/* windows recomputed a level, null when that failed; absent when off or not applicable */
+	if (r->downsampled == 0 && r->status == PV_STATUS_SUCCESS) {
+		cJSON *d = cJSON_AddObjectToObject(o, "downsample");
+		for (size_t i = 0; d != NULL && i < r->downsample.n; i++)
+			cJSON_AddNumberToObject(d, pv_level_name(r->downsample.levels[i]),
+			    (double)r->downsample.windows[i]);
+	} else if (r->downsampled == -2 && r->status == PV_STATUS_SUCCESS)
+		cJSON_AddNullToObject(o, "downsample");
 	return o;
 }
 

@@ -17,12 +17,16 @@
 #include <zlib.h>
 
 #include "powerview/http.h"
+#include "powerview/downsample_flux.h"
 #include "powerview/influx.h"
 #include "powerview/log.h"
 #include "powerview/path.h"
+#include "powerview/timeparse.h"
+#include "powerview/windows.h"
 
 typedef struct influx_sink {
 	pv_sink base;
+	pv_sink_ops ops;     /* the API's: VictoriaMetrics has no downsampling */
 	pv_influx_config cfg;
 	pv_http *http;
 	char *org_id;        /* resolved once per run (v2) */
@@ -241,8 +245,8 @@ status_error(pv_err *err, const char *what, const pv_http_resp *r)
 	return pv_fail(err, PV_ECONFIG, "%s: HTTP %ld: %s", what, r->status, msg);
 }
 
-static bool
-is_hex16(const char *s)
+bool
+pv_influx_is_id(const char *s)
 {
 	if (strlen(s) != 16)
 		return false;
@@ -261,7 +265,7 @@ org_id(influx_sink *f, pv_err *err)
 
 	if (f->org_id != NULL)
 		return PV_OK;
-	if (is_hex16(f->cfg.org))
+	if (pv_influx_is_id(f->cfg.org))
 		return (f->org_id = strdup(f->cfg.org)) ? PV_OK : pv_fail(err, PV_ENOMEM, "out of memory");
 	if ((q = pv_http_escape(f->http, f->cfg.org)) == NULL || asprintf(&path, "/api/v2/orgs?org=%s", q) < 0) {
 		free(q);
@@ -351,9 +355,13 @@ bucket_find(influx_sink *f, const char *bucket, char **id, pv_err *err)
 	return rc;
 }
 
-/* 0 created (*id: its id, when the answer says it), 1 created meanwhile by someone else, < 0 error. */
+/*
+ * 0 created (*id: its id, when the answer says it), 1 created meanwhile by
+ * someone else, < 0 error. `forever`: no expiry rule whatever
+ * INFLUXDB_BUCKET_RETENTION says (the downsampled buckets).
+ */
 static int
-bucket_create(influx_sink *f, const char *bucket, char **id, pv_err *err)
+bucket_create(influx_sink *f, const char *bucket, bool forever, char **id, pv_err *err)
 {
 	cJSON *body = cJSON_CreateObject(), *rules = cJSON_AddArrayToObject(body, "retentionRules");
 	pv_http_resp r;
@@ -363,7 +371,7 @@ bucket_create(influx_sink *f, const char *bucket, char **id, pv_err *err)
 	cJSON_AddStringToObject(body, "orgID", f->org_id);
 	cJSON_AddStringToObject(body, "name", bucket);
 	cJSON_AddStringToObject(body, "description", "created by tsv_parser");
-	if (f->cfg.retention_s > 0) {
+	if (f->cfg.retention_s > 0 && !forever) {
 		cJSON *rule = cJSON_CreateObject();
 		cJSON_AddStringToObject(rule, "type", "expire");
 		cJSON_AddNumberToObject(rule, "everySeconds", (double)f->cfg.retention_s);
@@ -510,8 +518,81 @@ dbrp_ensure(influx_sink *f, const char *bucket, const char *bucket_id, pv_err *e
 	return rc;
 }
 
+/*
+ * InfluxDB 2: the downsampled buckets <bucket>_1h, _1d, _1w (issue 14) go
+ * with every raw bucket: same organization, an InfluxQL mapping each, and
+ * no expiry -- INFLUXDB_BUCKET_RETENTION is the raw data's: the point of the
+ * downsampled levels is to outlive it (an admin may set one on them later;
+ * tsv_parser never changes an existing bucket).
+ */
+static const char *const ds_suffix[] = { "1h", "1d", "1w" };
+#define N_DS (sizeof(ds_suffix) / sizeof(ds_suffix[0]))
+
+static int ensure_one(influx_sink *f, const char *bucket, bool forever, char **id, pv_err *err);
+
+/* "<bucket>_<suffix>" (NULL: out of memory) */
+static char *
+ds_bucket(const char *bucket, size_t i)
+{
+	char *name = NULL;
+
+	if (asprintf(&name, "%s_%s", bucket, ds_suffix[i]) < 0)
+		return NULL;
+	return name;
+}
+
+/* Each downsampled bucket of `bucket`, found or created; ids[i] its id when ids != NULL. */
+static int
+ensure_downsampled(influx_sink *f, const char *bucket, char **ids, pv_err *err)
+{
+	for (size_t i = 0; i < N_DS; i++) {
+		char *name = ds_bucket(bucket, i);
+		const char *bad;
+		int rc;
+
+		if (name == NULL)
+			return pv_fail(err, PV_ENOMEM, "out of memory");
+		if ((bad = pv_name_problem(name)) != NULL) {
+			rc = pv_fail(err, PV_EDATA, "downsampled bucket name %s", bad);
+			free(name);
+			return rc;
+		}
+		rc = ensure_one(f, name, true, ids ? &ids[i] : NULL, err);
+		if (rc == PV_OK && ids != NULL && ids[i] == NULL && (rc = bucket_find(f, name, &ids[i], err)) >= 0 &&
+		    ids[i] == NULL)
+			rc = pv_fail(err, PV_ETEMP, "bucket %s has no id", name);
+		free(name);
+		if (rc < 0)
+			return rc;
+	}
+	return PV_OK;
+}
+
+/*
+ * A file's bucket (database): found or created, and in InfluxDB 2 its
+ * downsampled buckets too, once per run. Those are best effort here: a
+ * failure is a warning (the raw points go in; downsampling that level fails
+ * and says so), the meta bucket has none.
+ */
 static int
 ensure_bucket(influx_sink *f, const char *bucket, char **id, pv_err *err)
+{
+	bool first = !known(f, bucket);
+	int rc;
+
+	if ((rc = ensure_one(f, bucket, false, id, err)) < 0)
+		return rc;
+	if (f->cfg.api == PV_API_V2 && first &&
+	    (f->cfg.meta_bucket == NULL || strcmp(bucket, f->cfg.meta_bucket) != 0)) {
+		pv_err derr;
+		if (ensure_downsampled(f, bucket, NULL, &derr) < 0)
+			pv_warn("bucket %s: downsampled buckets: %s", bucket, derr.msg);
+	}
+	return PV_OK;
+}
+
+static int
+ensure_one(influx_sink *f, const char *bucket, bool forever, char **id, pv_err *err)
 {
 	int rc;
 
@@ -545,7 +626,7 @@ ensure_bucket(influx_sink *f, const char *bucket, char **id, pv_err *err)
 		if (rc == 1)
 			return remember(f, bucket);
 		char *made = NULL;
-		if ((rc = bucket_create(f, bucket, &made, err)) < 0)
+		if ((rc = bucket_create(f, bucket, forever, &made, err)) < 0)
 			return rc;
 		if (rc == 0) {
 			pv_err derr;
@@ -581,7 +662,7 @@ write_path(influx_sink *f, const char *bucket, pv_err *err)
 		o = pv_http_escape(f->http, f->cfg.org);
 		if (o)
 			rc = asprintf(&f->write_path, "/api/v2/write?%s=%s&bucket=%s&precision=s",
-			    is_hex16(f->cfg.org) ? "orgID" : "org", o, b);
+			    pv_influx_is_id(f->cfg.org) ? "orgID" : "org", o, b);
 		break;
 	case PV_API_V1:
 		rc = asprintf(&f->write_path, "/write?db=%s&precision=s", b);
@@ -952,11 +1033,12 @@ csv_record(char **p, char **field, int max)
 
 /*
  * Flux's CSV answer (annotations or not): in each table, the header names
- * the columns; every row's _value goes to the file of its file_name. A
- * table with an `error` column is Flux failing after the 200.
+ * the columns; every row's _value goes to the file of its file_name (n 0:
+ * nothing tallied). A table with an `error` column is Flux failing after
+ * the 200: PV_ETEMP naming `what`.
  */
 static int
-csv_counts(char *body, const pv_count_query *q, size_t n, uint64_t *out, pv_err *err)
+csv_counts(char *body, const char *what, const pv_count_query *q, size_t n, uint64_t *out, pv_err *err)
 {
 	char *p = body, *f[64];
 	int nf, value = -1, name = -1, error = -1;
@@ -983,7 +1065,7 @@ csv_counts(char *body, const pv_count_query *q, size_t n, uint64_t *out, pv_err 
 			}
 			header = false;
 		} else if (error >= 0 && error < nf)
-			return pv_fail(err, PV_ETEMP, "count query: %.300s", f[error]);
+			return pv_fail(err, PV_ETEMP, "%s: %.300s", what, f[error]);
 		else if (value >= 0 && value < nf)
 			tally(q, n, out, name >= 0 && name < nf ? f[name] : NULL, strtoull(f[value], NULL, 10));
 	}
@@ -1023,7 +1105,7 @@ count_v2(influx_sink *f, const pv_count_query *q, size_t n, uint64_t *out, pv_er
 	if (rc < 0)
 		goto out;
 	if (r.status == 200)
-		rc = csv_counts(r.body ? r.body : "", q, n, out, err);
+		rc = csv_counts(r.body ? r.body : "", "count query", q, n, out, err);
 	else
 		rc = status_error(err, "count query", &r);
 	pv_http_resp_free(&r);
@@ -1193,8 +1275,310 @@ if_unavailable(pv_sink *s)
 	return pv_http_down(f->http);
 }
 
+/* (v1_exec and the downsampling below need the declarations of the token part) */
+static int v1_exec(influx_sink *f, const char *q, const char *what, cJSON **json, pv_err *err);
+
+/* ---- downsampling ---- */
+
+#define DS_FIELDS_MAX 20000  /* numeric fields of a measurement: beyond, the answer is refused */
+#define DS_MEASUREMENT "electrical"
+
+/*
+ * tags false: the float and integer fields of "<db>"."autogen"."electrical"
+ * (mean() of a string or boolean field fails the whole statement); tags
+ * true: its tag keys but file_name (a window's mean covers every file of a
+ * series). *n 0: none.
+ */
+static int
+v1_keys(influx_sink *f, const char *db, bool tags, char ***out, size_t *n, pv_err *err)
+{
+	char *ident = pv_influxql_ident(db), *m = pv_influxql_ident(DS_MEASUREMENT), *q = NULL;
+	cJSON *j = NULL, *res, *ser, *row;
+	char **v = NULL;
+	size_t k = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (ident == NULL || m == NULL ||
+	    asprintf(&q, "SHOW %s KEYS ON %s FROM %s", tags ? "TAG" : "FIELD", ident, m) < 0) {
+		free(ident);
+		free(m);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	free(ident);
+	free(m);
+	rc = v1_exec(f, q, tags ? "SHOW TAG KEYS" : "SHOW FIELD KEYS", &j, err);
+	free(q);
+	if (rc < 0)
+		return rc;
+	/* columns: fieldKey, fieldType; or tagKey */
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
+		cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series"))
+			cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(ser, "values")) {
+				const cJSON *key = cJSON_GetArrayItem(row, 0), *type = cJSON_GetArrayItem(row, 1);
+				char **nv;
+				if (!cJSON_IsString(key) || (tags ? strcmp(key->valuestring, "file_name") == 0 :
+				    !cJSON_IsString(type) || (strcmp(type->valuestring, "float") != 0 &&
+				    strcmp(type->valuestring, "integer") != 0)))
+					continue;
+				if (k == DS_FIELDS_MAX) {
+					rc = pv_fail(err, PV_EDATA, "database %s has more than %d %s", db,
+					    DS_FIELDS_MAX, tags ? "tag keys" : "numeric fields");
+					goto out;
+				}
+				if ((nv = realloc(v, (k + 1) * sizeof(*v))) == NULL ||
+				    (nv[k] = strdup(key->valuestring)) == NULL) {
+					if (nv)
+						v = nv;
+					rc = pv_fail(err, PV_ENOMEM, "out of memory");
+					goto out;
+				}
+				v = nv;
+				k++;
+			}
+out:
+	cJSON_Delete(j);
+	if (rc < 0) {
+		for (size_t i = 0; i < k; i++)
+			free(v[i]);
+		free(v);
+		return rc;
+	}
+	*out = v;
+	*n = k;
+	return PV_OK;
+}
+
+/*
+ * InfluxDB 1.x: one chunk's statements (nstmt of them) in one POST /query,
+ * each result checked (after an error the server runs none of the rest).
+ */
+static int
+v1_ds_post(influx_sink *f, const char *db, pv_level level, const char *q, size_t nstmt, pv_err *err)
+{
+	char *eq = NULL, *body = NULL;
+	const char *why = NULL;
+	cJSON *j = NULL, *res;
+	const cJSON *e;
+	size_t got = 0;
+	pv_http_resp r;
+	int rc;
+
+	if ((eq = pv_http_escape(f->http, q)) == NULL || asprintf(&body, "q=%s", eq) < 0) {
+		free(eq);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	free(eq);
+	rc = pv_http_request(f->http, &r, "POST", "/query", "application/x-www-form-urlencoded", NULL, body,
+	    strlen(body), err);
+	free(body);
+	if (rc < 0)
+		return rc;
+	if (r.status != 200)
+		rc = status_error(err, "downsampling query", &r);
+	else if ((j = cJSON_Parse(r.body)) == NULL)
+		rc = pv_fail(err, PV_ETEMP, "downsampling query: the server's answer is not JSON");
+	pv_http_resp_free(&r);
+	if (rc < 0)
+		return rc;
+	e = cJSON_GetObjectItemCaseSensitive(j, "error");
+	if (cJSON_IsString(e)) {
+		rc = pv_fail(err, PV_ETEMP, "downsampling query: %s", e->valuestring);
+		goto out;
+	}
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results")) {
+		e = cJSON_GetObjectItemCaseSensitive(res, "error");
+		got++;
+		if (cJSON_IsString(e) && why == NULL)
+			why = e->valuestring;
+	}
+	/* the first failure is named; after it the server may run, and answer, nothing */
+	if (why != NULL)
+		/* 1.6 may answer a request whose statement failed with only "not executed" */
+		rc = pv_fail(err, PV_ETEMP, "downsampling into %s_%s failed: %s%s", db, pv_level_name(level),
+		    why, strcmp(why, "not executed") == 0 ? " (the server gave no reason: a field "
+		    "type conflict in that database, or a write it refused)" : "");
+	else if (got != nstmt)
+		rc = pv_fail(err, PV_ETEMP, "downsampling query: %zu results for %zu statements", got, nstmt);
+out:
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* Between two chunks: a run or a backfill asked to stop does not start the next. */
+static int
+ds_stopped(pv_err *err)
+{
+	if (pv_stop_signal() == 0)
+		return PV_OK;
+	return pv_fail(err, PV_ETEMP, "downsampling interrupted by signal %d", pv_stop_signal());
+}
+
+/*
+ * InfluxDB 1.x: per level, the range walked in chunks (pv_windows_chunk,
+ * pv_downsample_chunk_max), one POST /query each.
+ */
+static int
+downsample_v1(influx_sink *f, const char *db, int64_t tmin, int64_t tmax, pv_tz *tz,
+    const pv_level *levels, size_t nlevels, pv_downsample_figure *out, pv_err *err)
+{
+	char **fields = NULL, **tags = NULL;
+	size_t nfields = 0, ntags = 0;
+	uint64_t nw[PV_LEVELS_MAX] = { 0 };
+	int rc;
+
+	if (nlevels > PV_LEVELS_MAX)
+		return pv_fail(err, PV_EDATA, "more than %d downsampling levels", PV_LEVELS_MAX);
+	/* the downsampled databases: CREATE DATABASE is idempotent, once a run */
+	for (size_t i = 0; i < nlevels; i++) {
+		char *name = NULL;
+		if (asprintf(&name, "%s_%s", db, pv_level_name(levels[i])) < 0)
+			return pv_fail(err, PV_ENOMEM, "out of memory");
+		rc = ensure_bucket(f, name, NULL, err);
+		free(name);
+		if (rc < 0)
+			return rc;
+	}
+	if ((rc = v1_keys(f, db, false, &fields, &nfields, err)) < 0 ||
+	    (nfields > 0 && (rc = v1_keys(f, db, true, &tags, &ntags, err)) < 0))
+		goto out;
+	/* nfields 0: nothing to average, every level done, no window written */
+	for (size_t i = 0; i < nlevels && nfields > 0 && rc == PV_OK; i++) {
+		int64_t from = tmin;
+		bool more = true;
+
+		while (more && rc == PV_OK) {
+			pv_window *w = NULL;
+			size_t n = 0;
+			char *q = NULL;
+
+			if ((rc = pv_windows_chunk(tz, levels[i], from, tmax,
+			    pv_downsample_chunk_max(levels[i], tz), &w, &n, &more, err)) < 0)
+				break;
+			rc = pv_downsample_influxql(&q, db, levels[i], tz, (const char *const *)fields, nfields,
+			    (const char *const *)tags, ntags, w, n, err);
+			from = w[n - 1].end;
+			free(w);
+			/* as pv_downsample_influxql builds them: one grouped statement, or one a window */
+			if (rc == PV_OK)
+				rc = v1_ds_post(f, db, levels[i], q, pv_downsample_per_window(levels[i], tz) ? n : 1, err);
+			free(q);
+			if (rc == PV_OK) {
+				nw[i] += n;
+				if (more)
+					rc = ds_stopped(err);
+			}
+		}
+	}
+out:
+	if (rc == PV_OK) {
+		out->n = nlevels;
+		for (size_t i = 0; i < nlevels; i++) {
+			out->levels[i] = levels[i];
+			out->windows[i] = nw[i];
+		}
+	}
+	for (size_t i = 0; i < nfields; i++)
+		free(fields[i]);
+	free(fields);
+	for (size_t i = 0; i < ntags; i++)
+		free(tags[i]);
+	free(tags);
+	return rc;
+}
+
+/*
+ * InfluxDB 2: per level, the range walked in chunks, one Flux query each
+ * (pv_downsample_flux), every field of the measurement averaged
+ * (PowerView writes floats only). The answer is the count of the rows
+ * written, not the rows.
+ */
+static int
+downsample_v2(influx_sink *f, const char *bucket, int64_t tmin, int64_t tmax, pv_tz *tz,
+    const pv_level *levels, size_t nlevels, pv_downsample_figure *out, pv_err *err)
+{
+	uint64_t nw[PV_LEVELS_MAX] = { 0 };
+	char *path = NULL;
+	int rc;
+
+	if (nlevels > PV_LEVELS_MAX)
+		return pv_fail(err, PV_EDATA, "more than %d downsampling levels", PV_LEVELS_MAX);
+	if ((rc = org_id(f, err)) < 0 || (rc = ensure_downsampled(f, bucket, NULL, err)) < 0)
+		return rc;
+	if (asprintf(&path, "/api/v2/query?orgID=%s", f->org_id) < 0)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	for (size_t i = 0; i < nlevels && rc == PV_OK; i++) {
+		int64_t from = tmin;
+		bool more = true;
+
+		while (more && rc == PV_OK) {
+			pv_window *w = NULL;
+			size_t n = 0;
+			char *flux = NULL;
+			pv_http_resp r;
+
+			if ((rc = pv_windows_chunk(tz, levels[i], from, tmax,
+			    pv_downsample_chunk_max(levels[i], tz), &w, &n, &more, err)) < 0)
+				break;
+			rc = pv_downsample_flux(&flux, f->cfg.org, bucket, levels[i], tz, NULL, 0, w, n, err);
+			from = w[n - 1].end;
+			free(w);
+			if (rc < 0)
+				break;
+			rc = pv_http_request(f->http, &r, "POST", path, "application/vnd.flux", NULL, flux,
+			    strlen(flux), err);
+			free(flux);
+			if (rc < 0)
+				break;
+			if (r.status != 200)
+				rc = status_error(err, "downsampling query", &r);
+			else
+				rc = csv_counts(r.body ? r.body : "", "downsampling query", NULL, 0, NULL, err);
+			pv_http_resp_free(&r);
+			if (rc == PV_OK) {
+				nw[i] += n;
+				if (more)
+					rc = ds_stopped(err);
+			}
+		}
+		if (rc < 0 && err != NULL) {
+			char why[sizeof(err->msg)];
+			snprintf(why, sizeof(why), "%s", err->msg);
+			pv_fail(err, rc, "downsampling into %s_%s: %s", bucket, pv_level_name(levels[i]), why);
+		}
+	}
+	free(path);
+	if (rc < 0)
+		return rc;
+	out->n = nlevels;
+	for (size_t i = 0; i < nlevels; i++) {
+		out->levels[i] = levels[i];
+		out->windows[i] = nw[i];
+	}
+	return PV_OK;
+}
+
+static int
+if_downsample(pv_sink *s, const char *bucket, int64_t tmin, int64_t tmax, pv_tz *tz,
+    const pv_level *levels, size_t nlevels, pv_downsample_figure *out, pv_err *err)
+{
+	influx_sink *f = (influx_sink *)s;
+
+	out->n = 0;
+	drain(f, NULL, false);
+	switch (f->cfg.api) {
+	case PV_API_V1:
+		return downsample_v1(f, bucket, tmin, tmax, tz, levels, nlevels, out, err);
+	case PV_API_V2:
+		return downsample_v2(f, bucket, tmin, tmax, tz, levels, nlevels, out, err);
+	default:
+		return 1;
+	}
+}
+
 static const pv_sink_ops influx_ops = {
-	if_begin, if_write, if_commit, if_abort, if_free, if_count, NULL, if_unavailable
+	if_begin, if_write, if_commit, if_abort, if_free, if_count, NULL, if_unavailable, if_downsample
 };
 
 static int
@@ -1239,7 +1623,10 @@ pv_sink_influx_open(pv_sink **out, const pv_influx_config *cfg, pv_err *err)
 		free(f);
 		return rc;
 	}
-	f->base.ops = &influx_ops;
+	f->ops = influx_ops;
+	if (cfg->api == PV_API_VM)
+		f->ops.downsample = NULL;
+	f->base.ops = &f->ops;
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_cond_init(&f->cv, NULL);
 	if ((f->slots = calloc(2, sizeof(slot))) == NULL ||
@@ -1257,14 +1644,18 @@ pv_sink_influx_open(pv_sink **out, const pv_influx_config *cfg, pv_err *err)
 
 /* ---- tsv_parser token ---- */
 
-/* The authorization of a bucket, and whether its permissions cover what is asked. */
+/*
+ * The authorization of a bucket, and which of the buckets ids[0..n) (the raw
+ * one first, then its downsampled ones) its permissions cover: bit i of
+ * read/write for ids[i].
+ */
 typedef struct found_auth {
 	char *id, *token;
-	bool read, write;
+	unsigned read, write;
 } found_auth;
 
 static void
-scan_auths(const cJSON *list, const char *desc, const char *bucket_id, found_auth *fa)
+scan_auths(const cJSON *list, const char *desc, char *const *ids, size_t n, found_auth *fa)
 {
 	const cJSON *a, *p;
 
@@ -1287,20 +1678,22 @@ scan_auths(const cJSON *list, const char *desc, const char *bucket_id, found_aut
 			if (!cJSON_IsString(act) || !cJSON_IsString(rtype) ||
 			    strcmp(rtype->valuestring, "buckets") != 0)
 				continue;
-			/* a permission without id covers every bucket of the org */
-			if (cJSON_IsString(rid) && strcmp(rid->valuestring, bucket_id) != 0)
-				continue;
+			unsigned bits = 0;
+			for (size_t i = 0; i < n; i++)
+				/* a permission without id covers every bucket of the org */
+				if (!cJSON_IsString(rid) || strcmp(rid->valuestring, ids[i]) == 0)
+					bits |= 1u << i;
 			if (strcmp(act->valuestring, "read") == 0)
-				fa->read = true;
+				fa->read |= bits;
 			if (strcmp(act->valuestring, "write") == 0)
-				fa->write = true;
+				fa->write |= bits;
 		}
 	}
 }
 
 /* Every page of GET /api/v2/authorizations, following links.next. */
 static int
-find_auth(influx_sink *f, const char *desc, const char *bucket_id, found_auth *fa, pv_err *err)
+find_auth(influx_sink *f, const char *desc, char *const *ids, size_t n, found_auth *fa, pv_err *err)
 {
 	char *path = NULL;
 	int rc = PV_OK;
@@ -1319,7 +1712,7 @@ find_auth(influx_sink *f, const char *desc, const char *bucket_id, found_auth *f
 			break;
 		}
 		cJSON *j = cJSON_Parse(r.body);
-		scan_auths(cJSON_GetObjectItemCaseSensitive(j, "authorizations"), desc, bucket_id, fa);
+		scan_auths(cJSON_GetObjectItemCaseSensitive(j, "authorizations"), desc, ids, n, fa);
 		const cJSON *next = cJSON_GetObjectItemCaseSensitive(
 		    cJSON_GetObjectItemCaseSensitive(j, "links"), "next");
 		/* links.next is a path below the server root */
@@ -1332,8 +1725,9 @@ find_auth(influx_sink *f, const char *desc, const char *bucket_id, found_auth *f
 	return rc;
 }
 
+/* read on each of ids[0..n), write on ids[0] (the raw bucket) when `write` */
 static int
-create_auth(influx_sink *f, const char *desc, const char *bucket_id, bool write, char **token,
+create_auth(influx_sink *f, const char *desc, char *const *ids, size_t n, bool write, char **token,
     pv_err *err)
 {
 	cJSON *body = cJSON_CreateObject(), *perms = cJSON_AddArrayToObject(body, "permissions");
@@ -1343,11 +1737,11 @@ create_auth(influx_sink *f, const char *desc, const char *bucket_id, bool write,
 
 	cJSON_AddStringToObject(body, "orgID", f->org_id);
 	cJSON_AddStringToObject(body, "description", desc);
-	for (int w = 0; w <= (write ? 1 : 0); w++) {
+	for (size_t i = 0; i < n + (write ? 1 : 0); i++) {
 		cJSON *p = cJSON_CreateObject(), *res = cJSON_AddObjectToObject(p, "resource");
-		cJSON_AddStringToObject(p, "action", w ? "write" : "read");
+		cJSON_AddStringToObject(p, "action", i < n ? "read" : "write");
 		cJSON_AddStringToObject(res, "type", "buckets");
-		cJSON_AddStringToObject(res, "id", bucket_id);
+		cJSON_AddStringToObject(res, "id", i < n ? ids[i] : ids[0]);
 		cJSON_AddStringToObject(res, "orgID", f->org_id);
 		cJSON_AddItemToArray(perms, p);
 	}
@@ -1582,11 +1976,22 @@ v1_bucket_user(char **password, influx_sink *f, const char *db, bool write, bool
 	rc = v1_user_stmt(f, found ? V1_SET_PASSWORD : V1_CREATE_USER, user, pw, err);
 	if (rc == PV_OK)
 		rc = v1_user_stmt(f, write ? V1_GRANT_ALL : V1_GRANT_READ, db, user, err);
+	/* the reader reads the downsampled databases too (made here if need be); the writer does not write them */
+	for (int lv = PV_LEVEL_1H; rc == PV_OK && !write && lv <= PV_LEVEL_1W; lv++) {
+		char *down = NULL;
+		if (asprintf(&down, "%s_%s", db, pv_level_name((pv_level)lv)) < 0) {
+			rc = pv_fail(err, PV_ENOMEM, "out of memory");
+			break;
+		}
+		if ((rc = ensure_bucket(f, down, NULL, err)) == PV_OK)
+			rc = v1_user_stmt(f, V1_GRANT_READ, down, user, err);
+		free(down);
+	}
 	if (rc == PV_OK && (*password = strdup(pw)) == NULL)
 		rc = pv_fail(err, PV_ENOMEM, "out of memory");
 	if (rc == PV_OK)
-		pv_info("%s user %s: %s on database %s", found ? "new password for" : "created",
-		    user, write ? "ALL (read and write)" : "READ", db);
+		pv_info("%s user %s: %s on database %s%s", found ? "new password for" : "created",
+		    user, write ? "ALL (read and write)" : "READ", db, write ? "" : " and its _1h, _1d, _1w");
 	memset(pw, 0, sizeof(pw));
 out:
 	free(user);
@@ -1600,7 +2005,8 @@ pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bu
 	pv_sink *s;
 	influx_sink *f;
 	found_auth fa = { 0 };
-	char *bucket_id = NULL, *desc = NULL;
+	char *ids[1 + N_DS] = { NULL }, *desc = NULL;
+	size_t nids = 1;
 	const char *bad;
 	int rc;
 
@@ -1622,31 +2028,51 @@ pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bu
 		rc = pv_fail(err, PV_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = org_id(f, err)) < 0 || (rc = ensure_bucket(f, bucket, &bucket_id, err)) < 0)
+	if ((rc = org_id(f, err)) < 0 || (rc = ensure_one(f, bucket, false, &ids[0], err)) < 0)
 		goto out;
-	if (bucket_id == NULL && (rc = bucket_find(f, bucket, &bucket_id, err)) < 0)
+	if (ids[0] == NULL && (rc = bucket_find(f, bucket, &ids[0], err)) < 0)
 		goto out;
-	if (bucket_id == NULL) {
+	if (ids[0] == NULL) {
 		rc = pv_fail(err, PV_ETEMP, "bucket %s has no id", bucket);
 		goto out;
 	}
+	/* a read token also reads the downsampled buckets (made here when missing); a write one writes the raw one only */
+	if (!write && (rc = ensure_downsampled(f, bucket, ids + 1, err)) < 0)
+		goto out;
+	nids = write ? 1 : 1 + N_DS;
+	rc = PV_OK; /* bucket_find says 1 when found */
 	/* buckets made before tsv_parser mapped them get their mapping here */
-	if ((rc = dbrp_ensure(f, bucket, bucket_id, err)) < 0 ||
-	    (rc = find_auth(f, desc, bucket_id, &fa, err)) < 0)
+	for (size_t i = 0; i < nids && rc == PV_OK; i++) {
+		char *name = i ? ds_bucket(bucket, i - 1) : strdup(bucket);
+		rc = name ? dbrp_ensure(f, name, ids[i], err) : pv_fail(err, PV_ENOMEM, "out of memory");
+		free(name);
+	}
+	if (rc < 0 || (rc = find_auth(f, desc, ids, nids, &fa, err)) < 0)
 		goto out;
 	if (fa.id != NULL && !rotate) {
+		unsigned all = (1u << nids) - 1;
 		if (fa.token == NULL)
 			rc = pv_fail(err, PV_ECONFIG,
 			    "authorization '%s' exists but the server does not return its token (token hashing); "
 			    "run again with --rotate to replace it (datasources using the old token must be updated)",
 			    desc);
-		else if (!fa.read || fa.write != write)
+		else if (!(fa.read & 1) || ((fa.write & 1) != 0) != write || (!write && fa.write != 0))
 			/* a datasource asking for read gets read only: never a broader token */
 			rc = pv_fail(err, PV_ECONFIG,
 			    "authorization '%s' exists with %s permission on bucket %s, not %s; "
 			    "run again with --rotate to replace it", desc,
-			    !fa.read ? "no read" : fa.write ? "read+write" : "read-only", bucket,
+			    !(fa.read & 1) ? "no read" : fa.write ? "read+write" : "read-only", bucket,
 			    write ? "read+write" : "read-only");
+		else if ((fa.read & all) != all)
+			/*
+			 * made before the downsampled buckets: InfluxDB 2 cannot
+			 * change an authorization's permissions, so covering them means
+			 * a new token -- only when asked (v0.4.1 replaced it on every call)
+			 */
+			rc = pv_fail(err, PV_ECONFIG,
+			    "authorization '%s' does not read the downsampled buckets %s_1h, %s_1d, %s_1w; "
+			    "run again with --rotate to replace it by one that does "
+			    "(datasources using the old token must be updated)", desc, bucket, bucket, bucket);
 		else {
 			*token = fa.token;
 			fa.token = NULL;
@@ -1655,15 +2081,580 @@ pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bu
 	}
 	if (fa.id != NULL && (rc = delete_auth(f, fa.id, err)) < 0)
 		goto out;
-	rc = create_auth(f, desc, bucket_id, write, token, err);
+	rc = create_auth(f, desc, ids, nids, write, token, err);
 out:
 	if (fa.token) {
 		memset(fa.token, 0, strlen(fa.token));
 		free(fa.token);
 	}
 	free(fa.id);
-	free(bucket_id);
+	for (size_t i = 0; i < 1 + N_DS; i++)
+		free(ids[i]);
 	free(desc);
 	pv_sink_free(s);
 	return rc;
+}
+
+/* ---- tsv_parser channels: the channels already stored ---- */
+
+/* Series keys (v1) or tuples (v2) per answer: a few hundred KiB, under PV_HTTP_ANSWER_MAX. */
+#define KNOWN_PAGE 1000
+/* Pages of one bucket at most (series for v1): a server that never ends its list ends here. */
+#define KNOWN_PAGES_MAX 100000
+
+/* One page of SHOW SERIES: each key's tuple added; *n: the keys of the page. */
+static int
+known_v1_page(pv_known *k, const char *db, const pv_http_resp *r, size_t *n, pv_err *err)
+{
+	cJSON *j, *res, *ser, *row;
+	const cJSON *e = NULL;
+	int rc = PV_OK;
+
+	*n = 0;
+	if (r->status != 200)
+		return status_error(err, "SHOW SERIES", r);
+	if ((j = cJSON_Parse(r->body)) == NULL)
+		return pv_fail(err, PV_ETEMP, "SHOW SERIES: the server's answer is not JSON");
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results")) {
+		const cJSON *re = cJSON_GetObjectItemCaseSensitive(res, "error");
+		if (cJSON_IsString(re)) {
+			e = re;
+			break;
+		}
+		cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series"))
+			cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(ser, "values")) {
+				const char *key = cJSON_GetStringValue(cJSON_GetArrayItem(row, 0));
+				(*n)++;
+				if (key != NULL && rc == PV_OK)
+					rc = pv_known_add_series_key(k, key, "electrical", err);
+			}
+	}
+	if (e != NULL)
+		rc = strncmp(e->valuestring, "database not found", 18) == 0 ?
+		    pv_fail(err, PV_ENOENT, "database %s not found", db) :
+		    pv_fail(err, PV_ETEMP, "SHOW SERIES: %.300s", e->valuestring);
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* InfluxDB 1.x: SHOW SERIES FROM "electrical", page by page, each key parsed. */
+static int
+known_v1(influx_sink *f, pv_known *k, const char *db, pv_err *err)
+{
+	char *sql = NULL;
+	pv_http_resp r;
+	size_t n = KNOWN_PAGE;
+	int rc = PV_OK;
+
+	for (size_t page = 0; n == KNOWN_PAGE && rc == PV_OK; page++) {
+		if (page == KNOWN_PAGES_MAX)
+			return pv_fail(err, PV_ETEMP, "SHOW SERIES: more than %d pages", KNOWN_PAGES_MAX);
+		if (asprintf(&sql, "SHOW SERIES FROM \"electrical\" LIMIT %d OFFSET %zu", KNOWN_PAGE,
+		    page * KNOWN_PAGE) < 0)
+			return pv_fail(err, PV_ENOMEM, "out of memory");
+		rc = v1_query(f, &r, db, sql, false, err);
+		free(sql);
+		if (rc < 0)
+			return rc;
+		rc = known_v1_page(k, db, &r, &n, err);
+		pv_http_resp_free(&r);
+	}
+	return rc;
+}
+
+/* Flux's CSV answer of known_flux(): each row's tuple added; *n: the rows. */
+static int
+known_csv(pv_known *k, char *body, size_t *n, pv_err *err)
+{
+	static const char *const names[5] = {
+		"campaign", "channel_id", "channel_unit", "channel_label", "device_master_sn"
+	};
+	char *p = body, *f[64];
+	int nf, col[5], error = -1, rc = PV_OK;
+	bool header = true;
+
+	*n = 0;
+	while (rc == PV_OK && (nf = csv_record(&p, f, 64)) >= 0) {
+		const char *v[5];
+		if (nf == 0) {
+			header = true;
+			continue;
+		}
+		if (f[0][0] == '#')
+			continue;
+		if (nf > 64)
+			nf = 64;
+		if (header) {
+			error = -1;
+			for (int c = 0; c < 5; c++)
+				col[c] = -1;
+			for (int i = 0; i < nf; i++) {
+				for (int c = 0; c < 5; c++)
+					if (strcmp(f[i], names[c]) == 0)
+						col[c] = i;
+				if (strcmp(f[i], "error") == 0)
+					error = i;
+			}
+			header = false;
+			continue;
+		}
+		if (error >= 0 && error < nf)
+			return pv_fail(err, PV_ETEMP, "channels query: %.300s", f[error]);
+		for (int c = 0; c < 5; c++)
+			v[c] = col[c] >= 0 && col[c] < nf ? f[col[c]] : NULL;
+		(*n)++;
+		rc = pv_known_add(k, v[0], v[1], v[2], v[3], v[4], err);
+	}
+	return rc;
+}
+
+/*
+ * The Flux of one page: the first point of each series (a pushed-down
+ * first()), its five tags kept, one row per distinct tuple, sorted so that
+ * limit(offset) pages through a stable order.
+ */
+static char *
+known_flux(const char *bucket, size_t offset)
+{
+	static const char cols[] =
+	    "[\"campaign\", \"channel_id\", \"channel_unit\", \"channel_label\", \"device_master_sn\"]";
+	char *b = pv_flux_quote(bucket), *flux = NULL;
+
+	if (b != NULL && asprintf(&flux,
+	    "from(bucket: \"%s\")\n"
+	    "  |> range(start: 0)\n"
+	    "  |> filter(fn: (r) => r._measurement == \"electrical\")\n"
+	    "  |> first()\n"
+	    "  |> keep(columns: %s)\n"
+	    "  |> group(columns: %s)\n"
+	    "  |> limit(n: 1)\n"
+	    "  |> group()\n"
+	    "  |> sort(columns: %s)\n"
+	    "  |> limit(n: %d, offset: %zu)\n",
+	    b, cols, cols, cols, KNOWN_PAGE, offset) < 0)
+		flux = NULL;
+	free(b);
+	return flux;
+}
+
+/* InfluxDB 2: the bucket looked up (never created), then known_flux() page by page. */
+static int
+known_v2(influx_sink *f, pv_known *k, const char *bucket, pv_err *err)
+{
+	char *path = NULL, *flux;
+	pv_http_resp r;
+	size_t n = KNOWN_PAGE;
+	int rc;
+
+	if ((rc = org_id(f, err)) < 0 || (rc = bucket_find(f, bucket, NULL, err)) < 0)
+		return rc;
+	if (rc == 0)
+		return pv_fail(err, PV_ENOENT, "bucket %s not found", bucket);
+	if (asprintf(&path, "/api/v2/query?orgID=%s", f->org_id) < 0)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	rc = PV_OK;
+	for (size_t page = 0; n == KNOWN_PAGE && rc == PV_OK; page++) {
+		if (page == KNOWN_PAGES_MAX) {
+			rc = pv_fail(err, PV_ETEMP, "channels query: more than %d pages", KNOWN_PAGES_MAX);
+			break;
+		}
+		if ((flux = known_flux(bucket, page * KNOWN_PAGE)) == NULL) {
+			rc = pv_fail(err, PV_ENOMEM, "out of memory");
+			break;
+		}
+		rc = pv_http_request(f->http, &r, "POST", path, "application/vnd.flux", NULL, flux,
+		    strlen(flux), err);
+		free(flux);
+		if (rc < 0)
+			break;
+		if (r.status == 200)
+			rc = known_csv(k, r.body ? r.body : "", &n, err);
+		else
+			rc = status_error(err, "channels query", &r);
+		pv_http_resp_free(&r);
+	}
+	free(path);
+	return rc;
+}
+
+static int vm_db_values(influx_sink *f, cJSON **json, pv_err *err);
+
+/*
+ * VictoriaMetrics: one PromQL query, a result per distinct tuple, not per
+ * series: count by (the five labels) (last_over_time({__name__=~
+ * "electrical_.+",db=<db>}[<now - 1 day>s])), evaluated now. The window
+ * starts on 1970-01-02 (a window from 0 finds nothing); the answer is
+ * bounded by PV_HTTP_ANSWER_MAX (a few thousand tuples).
+ */
+static int
+known_vm(influx_sink *f, pv_known *k, const char *db, pv_err *err)
+{
+	char *d = promql_string(db), *promql = NULL, *e = NULL, *path = NULL;
+	long long now = (long long)time(NULL);
+	cJSON *dbs, *v;
+	bool found = false;
+	pv_http_resp r;
+	int rc;
+
+	if (d == NULL ||
+	    asprintf(&promql, "count by (campaign, channel_id, channel_unit, channel_label, device_master_sn) "
+		"(last_over_time({__name__=~\"electrical_.+\",db=%s}[%llds]))", d, now - 86400) < 0 ||
+	    (e = pv_http_escape(f->http, promql)) == NULL ||
+	    asprintf(&path, "/api/v1/query?query=%s&time=%lld", e, now) < 0) {
+		rc = pv_fail(err, PV_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (pv_http_request(f->http, &r, "GET", "/internal/force_flush", NULL, NULL, NULL, 0, err) == PV_OK)
+		pv_http_resp_free(&r);
+	/* no buckets there: a db label value that no series carries is an unknown bucket */
+	if ((rc = vm_db_values(f, &dbs, err)) < 0)
+		goto out;
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(dbs, "data"))
+		if (cJSON_IsString(v) && strcmp(v->valuestring, db) == 0)
+			found = true;
+	cJSON_Delete(dbs);
+	if (!found) {
+		rc = pv_fail(err, PV_ENOENT, "no series with db=%s", db);
+		goto out;
+	}
+	if ((rc = pv_http_request(f->http, &r, "GET", path, NULL, NULL, NULL, 0, err)) < 0)
+		goto out;
+	if (r.status == 200) {
+		cJSON *j = cJSON_Parse(r.body), *res;
+		cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(j, "data"), "result")) {
+			const cJSON *m = cJSON_GetObjectItemCaseSensitive(res, "metric");
+#define LABEL(name) cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, name))
+			if (rc == PV_OK)
+				rc = pv_known_add(k, LABEL("campaign"), LABEL("channel_id"), LABEL("channel_unit"),
+				    LABEL("channel_label"), LABEL("device_master_sn"), err);
+#undef LABEL
+		}
+		cJSON_Delete(j);
+	} else
+		rc = status_error(err, "channels query", &r);
+	pv_http_resp_free(&r);
+out:
+	free(d);
+	free(promql);
+	free(e);
+	free(path);
+	return rc;
+}
+
+int
+pv_influx_known_channels(pv_known *k, const pv_influx_config *cfg, const char *bucket, pv_err *err)
+{
+	pv_sink *s;
+	const char *bad;
+	int rc;
+
+	if ((bad = pv_name_problem(bucket)) != NULL)
+		return pv_fail(err, PV_EDATA, "bucket name %s", bad);
+	if ((rc = pv_sink_influx_open(&s, cfg, err)) < 0)
+		return rc;
+	rc = cfg->api == PV_API_V1 ? known_v1((influx_sink *)s, k, bucket, err) :
+	    cfg->api == PV_API_VM ? known_vm((influx_sink *)s, k, bucket, err) :
+	    known_v2((influx_sink *)s, k, bucket, err);
+	pv_sink_free(s);
+	return rc;
+}
+
+/* Adds name to the list when it is a company's raw bucket (pv_known_raw_bucket). */
+static int
+raw_add(char ***names, size_t *n, const char *name, const char *meta, pv_err *err)
+{
+	char **list;
+
+	if (!pv_known_raw_bucket(name, meta))
+		return PV_OK;
+	if ((list = realloc(*names, (*n + 1) * sizeof(*list))) == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	*names = list;
+	if ((list[*n] = strdup(name)) == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	(*n)++;
+	return PV_OK;
+}
+
+/* InfluxDB 1.x: SHOW DATABASES (one answer: a server has a few hundred at most). */
+static int
+raw_v1(influx_sink *f, char ***names, size_t *n, pv_err *err)
+{
+	cJSON *j, *res, *ser, *row;
+	int rc;
+
+	if ((rc = v1_exec(f, "SHOW DATABASES", "SHOW DATABASES", &j, err)) < 0)
+		return rc;
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
+		cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series"))
+			cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(ser, "values")) {
+				const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(row, 0));
+				if (name != NULL && rc == PV_OK)
+					rc = raw_add(names, n, name, f->cfg.meta_bucket, err);
+			}
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* InfluxDB 2: the organization's buckets, 100 a page; system buckets left out. */
+static int
+raw_v2(influx_sink *f, char ***names, size_t *n, pv_err *err)
+{
+	int rc, got = 100;
+
+	if ((rc = org_id(f, err)) < 0)
+		return rc;
+	for (int page = 0; got == 100 && rc == PV_OK && page < KNOWN_PAGES_MAX; page++) {
+		char *path = NULL;
+		pv_http_resp r;
+		cJSON *j, *b;
+
+		if (asprintf(&path, "/api/v2/buckets?orgID=%s&limit=100&offset=%d", f->org_id, page * 100) < 0)
+			return pv_fail(err, PV_ENOMEM, "out of memory");
+		rc = pv_http_request(f->http, &r, "GET", path, NULL, NULL, NULL, 0, err);
+		free(path);
+		if (rc < 0)
+			return rc;
+		if (r.status != 200) {
+			rc = status_error(err, "bucket list", &r);
+			pv_http_resp_free(&r);
+			return rc;
+		}
+		j = cJSON_Parse(r.body);
+		got = 0;
+		cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(j, "buckets")) {
+			const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "name"));
+			const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "type"));
+			got++;
+			if (name != NULL && (type == NULL || strcmp(type, "system") != 0) && rc == PV_OK)
+				rc = raw_add(names, n, name, f->cfg.meta_bucket, err);
+		}
+		cJSON_Delete(j);
+		pv_http_resp_free(&r);
+	}
+	return rc;
+}
+
+/* VictoriaMetrics: raw_vm()'s list, every db label value (from 1970 on: without start, the last day only). */
+static int
+vm_db_values(influx_sink *f, cJSON **json, pv_err *err)
+{
+	pv_http_resp r;
+	int rc;
+
+	*json = NULL;
+	if ((rc = pv_http_request(f->http, &r, "GET", "/api/v1/label/db/values?start=1", NULL, NULL, NULL, 0,
+	    err)) < 0)
+		return rc;
+	if (r.status != 200)
+		rc = status_error(err, "db label values", &r);
+	else if ((*json = cJSON_Parse(r.body)) == NULL)
+		rc = pv_fail(err, PV_ETEMP, "db label values: the server's answer is not JSON");
+	pv_http_resp_free(&r);
+	return rc;
+}
+
+static int
+raw_vm(influx_sink *f, char ***names, size_t *n, pv_err *err)
+{
+	cJSON *j, *v;
+	int rc;
+
+	if ((rc = vm_db_values(f, &j, err)) < 0)
+		return rc;
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(j, "data"))
+		if (cJSON_IsString(v) && rc == PV_OK)
+			rc = raw_add(names, n, v->valuestring, f->cfg.meta_bucket, err);
+	cJSON_Delete(j);
+	return rc;
+}
+
+int
+pv_influx_raw_buckets(char ***names, size_t *n, const pv_influx_config *cfg, pv_err *err)
+{
+	pv_sink *s;
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	if ((rc = pv_sink_influx_open(&s, cfg, err)) < 0)
+		return rc;
+	rc = cfg->api == PV_API_V1 ? raw_v1((influx_sink *)s, names, n, err) :
+	    cfg->api == PV_API_VM ? raw_vm((influx_sink *)s, names, n, err) :
+	    raw_v2((influx_sink *)s, names, n, err);
+	pv_sink_free(s);
+	if (rc < 0) {
+		for (size_t i = 0; i < *n; i++)
+			free((*names)[i]);
+		free(*names);
+		*names = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+/* ---- tsv_parser downsample: a bucket's span ---- */
+
+/* InfluxDB 1.x: 1 when SHOW DATABASES lists db, 0 when not, < 0 error. */
+static int
+v1_db_exists(influx_sink *f, const char *db, pv_err *err)
+{
+	cJSON *j = NULL, *res, *ser, *row;
+	int rc = v1_exec(f, "SHOW DATABASES", "SHOW DATABASES", &j, err);
+
+	if (rc < 0)
+		return rc;
+	rc = 0;
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
+		cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series"))
+			cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(ser, "values")) {
+				const cJSON *name = cJSON_GetArrayItem(row, 0);
+				if (cJSON_IsString(name) && strcmp(name->valuestring, db) == 0)
+					rc = 1;
+			}
+	cJSON_Delete(j);
+	return rc;
+}
+
+/*
+ * InfluxDB 1.x: the time of the first (or last) point, all series merged,
+ * LIMIT 1: one row whatever the data. 1 found, 0 none.
+ */
+static int
+v1_edge(influx_sink *f, const char *db, bool last, int64_t *t, pv_err *err)
+{
+	char *m = pv_influxql_ident(DS_MEASUREMENT), *q = NULL;
+	pv_http_resp r;
+	cJSON *j = NULL, *res, *ser;
+	int rc;
+
+	if (m == NULL || asprintf(&q, "SELECT * FROM %s ORDER BY time %s LIMIT 1", m, last ? "DESC" : "ASC") < 0) {
+		free(m);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	free(m);
+	rc = v1_query(f, &r, db, q, false, err);
+	free(q);
+	if (rc < 0)
+		return rc;
+	rc = v1_statement_error(err, "first and last point", &r, &j);
+	pv_http_resp_free(&r);
+	if (rc < 0)
+		return rc;
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
+		cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series")) {
+			const cJSON *v = cJSON_GetArrayItem(cJSON_GetArrayItem(
+			    cJSON_GetObjectItemCaseSensitive(ser, "values"), 0), 0);
+			if (rc == 0 && cJSON_IsString(v)) {
+				if (pv_rfc3339_parse(v->valuestring, t) < 0)
+					rc = pv_fail(err, PV_ETEMP, "first and last point: not a time: %.40s", v->valuestring);
+				else
+					rc = 1;
+			}
+		}
+	cJSON_Delete(j);
+	return rc;
+}
+
+/*
+ * InfluxDB 2: the time of the first (or last) point: first() (last()) of
+ * each series, then the earliest (latest) of those: one row.
+ */
+static int
+v2_edge(influx_sink *f, const char *bucket, bool last, int64_t *t, pv_err *err)
+{
+	char *b = pv_flux_quote(bucket), *m = pv_flux_quote(DS_MEASUREMENT), *flux = NULL, *path = NULL;
+	char *p, *fl[64];
+	pv_http_resp r;
+	int rc, nf, col = -1;
+	bool header = true;
+
+	if (b == NULL || m == NULL ||
+	    asprintf(&flux,
+		"from(bucket: \"%s\")\n"
+		"  |> range(start: 1970-01-01T00:00:00Z, stop: 2262-04-11T00:00:00Z)\n"
+		"  |> filter(fn: (r) => r._measurement == \"%s\")\n"
+		"  |> %s()\n"
+		"  |> keep(columns: [\"_time\"])\n"
+		"  |> group()\n"
+		"  |> sort(columns: [\"_time\"], desc: %s)\n"
+		"  |> limit(n: 1)\n",
+		b, m, last ? "last" : "first", last ? "true" : "false") < 0 ||
+	    asprintf(&path, "/api/v2/query?orgID=%s", f->org_id) < 0) {
+		free(b);
+		free(m);
+		free(flux);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	free(b);
+	free(m);
+	rc = pv_http_request(f->http, &r, "POST", path, "application/vnd.flux", NULL, flux, strlen(flux), err);
+	free(flux);
+	free(path);
+	if (rc < 0)
+		return rc;
+	if (r.status != 200) {
+		rc = status_error(err, "first and last point", &r);
+		pv_http_resp_free(&r);
+		return rc;
+	}
+	rc = 0;
+	p = r.body ? r.body : "";
+	while (rc == 0 && (nf = csv_record(&p, fl, 64)) >= 0) {
+		if (nf == 0) {
+			header = true;
+			continue;
+		}
+		if (fl[0][0] == '#')
+			continue;
+		if (nf > 64)
+			nf = 64;
+		if (header) {
+			col = -1;
+			for (int i = 0; i < nf; i++)
+				if (strcmp(fl[i], "_time") == 0)
+					col = i;
+				else if (strcmp(fl[i], "error") == 0)
+					col = -2 - i;
+			header = false;
+		} else if (col <= -2 && -2 - col < nf)
+			rc = pv_fail(err, PV_ETEMP, "first and last point: %.300s", fl[-2 - col]);
+		else if (col >= 0 && col < nf)
+			rc = pv_rfc3339_parse(fl[col], t) == 0 ? 1 :
+			    pv_fail(err, PV_ETEMP, "first and last point: not a time: %.40s", fl[col]);
+	}
+	pv_http_resp_free(&r);
+	return rc;
+}
+
+int
+pv_sink_influx_span(pv_sink *s, const char *bucket, int64_t *first, int64_t *last, pv_err *err)
+{
+	influx_sink *f = (influx_sink *)s;
+	int rc;
+
+	if (s == NULL || s->ops->begin != if_begin)
+		return pv_fail(err, PV_ECONFIG, "not an InfluxDB sink");
+	switch (f->cfg.api) {
+	case PV_API_V1:
+		if ((rc = v1_db_exists(f, bucket, err)) < 0)
+			return rc;
+		if (rc == 0)
+			return pv_fail(err, PV_ENOENT, "database %s does not exist", bucket);
+		if ((rc = v1_edge(f, bucket, false, first, err)) <= 0 || (rc = v1_edge(f, bucket, true, last, err)) <= 0)
+			return rc;
+		break;
+	case PV_API_V2:
+		if ((rc = org_id(f, err)) < 0 || (rc = bucket_find(f, bucket, NULL, err)) < 0)
+			return rc;
+		if (rc == 0)
+			return pv_fail(err, PV_ENOENT, "bucket %s does not exist", bucket);
+		if ((rc = v2_edge(f, bucket, false, first, err)) <= 0 || (rc = v2_edge(f, bucket, true, last, err)) <= 0)
+			return rc;
+		break;
+	default:
+		return pv_fail(err, PV_ECONFIG, "this database keeps no downsampled copies");
+	}
+	return *first <= *last ? 1 : pv_fail(err, PV_ETEMP, "first and last point out of order");
 }

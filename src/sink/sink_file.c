@@ -167,7 +167,7 @@ fs_free(pv_sink *s)
 }
 
 static const pv_sink_ops file_ops = {
-	fs_begin, fs_write, fs_commit, fs_abort, fs_free, NULL, fs_settled, NULL,
+	fs_begin, fs_write, fs_commit, fs_abort, fs_free, NULL, fs_settled, NULL, NULL,
 };
 
 /* ".<name>.tsv_parser-journal" beside the output */

@@ -244,3 +244,51 @@ assert os.environ["C"] not in [u["login"] for u in s["users"]]
     run grafana_control GET /__test/requests
     [ "$output" = "[]" ]
 }
+
+@test "create: the dashboard reads only the downsampled buckets of downsample_levels (a list or a string; [] none; default 1h,1d,1w); other levels refused before any call" {
+    export GRAFANA_TENANCY=team
+    # lv(LEVELS...): the extra-vars of company lvco, campaign c1, with these levels
+    lv() { py -c 'import json, sys; print(json.dumps({"company_name": "lvco", "campaign_name": "c1", "downsample_levels": json.loads(sys.argv[1])}))' "$1"; }
+    # buckets PANELS_EXPECTED: the pv_bucket line of the power (2) and energy (3) panels, and every
+    # downsampled bucket the dashboard names
+    buckets() {
+        gcheck '
+d = one("dashboards", uid=uid("lvco", "c1"))["dashboard"]
+q = {p["id"]: p["targets"][0]["query"] for p in d["panels"]}
+line = lambda n: [l for l in q[n].splitlines() if l.startswith("pv_bucket = ")][0]
+named = sorted(set(re.findall(r"lvco_1[hdw]", json.dumps(d))))
+got = [line(2), line(3), named]
+want = json.loads(os.environ["WANT"])
+assert got == want, (got, want)
+'
+    }
+    play_ok create_grafana_resources.yml -e "$(lv '["1d"]')"
+    WANT='["pv_bucket = if pv_span > int(v: 2d) then \"lvco_1d\" else \"lvco\"", "pv_bucket = \"lvco\"", ["lvco_1d"]]' buckets
+    # TSV_DOWNSAMPLE=0: the raw bucket at every range; the dashboard is posted again
+    play_ok create_grafana_resources.yml -e "$(lv '[]')"
+    [ "$(changed_tasks)" = "Post the dashboard" ] || { echo "$output"; false; }
+    WANT='["pv_bucket = \"lvco\"", "pv_bucket = \"lvco\"", []]' buckets
+    play_ok create_grafana_resources.yml -e "$(lv '""')"
+    [ "$CHANGED" -eq 0 ] || { echo "$output"; false; }
+    # a string, as -e key=value gives it
+    play_ok create_grafana_resources.yml -e "$(names lvco c1)" -e 'downsample_levels=1w,1h'
+    WANT='["pv_bucket = if pv_span > int(v: 62d) then \"lvco_1w\" else if pv_span > int(v: 2d) then \"lvco_1h\" else \"lvco\"", "pv_bucket = if pv_span > int(v: 2d) then \"lvco_1h\" else \"lvco\"", ["lvco_1h", "lvco_1w"]]' buckets
+    # not given: tsv_parser's default, the three levels
+    play_ok create_grafana_resources.yml -e "$(names lvco c1)"
+    WANT='["pv_bucket = if pv_span > int(v: 731d) then \"lvco_1w\" else if pv_span > int(v: 62d) then \"lvco_1d\" else if pv_span > int(v: 2d) then \"lvco_1h\" else \"lvco\"", "pv_bucket = if pv_span > int(v: 2d) then \"lvco_1h\" else \"lvco\"", ["lvco_1d", "lvco_1h", "lvco_1w"]]' buckets
+
+    # anything else: refused before any call, never templated
+    grafana_control DELETE /__test/requests >/dev/null
+    local v
+    for v in '"1h,1m"' '["1h", "1M"]' '5' '{"1h": 1}' '[1]' '"{{ lookup(\"pipe\", \"touch pwned\") }}"' \
+        '["{{ lookup(\"pipe\", \"touch pwned\") }}"]'; do
+        play create_grafana_resources.yml -e "$(lv "$v")"
+        [ "$status" -ne 0 ] || { echo "$v: $output"; false; }
+        [[ $output == *"downsample_levels: a list, or a string separated by commas or spaces, of the levels 1h, 1d"* ]] ||
+            { echo "$v: $output"; false; }
+    done
+    [ ! -e "$ANSIBLE_DIR/pwned" ] && [ ! -e pwned ]
+    run grafana_control GET /__test/requests
+    [ "$output" = "[]" ]
+    play_ok delete_grafana_resources.yml -e '{"company_name": "lvco", "confirm_delete": "yes"}'
+}

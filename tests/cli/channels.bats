@@ -38,11 +38,7 @@ setup() {
 
 
 teardown() {
-    # the recorder of this test (SERVER_PIDS of a test does not reach teardown_file)
-    if [ -n "${RECORDER_PID:-}" ]; then
-        kill "$RECORDER_PID" 2>/dev/null || true
-        wait "$RECORDER_PID" 2>/dev/null || true
-    fi
+    stop_recorder
 }
 
 # recorder [ARGS...]: a fresh recording server for this test (stopped by teardown)
@@ -51,14 +47,6 @@ recorder() {
     export CONFIG_API_URL="$RECORDER_URL"
 }
 
-# reqs EXPR: Python expression on the recorded requests (R: the list)
-reqs() {
-    py -c '
-import json, sys
-R = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
-v = eval(sys.argv[2])
-print(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))' "$RECORDER_LOG" "$@"
-}
 
 @test "channels: one POST per file to /buckets/<bucket, encoded>/channels with v0.4.1's body, no token" {
     recorder

@@ -37,7 +37,7 @@ assert_usage_error() {
 }
 
 @test "COMMAND --help and -h: that command's usage on stdout, exit 0" {
-    for cmd in token config status; do
+    for cmd in token channels config status; do
         for h in --help -h; do
             run_parser "$cmd" "$h"
             assert_status 0
@@ -59,7 +59,7 @@ assert_usage_error() {
 @test "usage and man page agree: each command's long options, both ways" {
     man=$BATS_TEST_DIRNAME/../../docs/tsv_parser.1
     all=
-    for cmd in "" token config status; do
+    for cmd in "" token channels config status; do
         # shellcheck disable=SC2086
         run_parser $cmd --help
         assert_status 0

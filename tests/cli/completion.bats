@@ -38,7 +38,7 @@ complete() {
 
 @test "the commands are offered first" {
     complete "tsv_parser "
-    [ "$output" = "$(printf '%s\n' config spool status token)" ]
+    [ "$output" = "$(printf '%s\n' channels config downsample spool status token)" ]
     complete "tsv_parser st"
     [ "$output" = status ]
 }
@@ -49,10 +49,21 @@ complete() {
     complete "tsv_parser token --"
     [[ $output == *--bucket* && $output == *--rotate* && $output == *--write* ]]
     [[ $output != *--spool* ]]
+    complete "tsv_parser channels --"
+    [ "$output" = "$(printf '%s\n' --all --bucket --config --dry-run --env-file --help --quiet --verbose)" ]
     complete "tsv_parser status --j"
     [ "$output" = --json ]
     complete "tsv_parser config --g"
     [ "$output" = --get ]
+    complete "tsv_parser downsample --"
+    [[ $output == *--bucket* && $output == *--start* && $output == *--end* && $output == *--data-folder* ]]
+    [[ $output != *--spool* && $output != *--json* ]]
+    complete "tsv_parser downsample -d data --start 2026-01-01 --e"
+    [ "$output" = "$(printf '%s\n' --end --env-file)" ]
+    complete "tsv_parser downsample -d "
+    [ "$output" = "$(printf '%s\n' bin data logs)" ]
+    complete "tsv_parser downsample --start "
+    [ "$output" = "" ]
 }
 
 @test "-d takes folders, -t and spool .tsv files, --config YAML files" {

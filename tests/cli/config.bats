@@ -74,6 +74,8 @@ parser.min_age = 10  (default)
 spool.dir = <data folder>/../spool  (default)
 reports.dir = <data folder>/../logs/reports  (default)
 reports.keep_days = 90  (default)
+downsample.enabled = 1  (default)
+downsample.levels = 1h,1d,1w  (default)
 config_api.url = (unset)  (default)
 log.level = INFO  (default)
 hook.data_dir = /srv/sftpgo/data  (default)
@@ -542,4 +544,21 @@ doubling_env() {
     assert_status 78
     assert_contains "$stderr" "$CFG:2:11: ingest: must be one of spool|sync|none, not 'later'"
     assert_file "$F"
+}
+
+@test "downsample.levels: a YAML list or a string; an unknown level is refused with its line" {
+    printf 'downsample:\n  enabled: no\n  levels: [1d, 1w]\n' >"$BATS_TEST_TMPDIR/p.yaml"
+    run_parser config --config "$BATS_TEST_TMPDIR/p.yaml"
+    assert_status 0
+    assert_cfg_line downsample.levels "downsample.levels = 1d,1w  (file $BATS_TEST_TMPDIR/p.yaml:3)"
+    assert_cfg_line downsample.enabled "downsample.enabled = 0  (file $BATS_TEST_TMPDIR/p.yaml:2)"
+    printf 'downsample:\n  levels: "1h 1d"\n' >"$BATS_TEST_TMPDIR/p.yaml"
+    run_parser config --config "$BATS_TEST_TMPDIR/p.yaml"
+    assert_status 0
+    assert_cfg_line downsample.levels "downsample.levels = 1h 1d  (file $BATS_TEST_TMPDIR/p.yaml:2)"
+    printf 'downsample:\n  levels: [1h, 5m]\n' >"$BATS_TEST_TMPDIR/p.yaml"
+    run_parser config --config "$BATS_TEST_TMPDIR/p.yaml"
+    assert_status 78
+    assert_contains "$stderr" "p.yaml:2:"
+    assert_contains "$stderr" "unknown downsampling level: 5m"
 }

@@ -89,7 +89,8 @@ print(len(e) > 1000, any(",channel_unit=V," in l for l in e), any(",channel_unit
       any(l.startswith("tsv_parser_run,") for l in m), any(l.startswith("tsv_parser_file,") for l in m),
       any(",status=error " in l for l in m), sorted(f["buckets"]))' "$FACTS"
     assert_status 0
-    assert_eq "$output" "True True True True True True True ['acme', 'bertin', 'powerview_meta']"
+    # each company's raw bucket and its downsampled ones (the levels' defaults)
+    assert_eq "$output" "True True True True True True True ['acme', 'acme_1d', 'acme_1h', 'acme_1w', 'bertin', 'bertin_1d', 'bertin_1h', 'bertin_1w', 'powerview_meta']"
 }
 
 # ---- campaign.json.j2
@@ -129,7 +130,9 @@ print(len(e) > 1000, any(",channel_unit=V," in l for l in e), any(",channel_unit
     assert_eq "$(dq 'd["title"]')" "a\"b\\c \${x} — c'amp é"
     assert_eq "$(dq 'd["tags"][1]')" 'a"b\c ${x}'
     # escaped for Flux: \" \\ and $ as \x24, so Grafana sees no ${x}
-    assert_contains "$(dq 'q(1)')" 'from(bucket: "a\"b\\c \x24{x}")'
+    assert_contains "$(dq 'q(4)')" 'from(bucket: "a\"b\\c \x24{x}")'
+    assert_contains "$(dq 'q(1)')" 'then "a\"b\\c \x24{x}_1w" else'
+    assert_contains "$(dq 'q(1)')" 'else "a\"b\\c \x24{x}"'
     assert_contains "$(dq 'q(1)')" "r.campaign == \"c'amp é\""
     assert_contains "$(dq 'v("channel")')" 'bucket: "a\"b\\c \x24{x}"'
 }
@@ -140,7 +143,8 @@ print(len(e) > 1000, any(",channel_unit=V," in l for l in e), any(",channel_unit
     check campaign --vars "$BATS_TEST_TMPDIR/vars.json"
     assert_status 0
     assert_eq "$(dq 'd["tags"][1]')" 'v.bucket $device [[channel]] ${__interval}'
-    assert_contains "$(dq 'q(2)')" 'from(bucket: "v\x2ebucket \x24device \x5b\x5bchannel]] \x24{__interval}")'
+    assert_contains "$(dq 'q(4)')" 'from(bucket: "v\x2ebucket \x24device \x5b\x5bchannel]] \x24{__interval}")'
+    assert_contains "$(dq 'q(2)')" 'then "v\x2ebucket \x24device \x5b\x5bchannel]] \x24{__interval}_1h" else'
     assert_contains "$(dq 'q(2)')" 'r.campaign == "r\x2ebucket\\\\\"'
     assert_eq "$(dq 'd["title"]')" "v.bucket \$device [[channel]] \${__interval} — r.bucket\\\\\"$(printf '\ttab\nnl')"
 }
@@ -152,7 +156,8 @@ print(len(e) > 1000, any(",channel_unit=V," in l for l in e), any(",channel_unit
     campaign_args acme north-site
     check campaign "${CARGS[@]}" --var bucket=acme.fr
     assert_status 0
-    assert_contains "$(dq 'q(3)')" 'from(bucket: "acme\x2efr")'
+    assert_contains "$(dq 'q(4)')" 'from(bucket: "acme\x2efr")'
+    assert_contains "$(dq 'q(3)')" 'then "acme\x2efr_1h" else "acme\x2efr"'
 }
 
 @test "campaign: grafana_datasource_type switches every reference to a custom plugin" {
@@ -191,6 +196,103 @@ print(len(e) > 1000, any(",channel_unit=V," in l for l in e), any(",channel_unit
     fails_with "tag campaign value 'nowhere' is not written by tsv_parser"
 }
 
+# ---- resolution by time range (issue 14)
+
+@test "campaign: curves read raw, _1h, _1d, _1w by time range; the energy no coarser than _1h" {
+    campaign_args acme north-site
+    check campaign "${CARGS[@]}" --require-data -v
+    assert_status 0
+    assert_contains "$output" "panel 1 (Voltages per phase (V)): buckets by time range: 1 day acme, 2 days acme, 30 days acme_1h, 62 days acme_1h, 1 year acme_1d, 2 years acme_1d, 5 years acme_1w"
+    assert_contains "$output" "panel 2 (Power per channel (W)): buckets by time range: 1 day acme, 2 days acme, 30 days acme_1h, 62 days acme_1h, 1 year acme_1d, 2 years acme_1d, 5 years acme_1w"
+    assert_contains "$output" "panel 3 (Energy over the selected range (kWh)): buckets by time range: 1 day acme, 2 days acme, 30 days acme_1h, 62 days acme_1h, 1 year acme_1h, 2 years acme_1h, 5 years acme_1h"
+    # the span comes from Grafana's two time literals; the last data and the variables read raw
+    assert_contains "$(dq 'q(1)')" 'pv_span = int(v: v.timeRangeStop) - int(v: v.timeRangeStart)'
+    assert_contains "$(dq 'q(1)')" 'from(bucket: pv_bucket)'
+    assert_contains "$(dq 'q(4)')" 'from(bucket: "acme")'
+    assert_contains "$(dq 'v("device")')" 'bucket: "acme",'
+}
+
+@test "campaign: a hostile company name is escaped in every bucket of the resolution" {
+    campaign_args 'a"b\c ${x}.v' "c"
+    check campaign "${CARGS[@]}" -v
+    assert_status 0
+    # render.py decodes each literal: the bucket names are the company's plus _1h, _1d, _1w
+    assert_contains "$output" 'buckets by time range: 1 day a"b\c ${x}.v, 2 days a"b\c ${x}.v, 30 days a"b\c ${x}.v_1h, 62 days a"b\c ${x}.v_1h, 1 year a"b\c ${x}.v_1d, 2 years a"b\c ${x}.v_1d, 5 years a"b\c ${x}.v_1w'
+    assert_contains "$(dq 'q(1)')" 'then "a\"b\\c \x24{x}\x2ev_1d" else'
+}
+
+@test "campaign: downsample_levels limits the buckets (the finest not finer than the range needs); empty reads raw only; unknown levels refused" {
+    campaign_args acme north-site
+    check campaign "${CARGS[@]}" --var downsample_levels=1h,1d -v
+    assert_status 0
+    assert_contains "$output" "panel 1 (Voltages per phase (V)): buckets by time range: 1 day acme, 2 days acme, 30 days acme_1h, 62 days acme_1h, 1 year acme_1d, 2 years acme_1d, 5 years acme_1d"
+    printf '%s' '{"company_name": "acme", "campaign_name": "north-site", "dashboard_uid": "u", "datasource_uid": "d",
+        "downsample_levels": ["1w", "1d"]}' >"$BATS_TEST_TMPDIR/vars.json"
+    check campaign --vars "$BATS_TEST_TMPDIR/vars.json" -v
+    assert_status 0
+    # no 1h: a range of 30 days reads the finest level not finer than it needs (1d), never raw
+    assert_contains "$output" "panel 1 (Voltages per phase (V)): buckets by time range: 1 day acme, 2 days acme, 30 days acme_1d, 62 days acme_1d, 1 year acme_1d, 2 years acme_1d, 5 years acme_1w"
+    assert_contains "$output" "panel 3 (Energy over the selected range (kWh)): buckets by time range: 1 day acme, 2 days acme, 30 days acme, 62 days acme, 1 year acme, 2 years acme, 5 years acme"
+    # 1d only: 1d beyond 2 days, never _1h or _1w; the energy reads raw (never coarser than 1h)
+    check campaign "${CARGS[@]}" --var downsample_levels=1d -v
+    assert_status 0
+    assert_contains "$output" "panel 2 (Power per channel (W)): buckets by time range: 1 day acme, 2 days acme, 30 days acme_1d, 62 days acme_1d, 1 year acme_1d, 2 years acme_1d, 5 years acme_1d"
+    assert_contains "$output" "panel 3 (Energy over the selected range (kWh)): buckets by time range: 1 day acme, 2 days acme, 30 days acme, 62 days acme, 1 year acme, 2 years acme, 5 years acme"
+    assert_eq "$(dq 'q(2).splitlines()[1]')" 'pv_bucket = if pv_span > int(v: 2d) then "acme_1d" else "acme"'
+    # 1h and 1w: a year needs 1d, reads 1w (not finer than the need); the energy 1h
+    check campaign "${CARGS[@]}" --var downsample_levels=1w,1h -v
+    assert_status 0
+    assert_contains "$output" "panel 1 (Voltages per phase (V)): buckets by time range: 1 day acme, 2 days acme, 30 days acme_1h, 62 days acme_1h, 1 year acme_1w, 2 years acme_1w, 5 years acme_1w"
+    assert_contains "$output" "panel 3 (Energy over the selected range (kWh)): buckets by time range: 1 day acme, 2 days acme, 30 days acme_1h, 62 days acme_1h, 1 year acme_1h, 2 years acme_1h, 5 years acme_1h"
+    check campaign "${CARGS[@]}" --var downsample_levels= --require-data
+    assert_status 0
+    assert_eq "$(dq 'q(2).splitlines()[1]')" 'pv_bucket = "acme"'
+    check campaign "${CARGS[@]}" --var downsample_levels=1h,1m
+    fails_with "downsample_levels_must_be_1h_1d_1w"
+}
+
+@test "campaign (InfluxQL): a resolution variable names the curves' database; names it cannot carry read raw only" {
+    campaign_args acme north-site
+    # render.py checks Flux only: render it, the InfluxQL queries run in influxql.bats
+    run "$PYTHON" -I -c '
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import render
+for company, levels in (("acme", None), ("acme", "1d"), ("acme", ""), ("a$b", None), ("a,b", None), ("a\"b", None)):
+    v = {"company_name": company, "campaign_name": "c", "dashboard_uid": "u", "datasource_uid": "d",
+         "query_language": "influxql"}
+    if levels is not None:
+        v["downsample_levels"] = levels
+    d = json.loads(render.render_jinja(sys.argv[2], v))
+    r = [x for x in d["templating"]["list"] if x["name"] == "resolution"]
+    q = [p["targets"][0]["query"] for p in d["panels"]]
+    print(company, repr(levels), r and r[0]["query"], r and r[0]["current"]["value"],
+          [x.split(" WHERE ")[0].split(" FROM ")[1] for x in q])' "$BATS_TEST_DIRNAME/../dashboards" "$DASH/campaign.json.j2"
+    assert_status 0
+    assert_eq "${lines[0]}" "acme None raw : acme,1h : acme_1h,1d : acme_1d,1w : acme_1w acme ['\"\${resolution:raw}\"../^electrical\$/', '\"\${resolution:raw}\"../^electrical\$/', '/^electrical\$/', '/^electrical\$/']"
+    assert_eq "${lines[1]}" "acme '1d' raw : acme,1d : acme_1d acme ['\"\${resolution:raw}\"../^electrical\$/', '\"\${resolution:raw}\"../^electrical\$/', '/^electrical\$/', '/^electrical\$/']"
+    assert_eq "${lines[2]}" "acme '' [] [] ['/^electrical\$/', '/^electrical\$/', '/^electrical\$/', '/^electrical\$/']"
+    assert_eq "${lines[3]}" "a\$b None [] [] ['/^electrical\$/', '/^electrical\$/', '/^electrical\$/', '/^electrical\$/']"
+    assert_eq "${lines[4]}" "a,b None [] [] ['/^electrical\$/', '/^electrical\$/', '/^electrical\$/', '/^electrical\$/']"
+    assert_eq "${lines[5]}" "a\"b None [] [] ['/^electrical\$/', '/^electrical\$/', '/^electrical\$/', '/^electrical\$/']"
+}
+
+@test "checker: a wrong resolution threshold or a fixed bucket on a curve is refused" {
+    broken campaign.json.j2 "s/'1d': 62,/'1d': 30,/"
+    campaign_args acme north-site
+    check "$BROKEN" "${CARGS[@]}"
+    fails_with "panel 1 (Voltages per phase (V)): for a time range of 62 days the query reads bucket 'acme_1d', expected 'acme_1h'"
+    broken campaign.json.j2 "s/{{ source(\['1h'\]) }}/{{ source_raw }}/"
+    check "$BROKEN" "${CARGS[@]}"
+    fails_with "panel 3 (Energy over the selected range (kWh)): a bargauge panel must read the bucket of the time range's resolution (raw, 1h), not always 'acme'"
+    broken campaign.json.j2 "s/{{ source(\['1h'\]) }}/{{ source() }}/"
+    check "$BROKEN" "${CARGS[@]}"
+    fails_with "panel 3 (Energy over the selected range (kWh)): for a time range of 1 year the query reads bucket 'acme_1d', expected 'acme_1h'"
+    broken campaign.json.j2 's/int(v: v.timeRangeStop) - int(v: v.timeRangeStart)/v.timeRangeStop - v.timeRangeStart/'
+    check "$BROKEN" "${CARGS[@]}"
+    fails_with "- on a time or a duration: convert it with int(v: ...)"
+}
+
 # ---- parser-monitoring.json.j2
 
 @test "monitoring: defaults, and every query selects the run summaries tsv_parser wrote" {
@@ -224,7 +326,8 @@ print(len(e) > 1000, any(",channel_unit=V," in l for l in e), any(",channel_unit
     check campaign "${CARGS[@]}" --engine ansible --var grafana_datasource_type=influxdb-adecwatts-datasource \
         --expect-datasource-type influxdb-adecwatts-datasource
     assert_status 0
-    assert_contains "$(dq 'q(1)')" 'from(bucket: "a\"b\\c \x24{x}")'
+    assert_contains "$(dq 'q(4)')" 'from(bucket: "a\"b\\c \x24{x}")'
+    assert_contains "$(dq 'q(1)')" 'then "a\"b\\c \x24{x}_1w" else'
     check parser-monitoring --var datasource_uid=m --engine ansible
     assert_status 0
 }

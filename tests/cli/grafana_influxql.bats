@@ -72,7 +72,8 @@ health() {
 d = one("datasources", name="influxdb_acme")
 assert (d["type"], d["access"], d["url"]) == ("influxdb", "proxy", os.environ["INFLUX1_URL"]), d
 assert (d["database"], d["user"], d["basicAuth"]) == ("acme", "acme_read", False), d
-assert d["jsonData"] == {"version": "InfluxQL", "dbName": "acme", "httpMode": "POST"}, d["jsonData"]
+assert d["jsonData"] == {"version": "InfluxQL", "dbName": "acme", "httpMode": "POST",
+                         "powerviewDownsampled": True}, d["jsonData"]
 assert list(d["secret_for_tests"]) == ["password"], list(d["secret_for_tests"])
 assert re.fullmatch("[A-Za-z0-9]{32}", d["secret_for_tests"]["password"])
 org = one("orgs", name="acme")
@@ -81,9 +82,10 @@ assert d["orgId"] == org["id"], (d["orgId"], org)
     local pw
     pw=$(ds_field 'd["secret_for_tests"]["password"]')
     [[ $output != *"$pw"* ]]
-    # only READ on acme: InfluxDB says so
+    # only READ on acme and its downsampled databases: InfluxDB says so
     [ "$(influx1_admin 'SHOW GRANTS FOR "acme_read"' | py -c 'import json, sys
-print([v for s in json.load(sys.stdin)["results"][0]["series"] for v in s["values"]])')" = "[['acme', 'READ']]" ]
+print(sorted(v for s in json.load(sys.stdin)["results"][0]["series"] for v in s["values"]))')" = \
+        "[['acme', 'READ'], ['acme_1d', 'READ'], ['acme_1h', 'READ'], ['acme_1w', 'READ']]" ]
     run health
     [ "$status" -eq 0 ] && [[ $output == *'"status":"OK"'* ]] || { echo "$output"; false; }
 
@@ -151,7 +153,7 @@ d = one("datasources", name="influxdb_acme")
 assert (d["type"], d["url"], d["database"], d["user"], d["basicAuth"]) == \
     ("influxdb", os.environ["INFLUX2_URL"], "acme", "", False), d
 assert d["jsonData"] == {"version": "InfluxQL", "dbName": "acme", "httpMode": "POST",
-                         "httpHeaderName1": "Authorization"}, d["jsonData"]
+                         "httpHeaderName1": "Authorization", "powerviewDownsampled": True}, d["jsonData"]
 # Grafana keeps the Flux token it holds (secureJsonData is merged), unused now
 assert sorted(d["secret_for_tests"]) == ["httpHeaderValue1", "token"], list(d["secret_for_tests"])
 assert d["secret_for_tests"]["httpHeaderValue1"] == "Token " + d["secret_for_tests"]["token"], "not Token <token>"

@@ -59,7 +59,8 @@ rlog() {
 import json, sys
 R = json.load(sys.stdin)
 W = [x for x in R if x["method"] == "POST" and x["path"] == "/api/v2/write" and x["query"].get("bucket") == "acme"]
-Q = [x for x in R if x["path"] == "/api/v2/query"]
+Q = [x for x in R if x["path"] == "/api/v2/query" and not x.get("to")]  # counts
+D = [x for x in R if x["path"] == "/api/v2/query" and x.get("to")]      # downsampling
 v = eval(sys.argv[1])
 print(v if isinstance(v, str) else json.dumps(v))' "$1"
 }
@@ -169,10 +170,11 @@ files match"
     local oid
     oid=$(influx2 GET /__test/requests >/dev/null; curl -fsS -H "Authorization: Token $INFLUX2_TOKEN" \
         "$INFLUX2_URL/api/v2/orgs?org=$INFLUX2_ORG" | py -c 'import json,sys; print(json.load(sys.stdin)["orgs"][0]["id"])')
-    # physical mappings: bertin and the meta bucket, never acme's (refused), nothing else
+    # physical mappings: bertin, the downsampled buckets (issue 14) and the meta bucket,
+    # never acme's (refused), nothing else
     assert_eq "$(curl -fsS -H "Authorization: Token $INFLUX2_TOKEN" "$INFLUX2_URL/api/v2/dbrps?orgID=$oid" |
         py -c 'import json,sys; print(sorted((m["database"], m["retention_policy"], m["default"]) for m in json.load(sys.stdin)["content"] if not m["virtual"]))')" \
-        "[('bertin', 'autogen', True), ('powerview_meta', 'autogen', True)]"
+        "[('acme_1d', 'autogen', True), ('acme_1h', 'autogen', True), ('acme_1w', 'autogen', True), ('bertin', 'autogen', True), ('bertin_1d', 'autogen', True), ('bertin_1h', 'autogen', True), ('bertin_1w', 'autogen', True), ('powerview_meta', 'autogen', True)]"
 }
 
 @test "v2: a company whose files are all broken gets no bucket" {
@@ -185,7 +187,7 @@ files match"
     assert_eq "$(rlog '[x["query"].get("name") for x in R if x["path"] == "/api/v2/buckets"]')" '["powerview_meta", null]'
 }
 
-@test "v2: among 45 existing buckets the company's is found: no bucket is created" {
+@test "v2: among 45 existing buckets the company's is found: only its downsampled buckets are created" {
     influx2 POST /__test/buckets "$(py -c '
 import json
 names = ["a-%02d" % i for i in range(21)] + ["acme"] + ["b-%02d" % i for i in range(22)] + ["powerview_meta"]
@@ -194,10 +196,12 @@ print(json.dumps({"names": names}))')" >/dev/null
     mkseries "$DEV/a.tsv" 30
     run_parser -d "$DATA"
     assert_status 0
-    assert_eq "$(rlog 'len([x for x in R if x["method"] == "POST" and x["path"] == "/api/v2/buckets"])')" 0
+    assert_eq "$(rlog 'len([x for x in R if x["method"] == "POST" and x["path"] == "/api/v2/buckets"])')" 3
+    assert_eq "$(influx2 GET /__test/buckets | py -c 'import json,sys; print(sorted(set(json.load(sys.stdin)) - {"a-%02d" % i for i in range(21)} - {"b-%02d" % i for i in range(22)}))')" \
+        "['acme', 'acme_1d', 'acme_1h', 'acme_1w', 'powerview_meta']"
     assert_eq "$(pts acme)" 30
     assert_eq "$(rq 'f["nb_points_in_influx"]')" 30
-    assert_eq "$(influx2 GET /__test/buckets | py -c 'import json,sys; print(len(json.load(sys.stdin)))')" 45
+    assert_eq "$(influx2 GET /__test/buckets | py -c 'import json,sys; print(len(json.load(sys.stdin)))')" 48
 }
 
 # ---- retries
@@ -305,6 +309,28 @@ print(json.dumps({"names": names}))')" >/dev/null
     assert_eq "$(rq 'sum(x["error"].startswith("database unavailable: not tried") for x in r["files"])')" 49
 }
 
+@test "v2: downsampled buckets refused: a warning each run, the file lands, exit 0; they have no expiry" {
+    export INFLUXDB_BUCKET_RETENTION=86400
+    influx2 POST /__test/buckets '{"names": ["acme", "powerview_meta"]}' >/dev/null
+    fault '{"path": "/api/v2/buckets", "method": "POST", "status": 403, "times": 1, "body": {"code": "forbidden", "message": "nope"}}'
+    mkseries "$DEV/a.tsv" 4
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(pts acme)" 4
+    assert_contains "$stderr" "[WARNING] tsv_parser: bucket acme: downsampled buckets: bucket creation: HTTP 403"
+    # the next run makes them, without the raw bucket's retention
+    mkseries "$DEV/b.tsv" 2
+    run_parser -d "$DATA"
+    assert_status 0
+    assert_eq "$(influx2 GET /__test/buckets | py -c 'import json,sys; print(json.load(sys.stdin))')" \
+        "['acme', 'acme_1d', 'acme_1h', 'acme_1w', 'powerview_meta']"
+    local b
+    for b in acme_1h acme_1d acme_1w; do
+        assert_eq "$(curl -fsS -H "Authorization: Token $INFLUX2_TOKEN" "$INFLUX2_URL/api/v2/buckets?org=$INFLUX2_ORG&name=$b" |
+            py -c 'import json,sys; print([r for r in json.load(sys.stdin)["buckets"][0]["retentionRules"] if r.get("everySeconds")])')" "[]"
+    done
+}
+
 @test "v2: a server that takes requests and never answers: 50 files, exit 75, all kept, a bounded number of writes" {
     export TSV_HTTP_ANSWER_TIMEOUT=1 TSV_RETRY_BUDGET=3
     mkmany "$DEV" 50
@@ -321,7 +347,7 @@ print(json.dumps({"names": names}))')" >/dev/null
     # allowed; nothing after it, not even the run summary
     assert_eq "$(rlog '0 < len(W) <= 3')" true
     assert_eq "$(rlog '[x["path"] for x in R if x["path"] != "/api/v2/write"]')" \
-        '["/api/v2/orgs", "/api/v2/buckets", "/api/v2/buckets", "/api/v2/dbrps", "/api/v2/dbrps"]'
+        "$(py -c 'import json; print(json.dumps(["/api/v2/orgs"] + ["/api/v2/buckets", "/api/v2/buckets", "/api/v2/dbrps", "/api/v2/dbrps"] * 4))')"
     assert_eq "$(rlog 'len([x for x in R if x["path"] == "/api/v2/write"]) == len(W)')" true
     assert_contains "$stderr" "cannot write the run summary to powerview_meta: database unavailable: not tried"
     # the server back: the next run takes all 50 files

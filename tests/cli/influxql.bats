@@ -46,7 +46,7 @@ grants() {
     admin "SHOW GRANTS FOR \"$1\"" | py -c '
 import json, sys
 r = json.load(sys.stdin)["results"][0]
-print(" ".join("%s=%s" % tuple(v) for s in r.get("series", []) for v in s["values"]))'
+print(" ".join(sorted("%s=%s" % tuple(v) for s in r.get("series", []) for v in s["values"])))'
 }
 
 # is_admin USER: true or false, as SHOW USERS says
@@ -71,13 +71,13 @@ password_ok() {
     [[ "$output" =~ ^[A-Za-z0-9]{32}$ ]] || { echo "not a 32-character password: '$output'" >&2; return 1; }
 }
 
-@test "token v1: the read-only user is made once, READ on its database only; later calls ask for --rotate" {
+@test "token v1: the read-only user is made once, READ on its database and its downsampled ones only; later calls ask for --rotate" {
     run_parser token --bucket acme
     password_ok
     local pw=$output
-    assert_contains "$stderr" "created user acme_read: READ on database acme"
+    assert_contains "$stderr" "created user acme_read: READ on database acme and its _1h, _1d, _1w"
     [[ "$stderr" != *"$pw"* ]] || { echo "the password reached stderr" >&2; return 1; }
-    assert_eq "$(grants acme_read)" "acme=READ"
+    assert_eq "$(grants acme_read)" "acme=READ acme_1d=READ acme_1h=READ acme_1w=READ"
     assert_eq "$(is_admin acme_read)" false
     # InfluxDB 1.x keeps only a hash: the password cannot be printed again
     run_parser token --bucket acme
@@ -94,7 +94,7 @@ password_ok() {
     assert_contains "$stderr" "new password for user acme_read: READ on database acme"
     assert_contains "$(as acme_read "$pw" acme 'SHOW MEASUREMENTS')" "authorization failed"
     assert_eq "$(error_of "$(as acme_read "$pw2" acme 'SHOW MEASUREMENTS')")" none
-    assert_eq "$(grants acme_read)" "acme=READ"
+    assert_eq "$(grants acme_read)" "acme=READ acme_1d=READ acme_1h=READ acme_1w=READ"
 }
 
 @test "token v1: the read-only user reads, and cannot write, read another database, or change anything" {
@@ -104,8 +104,17 @@ password_ok() {
     password_ok
     local pw=$output
     assert_contains "$(as acme_read "$pw" acme 'SELECT count(*) FROM electrical')" '"series"'
-    # another company's database
+    # its downsampled databases (the examples' run made them)
+    local lv
+    for lv in 1h 1d 1w; do
+        assert_contains "$(as acme_read "$pw" "acme_$lv" 'SELECT count(*) FROM electrical')" '"series"'
+    done
+    # another company's databases
     assert_contains "$(error_of "$(as acme_read "$pw" bertin 'SELECT count(*) FROM electrical')")" "not authorized"
+    assert_contains "$(error_of "$(as acme_read "$pw" bertin_1d 'SELECT count(*) FROM electrical')")" "not authorized"
+    run curl -sS -o /dev/null -w '%{http_code}' -u "acme_read:$pw" -XPOST "$INFLUX1_URL/write?db=acme_1d" \
+        --data-binary 'electrical,channel_id=x x_W=1 1700000000'
+    assert_eq "$output" 403
     # writes
     run curl -sS -o /dev/null -w '%{http_code}' -u "acme_read:$pw" -XPOST "$INFLUX1_URL/write?db=acme" \
         --data-binary 'electrical,channel_id=x x_W=1 1700000000'
@@ -116,7 +125,7 @@ password_ok() {
         'GRANT ALL ON acme TO acme_read' 'CREATE USER x WITH PASSWORD '"'"'y'"'"''; do
         assert_contains "$(error_of "$(as acme_read "$pw" acme "$q")")" "not authorized"
     done
-    assert_eq "$(grants acme_read)" "acme=READ"
+    assert_eq "$(grants acme_read)" "acme=READ acme_1d=READ acme_1h=READ acme_1w=READ"
 }
 
 @test "token v1 --write: <db>_write with ALL on its database only, never admin; the read user stays read-only" {
@@ -134,17 +143,17 @@ password_ok() {
     assert_eq "$output" 403
     run_parser token --bucket bertin --rotate
     password_ok
-    assert_eq "$(grants bertin_read)" "bertin=READ"
+    assert_eq "$(grants bertin_read)" "bertin=READ bertin_1d=READ bertin_1h=READ bertin_1w=READ"
 }
 
 @test "token v1: a privilege widened by hand is narrowed again by --rotate" {
     run_parser token --bucket acme --rotate
     assert_status 0
     admin 'GRANT ALL ON acme TO acme_read' >/dev/null
-    assert_eq "$(grants acme_read)" "acme=ALL PRIVILEGES"
+    assert_eq "$(grants acme_read)" "acme=ALL PRIVILEGES acme_1d=READ acme_1h=READ acme_1w=READ"
     run_parser token --bucket acme --rotate
     password_ok
-    assert_eq "$(grants acme_read)" "acme=READ"
+    assert_eq "$(grants acme_read)" "acme=READ acme_1d=READ acme_1h=READ acme_1w=READ"
 }
 
 @test "token v1: database names with quotes and spaces stay quoted identifiers" {
@@ -152,7 +161,7 @@ password_ok() {
     run_parser token --bucket "o'dd db, \$x"
     password_ok
     local pw=$output
-    assert_eq "$(grants "o'dd db, \$x_read" | sed 's/=READ$//')" "o'dd db, \$x"
+    assert_eq "$(grants "o'dd db, \$x_read")" "o'dd db, \$x=READ o'dd db, \$x_1d=READ o'dd db, \$x_1h=READ o'dd db, \$x_1w=READ"
     assert_eq "$(error_of "$(as "o'dd db, \$x_read" "$pw" "o'dd db, \$x" 'SHOW MEASUREMENTS')")" none
     # names tsv_parser refuses for a bucket are refused here too (a usage error)
     run_parser token --bucket "$db"

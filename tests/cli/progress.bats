@@ -18,45 +18,6 @@ many() {
     done
 }
 
-# on_tty [--both] [--cols N] ARGS...: tsv_parser ARGS with its standard
-# error on a pseudo-terminal of N columns (80), without the terminal's
-# newline translation; with --both standard output too, else into
-# $BATS_TEST_TMPDIR/stdout. What the terminal got: $BATS_TEST_TMPDIR/tty;
-# the run's wall time in seconds: $BATS_TEST_TMPDIR/seconds.
-on_tty() {
-    local both=0 cols=80
-    [ "$1" != --both ] || { both=1; shift; }
-    [ "$1" != --cols ] || { cols=$2; shift 2; }
-    run py -c '
-import fcntl, os, pty, struct, subprocess, sys, termios, time
-out, tty, secs, both, cols = sys.argv[1:6]
-master, slave = pty.openpty()
-fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, int(cols), 0, 0))
-attrs = termios.tcgetattr(slave)
-attrs[1] &= ~termios.ONLCR
-termios.tcsetattr(slave, termios.TCSANOW, attrs)
-t0 = time.monotonic()
-with open(out, "wb") as f:
-    p = subprocess.Popen(sys.argv[6:], stdin=subprocess.DEVNULL, stderr=slave,
-                         stdout=slave if both == "1" else f)
-os.close(slave)
-got = b""
-while True:
-    try:
-        chunk = os.read(master, 65536)
-    except OSError:  # EIO: the last writer is gone
-        break
-    if not chunk:
-        break
-    got += chunk
-rc = p.wait()
-open(secs, "w").write("%f\n" % (time.monotonic() - t0))
-open(tty, "wb").write(got)
-sys.exit(rc)
-' "$BATS_TEST_TMPDIR/stdout" "$BATS_TEST_TMPDIR/tty" "$BATS_TEST_TMPDIR/seconds" "$both" "$cols" \
-        "$TSV_PARSER" "$@"
-}
-
 # tty_facts EXPR: EXPR (Python) over what the terminal got, printed as JSON.
 # Names: raw (the text), drawn (the distinct progress lines drawn, in
 # order), shown (the lines the terminal shows at the end, "\r" applied),

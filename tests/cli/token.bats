@@ -110,12 +110,18 @@ assert_not_in() {
     BUCKET=grafana1
     token --bucket "$BUCKET"
     assert_status 0
-    assert_eq "$(influx2 GET /__test/buckets | py -c 'import json,sys; print(json.load(sys.stdin))')" "['grafana1']"
-    local bid oid tok
+    # with its downsampled buckets (issue 14)
+    assert_eq "$(influx2 GET /__test/buckets | py -c 'import json,sys; print(sorted(json.load(sys.stdin)))')" \
+        "['grafana1', 'grafana1_1d', 'grafana1_1h', 'grafana1_1w']"
+    local bid oid tok b1h b1d b1w
     bid=$(bucket_id "$BUCKET")
+    b1h=$(bucket_id "${BUCKET}_1h")
+    b1d=$(bucket_id "${BUCKET}_1d")
+    b1w=$(bucket_id "${BUCKET}_1w")
     oid=$(org_id)
     assert_eq "$(auths 'len(M)')" 1
-    assert_eq "$(perms)" "[[\"read\", \"buckets\", \"$bid\", \"$oid\"]]"
+    # read on the raw bucket and its three downsampled ones, nothing else
+    assert_eq "$(perms)" "[[\"read\", \"buckets\", \"$bid\", \"$oid\"], [\"read\", \"buckets\", \"$b1h\", \"$oid\"], [\"read\", \"buckets\", \"$b1d\", \"$oid\"], [\"read\", \"buckets\", \"$b1w\", \"$oid\"]]"
     assert_eq "$(auths 'M[0]["status"]')" active
     tok=$(auths 'M[0]["token"]')
     [ ${#tok} -ge 40 ]
@@ -123,9 +129,10 @@ assert_not_in() {
     assert_not_in "$TERR" "$tok"
     assert_not_in "$TERR" "$INFLUX2_TOKEN"
     assert_not_in "$TOUT" "$INFLUX2_TOKEN"
-    # the token reads the bucket, and only that one
+    # the token reads the bucket and its downsampled ones, and only those
     assert_eq "$(curl -fsS -H "Authorization: Token $tok" "$INFLUX2_URL/api/v2/buckets?org=$INFLUX2_ORG" |
-        py -c 'import json,sys; print([b["name"] for b in json.load(sys.stdin)["buckets"]])')" "['grafana1']"
+        py -c 'import json,sys; print(sorted(b["name"] for b in json.load(sys.stdin)["buckets"]))')" \
+        "['grafana1', 'grafana1_1d', 'grafana1_1h', 'grafana1_1w']"
 }
 
 @test "token: asked again, the same token is printed and nothing is created or deleted" {
@@ -161,10 +168,12 @@ assert_not_in() {
     bid=$(bucket_id existing)
     token --bucket "$BUCKET"
     assert_status 0
-    # a bucket made before tsv_parser mapped its buckets gets its InfluxQL mapping here
+    # a bucket made before tsv_parser mapped its buckets gets its InfluxQL mapping here;
+    # its downsampled buckets are created (each with its mapping)
     assert_eq "$(rlog '[(x["method"], x["path"]) for x in R if x["method"] == "POST"]')" \
-        '[["POST", "/api/v2/dbrps"], ["POST", "/api/v2/authorizations"]]'
-    assert_eq "$(auths '[p["resource"]["id"] for a in M for p in a["permissions"]]')" "[\"$bid\"]"
+        "$(py -c 'import json; print(json.dumps([["POST", "/api/v2/buckets"], ["POST", "/api/v2/dbrps"]] * 3 + [["POST", "/api/v2/dbrps"], ["POST", "/api/v2/authorizations"]]))')"
+    assert_eq "$(auths '[p["resource"]["id"] for a in M for p in a["permissions"]]')" \
+        "[\"$bid\", \"$(bucket_id existing_1h)\", \"$(bucket_id existing_1d)\", \"$(bucket_id existing_1w)\"]"
 }
 
 # dbrps BUCKET: the physical DBRP mappings of database BUCKET, as
@@ -199,8 +208,9 @@ dbrps() {
 }
 
 @test "token: the server refusing the mapping is an error (no token printed)" {
-    # twice: once as the bucket is created (a warning there), once more for the token
-    influx2 POST /__test/faults '{"path": "/api/v2/dbrps", "method": "POST", "status": 403, "times": 2, "body": {"code": "forbidden", "message": "no"}}' >/dev/null
+    # five times: as the bucket and its three downsampled ones are created (warnings
+    # there), once more for the token
+    influx2 POST /__test/faults '{"path": "/api/v2/dbrps", "method": "POST", "status": 403, "times": 5, "body": {"code": "forbidden", "message": "no"}}' >/dev/null
     token --bucket refused
     assert_status 78
     assert_eq "$(stat -c %s "$TOUT")" 0
@@ -210,6 +220,57 @@ dbrps() {
     token --bucket refused
     assert_status 0
     assert_eq "$(dbrps refused)" "[[\"refused\", \"autogen\", true, \"$(bucket_id refused)\"]]"
+    assert_eq "$(dbrps refused_1h)" "[[\"refused_1h\", \"autogen\", true, \"$(bucket_id refused_1h)\"]]"
+}
+
+@test "token: a read token made before the downsampled buckets is kept: 78 asking for --rotate; --rotate covers the four" {
+    BUCKET=older
+    influx2 POST /__test/buckets '{"names": ["older"]}' >/dev/null
+    local bid oid old
+    bid=$(bucket_id older)
+    oid=$(org_id)
+    # what v0.4.x made: read on the raw bucket only
+    old=$(api POST /api/v2/authorizations "{\"orgID\":\"$oid\",\"description\":\"powerview_token_for_bucket_older\",\"permissions\":[{\"action\":\"read\",\"resource\":{\"type\":\"buckets\",\"id\":\"$bid\",\"orgID\":\"$oid\"}}]}" |
+        py -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+    influx2 DELETE /__test/requests >/dev/null
+    token --bucket older
+    assert_status 78
+    assert_eq "$(stat -c %s "$TOUT")" 0
+    assert_contains "$stderr" "does not read the downsampled buckets older_1h, older_1d, older_1w"
+    assert_contains "$stderr" "--rotate"
+    assert_not_in "$TERR" "$old"
+    # never deleted unasked (v0.4.1 rotated on every call)
+    assert_eq "$(rlog '[x["method"] for x in R if x["path"].startswith("/api/v2/authorizations/")]')" '[]'
+    assert_eq "$(auths '[a["token"] for a in M]')" "[\"$old\"]"
+    # asked again: still the same answer, the same token kept
+    token --bucket older
+    assert_status 78
+    assert_eq "$(auths '[a["token"] for a in M]')" "[\"$old\"]"
+    token --bucket older --rotate
+    assert_status 0
+    assert_eq "$(auths 'len(M)')" 1
+    assert_eq "$(auths '[p["resource"]["id"] for a in M for p in a["permissions"] if p["action"] == "read"]')" \
+        "[\"$bid\", \"$(bucket_id older_1h)\", \"$(bucket_id older_1d)\", \"$(bucket_id older_1w)\"]"
+    assert_token_out "$(auths 'M[0]["token"]')"
+    [ "$(cat "$TOUT")" != "$old" ]
+    # and from then on it is given as is
+    token --bucket older
+    assert_status 0
+    assert_token_out "$(auths 'M[0]["token"]')"
+}
+
+@test "token: downsampled buckets keep data forever whatever INFLUXDB_BUCKET_RETENTION says (the raw bucket's)" {
+    BUCKET=kept
+    INFLUXDB_BUCKET_RETENTION=86400 token --bucket kept
+    assert_status 0
+    rules() {
+        api GET "/api/v2/buckets?org=$INFLUX2_ORG&name=$1" |
+            py -c 'import json,sys; print(json.dumps([(r["type"], r["everySeconds"]) for r in json.load(sys.stdin)["buckets"][0]["retentionRules"] if r.get("everySeconds")]))'
+    }
+    assert_eq "$(rules kept)" '[["expire", 86400]]'
+    assert_eq "$(rules kept_1h)" '[]'
+    assert_eq "$(rules kept_1d)" '[]'
+    assert_eq "$(rules kept_1w)" '[]'
 }
 
 @test "token: the existing authorization is found behind more than a page of others" {

@@ -262,3 +262,51 @@ print(json.dumps(d))')
     t=$(ds_token)
     [ -n "$t" ] && [[ $output != *"$t"* ]]
 }
+
+@test "a datasource from before downsampling: its token, reading the raw bucket only, is replaced once by one that reads the four buckets; then nothing changes" {
+    use_influx plain
+    set_vars org
+    play
+    healthy
+    # as an earlier version left it: an authorization reading acme only, its
+    # token in the datasource, no powerviewDownsampled in jsonData
+    local org_id bucket_id old
+    org_id=$(curl -fsS -H "Authorization: Token $INFLUXDB_ADMIN_TOKEN" "$INFLUX2_URL/api/v2/orgs?org=$INFLUX2_ORG" |
+        py -c 'import json, sys; print(json.load(sys.stdin)["orgs"][0]["id"])')
+    bucket_id=$(curl -fsS -H "Authorization: Token $INFLUXDB_ADMIN_TOKEN" "$INFLUX2_URL/api/v2/buckets?orgID=$org_id&name=acme" |
+        py -c 'import json, sys; print(json.load(sys.stdin)["buckets"][0]["id"])')
+    curl -fsS -X DELETE -H "Authorization: Token $INFLUXDB_ADMIN_TOKEN" "$INFLUX2_URL/api/v2/authorizations/$(auth_ids)"
+    old=$(curl -fsS -XPOST -H "Authorization: Token $INFLUXDB_ADMIN_TOKEN" -H 'Content-Type: application/json' \
+        --data-binary "{\"orgID\": \"$org_id\", \"description\": \"powerview_token_for_bucket_acme\",
+            \"permissions\": [{\"action\": \"read\", \"resource\": {\"type\": \"buckets\", \"id\": \"$bucket_id\", \"orgID\": \"$org_id\"}}]}" \
+        "$INFLUX2_URL/api/v2/authorizations" | py -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+    local body
+    body=$(ds_api GET "" | py -c 'import json, sys
+d = json.load(sys.stdin)
+del d["jsonData"]["powerviewDownsampled"]
+d["secureJsonData"] = {"token": sys.argv[1]}
+print(json.dumps(d))' "$old")
+    ds_api PUT "" "$body" >/dev/null
+    healthy
+    run "$TSV_PARSER" token --bucket acme
+    [ "$status" -eq 78 ] && [[ $stderr$output == *"does not read the downsampled buckets"* ]]
+
+    : >"$CALLS"
+    play
+    [ "$CHANGED" -ge 1 ] || { echo "$output"; false; }
+    [ "$(cat "$CALLS")" = "token --bucket acme
+token --bucket acme --rotate" ]
+    healthy
+    local new
+    new=$(ds_token)
+    [ "$new" != "$old" ]
+    [ "$(curl -fsS -H "Authorization: Token $new" "$INFLUX2_URL/api/v2/buckets?orgID=$org_id" |
+        py -c 'import json, sys; print(sorted(b["name"] for b in json.load(sys.stdin)["buckets"]))')" = \
+        "['acme', 'acme_1d', 'acme_1h', 'acme_1w']" ]
+    [ "$(grafana_state '[d["jsonData"].get("powerviewDownsampled") for d in s["datasources"] if d["name"] == "influxdb_acme"][0]')" = true ]
+
+    : >"$CALLS"
+    play
+    [ "$CHANGED" -eq 0 ] || { echo "$output"; false; }
+    [ ! -s "$CALLS" ]
+}

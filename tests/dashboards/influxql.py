@@ -232,6 +232,11 @@ def interpolate_variables(text, variables):
         name, fmt = m.group(1), m.group(2)
         if name not in variables:
             raise Failure("query uses ${%s}, which the dashboard does not define" % name)
+        if isinstance(variables[name], str):
+            # a single-value custom variable (resolution: a database name in a quoted identifier)
+            if fmt != "raw":
+                raise Failure("variable ${%s:%s}: a database name needs the :raw format" % (name, fmt))
+            return variables[name]
         if fmt != "regex":
             raise Failure("variable ${%s:%s}: InfluxQL regexes need the :regex format" % (name, fmt))
         return format_regex(*variables[name])
@@ -402,9 +407,21 @@ class Checker:
         selections.append(("device %s" % one, [one], "$__all"))
         two = [c for c in chans_one if c in exp["energy_kwh"]][:2]
         selections.append(("channels %s" % ",".join(two), [one], two))
+        # the resolution: a custom variable naming the database, raw by default
+        resol = [v for v in d["templating"]["list"] if v["name"] == "resolution"]
+        if resol:
+            r = resol[0]
+            opts = [(o["text"], o["value"]) for o in r.get("options", [])]
+            want = [("raw", company)] + [(lv, "%s_%s" % (company, lv)) for lv in ("1h", "1d", "1w")]
+            self.ok(r["type"] == "custom" and opts == want
+                    and r["query"] == ",".join("%s : %s" % o for o in want)
+                    and r["current"].get("value") == company,
+                    "%s: variable resolution offers %s, raw by default" % (campaign, [o[1] for o in opts]))
         for label, dev, chan in selections:
             where = "%s [%s]" % (campaign, label)
             vs = {"device": (dev, tv["device"]["allValue"]), "channel": (chan, tv["channel"]["allValue"])}
+            if resol:
+                vs["resolution"] = resol[0]["current"]["value"]
             got_dev = self.variable(where + " variable device", tv["device"]["query"], rng, vs, tv["device"])
             self.ok(got_dev == devices, "%s: variable device lists %s (expected %s)" % (where, got_dev, devices))
             got_ch = self.variable(where + " variable channel", tv["channel"]["query"], rng, vs, tv["channel"])

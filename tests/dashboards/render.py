@@ -32,7 +32,18 @@ Python 3 standard library and jinja2 only.
             run over those points (filter, group, keep, pivot, ... simulated)
             and for the electrical data no curve is split or summed by the
             per-file file_name tag; with --require-data every panel and
-            variable query must select points.
+            variable query must select points;
+          * resolution (campaign): a panel query may start with statements
+            (name = expression) and read from(bucket: <name>); the name is
+            evaluated for time ranges of 1 day, 2 days, 30 days, 62 days,
+            1 year, 2 years and 5 years and must give the raw bucket up to
+            2 days, <bucket>_1h up to 62 days, _1d up to 731 days, _1w
+            beyond; when --var downsample_levels (default 1h,1d,1w; a
+            bargauge no coarser than _1h) lacks that level, the finest one
+            coarser than it, else the coarsest one, else raw, never a
+            missing level; every literal decodes back to
+            the bucket's name plus the suffix; a timeseries or bargauge
+            panel reading one fixed bucket is refused.
         Without --facts, the facts are collected first (as `facts` does).
         -o FILE writes the rendered dashboard JSON.
 
@@ -588,6 +599,130 @@ AGGREGATES = {"aggregateWindow", "integral", "mean", "sum", "count", "median", "
               "cumulativeSum", "derivative", "difference", "reduce", "histogram", "distinct"}
 
 
+DURATION_NS = {"ns": 1, "us": 10**3, "µs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9,
+               "d": 86400 * 10**9, "w": 7 * 86400 * 10**9}
+
+
+class FluxTime(int):
+    """A time value (nanoseconds since the epoch): Flux subtracts times only as int(v: t)."""
+
+
+class Expr:
+    """A Flux expression of the statements before a panel's pipeline (name = expression):
+    if/then/else, or, and, not, comparisons, + - * /, int(v: ...), literals, names and
+    v.timeRangeStart / v.timeRangeStop. parse() reads one from toks[pos:] and returns the
+    position after it; evaluate() computes it with the given names."""
+
+    BINARY = [("or",), ("and",), ("==", "!=", "<", "<=", ">", ">="), ("+", "-"), ("*", "/", "%")]
+
+    def __init__(self, toks, pos, what):
+        self.toks, self.pos, self.what = toks, pos, what
+        self.tree = self._expr()
+        self.end = self.pos
+
+    def _peek(self, k=0):
+        return self.toks[self.pos + k] if self.pos + k < len(self.toks) else None
+
+    def _take(self, text=None):
+        t = self._peek()
+        if t is None or (text is not None and t.text != text):
+            raise Failure("%s: expected %r, found %r" % (self.what, text or "an expression", t and t.text))
+        self.pos += 1
+        return t
+
+    def _expr(self):
+        if self._peek() is not None and self._peek().kind == "id" and self._peek().text == "if":
+            self._take()
+            cond = self._expr()
+            self._take("then")
+            a = self._expr()
+            self._take("else")
+            return ("if", cond, a, self._expr())
+        return self._binary(0)
+
+    def _binary(self, level):
+        if level == len(self.BINARY):
+            return self._unary()
+        node = self._binary(level + 1)
+        while self._peek() is not None and self._peek().kind in ("op", "id") and self._peek().text in self.BINARY[level]:
+            op = self._take().text
+            node = (op, node, self._binary(level + 1))
+        return node
+
+    def _unary(self):
+        t = self._peek()
+        if t is not None and t.text == "not":
+            self._take()
+            return ("not", self._unary())
+        if t is not None and t.text == "(":
+            self._take()
+            node = self._expr()
+            self._take(")")
+            return node
+        t = self._take()
+        if t.kind == "str":
+            return ("const", t.value)
+        if t.kind == "num":
+            m = re.fullmatch(r"(\d+)([a-zµ]+)", t.text)
+            if re.fullmatch(r"\d+", t.text):
+                return ("const", int(t.text))
+            if m and m.group(2) in DURATION_NS:
+                return ("const", ("duration", int(m.group(1)) * DURATION_NS[m.group(2)]))
+            raise Failure("%s: the literal %s is not an integer or a fixed duration" % (self.what, t.text))
+        if t.kind == "id" and t.text in ("true", "false"):
+            return ("const", t.text == "true")
+        if t.kind == "id" and t.text == "v" and self._peek() is not None and self._peek().text == ".":
+            self._take()
+            name = self._take().text
+            if name not in ("timeRangeStart", "timeRangeStop"):
+                raise Failure("%s: v.%s is not a time bound" % (self.what, name))
+            return ("name", "v." + name)
+        if t.kind == "id" and t.text == "int" and self._peek() is not None and self._peek().text == "(":
+            self._take("(")
+            if self._take().text != "v" or self._take().text != ":":
+                raise Failure("%s: int() takes v:" % self.what)
+            arg = self._expr()
+            self._take(")")
+            return ("int", arg)
+        if t.kind == "id":
+            return ("name", t.text)
+        raise Failure("%s: unexpected %r in an expression" % (self.what, t.text))
+
+    def evaluate(self, names, node=None):
+        node = self.tree if node is None else node
+        k = node[0]
+        if k == "const":
+            return node[1]
+        if k == "name":
+            if node[1] not in names:
+                raise Failure("%s: %s is not defined" % (self.what, node[1]))
+            return names[node[1]]
+        if k == "int":
+            v = self.evaluate(names, node[1])
+            if isinstance(v, tuple) and v[0] == "duration":
+                return v[1]
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise Failure("%s: int() of %r" % (self.what, v))
+            return int(v)
+        if k == "if":
+            c = self.evaluate(names, node[1])
+            if not isinstance(c, bool):
+                raise Failure("%s: the condition of if is not a boolean" % self.what)
+            return self.evaluate(names, node[2] if c else node[3])
+        if k == "not":
+            return not self.evaluate(names, node[1])
+        a, b = self.evaluate(names, node[1]), self.evaluate(names, node[2])
+        if k in ("and", "or"):
+            return (a and b) if k == "and" else (a or b)
+        if isinstance(a, FluxTime) or isinstance(b, FluxTime) or isinstance(a, tuple) or isinstance(b, tuple):
+            raise Failure("%s: %s on a time or a duration: convert it with int(v: ...)" % (self.what, k))
+        if type(a) is not type(b):
+            raise Failure("%s: %s between %s and %s" % (self.what, k, type(a).__name__, type(b).__name__))
+        return {"==": lambda: a == b, "!=": lambda: a != b, "<": lambda: a < b, "<=": lambda: a <= b,
+                ">": lambda: a > b, ">=": lambda: a >= b, "+": lambda: a + b, "-": lambda: a - b,
+                "*": lambda: a * b, "/": lambda: a // b, "%": lambda: a % b}[k]()
+
+
 class Query:
     """One Flux query of a dashboard, parsed and run over a Dataset."""
 
@@ -600,8 +735,26 @@ class Query:
         while toks and toks[0].text == "import":
             self.imports.append(one_str(toks[1:2], where + ": import").value)
             toks = toks[2:]
+        # statements before the pipeline: name = expression
+        self.assignments = {}
+        while len(toks) > 2 and toks[0].kind == "id" and toks[1].text == "=":
+            e = Expr(toks, 2, "%s: %s" % (where, toks[0].text))
+            if toks[0].text in self.assignments:
+                raise Failure("%s: %s assigned twice" % (where, toks[0].text))
+            self.assignments[toks[0].text] = e
+            toks = toks[e.end:]
         self.stages = [parse_call(part) for part in split_top(toks, "|>")]
         self.strings = [t for t in self.toks if t.kind == "str"]
+
+    def evaluate(self, name, span_ns):
+        """The value of an assigned name for a time range of span_ns nanoseconds."""
+        names = {"v.timeRangeStart": FluxTime(1700000000 * 10**9),
+                 "v.timeRangeStop": FluxTime(1700000000 * 10**9 + span_ns)}
+        for n, e in self.assignments.items():
+            names[n] = e.evaluate(names)
+            if n == name:
+                return names[n]
+        raise Failure("%s: %s is not assigned" % (self.where, name))
 
     def fail(self, msg):
         raise Failure("%s: %s" % (self.where, msg))
@@ -609,6 +762,29 @@ class Query:
 
 # --------------------------------------------------------------------------
 # checks
+
+# The resolution rule (issue 14): a range needs the raw bucket up to 2 days,
+# <bucket>_1h up to 2 months (62 days), _1d up to 2 years (731 days), _1w
+# beyond; it reads the finest level the dashboard has (and the panel may read)
+# that is not finer than that need, else the coarsest it has, else raw.
+DAY_NS = 86400 * 10**9
+RESOLUTION_LEVELS = {"1h": 2 * DAY_NS, "1d": 62 * DAY_NS, "1w": 731 * DAY_NS}
+RESOLUTION_CHECKS = [("1 day", DAY_NS), ("2 days", 2 * DAY_NS), ("30 days", 30 * DAY_NS), ("62 days", 62 * DAY_NS),
+                     ("1 year", 365 * DAY_NS), ("2 years", 731 * DAY_NS), ("5 years", 1826 * DAY_NS)]
+# the levels each panel type may read: curves all, the energy (bargauge) no coarser than 1h
+RESOLUTION_PANELS = {"timeseries": ("1h", "1d", "1w"), "bargauge": ("1h",)}
+
+
+def downsample_levels(value):
+    if value is None:
+        return ["1h", "1d", "1w"]
+    items = value.split(",") if isinstance(value, str) else list(value)
+    items = [str(i).strip() for i in items if str(i).strip()]
+    bad = [i for i in items if i not in RESOLUTION_LEVELS]
+    if bad:
+        raise Failure("downsample_levels: unknown level(s) %s (1h, 1d, 1w)" % ", ".join(bad))
+    return [lv for lv in RESOLUTION_LEVELS if lv in items]
+
 
 class Checker:
     def __init__(self, kind, variables, facts, expect_type, require_data):
@@ -646,6 +822,7 @@ class Checker:
             # the meta points are always there: a query that selects none is wrong
             self.require_data = True
         self.gvars = {}
+        self.levels = downsample_levels(variables.get("downsample_levels")) if kind == "campaign" else []
 
     def err(self, msg):
         self.errors.append(msg)
@@ -760,9 +937,11 @@ class Checker:
             self._check_macros(q)
             self._check_gvars(q)
             if panel is None:
+                if q.assignments:
+                    q.fail("a template variable query has no statement before schema.tagValues")
                 self._check_variable_query(q)
                 return
-            columns, gkey = self._check_panel_query(q)
+            columns, gkey = self._check_panel_query(q, panel)
             # what the panel shows must come out of its query
             need = {"timeseries": ["_time", "_value"], "bargauge": ["_value"], "stat": ["_value"]}
             missing = [c for c in need.get(panel.get("type"), []) if c not in columns]
@@ -807,13 +986,42 @@ class Checker:
                         q.fail("variable %s in a regex must be written ${%s:regex} (multi-value and All)"
                                % (name, name))
 
-    def _source(self, q, call, what):
+    def _source(self, q, call, what, panel=None):
         name, args = call
-        b = one_str(args.get("bucket", []), "%s: bucket" % what)
+        btoks = args.get("bucket", [])
+        if len(btoks) == 1 and btoks[0].kind == "id" and panel is not None:
+            return self._resolution(q, btoks[0].text, panel)
+        b = one_str(btoks, "%s: bucket" % what)
         if b.value != self.bucket:
             q.fail("the bucket literal \"%s\" decodes to %r, expected %r" % (b.text, b.value, self.bucket))
         if self.require_data and self.kind == "campaign" and b.value not in self.real_buckets:
             q.fail("bucket %r is not one tsv_parser wrote (%s)" % (b.value, ", ".join(self.real_buckets)))
+        levels = [lv for lv in self.levels if panel is not None and lv in RESOLUTION_PANELS.get(panel.get("type"), ())]
+        if self.kind == "campaign" and levels:
+            q.fail("a %s panel must read the bucket of the time range's resolution (raw, %s), not always %r"
+                   % (panel.get("type"), ", ".join(levels), b.value))
+
+    def _resolution(self, q, name, panel):
+        """from(bucket: name): the bucket computed from the time range, checked
+        for the ranges of RESOLUTION_CHECKS against the resolution rule."""
+        if self.kind != "campaign":
+            q.fail("from(bucket: %s): only the campaign dashboard chooses its bucket by time range" % name)
+        levels = [lv for lv in self.levels if lv in RESOLUTION_PANELS.get(panel.get("type"), ())]
+        chosen = []
+        for label, span in RESOLUTION_CHECKS:
+            got = q.evaluate(name, span)
+            want = self.bucket
+            need = [lv for lv in RESOLUTION_LEVELS if span > RESOLUTION_LEVELS[lv]]
+            if need and levels:
+                order = list(RESOLUTION_LEVELS)
+                coarse = [lv for lv in levels if order.index(lv) >= order.index(need[-1])]
+                want = "%s_%s" % (self.bucket, coarse[0] if coarse else levels[-1])
+            if got != want:
+                q.fail("for a time range of %s the query reads bucket %r, expected %r" % (label, got, want))
+            chosen.append("%s %s" % (label, got))
+            if got == self.bucket and self.require_data and self.bucket not in self.real_buckets:
+                q.fail("bucket %r is not one tsv_parser wrote (%s)" % (got, ", ".join(self.real_buckets)))
+        self.notes.append("%s: buckets by time range: %s" % (q.where, ", ".join(chosen)))
 
     def _pred(self, q, toks, what):
         pred = Predicate(toks, "%s: %s" % (q.where, what))
@@ -879,13 +1087,13 @@ class Checker:
         if self.require_data and not values:
             q.fail("lists no value from the points tsv_parser wrote")
 
-    def _check_panel_query(self, q):
+    def _check_panel_query(self, q, panel):
         if q.imports:
             q.fail("unexpected import in a panel query")
         st = q.stages
         if len(st) < 3 or st[0][0] != "from" or st[1][0] != "range":
             q.fail("a panel query must start with from(bucket: ...) |> range(...) |> filter(...)")
-        self._source(q, st[0], q.where)
+        self._source(q, st[0], q.where, panel)
         rng = {k: "".join(t.text for t in v) for k, v in st[1][1].items()}
         if rng != {"start": "v.timeRangeStart", "stop": "v.timeRangeStop"}:
             q.fail("range must be (start: v.timeRangeStart, stop: v.timeRangeStop), not %r" % rng)

@@ -29,7 +29,7 @@ LOG_LINE_RE='^\[[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\] on-uplo
 hook_setup() {
     common_setup
     # the hook's settings come from $ENVF, the parser's too (through --env-file)
-    unset TSV_REPORT_DIR TSV_MIN_AGE TSV_OUTPUT TSV_VERIFY POWERVIEW_CONFIG
+    unset TSV_REPORT_DIR TSV_MIN_AGE TSV_OUTPUT TSV_VERIFY POWERVIEW_CONFIG TSV_DOWNSAMPLE TSV_DOWNSAMPLE_LEVELS
     unset POWERVIEW_DATA_DIR POWERVIEW_LOG_FILE POWERVIEW_TSV_PARSER POWERVIEW_PLAYBOOK
     unset INFLUXDB_HOST INFLUXDB_URL INFLUXDB_ORG INFLUXDB_ADMIN_TOKEN INFLUXDB_API
     unset SFTPGO_ACTION SFTPGO_ACTION_PATH SFTPGO_ACTION_STATUS SFTPGO_ACTION_USERNAME
@@ -131,21 +131,23 @@ print(json.dumps([a.decode("utf-8", "surrogateescape") for a in data[:-1].split(
 ' "$ARGV"
 }
 
-# assert_playbook COMPANY CAMPAIGN: ansible-playbook was called with exactly
-# PLAYBOOK --extra-vars JSON, JSON an object of these two names.
+# assert_playbook COMPANY CAMPAIGN [LEVELS]: ansible-playbook was called with
+# exactly PLAYBOOK --extra-vars JSON, JSON an object of these two names and
+# downsample_levels, the JSON list LEVELS (default ["1h", "1d", "1w"]).
 assert_playbook() {
     local args
     args=$(ansible_args) || return 1
     py -c '
 import json, sys
 args = json.loads(sys.argv[1])
-playbook, company, campaign = sys.argv[2:5]
+playbook, company, campaign, levels = sys.argv[2:6]
 assert len(args) == 3, args
 assert args[0] == playbook, (args[0], playbook)
 assert args[1] == "--extra-vars", args
 extra = json.loads(args[2])
-assert extra == {"company_name": company, "campaign_name": campaign}, (extra, company, campaign)
-' "$args" "$PLAYBOOK" "$1" "$2"
+want = {"company_name": company, "campaign_name": campaign, "downsample_levels": json.loads(levels)}
+assert extra == want, (extra, want)
+' "$args" "$PLAYBOOK" "$1" "$2" "${3:-[\"1h\", \"1d\", \"1w\"]}"
 }
 
 # assert_no_pwned: no file named pwned was created by a name run as a command.

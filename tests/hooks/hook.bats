@@ -271,9 +271,9 @@ teardown() {
     assert_status 0
     assert_quiet
     assert_playbook acme camp2
-    assert_eq "$(ansible_args)" "[\"$PLAYBOOK\", \"--extra-vars\", \"{\\\"company_name\\\": \\\"acme\\\", \\\"campaign_name\\\": \\\"camp2\\\"}\"]"
+    assert_eq "$(ansible_args)" "[\"$PLAYBOOK\", \"--extra-vars\", \"{\\\"company_name\\\": \\\"acme\\\", \\\"campaign_name\\\": \\\"camp2\\\", \\\"downsample_levels\\\": [\\\"1h\\\", \\\"1d\\\", \\\"1w\\\"]}\"]"
     assert_eq "$(cat "$ARGV.cwd")" "$(dirname "$PLAYBOOK")" "playbook run from its folder"
-    assert_log "mkdir '$DATA/acme/camp2': creating the Grafana resources of company 'acme', campaign 'camp2'"
+    assert_log "mkdir '$DATA/acme/camp2': creating the Grafana resources of company 'acme', campaign 'camp2' (downsampled levels: 1h,1d,1w)"
     assert_log "Grafana resources created for company 'acme', campaign 'camp2'"
     # the playbook's output, once
     run grep -c -x 'PLAY RECAP fake-ansible ok=1' "$LOG"

@@ -297,7 +297,10 @@ assert_parsed() {
 # ------------------------------------------------------------------ latency
 
 # latency URL LABEL: 50 uploads against the database at URL: each hook run
-# returns 0 in under 200 ms; the copies wait; then VictoriaMetrics comes
+# returns 0 before the database's limits (answer timeout and retry budget,
+# 1 s each) could have run out, so it never waited on it (the times are
+# printed; speed is bench/'s business, a loaded machine must not fail this);
+# the copies wait; then VictoriaMetrics comes
 # back at the same settings' place and one run ($RERUN: worker or scan)
 # ingests every file exactly once.
 latency() {
@@ -312,7 +315,7 @@ latency() {
         [ "$HOOK_MS" -le "$max" ] || max=$HOOK_MS
     done
     echo "# $label: 50 uploads, hook wall time (ms): max $max, mean $((sum / 50)), median $(printf '%s\n' "${all[@]}" | sort -n | sed -n 25p); all: ${all[*]}" >&3
-    [ "$max" -lt 200 ] || { echo "slowest hook run: $max ms" >&2; return 1; }
+    [ "$max" -lt 1000 ] || { echo "slowest hook run: $max ms" >&2; return 1; }
     wait_workers 120
     assert_eq "$(copies)" 50 "copies waiting"
     assert_eq "$(find "$DEV" -maxdepth 1 -name '*.tsv' | wc -l)" 50 "originals in place"
@@ -327,13 +330,13 @@ latency() {
     assert_spool_empty
 }
 
-@test "latency: 50 uploads with the database hung (accepts, never answers): each hook < 200 ms; back up, one worker run stores every point once" {
+@test "latency: 50 uploads with the database hung (accepts, never answers): no hook waits on it; back up, one worker run stores every point once" {
     command -v victoria-metrics >/dev/null || skip "victoria-metrics not installed"
     start_hung "$BATS_TEST_TMPDIR/hung"
     RERUN=worker latency "$HUNG_URL" "database hung"
 }
 
-@test "latency: 50 uploads with the database down (refused): each hook < 200 ms; back up, one scan stores every point once" {
+@test "latency: 50 uploads with the database down (refused): no hook waits on it; back up, one scan stores every point once" {
     command -v victoria-metrics >/dev/null || skip "victoria-metrics not installed"
     RERUN=scan latency "http://127.0.0.1:$(free_port)" "database down"
 }

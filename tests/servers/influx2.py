@@ -32,12 +32,22 @@ EConflict of InfluxDB 2) for a second mapping of the same org, db and rp);
 POST /api/v2/write; POST /api/v2/query (only the Flux shapes tsv_parser sends:
 from |> range |> filter* |> group(columns: [...])? |> count() |> yield()?;
 group() without columns sums every series into one table, group(columns:
-["file_name"]) makes one table per file name, as Flux does; and buckets(),
-Grafana's Flux health check).
+["file_name"]) makes one table per file name, as Flux does; the distinct
+tag tuples of `tsv_parser channels`: from |> range |> filter* |> first()
+|> keep(columns: C) |> group(columns: C) |> limit(n: 1) |> group()
+|> sort(columns: C) |> limit(n: N, offset: K), one table of the tuples of
+the points stored, sorted, a missing tag empty; buckets(), Grafana's Flux
+health check; and the downsampling Flux of issue 14, a query ending in
+|> to(bucket:, org:) |> group() |> count(): checked against the shapes
+src/sink/downsample_flux.c builds (see parse_downsample), each source bucket
+readable and the target writable by the token, recorded (GET /__test/flux)
+and answered with no row: this server computes no means, so the empty
+answer "\r\n").
 
 Control API (no auth; never touched by fault rules):
     POST   /__test/faults     JSON rule or list of rules, appended to the queue
     GET    /__test/faults     the rules still queued
+    DELETE /__test/faults     clear the queue (nothing else)
     POST   /__test/reset      clear faults, request log, points, user buckets,
                               DBRP mappings and authorizations (the org, the system buckets and
                               the admin token stay)
@@ -45,12 +55,16 @@ Control API (no auth; never touched by fault rules):
     DELETE /__test/requests   clear the request log
     GET    /__test/points?bucket=NAME[&measurement=M]
                               {"count": N, "lines": [canonical line protocol, sorted]}
+    GET    /__test/flux       the downsampling (to()) queries accepted, in order:
+                              [{"query": text, "org", "from", "to", "every"
+                              (1h|1d, or null: per window), "zone",
+                              "fields", "windows": [[start, stop] RFC3339]}]
     GET    /__test/buckets    names of the user buckets, sorted
     POST   /__test/buckets    {"names": [...], "retentionSeconds": N?} creates
                               buckets in bulk (existing names are skipped)
 
-Fault rule fields (all optional): "path" (prefix), "method", "times" (default
-1; -1 = until reset), "status", "headers", "body" (JSON value or text),
+Fault rule fields (all optional): "path" (prefix), "method", "after" (let
+that many matching requests pass first), "times" (default 1; -1 = until reset), "status", "headers", "body" (JSON value or text),
 "delay" (seconds to sleep first), "action": "drop" (read the request, close
 without answer), "drop_mid" (read half the body, close), "hang" (read the
 request and never answer: the connection stays open, silent, until the
@@ -103,6 +117,111 @@ PRECISIONS = {"ns": 1, "us": 1000, "ms": 1000000, "s": 1000000000}
 
 # the only Flux query besides the from() shapes: Grafana's health check
 BUCKETS_QUERY = re.compile(r"\s*buckets\(\s*\)\s*")
+
+# ---- the downsampling Flux (issue 14, src/sink/downsample_flux.c)
+_FSTR = r'"((?:[^"\\]|\\.)*)"'
+_FTIME = r'(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z)'
+_FSOURCE = (r'from\(\s*bucket:\s*' + _FSTR + r'\s*\)'
+            r'\s*\|>\s*range\(\s*start:\s*' + _FTIME + r'\s*,\s*stop:\s*' + _FTIME + r'\s*\)'
+            r'\s*\|>\s*filter\(\s*fn:\s*\(r\)\s*=>\s*r\._measurement\s*==\s*"electrical"\s*\)'
+            r'(?:\s*\|>\s*filter\(\s*fn:\s*\(r\)\s*=>\s*((?:r\._field\s*==\s*"(?:[^"\\]|\\.)*"(?:\s*or\s*)?)+)\))?'
+            r'\s*\|>\s*group\(\s*columns:\s*\[\s*"_time"\s*,\s*"_value"\s*,\s*"file_name"\s*\]\s*,\s*mode:\s*"except"\s*\)')
+_FTAIL = (r'\s*\|>\s*drop\(\s*columns:\s*\[\s*"_start"\s*,\s*"_stop"\s*\]\s*\)'
+          r'\s*\|>\s*to\(\s*bucket:\s*' + _FSTR + r'\s*,\s*(org|orgID):\s*' + _FSTR + r'\s*\)'
+          r'\s*\|>\s*group\(\s*\)\s*\|>\s*count\(\s*\)\s*')
+DS_GROUPED = re.compile(r'\s*import\s+"timezone"\s*' + _FSOURCE +
+                        r'\s*\|>\s*aggregateWindow\(\s*every:\s*(1h|1d)\s*,\s*fn:\s*mean\s*,'
+                        r'\s*location:\s*timezone\.location\(\s*name:\s*' + _FSTR + r'\s*\)\s*,'
+                        r'\s*timeSrc:\s*"_start"\s*,\s*createEmpty:\s*false\s*\)' + _FTAIL, re.S)
+DS_WINDOW = re.compile(r'\s*' + _FSOURCE + r'\s*\|>\s*mean\(\s*\)'
+                       r'\s*\|>\s*duplicate\(\s*column:\s*"_start"\s*,\s*as:\s*"_time"\s*\)\s*', re.S)
+DS_TAIL = re.compile(_FTAIL + r'\Z', re.S)
+TO_CALL = re.compile(r'\|>\s*to\(')
+# `tsv_parser downsample`'s first and last point of a bucket (pv_sink_influx_span)
+EDGE_QUERY = re.compile(
+    r'from\(bucket: "((?:[^"\\]|\\.)*)"\)\n'
+    r'  \|> range\(start: 1970-01-01T00:00:00Z, stop: 2262-04-11T00:00:00Z\)\n'
+    r'  \|> filter\(fn: \(r\) => r\._measurement == "((?:[^"\\]|\\.)*)"\)\n'
+    r'  \|> (first|last)\(\)\n'
+    r'  \|> keep\(columns: \["_time"\]\)\n'
+    r'  \|> group\(\)\n'
+    r'  \|> sort\(columns: \["_time"\], desc: (true|false)\)\n'
+    r'  \|> limit\(n: 1\)\n')
+
+
+def flux_unquote(s):
+    """The value of a Flux string literal body (\\ \" \n \r \t \$ escapes)."""
+    out, i = [], 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\" and i + 1 < len(s):
+            n = s[i + 1]
+            out.append({"n": "\n", "r": "\r", "t": "\t"}.get(n, n))
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def parse_downsample(text):
+    """The downsampling query of one level, as src/sink/downsample_flux.c
+    builds it (a source: from |> range |> filter |> group(columns: ["_time",
+    "_value", "file_name"], mode: "except")): either import "timezone", one
+    source, aggregateWindow(every:
+    1h|1d, fn: mean, location: timezone.location(name:), timeSrc: "_start",
+    createEmpty: false); or one source |> mean() |> duplicate(column:
+    "_start", as: "_time") per window (in union(tables: [...]) when more than
+    one); then |> drop(columns: ["_start", "_stop"]) |> to(bucket:, org:|orgID:)
+    |> group() |> count().
+    Every source reads the same bucket and fields; windows contiguous.
+    ValueError when the text has another shape."""
+    tail = DS_TAIL.search(text)
+    if tail is None:
+        raise ValueError("the query does not end with |> drop(columns: [\"_start\", \"_stop\"]) |> to(bucket:, org:) "
+                         "|> group() |> count()")
+    rec = {"query": text, "to": flux_unquote(tail.group(1)), "org_key": tail.group(2),
+           "org": flux_unquote(tail.group(3))}
+    head = text[:tail.start()]
+    m = DS_GROUPED.fullmatch(text)
+    if m:
+        rec.update(every=m.group(5), zone=flux_unquote(m.group(6)))
+        sources = [m]
+    else:
+        rec.update(every=None, zone=None)
+        body = head
+        u = re.fullmatch(r'\s*union\(\s*tables:\s*\[(.*)\]\s*\)\s*', head, re.S)
+        if u:
+            parts = re.split(r',(?=\s*from\()', u.group(1))
+            if len(parts) < 2:
+                raise ValueError("union() needs at least two streams")
+        else:
+            parts = [body]
+        sources = []
+        for part in parts:
+            w = DS_WINDOW.fullmatch(part)
+            if w is None:
+                raise ValueError("a window is not from |> range |> filter |> mean() |> duplicate(_start as _time): %r"
+                                 % part[:200])
+            sources.append(w)
+    buckets = {flux_unquote(x.group(1)) for x in sources}
+    fields = {x.group(4) for x in sources}
+    if len(buckets) != 1 or len(fields) != 1:
+        raise ValueError("the windows read different buckets or fields")
+    rec["from"] = buckets.pop()
+    f = fields.pop()
+    rec["fields"] = [flux_unquote(v) for v in re.findall(_FSTR, f)] if f else None
+    rec["windows"] = [[x.group(2), x.group(3)] for x in sources]
+    for a, b in zip(rec["windows"], rec["windows"][1:]):
+        if a[1] != b[0]:
+            raise ValueError("the windows are not contiguous")
+    for a, b in rec["windows"]:
+        if not a < b:
+            raise ValueError("an empty window")
+    if rec["to"] != rec["from"] + "_" + (rec["every"] or rec["to"].rsplit("_", 1)[-1]) or \
+            rec["to"].rsplit("_", 1)[-1] not in ("1h", "1d", "1w"):
+        raise ValueError("the target bucket is not <source>_1h|_1d|_1w")
+    return rec
 
 # kit/platform/errors codes and their HTTP statuses
 ERROR_STATUS = {
@@ -946,6 +1065,8 @@ class FluxQuery:
         self.grouped = False
         self.group_columns = []
         self.result = "_result"
+        self.distinct = None      # the kept columns of the distinct-tuples shape
+        self.limit = (0, 0)       # its final limit(n, offset)
 
 
 class FluxParser:
@@ -1134,6 +1255,31 @@ class FluxParser:
                 q.grouped = True
                 q.group_columns = a.get("columns", [])
                 stage = 2
+            elif f == "first" and stage == 1:
+                self.args({})
+                stage = 10
+            elif f == "keep" and stage == 10:
+                q.distinct = self.args({"columns": self.string_list}).get("columns", [])
+                stage = 11
+            elif f == "group" and stage == 11:
+                if self.args({"columns": self.string_list}).get("columns") != q.distinct:
+                    raise FluxError("group(columns:) must list the kept columns here", name)
+                stage = 12
+            elif f == "limit" and stage == 12:
+                if self.args({"n": self.integer}).get("n") != 1:
+                    raise FluxError("limit(n: 1) expected here", name)
+                stage = 13
+            elif f == "group" and stage == 13:
+                self.args({})
+                stage = 14
+            elif f == "sort" and stage == 14:
+                if self.args({"columns": self.string_list}).get("columns") != q.distinct:
+                    raise FluxError("sort(columns:) must list the kept columns here", name)
+                stage = 15
+            elif f == "limit" and stage == 15:
+                a = self.args({"n": self.integer, "offset": self.integer})
+                q.limit = (a.get("n", 0), a.get("offset", 0))
+                stage = 16
             elif f == "count" and stage in (1, 2):
                 a = self.args({"column": self.string})
                 if a.get("column", "_value") != "_value":
@@ -1150,9 +1296,16 @@ class FluxParser:
         t = self.peek()
         if t.kind != "eof":
             raise FluxError("unexpected %s" % self.describe(t), t)
-        if stage < 3:
-            raise FluxError("this test server needs the query to end with count()", t)
+        if stage < 3 or 10 <= stage < 16:
+            raise FluxError("this test server needs the query to end with count() "
+                            "or the distinct-tuples shape's limit()", t)
         return q
+
+    def integer(self):
+        t = self.take()
+        if t.kind != "int":
+            raise FluxError("expected integer, got %s" % self.describe(t), t)
+        return int(t.value)
 
 
 def column_value(m, tags, f, col):
@@ -1261,6 +1414,7 @@ class State:
             self.field_types = {}   # bucket id -> {measurement: {field: type}}
             self.requests = []
             self.faults = []
+            self.flux_to = []       # downsampling queries accepted (parse_downsample)
 
     # -- lookups
     def auth_by_token(self, token):
@@ -1293,6 +1447,9 @@ class State:
                 if r.get("path") and not path.startswith(r["path"]):
                     continue
                 if r.get("method") and r["method"].upper() != method:
+                    continue
+                if r.get("after", 0) > 0:
+                    r["after"] -= 1  # this matching request passes untouched
                     continue
                 times = r.get("times", 1)
                 if times >= 0:
@@ -2077,6 +2234,11 @@ class Api:
             raise ApiError("invalid", "failed to decode request body: %s" % e.message) from None
         if BUCKETS_QUERY.fullmatch(text):
             return self.buckets_csv(org, auth, dialect)
+        if TO_CALL.search(text):
+            return self.downsample(org, auth, text, dialect)
+        edge = EDGE_QUERY.fullmatch(text)
+        if edge:
+            return self.edge(org, auth, edge, dialect)
         now = now_ns()
         try:
             fq = FluxParser(text, now).parse()
@@ -2087,6 +2249,8 @@ class Api:
             if b is None or not allowed(auth, "read", "buckets", b["id"], b["orgID"]):
                 raise ApiError("not found", 'failed to initialize execute state: could not find bucket "%s"'
                                % fq.bucket)
+            if fq.distinct is not None:
+                return self.distinct_csv(fq, st.points.get(b["id"], {}), dialect)
             series = {}
             for (m, tags, f, ts) in st.points.get(b["id"], {}):
                 if not fq.start <= ts < fq.stop:
@@ -2119,6 +2283,63 @@ class Api:
                 tables.append((cols, [[start, stop, f, m] + [v for _, v in tags]
                                       + [series[(m, tags, f)]]]))
         return encode_csv(fq.result, tables, dialect)
+
+    def edge(self, org, auth, m, dialect):
+        """The first or last point's time of a measurement: one table, one row
+        (none when the bucket holds no point of it)."""
+        st = self.st
+        bucket, meas = flux_unquote(m.group(1)), flux_unquote(m.group(2))
+        if (m.group(3) == "last") != (m.group(4) == "true"):
+            raise ApiError("invalid", "first() sorts ascending, last() descending")
+        with st.lock:
+            b = st.bucket_by_name(org["id"], bucket)
+            if b is None or not allowed(auth, "read", "buckets", b["id"], b["orgID"]):
+                raise ApiError("not found", 'failed to initialize execute state: could not find bucket "%s"'
+                               % bucket)
+            ts = [p[3] for p in st.points.get(b["id"], {}) if p[0] == meas]
+        if not ts:
+            return encode_csv("_result", [], dialect)
+        t = max(ts) if m.group(3) == "last" else min(ts)
+        tfmt = "dateTime:" + dialect["dateTimeFormat"]
+        return encode_csv("_result", [([("_time", tfmt, False)], [[rfc3339(t, True)]])], dialect)
+
+    def downsample(self, org, auth, text, dialect):
+        """A query ending in to() (parse_downsample): recorded, answered with
+        the rows written -- none here (no means computed): an empty CSV."""
+        st = self.st
+        try:
+            rec = parse_downsample(text)
+        except ValueError as e:
+            raise ApiError("invalid", "compilation failed: this test server takes only the downsampling "
+                           "shapes of src/sink/downsample_flux.c: %s" % e) from None
+        with st.lock:
+            if rec["org"] != org["id" if rec["org_key"] == "orgID" else "name"]:
+                raise ApiError("not found", 'failed to initialize execute state: organization name "%s" not found'
+                               % rec["org"])
+            src = st.bucket_by_name(org["id"], rec["from"])
+            if src is None or not allowed(auth, "read", "buckets", src["id"], src["orgID"]):
+                raise ApiError("not found", 'failed to initialize execute state: could not find bucket "%s"'
+                               % rec["from"])
+            dst = st.bucket_by_name(org["id"], rec["to"])
+            if dst is None or not allowed(auth, "write", "buckets", dst["id"], dst["orgID"]):
+                raise ApiError("not found", 'failed to initialize execute state: could not find bucket "%s"'
+                               % rec["to"])
+            st.flux_to.append(rec)
+        return encode_csv("_result", [], dialect)
+
+    @staticmethod
+    def distinct_csv(fq, points, dialect):
+        """The distinct-tuples shape: one table, a row per distinct value of
+        the kept columns over the points in range that pass the filters
+        (a missing tag empty), sorted, then limit(n, offset)."""
+        tuples = set()
+        for (m, tags, f, ts) in points:
+            if fq.start <= ts < fq.stop and all(column_value(m, tags, f, c) == v for c, v in fq.conds):
+                tuples.add(tuple(column_value(m, tags, f, c) or "" for c in fq.distinct))
+        n, offset = fq.limit
+        rows = [list(t) for t in sorted(tuples)][offset:offset + n]
+        cols = [(c, "string", False) for c in fq.distinct]
+        return encode_csv(fq.result, [(cols, rows)] if rows else [], dialect)
 
     def buckets_csv(self, org, auth, dialect):
         """buckets() (Grafana's Flux health check): one table of the buckets of
@@ -2339,6 +2560,9 @@ class Handler(BaseHTTPRequestHandler):
                 raise Abort()
             body = self.read_body()
             rec["body_bytes"] = len(body)
+            if path == "/api/v2/query":
+                # a downsampling query (to()) or another (counts, Grafana's)
+                rec["to"] = TO_CALL.search(body.decode("utf-8", "replace")) is not None
             if rule and rule.get("action") == "hang":
                 # in the log before the wait: a test counts what reached a silent server
                 st.log_request(rec)
@@ -2565,6 +2789,8 @@ class Handler(BaseHTTPRequestHandler):
                         raise ApiError("invalid", "status must be an integer")
                     if not isinstance(r.get("times", 1), int):
                         raise ApiError("invalid", "times must be an integer")
+                    if not isinstance(r.get("after", 0), int):
+                        raise ApiError("invalid", "after must be an integer")
                     if not isinstance(r.get("headers") or {}, dict):
                         raise ApiError("invalid", "headers must be an object")
                 st.add_faults(rules)
@@ -2572,6 +2798,10 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/__test/faults" and method == "GET":
                 with st.lock:
                     return self.send_json(200, list(st.faults))
+            if path == "/__test/faults" and method == "DELETE":
+                with st.lock:
+                    st.faults = []
+                return self.send_json(200, {"queued": 0})
             if path == "/__test/reset" and method == "POST":
                 st.reset()
                 return self.send_json(200, {"reset": True})
@@ -2586,6 +2816,9 @@ class Handler(BaseHTTPRequestHandler):
                 if not q.get("bucket"):
                     raise ApiError("invalid", "bucket is required")
                 return self.send_json(200, api.points_of(q["bucket"], q.get("measurement")))
+            if path == "/__test/flux" and method == "GET":
+                with st.lock:
+                    return self.send_json(200, list(st.flux_to))
             if path == "/__test/buckets" and method == "GET":
                 with st.lock:
                     names = sorted(b["name"] for b in st.buckets.values() if b["type"] == "user")

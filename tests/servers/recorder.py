@@ -6,14 +6,15 @@ Python 3 standard library only. Tests start it on a free loopback port and
 stop it themselves:
 
     recorder.py --port 0 --port-file PATH --log PATH
-                [--status 201] [--hang SECONDS]
+                [--status 201] [--hang SECONDS] [--fail-if TEXT]
 
 Every request is appended to --log as one JSON line once its body is read:
 {"method", "path" (as sent, not decoded), "headers" ([name, value] pairs, in
 order), "body" (text)}. It answers --status (default 201, with {"ok": true})
 or, with --hang, reads the request and answers nothing for that long. The
 mode can change while it runs: POST /__test/mode {"status": N, "hang": S}
-(never logged). The server binds 127.0.0.1, writes its port to --port-file
+(never logged). With --fail-if, a request whose body holds TEXT is answered
+500 (and logged) whatever the mode: one campaign's publication failing. The server binds 127.0.0.1, writes its port to --port-file
 (temp + rename) once listening, and exits cleanly on SIGTERM or SIGINT.
 """
 import argparse
@@ -25,7 +26,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-STATE = {"status": 201, "hang": 0.0}
+STATE = {"status": 201, "hang": 0.0, "fail_if": None}
 LOCK = threading.Lock()
 LOG = None
 
@@ -65,6 +66,8 @@ class Handler(BaseHTTPRequestHandler):
             with open(LOG, "a", encoding="utf-8") as f:
                 f.write(json.dumps(rec, ensure_ascii=False) + "\n")
             status, hang = STATE["status"], float(STATE["hang"])
+            if STATE["fail_if"] and STATE["fail_if"] in rec["body"]:
+                status, hang = 500, 0.0
         if hang > 0:
             time.sleep(hang)
             self.close_connection = True
@@ -82,9 +85,10 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--status", type=int, default=201)
     ap.add_argument("--hang", type=float, default=0.0)
+    ap.add_argument("--fail-if", default=None)
     a = ap.parse_args()
     LOG = a.log
-    STATE["status"], STATE["hang"] = a.status, a.hang
+    STATE["status"], STATE["hang"], STATE["fail_if"] = a.status, a.hang, a.fail_if
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=srv.shutdown).start())

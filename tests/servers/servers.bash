@@ -5,7 +5,8 @@
 #   start_vm DIR      VictoriaMetrics (Debian's victoria-metrics); sets VM_URL
 #   start_influx1 DIR [--auth]  InfluxDB 1.x (Debian's influxd); sets INFLUX1_URL;
 #                     --auth: auth-enabled = true and an admin user, in
-#                     INFLUX1_ADMIN_USER, INFLUX1_ADMIN_PASSWORD
+#                     INFLUX1_ADMIN_USER, INFLUX1_ADMIN_PASSWORD; INFLUX1_HTTP_LOG=true:
+#                     every request logged in DIR/influxd.log
 #   ingest_examples_v1 DIR  examples/data ingested into that server by $TSV_PARSER
 #   start_influx2 DIR [ARGS...]  tests/servers/influx2.py, the InfluxDB 2 stand-in;
 #                     sets INFLUX2_URL, INFLUX2_TOKEN, INFLUX2_ORG
@@ -14,6 +15,10 @@
 #   start_recorder DIR [ARGS...]  tests/servers/recorder.py, a server that
 #                     records every request (the config API of channel
 #                     publication); sets RECORDER_URL, RECORDER_LOG, RECORDER_PID
+#   reqs EXPR [ARGS...]  a Python expression on the requests it recorded (R:
+#                     the list, ARGS in sys.argv[3:]): a string as is, else JSON
+#   stop_recorder     stops it (from a test's teardown: SERVER_PIDS set in a
+#                     test does not reach teardown_file)
 #   stop_servers      kills whatever these started
 
 SERVER_PIDS=()
@@ -67,7 +72,7 @@ bind-address = "127.0.0.1:$rpc"
   query-log-enabled = false
 [http]
   bind-address = "127.0.0.1:$port"
-  log-enabled = false
+  log-enabled = ${INFLUX1_HTTP_LOG:-false}
   auth-enabled = $auth
 [monitor]
   store-enabled = false
@@ -139,6 +144,21 @@ start_recorder() {
     wait_port_file "$dir/recorder.port" recorder.py || return 1
     # shellcheck disable=SC2034  # read by the tests
     RECORDER_URL="http://127.0.0.1:$(cat "$dir/recorder.port")"
+}
+
+reqs() {
+    "${PYTHON:-python3}" -I -S -c '
+import json, sys
+R = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
+v = eval(sys.argv[2])
+print(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))' "$RECORDER_LOG" "$@"
+}
+
+stop_recorder() {
+    if [ -n "${RECORDER_PID:-}" ]; then
+        kill "$RECORDER_PID" 2>/dev/null || true
+        wait "$RECORDER_PID" 2>/dev/null || true
+    fi
 }
 
 start_hung() {

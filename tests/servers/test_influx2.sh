@@ -195,6 +195,20 @@ flux 'from(bucket: "powerview") |> range(start: 0) |> filter(fn: (r) => r._measu
 check "one table per series" [ "$(grep -c ',_result,' "$TMP/body")" = 6 ]
 flux 'from(bucket: "powerview") |> range(start: 0) |> filter(fn: (r) => r.campaign == "none") |> group() |> count()'
 check "empty result" cmp -s "$TMP/body" <(printf '\r\n')
+# the distinct tag tuples of `tsv_parser channels`: a row per tuple, sorted, paged, a missing tag empty
+D='from(bucket: "powerview") |> range(start: 0) |> filter(fn: (r) => r._measurement == "electrical")
+  |> first() |> keep(columns: ["campaign", "file_name", "nope"]) |> group(columns: ["campaign", "file_name", "nope"])
+  |> limit(n: 1) |> group() |> sort(columns: ["campaign", "file_name", "nope"])'
+flux "$D |> limit(n: 10, offset: 0)"
+check "distinct tuples" cmp -s "$TMP/body" <(printf '%s\r\n' ',result,table,campaign,file_name,nope' \
+    ',_result,0,c1,a.tsv,' ',_result,0,c1,"x,y ""z"".tsv",' ',_result,0,c2,b.tsv,' '')
+flux "$D |> limit(n: 1, offset: 1)"
+check "distinct tuples paged" cmp -s "$TMP/body" \
+    <(printf ',result,table,campaign,file_name,nope\r\n,_result,0,c1,"x,y ""z"".tsv",\r\n\r\n')
+flux "$D |> limit(n: 1, offset: 3)"
+check "distinct tuples past the end" cmp -s "$TMP/body" <(printf '\r\n')
+flux "${D%% |> sort*} |> limit(n: 1)"
+check "distinct tuples without sort: 400" status_is 400
 flux 'from(bucket: "powerview") |> range(start: 0) |> mean()'
 check "unsupported Flux 400" status_is 400
 check "compilation failed" json_is 'j["message"].startswith("compilation failed: ")' true

@@ -115,7 +115,7 @@ cap_free(pv_sink *s)
 	(void)s;
 }
 
-static const pv_sink_ops cap_ops = { cap_begin, cap_write, cap_commit, cap_abort, cap_free, NULL, NULL, NULL };
+static const pv_sink_ops cap_ops = { cap_begin, cap_write, cap_commit, cap_abort, cap_free, NULL, NULL, NULL, NULL };
 
 static void
 cap_init(cap *c, size_t batch_lines)

@@ -213,6 +213,38 @@ file_success(void **state)
 	pv_file_result_free(&r);
 }
 
+/* downsample: the windows per level when done, null when failed, absent otherwise or not a success */
+static void
+file_downsample(void **state)
+{
+	pv_file_result r;
+	cJSON *o;
+	char *text;
+
+	(void)state;
+	fill_success(&r);
+	o = pv_report_file(&r);
+	assert_null(cJSON_GetObjectItemCaseSensitive(o, "downsample"));
+	cJSON_Delete(o);
+	r.downsampled = 0;
+	r.downsample = (pv_downsample_figure){ 2, { PV_LEVEL_1H, PV_LEVEL_1W }, { 97, 2 } };
+	o = pv_report_file(&r);
+	text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(o, "downsample"));
+	assert_string_equal(text, "{\"1h\":97,\"1w\":2}");
+	free(text);
+	cJSON_Delete(o);
+	r.downsampled = -2;
+	o = pv_report_file(&r);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "downsample")));
+	cJSON_Delete(o);
+	/* a file that did not stay a success (its move failed): absent */
+	r.status = PV_STATUS_PENDING;
+	o = pv_report_file(&r);
+	assert_null(cJSON_GetObjectItemCaseSensitive(o, "downsample"));
+	cJSON_Delete(o);
+	pv_file_result_free(&r);
+}
+
 /* The result's meta is copied, not taken: both can be freed. */
 static void
 file_report_owns_its_copy(void **state)
@@ -433,6 +465,7 @@ main(void)
 		cmocka_unit_test(isotime_table),
 		cmocka_unit_test(report_file_name),
 		cmocka_unit_test(file_success),
+		cmocka_unit_test(file_downsample),
 		cmocka_unit_test(file_report_owns_its_copy),
 		cmocka_unit_test(file_error_without_location),
 		cmocka_unit_test(file_statuses),

@@ -304,7 +304,7 @@ static const bad_case bad[] = {
 	{ "a sequence as the root", "- influxdb\n- sink\n", { 0 }, 1, 1, "the file must be a mapping of sections" },
 	{ "a scalar as the root", "hello\n", { 0 }, 1, 1, "the file must be a mapping of sections" },
 	{ "unknown section", "parser:\n  timezone: UTC\ndatabase:\n  url: x\n", { 0 }, 3, 1,
-	  "unknown section 'database' (known: influxdb, sink, http, parser, spool, reports, config_api, log, hook, grafana, formats)" },
+	  "unknown section 'database' (known: influxdb, sink, http, parser, spool, reports, downsample, config_api, log, hook, grafana, formats)" },
 	{ "unknown key influxdb.tokn", "influxdb:\n  url: http://db:8086\n  tokn: abc\n", { 0 }, 3, 3,
 	  "unknown key 'tokn' in influxdb" },
 	{ "a key of another section", "sink:\n  timezone: UTC\n", { 0 }, 2, 3, "unknown key 'timezone' in sink" },
@@ -1150,7 +1150,7 @@ cap_free(pv_sink *s)
 	(void)s;
 }
 
-static const pv_sink_ops cap_ops = { cap_begin, cap_write, cap_commit, cap_abort, cap_free, NULL, NULL, NULL };
+static const pv_sink_ops cap_ops = { cap_begin, cap_write, cap_commit, cap_abort, cap_free, NULL, NULL, NULL, NULL };
 
 #define T202_YAML "formats:\n  - {id: MV_T202_V002, like: MV_T302_V002, device_model: MV1, timezone: UTC}\n"
 

@@ -362,11 +362,51 @@ value_fast_path_matches_strtod(void **state)
 	}
 }
 
+/* ---- pv_rfc3339_parse and pv_date_parse (tsv_parser downsample --start/--end) ---- */
+
+static void
+rfc3339_and_dates(void **state)
+{
+	static const struct { const char *s; int64_t sec, frac; } ok[] = {
+		{ "2026-03-01T00:00:00Z", 0, 0 },
+		{ "2026-03-01t00:00:00z", 0, 0 },
+		{ "2026-03-01T01:00:00+01:00", 0, 0 },
+		{ "2026-02-28T19:30:00-04:30", 0, 0 },
+		{ "2026-03-01T00:00:00.5Z", 0, 500000000 },
+		{ "2026-03-01T00:00:00.000000001Z", 0, 1 },
+	};
+	static const char *const bad[] = {
+		"", "2026-03-01", "2026-03-01T00:00:00", "2026-03-01 00:00:00Z", "2026-3-01T00:00:00Z",
+		"2026-02-29T00:00:00Z", "2026-03-01T24:00:00Z", "2026-03-01T00:60:00Z",
+		"2026-03-01T00:00:00.Z", "2026-03-01T00:00:00.0000000001Z", "2026-03-01T00:00:00+0100",
+		"2026-03-01T00:00:00+24:00", "2026-03-01T00:00:00Zjunk", "1677-12-31T00:00:00Z",
+		"2262-01-01T00:00:00Z", "yesterday",
+	};
+	int64_t base = ref_utc(2026, 3, 1, 0, 0, 0), ns, wall;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(pv_rfc3339_parse(ok[i].s, &ns), 0);
+		assert_true(ns == (base + ok[i].sec) * 1000000000LL + ok[i].frac);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (pv_rfc3339_parse(bad[i], &ns) == 0)
+			fail_msg("accepted %s", bad[i]);
+	assert_int_equal(pv_date_parse("2026-03-01", &wall), 0);
+	assert_true(wall == base);
+	assert_int_equal(pv_date_parse("2024-02-29", &wall), 0);
+	assert_int_equal(pv_date_parse("2026-02-29", &wall), -1);
+	assert_int_equal(pv_date_parse("2026-03-01T00:00:00Z", &wall), -1);
+	assert_int_equal(pv_date_parse("26-03-01", &wall), -1);
+	assert_int_equal(pv_date_parse("2026-03-1", &wall), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(days_from_civil_table),
+		cmocka_unit_test(rfc3339_and_dates),
 		cmocka_unit_test(timestamp_valid_table),
 		cmocka_unit_test(timestamp_year_pivot),
 		cmocka_unit_test(timestamp_invalid_table),
