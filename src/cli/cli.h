@@ -81,6 +81,24 @@ typedef struct cli_progress {
 	int width;              /* the terminal's columns */
 } cli_progress;
 
+/* The options every command takes: -q, -v, --config, --env-file (and -h). */
+typedef struct cli_opts {
+	const char *config, *env_file;
+	int quiet, verbose;
+} cli_opts;
+
+/* The end of a command's long options: the shared ones, then the terminator. */
+#define CLI_LONGOPTS_SHARED \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "config", required_argument, NULL, 'c' }, \
+	{ "env-file", required_argument, NULL, 'e' }, \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ NULL, 0, NULL, 0 }
+
+/* getopt_long, the shared options taken into o: the command's next own option, or -1. */
+int cli_getopt(cli_opts *o, int argc, char **argv, const char *shortopts, const struct option *longopts);
+
 /* The commands, one file each: argv[0] is "tsv_parser COMMAND"; the exit status. */
 int cli_cmd_run(int argc, char **argv);
 int cli_cmd_spool(int argc, char **argv);
@@ -92,19 +110,15 @@ int cli_cmd_downsample(int argc, char **argv);
 
 /* A usage error (cmd NULL: the run); fmt NULL when getopt said what is wrong. EX_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* -q and -v, counted: the log level they ask for, or -1 when neither was given. */
-int cli_verbosity(int quiet, int verbose);
-/* The command line wins over every other source: -o, --no-verify, -q and -v. */
-int cli_apply_flags(pv_settings *s, const char *output, bool no_verify, int level);
 /* SIGINT, SIGTERM: pv_stop_request; a second one stops at once. */
 void cli_catch_signals(void);
 /* The one mapping from a pv_rc to an exit status (sysexits). */
 int cli_exit(int rc);
-/* Environment, then .env, then powerview.yaml; 0 or the exit status (said). */
-int cli_load_settings(pv_settings **out, const char *env_file, const char *config);
+/* Loaded (environment, .env, powerview.yaml), the flags applied; 0 or the exit status (said). */
+int cli_settings(pv_settings **out, const cli_opts *o, const char *output, bool no_verify);
 int cli_check_settings(const pv_settings *s);
-/* Loaded, -q/-v applied, checked, the log level set; 0 or the exit status. */
-int cli_command_settings(const char *env_file, const char *config, int quiet, int verbose);
+/* Loaded, the flags applied, checked, the log level set (into *level unless NULL); 0 or the exit status. */
+int cli_command_settings(const cli_opts *o, pv_log_level *level);
 /* Sets the log level from TSV_LOG_LEVEL; returns the level in effect. */
 pv_log_level cli_log_from_env(void);
 /* Fills cfg from the environment; EX_CONFIG with a message when a value is wrong. */

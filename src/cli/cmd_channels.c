@@ -113,30 +113,22 @@ cli_cmd_channels(int argc, char **argv)
 		{ "bucket", required_argument, NULL, 'b' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "dry-run", no_argument, NULL, 'n' },
-		{ "env-file", required_argument, NULL, 'e' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		CLI_LONGOPTS_SHARED,
 	};
-	const char *bucket = NULL, *env_file = NULL, *config = NULL, *url;
+	cli_opts o = { 0 };
+	const char *bucket = NULL, *url;
 	pv_influx_config icfg;
 	bool dry_run = false, all = false;
 	char **names = NULL;
 	size_t n = 0;
 	pv_err err;
-	int ch, rc, status, quiet = 0, verbose = 0;
+	int ch, rc, status;
 
-	while ((ch = getopt_long(argc, argv, "b:nqvh", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(&o, argc, argv, "b:nqvh", longopts)) != -1) {
 		switch (ch) {
 		case 'b': bucket = optarg; break;
 		case 'a': all = true; break;
 		case 'n': dry_run = true; break;
-		case 'e': env_file = optarg; break;
-		case 'c': config = optarg; break;
-		case 'q': quiet++; break;
-		case 'v': verbose++; break;
 		case 'h': usage_channels(stdout); return 0;
 		default: return cli_usage_error("channels", NULL);
 		}
@@ -147,7 +139,7 @@ cli_cmd_channels(int argc, char **argv)
 		return cli_usage_error("channels", all ? "--bucket or --all, not both" : "--bucket (or --all) is required");
 	if (bucket != NULL && pv_name_problem(bucket) != NULL)
 		return cli_usage_error("channels", "bucket name %s", pv_name_problem(bucket));
-	if ((status = cli_command_settings(env_file, config, quiet, verbose)) != 0)
+	if ((status = cli_command_settings(&o, NULL)) != 0)
 		return status;
 	url = getenv("CONFIG_API_URL");
 	if (!dry_run && (url == NULL || url[0] == '\0')) {

@@ -27,32 +27,24 @@ int
 cli_cmd_config(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "env-file", required_argument, NULL, 'e' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "no-verify", no_argument, NULL, 'N' },
 		{ "get", no_argument, NULL, 'g' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		CLI_LONGOPTS_SHARED,
 	};
-	const char *config = NULL, *env_file = NULL, *output = NULL;
+	cli_opts o = { 0 };
+	const char *output = NULL;
 	bool no_verify = false, get = false, nul = false;
 	pv_settings *s = NULL;
 	pv_err err;
-	int ch, status, quiet = 0, verbose = 0;
+	int ch, status;
 
-	while ((ch = getopt_long(argc, argv, "o:qvzh", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(&o, argc, argv, "o:qvzh", longopts)) != -1) {
 		switch (ch) {
-		case 'c': config = optarg; break;
-		case 'e': env_file = optarg; break;
 		case 'o': output = optarg; break;
 		case 'N': no_verify = true; break;
 		case 'g': get = true; break;
 		case 'z': nul = true; break;
-		case 'q': quiet++; break;
-		case 'v': verbose++; break;
 		case 'h': usage_config(stdout); return 0;
 		default: return cli_usage_error("config", NULL);
 		}
@@ -75,8 +67,7 @@ cli_cmd_config(int argc, char **argv)
 			    argv[i]);
 	}
 	/* the run's flags, to see what they would make of the settings */
-	if ((status = cli_load_settings(&s, env_file, config)) == 0)
-		status = cli_apply_flags(s, output, no_verify, cli_verbosity(quiet, verbose));
+	status = cli_settings(&s, &o, output, no_verify);
 	if (status == 0 && get) {
 		/* values, not their checks: a wrong TSV_* value is the run's to refuse */
 		for (int i = optind; i < argc; i++)

@@ -270,13 +270,6 @@ out:
 	return rc;
 }
 
-/* The exit status of a failed chunk or lookup: a dead server 75, a refused query 78 or 65. */
-static int
-ds_exit(int rc)
-{
-	return rc == PV_ENOENT ? EX_NOINPUT : cli_exit(rc);
-}
-
 /*
  * One level of one bucket over [tmin, tmax], chunk by chunk through the
  * sink's downsample op, the state saved after each; from `from` on.
@@ -303,7 +296,7 @@ ds_level(ds_job *j, pv_sink *sink, pv_tz *tz, const char *bucket, pv_level level
 
 		if ((rc = pv_windows_chunk(tz, level, from, tmax, max, &w, &n, &more, &err)) < 0) {
 			pv_error("downsample %s %s: %s", bucket, pv_level_name(level), err.msg);
-			return ds_exit(rc);
+			return cli_exit(rc);
 		}
 		chunk++;
 		if (chunk > total)
@@ -326,7 +319,7 @@ ds_level(ds_job *j, pv_sink *sink, pv_tz *tz, const char *bucket, pv_level level
 		if (rc < 0) {
 			pv_log_status(NULL);
 			pv_error("downsample %s %s: %s", bucket, pv_level_name(level), err.msg);
-			return ds_exit(rc);
+			return cli_exit(rc);
 		}
 		if (fig.n == 1)
 			*written += fig.windows[0];
@@ -366,7 +359,7 @@ ds_bucket(ds_job *j, pv_sink *sink, pv_tz *tz, const char *bucket, const pv_leve
 	}
 	if (rc < 0) {
 		pv_error("downsample %s: %s", bucket, err.msg);
-		return ds_exit(rc);
+		return cli_exit(rc);
 	}
 	if (rc == 0) {
 		pv_info("downsample %s: nothing stored, nothing to downsample", bucket);
@@ -422,16 +415,11 @@ cli_cmd_downsample(int argc, char **argv)
 		{ "bucket", required_argument, NULL, 'b' },
 		{ "start", required_argument, NULL, 's' },
 		{ "end", required_argument, NULL, 'E' },
-		{ "env-file", required_argument, NULL, 'e' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		CLI_LONGOPTS_SHARED,
 	};
-	const char *data = NULL, *env_file = NULL, *config = NULL, *s;
+	cli_opts o = { 0 };
+	const char *data = NULL, *s;
 	ds_job job = { 0 };
-	pv_settings *settings = NULL;
 	pv_paths buckets = { 0 };
 	pv_level levels[PV_LEVELS_MAX];
 	size_t nlevels = 0;
@@ -446,18 +434,14 @@ cli_cmd_downsample(int argc, char **argv)
 	bool missing = false;
 	struct stat st;
 	pv_err err;
-	int ch, status, quiet = 0, verbose = 0;
+	int ch, status;
 
-	while ((ch = getopt_long(argc, argv, "d:b:qvh", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(&o, argc, argv, "d:b:qvh", longopts)) != -1) {
 		switch (ch) {
 		case 'd': data = optarg; break;
 		case 'b': job.bucket_arg = optarg; break;
 		case 's': job.start_arg = optarg; break;
 		case 'E': job.end_arg = optarg; break;
-		case 'e': env_file = optarg; break;
-		case 'c': config = optarg; break;
-		case 'q': quiet++; break;
-		case 'v': verbose++; break;
 		case 'h': usage_downsample(stdout); return 0;
 		default: return cli_usage_error("downsample", NULL);
 		}
@@ -474,15 +458,8 @@ cli_cmd_downsample(int argc, char **argv)
 	if (job.end_arg != NULL && ds_time(job.end_arg, NULL, &end) < 0)
 		return cli_usage_error("downsample", "--end: '%s' is not an RFC 3339 time "
 		    "(2026-03-01T00:00:00Z) or a date (2026-03-01)", job.end_arg);
-	if ((status = cli_load_settings(&settings, env_file, config)) != 0)
-		return status;
-	if ((status = cli_apply_flags(settings, NULL, false, cli_verbosity(quiet, verbose))) == 0)
-		status = cli_check_settings(settings);
-	pv_settings_free(settings);
-	if (status != 0)
-		return status;
-	level = cli_log_from_env();
-	if ((status = cli_config_from_env(&cfg)) != 0)
+	if ((status = cli_command_settings(&o, &level)) != 0 ||
+	    (status = cli_config_from_env(&cfg)) != 0)
 		return status;
 	if (pv_tz_open(&tz, cfg.timezone, &err) < 0) {
 		pv_error("TSV_TIMEZONE: %s", err.msg);

@@ -223,15 +223,11 @@ cli_cmd_run(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "no-verify", no_argument, NULL, 'N' },
 		{ "spool", no_argument, NULL, 'S' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "env-file", required_argument, NULL, 'e' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		CLI_LONGOPTS_SHARED,
 	};
-	const char *data_dir = NULL, *output = NULL, *env_file = NULL, *config = NULL, *s;
+	cli_opts o = { 0 };
+	const char *data_dir = NULL, *output = NULL, *s;
 	pv_settings *settings = NULL;
 	bool no_verify = false, worker = false;
 	pv_spool *spool = NULL;
@@ -250,9 +246,9 @@ cli_cmd_run(int argc, char **argv)
 	size_t young = 0;
 	pv_log_level level;
 	cli_progress bar;
-	int ch, rc, status, spool_status = 0, quiet = 0, verbose = 0;
+	int ch, rc, status, spool_status = 0;
 
-	while ((ch = getopt_long(argc, argv, "d:t:o:qvh", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(&o, argc, argv, "d:t:o:qvh", longopts)) != -1) {
 		switch (ch) {
 		case 'd':
 			data_dir = optarg;
@@ -274,18 +270,6 @@ cli_cmd_run(int argc, char **argv)
 			break;
 		case 'S':
 			worker = true;
-			break;
-		case 'q':
-			quiet++;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'e':
-			env_file = optarg;
-			break;
-		case 'c':
-			config = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -309,9 +293,7 @@ cli_cmd_run(int argc, char **argv)
 		status = cli_usage_error(NULL, "--spool works the spool: not with %s", opts.dry_run ? "--dry-run" : "-t");
 	if (status != 0)
 		goto out;
-	if ((status = cli_load_settings(&settings, env_file, config)) != 0)
-		goto out;
-	if ((status = cli_apply_flags(settings, output, no_verify, cli_verbosity(quiet, verbose))) != 0)
+	if ((status = cli_settings(&settings, &o, output, no_verify)) != 0)
 		goto out;
 	if ((status = cli_check_settings(settings)) != 0)
 		goto out;

@@ -46,26 +46,17 @@ cli_cmd_spool(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "data-folder", required_argument, NULL, 'd' },
 		{ "dataFolder", required_argument, NULL, 'd' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "env-file", required_argument, NULL, 'e' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		CLI_LONGOPTS_SHARED,
 	};
-	const char *data_dir = NULL, *config = NULL, *env_file = NULL;
-	pv_settings *settings = NULL;
+	cli_opts o = { 0 };
+	const char *data_dir = NULL;
 	pv_spool *sp = NULL;
 	struct stat st;
-	int ch, status, quiet = 0, verbose = 0;
+	int ch, status;
 
-	while ((ch = getopt_long(argc, argv, "d:qvh", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(&o, argc, argv, "d:qvh", longopts)) != -1) {
 		switch (ch) {
 		case 'd': data_dir = optarg; break;
-		case 'q': quiet++; break;
-		case 'v': verbose++; break;
-		case 'c': config = optarg; break;
-		case 'e': env_file = optarg; break;
 		case 'h': usage_spool(stdout); return 0;
 		default: return cli_usage_error("spool", NULL);
 		}
@@ -74,11 +65,8 @@ cli_cmd_spool(int argc, char **argv)
 		return cli_usage_error("spool", "-d (--data-folder) is required");
 	if (optind == argc)
 		return cli_usage_error("spool", "no file to spool");
-	if ((status = cli_load_settings(&settings, env_file, config)) != 0 ||
-	    (status = cli_apply_flags(settings, NULL, false, cli_verbosity(quiet, verbose))) != 0 ||
-	    (status = cli_check_settings(settings)) != 0)
+	if ((status = cli_command_settings(&o, NULL)) != 0)
 		goto out;
-	cli_log_from_env();
 	if (stat(data_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		pv_error("data folder %s: %s", data_dir, errno ? strerror(errno) : "not a folder");
 		status = EX_NOINPUT;
@@ -95,6 +83,5 @@ cli_cmd_spool(int argc, char **argv)
 	}
 out:
 	pv_spool_free(sp);
-	pv_settings_free(settings);
 	return status;
 }

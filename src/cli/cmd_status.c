@@ -49,40 +49,29 @@ cli_cmd_status(int argc, char **argv)
 		{ "data-folder", required_argument, NULL, 'd' },
 		{ "dataFolder", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "env-file", required_argument, NULL, 'e' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		CLI_LONGOPTS_SHARED,
 	};
-	const char *data_dir = NULL, *config = NULL, *env_file = NULL, *s;
+	cli_opts o = { 0 };
+	const char *data_dir = NULL, *s;
 	bool json = false;
 	pv_settings *settings = NULL;
 	cJSON *st = NULL;
 	char *dir = NULL;
 	pv_err err;
-	int ch, status, quiet = 0, verbose = 0;
+	int ch, status;
 
-	while ((ch = getopt_long(argc, argv, "d:qvh", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(&o, argc, argv, "d:qvh", longopts)) != -1) {
 		switch (ch) {
 		case 'd': data_dir = optarg; break;
 		case 'j': json = true; break;
-		case 'q': quiet++; break;
-		case 'v': verbose++; break;
-		case 'c': config = optarg; break;
-		case 'e': env_file = optarg; break;
 		case 'h': usage_status(stdout); return 0;
 		default: return cli_usage_error("status", NULL);
 		}
 	}
 	if (optind < argc)
 		return cli_usage_error("status", "unexpected argument '%s'", argv[optind]);
-	if ((status = cli_load_settings(&settings, env_file, config)) != 0 ||
-	    (status = cli_apply_flags(settings, NULL, false, cli_verbosity(quiet, verbose))) != 0) {
-		pv_settings_free(settings);
+	if ((status = cli_settings(&settings, &o, NULL, false)) != 0)
 		return status;
-	}
 	cli_log_from_env();
 	if (data_dir == NULL && (s = getenv("POWERVIEW_DATA_DIR")) != NULL && s[0] != '\0')
 		data_dir = s;

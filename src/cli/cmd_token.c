@@ -31,29 +31,21 @@ cli_cmd_token(int argc, char **argv)
 		{ "bucket", required_argument, NULL, 'b' },
 		{ "write", no_argument, NULL, 'w' },
 		{ "rotate", no_argument, NULL, 'r' },
-		{ "env-file", required_argument, NULL, 'e' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		CLI_LONGOPTS_SHARED,
 	};
-	const char *bucket = NULL, *env_file = NULL, *config = NULL;
+	cli_opts o = { 0 };
+	const char *bucket = NULL;
 	bool write = false, rotate = false;
 	pv_influx_config icfg;
 	pv_err err;
 	char *token = NULL;
-	int ch, status, quiet = 0, verbose = 0;
+	int ch, status;
 
-	while ((ch = getopt_long(argc, argv, "b:qvh", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(&o, argc, argv, "b:qvh", longopts)) != -1) {
 		switch (ch) {
 		case 'b': bucket = optarg; break;
 		case 'w': write = true; break;
 		case 'r': rotate = true; break;
-		case 'e': env_file = optarg; break;
-		case 'c': config = optarg; break;
-		case 'q': quiet++; break;
-		case 'v': verbose++; break;
 		case 'h': usage_token(stdout); return 0;
 		default: return cli_usage_error("token", NULL);
 		}
@@ -64,7 +56,7 @@ cli_cmd_token(int argc, char **argv)
 		return cli_usage_error("token", "--bucket is required");
 	if (pv_name_problem(bucket) != NULL)
 		return cli_usage_error("token", "bucket name %s", pv_name_problem(bucket));
-	if ((status = cli_command_settings(env_file, config, quiet, verbose)) != 0)
+	if ((status = cli_command_settings(&o, NULL)) != 0)
 		return status;
 	if (pv_influx_config_from_env(&icfg, &err) < 0) {
 		pv_error("%s", err.msg);

@@ -30,7 +30,7 @@ cli_usage_error(const char *cmd, const char *fmt, ...)
 }
 
 /* -q and -v, counted: the log level they ask for, or -1 when neither was given. */
-int
+static int
 cli_verbosity(int quiet, int verbose)
 {
 	int level = PV_LOG_INFO + quiet - verbose;
@@ -41,7 +41,7 @@ cli_verbosity(int quiet, int verbose)
 }
 
 /* The command line wins over every other source: -o, --no-verify, -q and -v. */
-int
+static int
 cli_apply_flags(pv_settings *s, const char *output, bool no_verify, int level)
 {
 	static const char *const names[] = { "DEBUG", "INFO", "WARNING", "ERROR" };
@@ -80,6 +80,7 @@ cli_catch_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+/* The one mapping from a pv_rc to an exit status (sysexits). */
 int
 cli_exit(int rc)
 {
@@ -93,18 +94,26 @@ cli_exit(int rc)
 	}
 }
 
-/* Environment, then .env, then powerview.yaml: a named file must exist. */
+/*
+ * Environment, then .env, then powerview.yaml (a named file must exist);
+ * then the command line, which wins over every other source: -o,
+ * --no-verify, -q and -v. 0, or the exit status (said; *out freed).
+ */
 int
-cli_load_settings(pv_settings **out, const char *env_file, const char *config)
+cli_settings(pv_settings **out, const cli_opts *o, const char *output, bool no_verify)
 {
 	pv_err err;
-	int rc = pv_settings_load(out, env_file, config, &err);
+	int rc = pv_settings_load(out, o->env_file, o->config, &err), status;
 
 	if (rc < 0) {
 		pv_error("%s", err.msg);
-		return rc == PV_ENOENT ? EX_NOINPUT : rc == PV_ENOMEM ? EX_OSERR : EX_CONFIG;
+		return cli_exit(rc);
 	}
-	return 0;
+	if ((status = cli_apply_flags(*out, output, no_verify, cli_verbosity(o->quiet, o->verbose))) != 0) {
+		pv_settings_free(*out);
+		*out = NULL;
+	}
+	return status;
 }
 
 int
@@ -178,23 +187,48 @@ cli_config_from_env(pv_config *cfg)
 
 /*
  * The settings of a command that needs nothing from them but the
- * environment they fill: loaded, -q and -v applied, checked, the log level
- * set. 0, or the exit status.
+ * environment they fill: loaded, the flags applied, checked, the log level
+ * set (and put in *level unless NULL). 0, or the exit status.
  */
 int
-cli_command_settings(const char *env_file, const char *config, int quiet, int verbose)
+cli_command_settings(const cli_opts *o, pv_log_level *level)
 {
 	pv_settings *settings = NULL;
+	pv_log_level in_effect;
 	int status;
 
-	if ((status = cli_load_settings(&settings, env_file, config)) != 0)
+	if ((status = cli_settings(&settings, o, NULL, false)) != 0)
 		return status;
-	if ((status = cli_apply_flags(settings, NULL, false, cli_verbosity(quiet, verbose))) == 0)
-		status = cli_check_settings(settings);
+	status = cli_check_settings(settings);
 	pv_settings_free(settings);
-	if (status == 0)
-		cli_log_from_env();
-	return status;
+	if (status != 0)
+		return status;
+	in_effect = cli_log_from_env();
+	if (level != NULL)
+		*level = in_effect;
+	return 0;
+}
+
+/*
+ * getopt_long with the options every command shares taken into o: -q,
+ * -v, --config, --env-file. The next option of the command's own ('h' for
+ * -h, '?' for an error), or -1 at the end.
+ */
+int
+cli_getopt(cli_opts *o, int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'q': o->quiet++; break;
+		case 'v': o->verbose++; break;
+		case 'c': o->config = optarg; break;
+		case 'e': o->env_file = optarg; break;
+		default: return ch;
+		}
+	}
+	return -1;
 }
 
 /* Opens the spool of a data folder; an exit status on failure. */
@@ -214,8 +248,8 @@ cli_spool_open(pv_spool **sp, const char *data_dir)
 	free(dir);
 	if (rc < 0) {
 		pv_error("%s", err.msg);
-		return rc == PV_ECONFIG ? EX_CONFIG : rc == PV_ENOENT ? EX_NOINPUT :
-		    rc == PV_ENOMEM ? EX_OSERR : EX_CANTCREAT;
+		/* the spool folder not made or opened: 73, as the usages say */
+		return rc == PV_EIO ? EX_CANTCREAT : cli_exit(rc);
 	}
 	return 0;
 }
