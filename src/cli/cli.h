@@ -129,5 +129,7 @@ int cli_spool_open(pv_spool **sp, const char *data_dir);
 pv_spooled cli_spool_one(pv_spool *sp, const char *file, pv_log_level level, pv_err *err);
 /* The progress line: true when one is drawn (a terminal of its own, INFO or below). */
 bool cli_progress_start(cli_progress *p, pv_log_level level, bool writes_stdout);
+/* Draws line (cut to the terminal's width) as the progress line. */
+void cli_progress_draw(const cli_progress *p, char *line);
 
 #endif

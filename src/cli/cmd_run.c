@@ -169,9 +169,7 @@ progress_update(const pv_run_totals *t, void *arg)
 		snprintf(pending, sizeof(pending), ", %zu pending", t->nb_pending);
 	snprintf(line, sizeof(line), "%zu/%zu files, %" PRIu64 " points, %zu errors%s, %.*f files/s, %s left",
 	    t->nb_done, t->nb_files, t->nb_points, t->nb_error, pending, rate < 10 ? 1 : 0, rate, left);
-	if ((int)strlen(line) >= p->width)
-		line[p->width - 1] = '\0';
-	pv_log_status(line);
+	cli_progress_draw(p, line);
 }
 
 /* How many copies wait in the spool (none without one). */

@@ -85,6 +85,7 @@ int
 cli_exit(int rc)
 {
 	switch (rc) {
+	case PV_OK: return 0;
 	case PV_ECONFIG: return EX_CONFIG;
 	case PV_ETEMP: return EX_TEMPFAIL;
 	case PV_EDATA: return EX_DATAERR;
@@ -268,6 +269,15 @@ cli_spool_one(pv_spool *sp, const char *file, pv_log_level level, pv_err *err)
 		pv_log(level, "%s: already spooled (same device, inode, size and modification time)", file);
 	free(copy);
 	return how;
+}
+
+/* Draws line (cut to the terminal's width) as the progress line. */
+void
+cli_progress_draw(const cli_progress *p, char *line)
+{
+	if ((int)strlen(line) >= p->width)
+		line[p->width - 1] = '\0';
+	pv_log_status(line);
 }
 
 /*
