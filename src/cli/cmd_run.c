@@ -233,13 +233,9 @@ cli_cmd_run(int argc, char **argv)
 	pv_walk *walk = NULL;
 	pv_passed_list passed = { 0 };
 	pv_run_opts opts = { 0 };
-	pv_publisher *publisher = NULL;
-	pv_tz *ds_tz = NULL;
 	pv_influx_config icfg;
 	pv_run_outcome out;
-	pv_sink *sink = NULL;
 	pv_err err = { "" };
-	struct stat st;
 	double min_age = 0;
 	size_t young = 0;
 	pv_log_level level;
@@ -311,28 +307,12 @@ cli_cmd_run(int argc, char **argv)
 		goto out;
 	}
 
+	if ((rc = pv_run_check_inputs(data_dir, &files, &err)) < 0) {
+		pv_error("%s", err.msg);
+		status = cli_exit(rc);
+		goto out;
+	}
 	status = EX_NOINPUT;
-	if (stat(data_dir, &st) < 0) {
-		pv_error("data folder %s: %s", data_dir, strerror(errno));
-		goto out;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		pv_error("data folder %s: not a folder", data_dir);
-		goto out;
-	}
-	for (size_t i = 0; i < files.count; i++) {
-		if (stat(files.items[i], &st) < 0) {
-			/* one the run cannot reach (a tenant's chmod) waits there, with its reason */
-			if (errno == EACCES)
-				continue;
-			pv_error("%s: %s", files.items[i], strerror(errno));
-			goto out;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			pv_error("%s: not a regular file", files.items[i]);
-			goto out;
-		}
-	}
 	/* a real scan, or the worker: through the spool (a dry run only reads) */
 	if (worker || (files.count == 0 && !opts.dry_run)) {
 		if ((status = cli_spool_open(&spool, data_dir)) != 0)
@@ -399,38 +379,21 @@ cli_cmd_run(int argc, char **argv)
 	}
 
 	if ((spool != NULL || pv_walk_total(walk) > 0) && (!opts.dry_run || output != NULL)) {
-		status = EX_CONFIG;
-		rc = output ? pv_sink_file_open(&sink, output, &err) : pv_sink_influx_open(&sink, &icfg, &err);
-		if (rc < 0) {
+		pv_run_targets targets = {
+			.output = output,
+			.db = &icfg,
+			.config_api_url = getenv("CONFIG_API_URL"),
+			.downsample = (s = getenv("TSV_DOWNSAMPLE")) == NULL || strcmp(s, "0") != 0,
+			.levels = getenv("TSV_DOWNSAMPLE_LEVELS"),
+		};
+		if ((rc = pv_run_prepare(&opts, &targets, &err)) < 0) {
 			pv_error("%s", err.msg);
 			status = cli_exit(rc);
 			goto out;
 		}
-	}
-	/* a real run into the database only: not a dry run, not -o */
-	if (sink != NULL && output == NULL && !opts.dry_run && (s = getenv("CONFIG_API_URL")) != NULL && s[0] != '\0') {
-		if ((rc = pv_publisher_open(&publisher, s, &err)) < 0) {
-			pv_error("%s", err.msg);
-			status = cli_exit(rc);
-			goto out;
-		}
-		opts.publisher = publisher;
-	}
-	/* downsampling: a real run into the database only (the sink says whether its API does it) */
-	if (sink != NULL && output == NULL && !opts.dry_run &&
-	    ((s = getenv("TSV_DOWNSAMPLE")) == NULL || strcmp(s, "0") != 0)) {
-		s = getenv("TSV_DOWNSAMPLE_LEVELS");
-		if (pv_levels_parse(s != NULL ? s : "1h,1d,1w", opts.levels, &opts.nlevels, &err) < 0 ||
-		    (opts.nlevels > 0 && pv_tz_open(&ds_tz, opts.cfg.timezone, &err) < 0)) {
-			pv_error("TSV_DOWNSAMPLE_LEVELS: %s", err.msg);
-			status = EX_CONFIG;
-			goto out;
-		}
-		opts.downsample_tz = ds_tz;
 	}
 	opts.data_dir = data_dir;
 	opts.files = walk;
-	opts.sink = sink;
 	opts.report_dir = getenv("TSV_REPORT_DIR");
 	opts.passed = &passed;
 	/*
@@ -473,9 +436,7 @@ cli_cmd_run(int argc, char **argv)
 out:
 	pv_spool_free(spool);
 	pv_paths_free(&direct);
-	pv_publisher_close(publisher);
-	pv_tz_free(ds_tz);
-	pv_sink_free(sink);
+	pv_run_release(&opts);
 	pv_walk_free(walk);
 	pv_paths_free(&files);
 	pv_passed_free(&passed);
