@@ -208,9 +208,17 @@ record_run(pv_spool *sp, const pv_run_outcome *out, int status)
 	cJSON_Delete(o);
 }
 
-/* tsv_parser -d DIR [-t FILE]... [--spool] [--dry-run] [-o PATH]: the run. */
-int
-cli_cmd_run(int argc, char **argv)
+/* What the run's options ask for. */
+typedef struct run_args {
+	cli_opts o;
+	const char *data_dir, *output;
+	pv_paths files;
+	bool dry_run, no_verify, worker;
+} run_args;
+
+/* The run's options into r; -1 to go on, else the exit status (help, version, a usage error). */
+static int
+run_options(run_args *r, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "data-folder", required_argument, NULL, 'd' },
@@ -224,12 +232,109 @@ cli_cmd_run(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		CLI_LONGOPTS_SHARED,
 	};
-	cli_opts o = { 0 };
-	const char *data_dir = NULL, *output = NULL, *s;
+	int ch;
+
+	while ((ch = cli_getopt(&r->o, argc, argv, "d:t:o:qvh", longopts)) != -1) {
+		switch (ch) {
+		case 'd': r->data_dir = optarg; break;
+		case 't':
+			if (pv_paths_add(&r->files, optarg) < 0) {
+				pv_error("out of memory");
+				return EX_OSERR;
+			}
+			break;
+		case 'n': r->dry_run = true; break;
+		case 'o': r->output = optarg; break;
+		case 'N': r->no_verify = true; break;
+		case 'S': r->worker = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("tsv_parser %s\n", PV_VERSION); return 0;
+		default: return cli_usage_error(NULL, NULL);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(NULL, "unexpected argument '%s'", argv[optind]);
+	if (r->data_dir == NULL)
+		return cli_usage_error(NULL, "-d (--data-folder) is required");
+	if (r->worker && (r->files.count > 0 || r->dry_run))
+		return cli_usage_error(NULL, "--spool works the spool: not with %s", r->dry_run ? "--dry-run" : "-t");
+	return -1;
+}
+
+/*
+ * The spool's step of a real scan or of the worker: the scan's files
+ * copied into it (those it does not take left to the run: *walk), then its
+ * lock. -1 to go on, else the exit status.
+ */
+static int
+run_spool(pv_spool *sp, pv_walk **walk, pv_paths *direct, pv_passed_list *passed, int *spool_status)
+{
+	pv_err err = { "" };
+	int rc;
+
+	cli_catch_signals();
+	if (*walk != NULL) {
+		*spool_status = spool_scan(sp, *walk, direct, passed);
+		pv_walk_free(*walk);
+		*walk = NULL;
+		if (pv_stop_signal() != 0)
+			return 128 + pv_stop_signal();
+		if (*spool_status == EX_IOERR || *spool_status == EX_OSERR)
+			return *spool_status;
+		if (direct->count > 0 && (rc = pv_walk_list(walk, direct->items, direct->count, &err)) < 0) {
+			pv_error("%s", err.msg);
+			return EX_OSERR;
+		}
+	}
+	/* one worker at a time: the one running takes the new copies too */
+	if ((rc = pv_spool_lock(sp, &err)) <= 0) {
+		pv_passed_log(passed);
+		if (rc < 0)
+			pv_error("%s", err.msg);
+		else
+			pv_info("another worker is running (it takes the spooled files): nothing to do");
+		return rc < 0 ? EX_CANTCREAT : *spool_status;
+	}
+	return -1;
+}
+
+/* The exit status of a run that ran (rc: pv_run_files'): its files, its report, else the spool step's. */
+static int
+run_status(int rc, const pv_run_outcome *out, bool dry_run, int spool_status, const pv_err *err)
+{
+	int status;
+
+	if (rc < 0) {
+		pv_error("%s", err->msg);
+		status = cli_exit(rc);
+	} else if (out->totals.nb_pending > 0)
+		status = EX_TEMPFAIL;
+	else if (out->totals.nb_error > 0)
+		status = EX_DATAERR;
+	else if (out->report_failed || (dry_run && fflush(stdout) == EOF)) {
+		if (dry_run)
+			pv_error("cannot print the run report");
+		status = dry_run ? EX_IOERR : EX_CANTCREAT;
+	} else
+		status = spool_status;
+	if (out->interrupted) {
+		/* as a shell reports a command killed by the signal: 130, 143 */
+		pv_warn("run interrupted by signal %d: the files not finished stay for the next run",
+		    pv_stop_signal());
+		status = 128 + pv_stop_signal();
+	}
+	return status;
+}
+
+/* tsv_parser -d DIR [-t FILE]... [--spool] [--dry-run] [-o PATH]: the run. */
+int
+cli_cmd_run(int argc, char **argv)
+{
+	run_args a = { 0 };
+	const char *output, *s;
 	pv_settings *settings = NULL;
-	bool no_verify = false, worker = false;
 	pv_spool *spool = NULL;
-	pv_paths files = { 0 }, direct = { 0 };
+	pv_paths direct = { 0 };
 	pv_walk *walk = NULL;
 	pv_passed_list passed = { 0 };
 	pv_run_opts opts = { 0 };
@@ -240,54 +345,12 @@ cli_cmd_run(int argc, char **argv)
 	size_t young = 0;
 	pv_log_level level;
 	cli_progress bar;
-	int ch, rc, status, spool_status = 0;
+	int rc, status, spool_status = 0;
 
-	while ((ch = cli_getopt(&o, argc, argv, "d:t:o:qvh", longopts)) != -1) {
-		switch (ch) {
-		case 'd':
-			data_dir = optarg;
-			break;
-		case 't':
-			if (pv_paths_add(&files, optarg) < 0) {
-				pv_error("out of memory");
-				return EX_OSERR;
-			}
-			break;
-		case 'n':
-			opts.dry_run = true;
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		case 'N':
-			no_verify = true;
-			break;
-		case 'S':
-			worker = true;
-			break;
-		case 'h':
-			usage(stdout);
-			pv_paths_free(&files);
-			return 0;
-		case 'V':
-			printf("tsv_parser %s\n", PV_VERSION);
-			pv_paths_free(&files);
-			return 0;
-		default:
-			pv_paths_free(&files);
-			return cli_usage_error(NULL, NULL);
-		}
-	}
-	status = 0;
-	if (optind < argc)
-		status = cli_usage_error(NULL, "unexpected argument '%s'", argv[optind]);
-	else if (data_dir == NULL)
-		status = cli_usage_error(NULL, "-d (--data-folder) is required");
-	else if (worker && (files.count > 0 || opts.dry_run))
-		status = cli_usage_error(NULL, "--spool works the spool: not with %s", opts.dry_run ? "--dry-run" : "-t");
-	if (status != 0)
+	if ((status = run_options(&a, argc, argv)) >= 0)
 		goto out;
-	if ((status = cli_settings(&settings, &o, output, no_verify)) != 0)
+	opts.dry_run = a.dry_run;
+	if ((status = cli_settings(&settings, &a.o, a.output, a.no_verify)) != 0)
 		goto out;
 	if ((status = cli_check_settings(settings)) != 0)
 		goto out;
@@ -295,6 +358,7 @@ cli_cmd_run(int argc, char **argv)
 	if ((status = cli_config_from_env(&opts.cfg)) != 0)
 		goto out;
 	opts.cfg.formats = pv_settings_formats(settings);
+	output = a.output;
 	/* a dry run writes its points only where -o says: a preview, which locks nothing */
 	if (!opts.dry_run && (s = getenv("TSV_OUTPUT")) != NULL && s[0] != '\0')
 		output = s;
@@ -307,25 +371,25 @@ cli_cmd_run(int argc, char **argv)
 		goto out;
 	}
 
-	if ((rc = pv_run_check_inputs(data_dir, &files, &err)) < 0) {
+	if ((rc = pv_run_check_inputs(a.data_dir, &a.files, &err)) < 0) {
 		pv_error("%s", err.msg);
 		status = cli_exit(rc);
 		goto out;
 	}
 	status = EX_NOINPUT;
 	/* a real scan, or the worker: through the spool (a dry run only reads) */
-	if (worker || (files.count == 0 && !opts.dry_run)) {
-		if ((status = cli_spool_open(&spool, data_dir)) != 0)
+	if (a.worker || (a.files.count == 0 && !opts.dry_run)) {
+		if ((status = cli_spool_open(&spool, a.data_dir)) != 0)
 			goto out;
 		status = EX_NOINPUT;
 	}
 	rc = PV_OK;
-	if (files.count > 0) {
-		rc = pv_walk_list(&walk, files.items, files.count, &err);
-	} else if (!worker) {
+	if (a.files.count > 0) {
+		rc = pv_walk_list(&walk, a.files.items, a.files.count, &err);
+	} else if (!a.worker) {
 		/* files still being written are left for the next run */
 		min_age = (s = getenv("TSV_MIN_AGE")) && s[0] ? strtod(s, NULL) : 10;
-		rc = pv_walk_open(&walk, data_dir, min_age, &passed, &err);
+		rc = pv_walk_open(&walk, a.data_dir, min_age, &passed, &err);
 		if (rc == PV_OK && (young = pv_walk_young(walk)) > 0)
 			pv_info("%zu files modified in the last %g s left for a later run", young, min_age);
 	}
@@ -334,35 +398,8 @@ cli_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (spool != NULL) {
-		cli_catch_signals();
-		if (walk != NULL) {
-			spool_status = spool_scan(spool, walk, &direct, &passed);
-			pv_walk_free(walk);
-			walk = NULL;
-			if (pv_stop_signal() != 0) {
-				status = 128 + pv_stop_signal();
-				goto out;
-			}
-			if (spool_status == EX_IOERR || spool_status == EX_OSERR) {
-				status = spool_status;
-				goto out;
-			}
-			if (direct.count > 0 && (rc = pv_walk_list(&walk, direct.items, direct.count, &err)) < 0) {
-				pv_error("%s", err.msg);
-				status = EX_OSERR;
-				goto out;
-			}
-		}
-		/* one worker at a time: the one running takes the new copies too */
-		if ((rc = pv_spool_lock(spool, &err)) <= 0) {
-			pv_passed_log(&passed);
-			if (rc < 0)
-				pv_error("%s", err.msg);
-			else
-				pv_info("another worker is running (it takes the spooled files): nothing to do");
-			status = rc < 0 ? EX_CANTCREAT : spool_status;
+		if ((status = run_spool(spool, &walk, &direct, &passed, &spool_status)) >= 0)
 			goto out;
-		}
 		opts.spool = spool;
 	}
 	if ((walk == NULL || pv_walk_total(walk) == 0) && spool_waiting(spool) == 0) {
@@ -370,7 +407,7 @@ cli_cmd_run(int argc, char **argv)
 		pv_passed_log(&passed);
 		if (!opts.dry_run) {
 			memset(&out, 0, sizeof(out));
-			log_summary(&out.totals, false, data_dir, young, min_age);
+			log_summary(&out.totals, false, a.data_dir, young, min_age);
 			status = spool_status;
 			if (spool != NULL)
 				record_run(spool, &out, status);
@@ -392,7 +429,7 @@ cli_cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	opts.data_dir = data_dir;
+	opts.data_dir = a.data_dir;
 	opts.files = walk;
 	opts.report_dir = getenv("TSV_REPORT_DIR");
 	opts.passed = &passed;
@@ -410,26 +447,8 @@ cli_cmd_run(int argc, char **argv)
 	cli_catch_signals();
 	rc = pv_run_files(&out, &opts, &err);
 	pv_log_status(NULL);
-	if (rc < 0) {
-		pv_error("%s", err.msg);
-		status = cli_exit(rc);
-	} else if (out.totals.nb_pending > 0)
-		status = EX_TEMPFAIL;
-	else if (out.totals.nb_error > 0)
-		status = EX_DATAERR;
-	else if (out.report_failed || (opts.dry_run && fflush(stdout) == EOF)) {
-		if (opts.dry_run)
-			pv_error("cannot print the run report");
-		status = opts.dry_run ? EX_IOERR : EX_CANTCREAT;
-	} else
-		status = spool_status;
-	if (out.interrupted) {
-		/* as a shell reports a command killed by the signal: 130, 143 */
-		pv_warn("run interrupted by signal %d: the files not finished stay for the next run",
-		    pv_stop_signal());
-		status = 128 + pv_stop_signal();
-	}
-	log_summary(&out.totals, opts.dry_run, data_dir, young, min_age);
+	status = run_status(rc, &out, opts.dry_run, spool_status, &err);
+	log_summary(&out.totals, opts.dry_run, a.data_dir, young, min_age);
 	if (spool != NULL)
 		record_run(spool, &out, status);
 	pv_run_outcome_free(&out);
@@ -438,7 +457,7 @@ out:
 	pv_paths_free(&direct);
 	pv_run_release(&opts);
 	pv_walk_free(walk);
-	pv_paths_free(&files);
+	pv_paths_free(&a.files);
 	pv_passed_free(&passed);
 	pv_settings_free(settings);
 	return status;
