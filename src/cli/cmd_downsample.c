@@ -39,6 +39,45 @@ draw(const char *line, void *arg)
 	cli_progress_draw(arg, copy);
 }
 
+/*
+ * What the settings say of a backfill: its levels and its database, or
+ * nothing to do (a file output, VictoriaMetrics, no level). -1 to go on,
+ * else the exit status.
+ */
+static int
+backfill_target(pv_level levels[PV_LEVELS_MAX], size_t *nlevels, pv_influx_config *icfg)
+{
+	const char *s;
+	pv_err err;
+
+	if ((s = getenv("TSV_DOWNSAMPLE")) != NULL && strcmp(s, "0") == 0) {
+		pv_error("downsampling is off (TSV_DOWNSAMPLE=0, downsample.enabled): nothing to recompute");
+		return EX_CONFIG;
+	}
+	s = getenv("TSV_DOWNSAMPLE_LEVELS");
+	if (pv_levels_parse(s != NULL ? s : "1h,1d,1w", levels, nlevels, &err) < 0) {
+		pv_error("TSV_DOWNSAMPLE_LEVELS: %s", err.msg);
+		return EX_CONFIG;
+	}
+	if ((s = getenv("TSV_OUTPUT")) != NULL && s[0] != '\0') {
+		pv_info("the output is a file (TSV_OUTPUT): a file keeps no downsampled copies, nothing to do");
+		return 0;
+	}
+	if (pv_influx_config_from_env(icfg, &err) < 0) {
+		pv_error("%s", err.msg);
+		return EX_CONFIG;
+	}
+	if (icfg->api == PV_API_VM) {
+		pv_info("VictoriaMetrics keeps no downsampled copies (INFLUXDB_API=vm): nothing to do");
+		return 0;
+	}
+	if (*nlevels == 0) {
+		pv_info("no downsampling level (TSV_DOWNSAMPLE_LEVELS is empty): nothing to do");
+		return 0;
+	}
+	return -1;
+}
+
 /* tsv_parser downsample -d DATA [--bucket B] [--start T] [--end T]: the backfill. */
 int
 cli_cmd_downsample(int argc, char **argv)
@@ -52,7 +91,7 @@ cli_cmd_downsample(int argc, char **argv)
 		CLI_LONGOPTS_SHARED,
 	};
 	cli_opts o = { 0 };
-	const char *data = NULL, *s;
+	const char *data = NULL;
 	pv_downsample_opts job = { 0 };
 	pv_downsample *ds = NULL;
 	pv_paths buckets = { 0 };
@@ -109,34 +148,8 @@ cli_cmd_downsample(int argc, char **argv)
 		cli_usage_error("downsample", "--start %s is not before --end %s", job.start_arg, job.end_arg);
 		goto out;
 	}
-	status = EX_CONFIG;
-	if ((s = getenv("TSV_DOWNSAMPLE")) != NULL && strcmp(s, "0") == 0) {
-		pv_error("downsampling is off (TSV_DOWNSAMPLE=0, downsample.enabled): nothing to recompute");
+	if ((status = backfill_target(levels, &nlevels, &icfg)) >= 0)
 		goto out;
-	}
-	s = getenv("TSV_DOWNSAMPLE_LEVELS");
-	if (pv_levels_parse(s != NULL ? s : "1h,1d,1w", levels, &nlevels, &err) < 0) {
-		pv_error("TSV_DOWNSAMPLE_LEVELS: %s", err.msg);
-		goto out;
-	}
-	status = 0;
-	if ((s = getenv("TSV_OUTPUT")) != NULL && s[0] != '\0') {
-		pv_info("the output is a file (TSV_OUTPUT): a file keeps no downsampled copies, nothing to do");
-		goto out;
-	}
-	if (pv_influx_config_from_env(&icfg, &err) < 0) {
-		pv_error("%s", err.msg);
-		status = EX_CONFIG;
-		goto out;
-	}
-	if (icfg.api == PV_API_VM) {
-		pv_info("VictoriaMetrics keeps no downsampled copies (INFLUXDB_API=vm): nothing to do");
-		goto out;
-	}
-	if (nlevels == 0) {
-		pv_info("no downsampling level (TSV_DOWNSAMPLE_LEVELS is empty): nothing to do");
-		goto out;
-	}
 	status = EX_NOINPUT;
 	if (stat(data, &st) < 0 || !S_ISDIR(st.st_mode) || (real = realpath(data, NULL)) == NULL) {
 		pv_error("data folder %s: %s", data, errno ? strerror(errno) : "not a folder");
