@@ -87,14 +87,13 @@ typedef struct cli_opts {
 	int quiet, verbose;
 } cli_opts;
 
-/* The end of a command's long options: the shared ones, then the terminator. */
+/* A command's long options shared with every other (before the terminator). */
 #define CLI_LONGOPTS_SHARED \
 	{ "quiet", no_argument, NULL, 'q' }, \
 	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "config", required_argument, NULL, 'c' }, \
 	{ "env-file", required_argument, NULL, 'e' }, \
-	{ "help", no_argument, NULL, 'h' }, \
-	{ NULL, 0, NULL, 0 }
+	{ "help", no_argument, NULL, 'h' }
 
 /* getopt_long, the shared options taken into o: the command's next own option, or -1. */
 int cli_getopt(cli_opts *o, int argc, char **argv, const char *shortopts, const struct option *longopts);

@@ -114,6 +114,7 @@ cli_cmd_channels(int argc, char **argv)
 		{ "all", no_argument, NULL, 'a' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		CLI_LONGOPTS_SHARED,
+		{ NULL, 0, NULL, 0 },
 	};
 	cli_opts o = { 0 };
 	const char *bucket = NULL, *url;

@@ -31,6 +31,7 @@ cli_cmd_config(int argc, char **argv)
 		{ "no-verify", no_argument, NULL, 'N' },
 		{ "get", no_argument, NULL, 'g' },
 		CLI_LONGOPTS_SHARED,
+		{ NULL, 0, NULL, 0 },
 	};
 	cli_opts o = { 0 };
 	const char *output = NULL;

@@ -89,6 +89,7 @@ cli_cmd_downsample(int argc, char **argv)
 		{ "start", required_argument, NULL, 's' },
 		{ "end", required_argument, NULL, 'E' },
 		CLI_LONGOPTS_SHARED,
+		{ NULL, 0, NULL, 0 },
 	};
 	cli_opts o = { 0 };
 	const char *data = NULL;

@@ -229,8 +229,9 @@ run_options(run_args *r, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "no-verify", no_argument, NULL, 'N' },
 		{ "spool", no_argument, NULL, 'S' },
-		{ "version", no_argument, NULL, 'V' },
 		CLI_LONGOPTS_SHARED,
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 

@@ -47,6 +47,7 @@ cli_cmd_spool(int argc, char **argv)
 		{ "data-folder", required_argument, NULL, 'd' },
 		{ "dataFolder", required_argument, NULL, 'd' },
 		CLI_LONGOPTS_SHARED,
+		{ NULL, 0, NULL, 0 },
 	};
 	cli_opts o = { 0 };
 	const char *data_dir = NULL;

@@ -50,6 +50,7 @@ cli_cmd_status(int argc, char **argv)
 		{ "dataFolder", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
 		CLI_LONGOPTS_SHARED,
+		{ NULL, 0, NULL, 0 },
 	};
 	cli_opts o = { 0 };
 	const char *data_dir = NULL, *s;

@@ -32,6 +32,7 @@ cli_cmd_token(int argc, char **argv)
 		{ "write", no_argument, NULL, 'w' },
 		{ "rotate", no_argument, NULL, 'r' },
 		CLI_LONGOPTS_SHARED,
+		{ NULL, 0, NULL, 0 },
 	};
 	cli_opts o = { 0 };
 	const char *bucket = NULL;
