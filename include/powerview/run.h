@@ -58,4 +58,31 @@ void pv_run_outcome_free(pv_run_outcome *out);
 /* The default report folder of a data folder: <realpath(data)>/../logs/reports. */
 char *pv_run_default_report_dir(const char *data_dir);
 
+/*
+ * A run's inputs checked before anything is read: the data folder is a
+ * folder, each named file a regular file (one this user cannot reach is
+ * left to the run, which reports it). PV_ENOENT, said in err, otherwise.
+ */
+int pv_run_check_inputs(const char *data_dir, const pv_paths *files, pv_err *err);
+
+struct pv_influx_config;
+
+/* Where a run's points go, and what follows each success in the database. */
+typedef struct pv_run_targets {
+	const char *output;     /* a file ('-': standard output), or NULL: the database */
+	const struct pv_influx_config *db; /* the database (output NULL) */
+	const char *config_api_url;  /* channels published after each success; NULL or "": none */
+	bool downsample;        /* downsampling after each success (TSV_DOWNSAMPLE) */
+	const char *levels;     /* its levels (TSV_DOWNSAMPLE_LEVELS); NULL: 1h,1d,1w */
+} pv_run_targets;
+
+/*
+ * Opens the sink of t into opts->sink and, for a real run into the
+ * database, the publisher and the downsampling (levels, and their time
+ * zone opts->cfg.timezone). pv_run_release closes what it opened, even
+ * after a failure.
+ */
+int pv_run_prepare(pv_run_opts *opts, const pv_run_targets *t, pv_err *err);
+void pv_run_release(pv_run_opts *opts);
+
 #endif
