@@ -16,9 +16,13 @@ usage_config(FILE *fp)
 	    "                         (POWERVIEW_DATA_DIR) or a key (hook.data_dir); a\n"
 	    "                         secret is refused, its *_file key gives the path\n"
 	    "  -z                     with --get: each value ends with NUL, not newline\n"
+	    "      --exec program     run program (found in PATH) with its arguments, the\n"
+	    "                         settings read (environment, .env, YAML) in its\n"
+	    "                         environment: a secret is passed, never printed\n"
 	    OPT_OUTPUT_CONFIG OPT_QUIET OPT_FILES OPT_HELP
 	    "exit: 0 printed, 64 usage (an unknown name, a secret), 66 missing file,\n"
-	    "  74 not printed, 78 configuration\n",
+	    "  69 program not run, 74 not printed, 78 configuration; with --exec, the\n"
+	    "  program's\n",
 	    fp);
 }
 
@@ -30,12 +34,13 @@ cli_cmd_config(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "no-verify", no_argument, NULL, 'N' },
 		{ "get", no_argument, NULL, 'g' },
+		{ "exec", no_argument, NULL, 'x' },
 		CLI_LONGOPTS_SHARED,
 		{ NULL, 0, NULL, 0 },
 	};
 	cli_opts o = { 0 };
 	const char *output = NULL;
-	bool no_verify = false, get = false, nul = false;
+	bool no_verify = false, get = false, nul = false, run = false;
 	pv_settings *s = NULL;
 	pv_err err;
 	int ch, status;
@@ -45,12 +50,17 @@ cli_cmd_config(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case 'N': no_verify = true; break;
 		case 'g': get = true; break;
+		case 'x': run = true; break;
 		case 'z': nul = true; break;
 		case 'h': usage_config(stdout); return 0;
 		default: return cli_usage_error("config", NULL);
 		}
 	}
-	if (!get && optind < argc)
+	if (get && run)
+		return cli_usage_error("config", "--get and --exec do not go together");
+	if (run && optind == argc)
+		return cli_usage_error("config", "--exec needs a program");
+	if (!get && !run && optind < argc)
 		return cli_usage_error("config", "unexpected argument '%s'", argv[optind]);
 	if (nul && !get)
 		return cli_usage_error("config", "-z goes with --get");
@@ -69,6 +79,14 @@ cli_cmd_config(int argc, char **argv)
 	}
 	/* the run's flags, to see what they would make of the settings */
 	status = cli_settings(&s, &o, output, no_verify);
+	if (status == 0 && run) {
+		/* the settings are in this process's environment now: hand them on */
+		pv_settings_free(s);
+		fflush(NULL);
+		execvp(argv[optind], argv + optind);
+		pv_error("cannot run %s: %s", argv[optind], strerror(errno));
+		return EX_UNAVAILABLE;
+	}
 	if (status == 0 && get) {
 		/* values, not their checks: a wrong TSV_* value is the run's to refuse */
 		for (int i = optind; i < argc; i++)

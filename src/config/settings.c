@@ -72,6 +72,7 @@ static const setting table[] = {
 	{ "hook", "log_file", "POWERVIEW_LOG_FILE", K_STRING, "/srv/sftpgo/logs/uploads.log", 0, 0, NULL, "the hook's log" },
 	{ "hook", "ingest", "POWERVIEW_INGEST", K_ENUM, "spool", 0, 0, "spool|sync|none", "how the hook ingests an upload" },
 	{ "hook", "playbook", "POWERVIEW_PLAYBOOK", K_STRING, "<beside the hook>", 0, 0, NULL, "the create playbook (mkdir)" },
+	{ "hook", "tsv_parser", "POWERVIEW_TSV_PARSER", K_STRING, "<beside the hook>", 0, 0, NULL, "the tsv_parser the hook runs" },
 	{ "grafana", "url", "GRAFANA_URL", K_STRING, NULL, 0, 0, NULL, "Grafana's URL" },
 	{ "grafana", "username", "GRAFANA_USERNAME", K_STRING, NULL, 0, 0, NULL, "a Grafana server admin" },
 	{ "grafana", "password", "GRAFANA_PASSWORD", K_SECRET, NULL, 0, 0, NULL, "password (prefer password_file)" },
