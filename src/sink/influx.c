@@ -266,7 +266,148 @@ if_unavailable(pv_sink *s)
 	return pv_http_down(f->http);
 }
 
-/* ---- tsv_parser token, InfluxDB 1.x: a user per database ---- */
+/* ---- the HTTP helpers ---- */
+
+/*
+ * GET path, its answer parsed: 1 and *json on 200 (NULL when the body is
+ * not JSON, unless INFLUX_GET_STRICT makes that PV_ETEMP); 0 on 404 with
+ * INFLUX_GET_404; otherwise < 0, the status named after `what`.
+ */
+int
+influx_get_json_path(cJSON **json, influx_sink *f, const char *what, int flags, const char *path, pv_err *err)
+{
+	pv_http_resp r;
+	int rc;
+
+	*json = NULL;
+	if ((rc = pv_http_request(f->http, &r, "GET", path, NULL, NULL, NULL, 0, err)) < 0)
+		return rc;
+	if (r.status == 200) {
+		*json = cJSON_Parse(r.body);
+		rc = *json != NULL || !(flags & INFLUX_GET_STRICT) ? 1 :
+		    pv_fail(err, PV_ETEMP, "%s: the server's answer is not JSON", what);
+	} else if (r.status == 404 && (flags & INFLUX_GET_404))
+		rc = 0;
+	else
+		rc = influx_status_error(err, what, &r);
+	pv_http_resp_free(&r);
+	return rc;
+}
+
+/* influx_get_json_path() of fmt, a and b (NULL: none) escaped in place of its first and second %s. */
+int
+influx_get_json(cJSON **json, influx_sink *f, const char *what, int flags, const char *fmt, const char *a,
+    const char *b, pv_err *err)
+{
+	char *e[2] = { a ? pv_http_escape(f->http, a) : NULL, b ? pv_http_escape(f->http, b) : NULL };
+	char *path = NULL, *p;
+	int rc, k = 0;
+
+	*json = NULL;
+	if ((a && e[0] == NULL) || (b && e[1] == NULL) ||
+	    (path = malloc(strlen(fmt) + (e[0] ? strlen(e[0]) : 0) + (e[1] ? strlen(e[1]) : 0) + 1)) == NULL) {
+		rc = pv_fail(err, PV_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (p = path; *fmt; fmt++)
+		if (fmt[0] == '%' && fmt[1] == 's' && k < 2) {
+			p = stpcpy(p, e[k] ? e[k] : "");
+			k++;
+			fmt++;
+		} else
+			*p++ = *fmt;
+	*p = '\0';
+	rc = influx_get_json_path(json, f, what, flags, path, err);
+out:
+	free(e[0]);
+	free(e[1]);
+	free(path);
+	return rc;
+}
+
+/* POST path with body as JSON (body freed here); *r to free when PV_OK. */
+int
+influx_post_json(pv_http_resp *r, influx_sink *f, const char *path, cJSON *body, pv_err *err)
+{
+	char *json = cJSON_PrintUnformatted(body);
+	int rc;
+
+	cJSON_Delete(body);
+	if (json == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	rc = pv_http_request(f->http, r, "POST", path, "application/json", NULL, json, strlen(json), err);
+	free(json);
+	return rc;
+}
+
+/* InfluxDB 2: POST a Flux query to the organization; PV_OK: a 200, *r to free. */
+int
+influx_flux(pv_http_resp *r, influx_sink *f, const char *flux, const char *what, pv_err *err)
+{
+	char *path = NULL;
+	int rc;
+
+	if (asprintf(&path, "/api/v2/query?orgID=%s", f->org_id) < 0)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	rc = pv_http_request(f->http, r, "POST", path, "application/vnd.flux", NULL, flux, strlen(flux), err);
+	free(path);
+	if (rc == PV_OK && r->status != 200) {
+		rc = influx_status_error(err, what, r);
+		pv_http_resp_free(r);
+	}
+	return rc;
+}
+
+/* ---- InfluxQL (InfluxDB 1.x) ---- */
+
+/* An InfluxQL answer: 200 and JSON, else an error naming `what`. */
+static int
+v1_answer(cJSON **json, const char *what, const pv_http_resp *r, pv_err *err)
+{
+	*json = NULL;
+	if (r->status != 200)
+		return influx_status_error(err, what, r);
+	if ((*json = cJSON_Parse(r->body)) == NULL)
+		return pv_fail(err, PV_ETEMP, "%s: the server's answer is not JSON", what);
+	return PV_OK;
+}
+
+/*
+ * The first error of an InfluxQL answer (NULL: none): the request's
+ * (*top), else the first statement's; *nresults: the statements answered.
+ */
+const char *
+influx_v1_error(const cJSON *j, bool *top, size_t *nresults)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error"), *res;
+	size_t n = 0;
+
+	*top = cJSON_IsString(e);
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results")) {
+		n++;
+		if (!cJSON_IsString(e))
+			e = cJSON_GetObjectItemCaseSensitive(res, "error");
+	}
+	if (nresults != NULL)
+		*nresults = n;
+	return cJSON_IsString(e) ? e->valuestring : NULL;
+}
+
+/* *json's first error (influx_v1_error) a PV_ECONFIG naming `what`, *json then freed. */
+static int
+v1_checked(cJSON **json, const char *what, pv_err *err)
+{
+	const char *e;
+	bool top;
+	int rc;
+
+	if ((e = influx_v1_error(*json, &top, NULL)) == NULL)
+		return PV_OK;
+	rc = pv_fail(err, PV_ECONFIG, "%s: %s", what, e);
+	cJSON_Delete(*json);
+	*json = NULL;
+	return rc;
+}
 
 /*
  * A statement's answer: InfluxDB 1.x says 200 even when a statement fails,
@@ -275,40 +416,25 @@ if_unavailable(pv_sink *s)
 int
 influx_v1_statement_error(pv_err *err, const char *what, const pv_http_resp *r, cJSON **json)
 {
-	cJSON *j, *res;
-	const cJSON *e;
+	int rc = v1_answer(json, what, r, err);
 
-	*json = NULL;
-	if (r->status != 200)
-		return influx_status_error(err, what, r);
-	if ((j = cJSON_Parse(r->body)) == NULL)
-		return pv_fail(err, PV_ETEMP, "%s: the server's answer is not JSON", what);
-	e = cJSON_GetObjectItemCaseSensitive(j, "error");
-	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
-		if (!cJSON_IsString(e))
-			e = cJSON_GetObjectItemCaseSensitive(res, "error");
-	if (cJSON_IsString(e)) {
-		int rc = pv_fail(err, PV_ECONFIG, "%s: %s", what, e->valuestring);
-		cJSON_Delete(j);
-		return rc;
-	}
-	*json = j;
-	return PV_OK;
+	return rc < 0 ? rc : v1_checked(json, what, err);
 }
 
 /*
- * One InfluxQL statement as a POST form (q=... in the body, not the URL:
- * the statements that carry a password must not reach an access log).
- * `what` names it in errors: the statement itself is never shown.
+ * InfluxQL statements as a POST form (q=... in the body, not the URL: the
+ * statements that carry a password must not reach an access log), the
+ * answer parsed, its statements' errors left to the caller. `what` names
+ * it in errors: the statement itself is never shown.
  */
 int
-influx_v1_exec(influx_sink *f, const char *q, const char *what, cJSON **json, pv_err *err)
+influx_v1_post(cJSON **json, influx_sink *f, const char *q, const char *what, pv_err *err)
 {
 	char *eq = pv_http_escape(f->http, q), *body = NULL;
-	cJSON *own = NULL;
 	pv_http_resp r;
 	int rc;
 
+	*json = NULL;
 	if (eq == NULL || asprintf(&body, "q=%s", eq) < 0) {
 		if (eq)
 			memset(eq, 0, strlen(eq));
@@ -323,14 +449,32 @@ influx_v1_exec(influx_sink *f, const char *q, const char *what, cJSON **json, pv
 	free(body);
 	if (rc < 0)
 		return rc;
-	rc = influx_v1_statement_error(err, what, &r, json ? json : &own);
-	cJSON_Delete(own);
+	rc = v1_answer(json, what, &r, err);
 	pv_http_resp_free(&r);
 	return rc;
 }
 
+/* One InfluxQL statement (influx_v1_post), a failed one an error (PV_ECONFIG); json may be NULL. */
+int
+influx_v1_exec(influx_sink *f, const char *q, const char *what, cJSON **json, pv_err *err)
+{
+	cJSON *j;
+	int rc;
+
+	if (json != NULL)
+		*json = NULL;
+	if ((rc = influx_v1_post(&j, f, q, what, err)) < 0 || (rc = v1_checked(&j, what, err)) < 0)
+		return rc;
+	if (json != NULL)
+		*json = j;
+	else
+		cJSON_Delete(j);
+	return PV_OK;
+}
+
 static const pv_sink_ops influx_ops = {
-	influx_if_begin, influx_if_write, influx_if_commit, influx_if_abort, if_free, influx_if_count, NULL, if_unavailable, influx_if_downsample
+	influx_if_begin, influx_if_write, influx_if_commit, influx_if_abort, if_free, influx_if_count, NULL,
+	if_unavailable, influx_if_downsample
 };
 
 static int

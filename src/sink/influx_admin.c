@@ -15,39 +15,24 @@
 int
 influx_org_id(influx_sink *f, pv_err *err)
 {
-	pv_http_resp r;
-	char *q, *path = NULL;
+	cJSON *j, *o;
 	int rc;
 
 	if (f->org_id != NULL)
 		return PV_OK;
 	if (pv_influx_is_id(f->cfg.org))
 		return (f->org_id = strdup(f->cfg.org)) ? PV_OK : pv_fail(err, PV_ENOMEM, "out of memory");
-	if ((q = pv_http_escape(f->http, f->cfg.org)) == NULL || asprintf(&path, "/api/v2/orgs?org=%s", q) < 0) {
-		free(q);
-		return pv_fail(err, PV_ENOMEM, "out of memory");
-	}
-	free(q);
-	rc = pv_http_request(f->http, &r, "GET", path, NULL, NULL, NULL, 0, err);
-	free(path);
-	if (rc < 0)
+	if ((rc = influx_get_json(&j, f, "organization lookup", INFLUX_GET_404, "/api/v2/orgs?org=%s", f->cfg.org,
+	    NULL, err)) < 0)
 		return rc;
-	if (r.status == 200) {
-		cJSON *j = cJSON_Parse(r.body), *o;
-		cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(j, "orgs")) {
-			const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
-			const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
-			if (cJSON_IsString(name) && cJSON_IsString(id) && strcmp(name->valuestring, f->cfg.org) == 0)
-				f->org_id = strdup(id->valuestring);
-		}
-		cJSON_Delete(j);
-		rc = f->org_id ? PV_OK : pv_fail(err, PV_ECONFIG, "organization %s not found", f->cfg.org);
-	} else if (r.status == 404)
-		rc = pv_fail(err, PV_ECONFIG, "organization %s not found", f->cfg.org);
-	else
-		rc = influx_status_error(err, "organization lookup", &r);
-	pv_http_resp_free(&r);
-	return rc;
+	cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(j, "orgs")) {
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+		if (cJSON_IsString(name) && cJSON_IsString(id) && strcmp(name->valuestring, f->cfg.org) == 0)
+			f->org_id = strdup(id->valuestring);
+	}
+	cJSON_Delete(j);
+	return f->org_id ? PV_OK : pv_fail(err, PV_ECONFIG, "organization %s not found", f->cfg.org);
 }
 
 static bool
@@ -77,37 +62,23 @@ remember(influx_sink *f, const char *bucket)
 int
 influx_bucket_find(influx_sink *f, const char *bucket, char **id, pv_err *err)
 {
-	char *q = pv_http_escape(f->http, bucket), *path = NULL;
-	pv_http_resp r;
+	cJSON *j, *b;
 	int rc;
 
-	if (q == NULL || asprintf(&path, "/api/v2/buckets?orgID=%s&name=%s&limit=100", f->org_id, q) < 0) {
-		free(q);
-		return pv_fail(err, PV_ENOMEM, "out of memory");
-	}
-	free(q);
-	rc = pv_http_request(f->http, &r, "GET", path, NULL, NULL, NULL, 0, err);
-	free(path);
-	if (rc < 0)
+	if ((rc = influx_get_json(&j, f, "bucket lookup", INFLUX_GET_404, "/api/v2/buckets?orgID=%s&name=%s&limit=100",
+	    f->org_id, bucket, err)) <= 0)
 		return rc;
-	if (r.status == 200) {
-		cJSON *j = cJSON_Parse(r.body), *b;
-		rc = 0;
-		cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(j, "buckets")) {
-			const cJSON *name = cJSON_GetObjectItemCaseSensitive(b, "name");
-			const cJSON *bid = cJSON_GetObjectItemCaseSensitive(b, "id");
-			if (cJSON_IsString(name) && strcmp(name->valuestring, bucket) == 0) {
-				rc = 1;
-				if (id && cJSON_IsString(bid) && *id == NULL)
-					*id = strdup(bid->valuestring);
-			}
+	rc = 0;
+	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(j, "buckets")) {
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(b, "name");
+		const cJSON *bid = cJSON_GetObjectItemCaseSensitive(b, "id");
+		if (cJSON_IsString(name) && strcmp(name->valuestring, bucket) == 0) {
+			rc = 1;
+			if (id && cJSON_IsString(bid) && *id == NULL)
+				*id = strdup(bid->valuestring);
 		}
-		cJSON_Delete(j);
-	} else if (r.status == 404)
-		rc = 0;
-	else
-		rc = influx_status_error(err, "bucket lookup", &r);
-	pv_http_resp_free(&r);
+	}
+	cJSON_Delete(j);
 	return rc;
 }
 
@@ -121,7 +92,6 @@ bucket_create(influx_sink *f, const char *bucket, bool forever, char **id, pv_er
 {
 	cJSON *body = cJSON_CreateObject(), *rules = cJSON_AddArrayToObject(body, "retentionRules");
 	pv_http_resp r;
-	char *json;
 	int rc;
 
 	cJSON_AddStringToObject(body, "orgID", f->org_id);
@@ -133,14 +103,7 @@ bucket_create(influx_sink *f, const char *bucket, bool forever, char **id, pv_er
 		cJSON_AddNumberToObject(rule, "everySeconds", (double)f->cfg.retention_s);
 		cJSON_AddItemToArray(rules, rule);
 	}
-	json = cJSON_PrintUnformatted(body);
-	cJSON_Delete(body);
-	if (json == NULL)
-		return pv_fail(err, PV_ENOMEM, "out of memory");
-	rc = pv_http_request(f->http, &r, "POST", "/api/v2/buckets", "application/json", NULL, json,
-	    strlen(json), err);
-	free(json);
-	if (rc < 0)
+	if ((rc = influx_post_json(&r, f, "/api/v2/buckets", body, err)) < 0)
 		return rc;
 	if (r.status == 201 || r.status == 200) {
 		cJSON *j = cJSON_Parse(r.body);
@@ -191,40 +154,28 @@ influx_v1_query(influx_sink *f, pv_http_resp *r, const char *db, const char *q, 
 static int
 dbrp_find(influx_sink *f, const char *bucket, const char *bucket_id, pv_err *err)
 {
-	char *q = pv_http_escape(f->http, bucket), *path = NULL;
-	pv_http_resp r;
+	cJSON *j, *m;
 	int rc;
 
-	if (q == NULL || asprintf(&path, "/api/v2/dbrps?orgID=%s&db=%s&rp=autogen", f->org_id, q) < 0) {
-		free(q);
-		return pv_fail(err, PV_ENOMEM, "out of memory");
-	}
-	free(q);
-	rc = pv_http_request(f->http, &r, "GET", path, NULL, NULL, NULL, 0, err);
-	free(path);
-	if (rc < 0)
+	if ((rc = influx_get_json(&j, f, "DBRP mapping lookup", 0, "/api/v2/dbrps?orgID=%s&db=%s&rp=autogen",
+	    f->org_id, bucket, err)) < 0)
 		return rc;
-	if (r.status == 200) {
-		cJSON *j = cJSON_Parse(r.body), *m;
-		rc = 0;
-		cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(j, "content")) {
-			const cJSON *db = cJSON_GetObjectItemCaseSensitive(m, "database");
-			const cJSON *rp = cJSON_GetObjectItemCaseSensitive(m, "retention_policy");
-			const cJSON *bid = cJSON_GetObjectItemCaseSensitive(m, "bucketID");
-			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "virtual")) || !cJSON_IsString(db) ||
-			    !cJSON_IsString(rp) || !cJSON_IsString(bid) || strcmp(db->valuestring, bucket) != 0 ||
-			    strcmp(rp->valuestring, "autogen") != 0)
-				continue;
-			if (strcmp(bid->valuestring, bucket_id) == 0)
-				rc = 1;
-			else if (rc == 0)
-				rc = pv_fail(err, PV_ECONFIG, "InfluxQL database %s (retention policy autogen) is "
-				    "mapped to another bucket (%s): left as it is", bucket, bid->valuestring);
-		}
-		cJSON_Delete(j);
-	} else
-		rc = influx_status_error(err, "DBRP mapping lookup", &r);
-	pv_http_resp_free(&r);
+	rc = 0;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(j, "content")) {
+		const cJSON *db = cJSON_GetObjectItemCaseSensitive(m, "database");
+		const cJSON *rp = cJSON_GetObjectItemCaseSensitive(m, "retention_policy");
+		const cJSON *bid = cJSON_GetObjectItemCaseSensitive(m, "bucketID");
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "virtual")) || !cJSON_IsString(db) ||
+		    !cJSON_IsString(rp) || !cJSON_IsString(bid) || strcmp(db->valuestring, bucket) != 0 ||
+		    strcmp(rp->valuestring, "autogen") != 0)
+			continue;
+		if (strcmp(bid->valuestring, bucket_id) == 0)
+			rc = 1;
+		else if (rc == 0)
+			rc = pv_fail(err, PV_ECONFIG, "InfluxQL database %s (retention policy autogen) is "
+			    "mapped to another bucket (%s): left as it is", bucket, bid->valuestring);
+	}
+	cJSON_Delete(j);
 	return rc;
 }
 
@@ -238,7 +189,6 @@ influx_dbrp_ensure(influx_sink *f, const char *bucket, const char *bucket_id, pv
 {
 	cJSON *body;
 	pv_http_resp r;
-	char *json;
 	int rc;
 
 	if ((rc = dbrp_find(f, bucket, bucket_id, err)) != 0)
@@ -249,14 +199,7 @@ influx_dbrp_ensure(influx_sink *f, const char *bucket, const char *bucket_id, pv
 	cJSON_AddStringToObject(body, "database", bucket);
 	cJSON_AddStringToObject(body, "retention_policy", "autogen");
 	cJSON_AddBoolToObject(body, "default", 1);
-	json = cJSON_PrintUnformatted(body);
-	cJSON_Delete(body);
-	if (json == NULL)
-		return pv_fail(err, PV_ENOMEM, "out of memory");
-	rc = pv_http_request(f->http, &r, "POST", "/api/v2/dbrps", "application/json", NULL, json,
-	    strlen(json), err);
-	free(json);
-	if (rc < 0)
+	if ((rc = influx_post_json(&r, f, "/api/v2/dbrps", body, err)) < 0)
 		return rc;
 	if (r.status == 201 || r.status == 200)
 		pv_info("created the InfluxQL mapping of bucket %s (database %s, retention policy autogen)",

@@ -89,51 +89,25 @@ out:
 static int
 v1_ds_post(influx_sink *f, const char *db, pv_level level, const char *q, size_t nstmt, pv_err *err)
 {
-	char *eq = NULL, *body = NULL;
-	const char *why = NULL;
-	cJSON *j = NULL, *res;
-	const cJSON *e;
-	size_t got = 0;
-	pv_http_resp r;
+	const char *why;
+	size_t got;
+	bool top;
+	cJSON *j;
 	int rc;
 
-	if ((eq = pv_http_escape(f->http, q)) == NULL || asprintf(&body, "q=%s", eq) < 0) {
-		free(eq);
-		return pv_fail(err, PV_ENOMEM, "out of memory");
-	}
-	free(eq);
-	rc = pv_http_request(f->http, &r, "POST", "/query", "application/x-www-form-urlencoded", NULL, body,
-	    strlen(body), err);
-	free(body);
-	if (rc < 0)
+	if ((rc = influx_v1_post(&j, f, q, "downsampling query", err)) < 0)
 		return rc;
-	if (r.status != 200)
-		rc = influx_status_error(err, "downsampling query", &r);
-	else if ((j = cJSON_Parse(r.body)) == NULL)
-		rc = pv_fail(err, PV_ETEMP, "downsampling query: the server's answer is not JSON");
-	pv_http_resp_free(&r);
-	if (rc < 0)
-		return rc;
-	e = cJSON_GetObjectItemCaseSensitive(j, "error");
-	if (cJSON_IsString(e)) {
-		rc = pv_fail(err, PV_ETEMP, "downsampling query: %s", e->valuestring);
-		goto out;
-	}
-	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results")) {
-		e = cJSON_GetObjectItemCaseSensitive(res, "error");
-		got++;
-		if (cJSON_IsString(e) && why == NULL)
-			why = e->valuestring;
-	}
+	why = influx_v1_error(j, &top, &got);
+	if (why != NULL && top)
+		rc = pv_fail(err, PV_ETEMP, "downsampling query: %s", why);
 	/* the first failure is named; after it the server may run, and answer, nothing */
-	if (why != NULL)
+	else if (why != NULL)
 		/* 1.6 may answer a request whose statement failed with only "not executed" */
 		rc = pv_fail(err, PV_ETEMP, "downsampling into %s_%s failed: %s%s", db, pv_level_name(level),
 		    why, strcmp(why, "not executed") == 0 ? " (the server gave no reason: a field "
 		    "type conflict in that database, or a write it refused)" : "");
 	else if (got != nstmt)
 		rc = pv_fail(err, PV_ETEMP, "downsampling query: %zu results for %zu statements", got, nstmt);
-out:
 	cJSON_Delete(j);
 	return rc;
 }
@@ -147,140 +121,56 @@ ds_stopped(pv_err *err)
 	return pv_fail(err, PV_ETEMP, "downsampling interrupted by signal %d", pv_stop_signal());
 }
 
-/*
- * InfluxDB 1.x: per level, the range walked in chunks (pv_windows_chunk,
- * pv_downsample_chunk_max), one POST /query each.
- */
-static int
-downsample_v1(influx_sink *f, const char *db, int64_t tmin, int64_t tmax, pv_tz *tz,
-    const pv_level *levels, size_t nlevels, pv_downsample_figure *out, pv_err *err)
-{
-	char **fields = NULL, **tags = NULL;
-	size_t nfields = 0, ntags = 0;
-	uint64_t nw[PV_LEVELS_MAX] = { 0 };
-	int rc;
+/* What a chunk's statements need: the database or bucket, the zone, v1's keys. */
+typedef struct ds_job {
+	influx_sink *f;
+	const char *name;
+	pv_tz *tz;
+	char **fields, **tags;
+	size_t nfields, ntags;
+} ds_job;
 
-	if (nlevels > PV_LEVELS_MAX)
-		return pv_fail(err, PV_EDATA, "more than %d downsampling levels", PV_LEVELS_MAX);
-	/* the downsampled databases: CREATE DATABASE is idempotent, once a run */
-	for (size_t i = 0; i < nlevels; i++) {
-		char *name = NULL;
-		if (asprintf(&name, "%s_%s", db, pv_level_name(levels[i])) < 0)
-			return pv_fail(err, PV_ENOMEM, "out of memory");
-		rc = influx_ensure_bucket(f, name, NULL, err);
-		free(name);
-		if (rc < 0)
-			return rc;
-	}
-	if ((rc = v1_keys(f, db, false, &fields, &nfields, err)) < 0 ||
-	    (nfields > 0 && (rc = v1_keys(f, db, true, &tags, &ntags, err)) < 0))
-		goto out;
-	/* nfields 0: nothing to average, every level done, no window written */
-	for (size_t i = 0; i < nlevels && nfields > 0 && rc == PV_OK; i++) {
-		int64_t from = tmin;
-		bool more = true;
-
-		while (more && rc == PV_OK) {
-			pv_window *w = NULL;
-			size_t n = 0;
-			char *q = NULL;
-
-			if ((rc = pv_windows_chunk(tz, levels[i], from, tmax,
-			    pv_downsample_chunk_max(levels[i], tz), &w, &n, &more, err)) < 0)
-				break;
-			rc = pv_downsample_influxql(&q, db, levels[i], tz, (const char *const *)fields, nfields,
-			    (const char *const *)tags, ntags, w, n, err);
-			from = w[n - 1].end;
-			free(w);
-			/* as pv_downsample_influxql builds them: one grouped statement, or one a window */
-			if (rc == PV_OK)
-				rc = v1_ds_post(f, db, levels[i], q, pv_downsample_per_window(levels[i], tz) ? n : 1, err);
-			free(q);
-			if (rc == PV_OK) {
-				nw[i] += n;
-				if (more)
-					rc = ds_stopped(err);
-			}
-		}
-	}
-out:
-	if (rc == PV_OK) {
-		out->n = nlevels;
-		for (size_t i = 0; i < nlevels; i++) {
-			out->levels[i] = levels[i];
-			out->windows[i] = nw[i];
-		}
-	}
-	for (size_t i = 0; i < nfields; i++)
-		free(fields[i]);
-	free(fields);
-	for (size_t i = 0; i < ntags; i++)
-		free(tags[i]);
-	free(tags);
-	return rc;
-}
+typedef int (*ds_chunk_fn)(const ds_job *job, pv_level level, const pv_window *w, size_t n, pv_err *err);
 
 /*
- * InfluxDB 2: per level, the range walked in chunks, one Flux query each
- * (pv_downsample_flux), every field of the measurement averaged
- * (PowerView writes floats only). The answer is the count of the rows
- * written, not the rows.
+ * Per level, the range walked in chunks (pv_windows_chunk,
+ * pv_downsample_chunk_max), `chunk` run on each (NULL: nothing to average,
+ * every level done, no window written), the windows counted into *out;
+ * `name_level`: an error names the level's bucket.
  */
 static int
-downsample_v2(influx_sink *f, const char *bucket, int64_t tmin, int64_t tmax, pv_tz *tz,
-    const pv_level *levels, size_t nlevels, pv_downsample_figure *out, pv_err *err)
+ds_levels(const ds_job *job, ds_chunk_fn chunk, int64_t tmin, int64_t tmax, const pv_level *levels,
+    size_t nlevels, bool name_level, pv_downsample_figure *out, pv_err *err)
 {
 	uint64_t nw[PV_LEVELS_MAX] = { 0 };
-	char *path = NULL;
-	int rc;
+	int rc = PV_OK;
 
-	if (nlevels > PV_LEVELS_MAX)
-		return pv_fail(err, PV_EDATA, "more than %d downsampling levels", PV_LEVELS_MAX);
-	if ((rc = influx_org_id(f, err)) < 0 || (rc = influx_ensure_downsampled(f, bucket, NULL, err)) < 0)
-		return rc;
-	if (asprintf(&path, "/api/v2/query?orgID=%s", f->org_id) < 0)
-		return pv_fail(err, PV_ENOMEM, "out of memory");
 	for (size_t i = 0; i < nlevels && rc == PV_OK; i++) {
 		int64_t from = tmin;
 		bool more = true;
 
-		while (more && rc == PV_OK) {
+		while (chunk != NULL && more && rc == PV_OK) {
 			pv_window *w = NULL;
 			size_t n = 0;
-			char *flux = NULL;
-			pv_http_resp r;
 
-			if ((rc = pv_windows_chunk(tz, levels[i], from, tmax,
-			    pv_downsample_chunk_max(levels[i], tz), &w, &n, &more, err)) < 0)
+			if ((rc = pv_windows_chunk(job->tz, levels[i], from, tmax,
+			    pv_downsample_chunk_max(levels[i], job->tz), &w, &n, &more, err)) < 0)
 				break;
-			rc = pv_downsample_flux(&flux, f->cfg.org, bucket, levels[i], tz, NULL, 0, w, n, err);
+			rc = chunk(job, levels[i], w, n, err);
 			from = w[n - 1].end;
 			free(w);
-			if (rc < 0)
-				break;
-			rc = pv_http_request(f->http, &r, "POST", path, "application/vnd.flux", NULL, flux,
-			    strlen(flux), err);
-			free(flux);
-			if (rc < 0)
-				break;
-			if (r.status != 200)
-				rc = influx_status_error(err, "downsampling query", &r);
-			else
-				rc = influx_csv_counts(r.body ? r.body : "", "downsampling query", NULL, 0, NULL, err);
-			pv_http_resp_free(&r);
 			if (rc == PV_OK) {
 				nw[i] += n;
 				if (more)
 					rc = ds_stopped(err);
 			}
 		}
-		if (rc < 0 && err != NULL) {
+		if (rc < 0 && name_level && err != NULL) {
 			char why[sizeof(err->msg)];
 			snprintf(why, sizeof(why), "%s", err->msg);
-			pv_fail(err, rc, "downsampling into %s_%s: %s", bucket, pv_level_name(levels[i]), why);
+			pv_fail(err, rc, "downsampling into %s_%s: %s", job->name, pv_level_name(levels[i]), why);
 		}
 	}
-	free(path);
 	if (rc < 0)
 		return rc;
 	out->n = nlevels;
@@ -291,6 +181,87 @@ downsample_v2(influx_sink *f, const char *bucket, int64_t tmin, int64_t tmax, pv
 	return PV_OK;
 }
 
+/* InfluxDB 1.x: a chunk's SELECT ... INTO statements in one POST /query. */
+static int
+v1_chunk(const ds_job *job, pv_level level, const pv_window *w, size_t n, pv_err *err)
+{
+	char *q = NULL;
+	int rc = pv_downsample_influxql(&q, job->name, level, job->tz, (const char *const *)job->fields,
+	    job->nfields, (const char *const *)job->tags, job->ntags, w, n, err);
+
+	/* as pv_downsample_influxql builds them: one grouped statement, or one a window */
+	if (rc == PV_OK)
+		rc = v1_ds_post(job->f, job->name, level, q, pv_downsample_per_window(level, job->tz) ? n : 1, err);
+	free(q);
+	return rc;
+}
+
+/* InfluxDB 1.x: the downsampled databases made sure of, the keys read, then ds_levels(). */
+static int
+downsample_v1(influx_sink *f, const char *db, int64_t tmin, int64_t tmax, pv_tz *tz,
+    const pv_level *levels, size_t nlevels, pv_downsample_figure *out, pv_err *err)
+{
+	ds_job job = { .f = f, .name = db, .tz = tz };
+	int rc;
+
+	/* the downsampled databases: CREATE DATABASE is idempotent, once a run */
+	for (size_t i = 0; i < nlevels; i++) {
+		char *name = NULL;
+		if (asprintf(&name, "%s_%s", db, pv_level_name(levels[i])) < 0)
+			return pv_fail(err, PV_ENOMEM, "out of memory");
+		rc = influx_ensure_bucket(f, name, NULL, err);
+		free(name);
+		if (rc < 0)
+			return rc;
+	}
+	if ((rc = v1_keys(f, db, false, &job.fields, &job.nfields, err)) == PV_OK &&
+	    (job.nfields == 0 || (rc = v1_keys(f, db, true, &job.tags, &job.ntags, err)) == PV_OK))
+		rc = ds_levels(&job, job.nfields > 0 ? v1_chunk : NULL, tmin, tmax, levels, nlevels, false, out, err);
+	for (size_t i = 0; i < job.nfields; i++)
+		free(job.fields[i]);
+	free(job.fields);
+	for (size_t i = 0; i < job.ntags; i++)
+		free(job.tags[i]);
+	free(job.tags);
+	return rc;
+}
+
+/* InfluxDB 2: a chunk's Flux query; the answer is the count of the rows written, not the rows. */
+static int
+v2_chunk(const ds_job *job, pv_level level, const pv_window *w, size_t n, pv_err *err)
+{
+	char *flux = NULL;
+	pv_http_resp r;
+	int rc;
+
+	if ((rc = pv_downsample_flux(&flux, job->f->cfg.org, job->name, level, job->tz, NULL, 0, w, n, err)) < 0)
+		return rc;
+	rc = influx_flux(&r, job->f, flux, "downsampling query", err);
+	free(flux);
+	if (rc < 0)
+		return rc;
+	rc = influx_csv_counts(r.body ? r.body : "", "downsampling query", NULL, 0, NULL, err);
+	pv_http_resp_free(&r);
+	return rc;
+}
+
+/*
+ * InfluxDB 2: the downsampled buckets made sure of, then ds_levels(), one
+ * Flux query a chunk (pv_downsample_flux), every field of the measurement
+ * averaged (PowerView writes floats only).
+ */
+static int
+downsample_v2(influx_sink *f, const char *bucket, int64_t tmin, int64_t tmax, pv_tz *tz,
+    const pv_level *levels, size_t nlevels, pv_downsample_figure *out, pv_err *err)
+{
+	ds_job job = { .f = f, .name = bucket, .tz = tz };
+	int rc;
+
+	if ((rc = influx_org_id(f, err)) < 0 || (rc = influx_ensure_downsampled(f, bucket, NULL, err)) < 0)
+		return rc;
+	return ds_levels(&job, v2_chunk, tmin, tmax, levels, nlevels, true, out, err);
+}
+
 int
 influx_if_downsample(pv_sink *s, const char *bucket, int64_t tmin, int64_t tmax, pv_tz *tz,
     const pv_level *levels, size_t nlevels, pv_downsample_figure *out, pv_err *err)
@@ -298,6 +269,8 @@ influx_if_downsample(pv_sink *s, const char *bucket, int64_t tmin, int64_t tmax,
 	influx_sink *f = (influx_sink *)s;
 
 	out->n = 0;
+	if (nlevels > PV_LEVELS_MAX)
+		return pv_fail(err, PV_EDATA, "more than %d downsampling levels", PV_LEVELS_MAX);
 	influx_drain(f, NULL, false);
 	switch (f->cfg.api) {
 	case PV_API_V1:

@@ -63,6 +63,16 @@ typedef struct influx_sink {
 /* influx.c: quoting, errors, the HTTP helpers */
 char *influx_promql_string(const char *s);
 int influx_status_error(pv_err *err, const char *what, const pv_http_resp *r);
+#define INFLUX_GET_404 1     /* influx_get_json*: 404 answers 0 */
+#define INFLUX_GET_STRICT 2  /* influx_get_json*: a body that is not JSON is PV_ETEMP */
+int influx_get_json_path(cJSON **json, influx_sink *f, const char *what, int flags, const char *path,
+    pv_err *err);
+int influx_get_json(cJSON **json, influx_sink *f, const char *what, int flags, const char *fmt, const char *a,
+    const char *b, pv_err *err);
+int influx_post_json(pv_http_resp *r, influx_sink *f, const char *path, cJSON *body, pv_err *err);
+int influx_flux(pv_http_resp *r, influx_sink *f, const char *flux, const char *what, pv_err *err);
+const char *influx_v1_error(const cJSON *j, bool *top, size_t *nresults);
+int influx_v1_post(cJSON **json, influx_sink *f, const char *q, const char *what, pv_err *err);
 int influx_v1_statement_error(pv_err *err, const char *what, const pv_http_resp *r, cJSON **json);
 int influx_v1_exec(influx_sink *f, const char *q, const char *what, cJSON **json, pv_err *err);
 
@@ -86,6 +96,8 @@ int influx_v1_query(influx_sink *f, pv_http_resp *r, const char *db, const char 
 
 /* influx_query.c */
 int influx_csv_record(char **p, char **field, int max);
+int influx_csv_row(char **p, char **field, int *nf, bool *header);
+int influx_csv_col(char *const *field, int nf, const char *name);
 int influx_csv_counts(char *body, const char *what, const pv_count_query *q, size_t n, uint64_t *out,
     pv_err *err);
 int influx_if_count(pv_sink *s, const pv_count_query *q, size_t n, uint64_t *out, pv_err *err);

@@ -105,6 +105,43 @@ influx_csv_record(char **p, char **field, int max)
 }
 
 /*
+ * The next record of Flux's CSV answer, annotations (#datatype, #group,
+ * #default) passed over: 1 a table's header (a blank line ends a table), 0
+ * a row, -1 the end of the text; *nf its fields, at most 64 kept.
+ */
+int
+influx_csv_row(char **p, char **field, int *nf, bool *header)
+{
+	int n;
+
+	while ((n = influx_csv_record(p, field, 64)) >= 0) {
+		if (n == 0) {
+			*header = true;
+			continue;
+		}
+		if (field[0][0] == '#')
+			continue;
+		*nf = n > 64 ? 64 : n;
+		if (*header) {
+			*header = false;
+			return 1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+/* The index of column `name` in a header of nf fields, -1 when it has none. */
+int
+influx_csv_col(char *const *field, int nf, const char *name)
+{
+	for (int i = 0; i < nf; i++)
+		if (strcmp(field[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/*
  * Flux's CSV answer (annotations or not): in each table, the header names
  * the columns; every row's _value goes to the file of its file_name (n 0:
  * nothing tallied). A table with an `error` column is Flux failing after
@@ -114,29 +151,14 @@ int
 influx_csv_counts(char *body, const char *what, const pv_count_query *q, size_t n, uint64_t *out, pv_err *err)
 {
 	char *p = body, *f[64];
-	int nf, value = -1, name = -1, error = -1;
+	int nf, kind, value = -1, name = -1, error = -1;
 	bool header = true;
 
-	while ((nf = influx_csv_record(&p, f, 64)) >= 0) {
-		if (nf == 0) {
-			header = true; /* a blank line ends a table */
-			continue;
-		}
-		if (f[0][0] == '#')
-			continue; /* #datatype, #group, #default */
-		if (nf > 64)
-			nf = 64;
-		if (header) {
-			value = name = error = -1;
-			for (int i = 0; i < nf; i++) {
-				if (strcmp(f[i], "_value") == 0)
-					value = i;
-				else if (strcmp(f[i], "file_name") == 0)
-					name = i;
-				else if (strcmp(f[i], "error") == 0)
-					error = i;
-			}
-			header = false;
+	while ((kind = influx_csv_row(&p, f, &nf, &header)) >= 0) {
+		if (kind == 1) {
+			value = influx_csv_col(f, nf, "_value");
+			name = influx_csv_col(f, nf, "file_name");
+			error = influx_csv_col(f, nf, "error");
 		} else if (error >= 0 && error < nf)
 			return pv_fail(err, PV_ETEMP, "%s: %.300s", what, f[error]);
 		else if (value >= 0 && value < nf)
@@ -153,7 +175,7 @@ static int
 count_v2(influx_sink *f, const pv_count_query *q, size_t n, uint64_t *out, pv_err *err)
 {
 	char start[32], stop[32], *b = pv_flux_quote(q->bucket), *m = pv_flux_quote(q->measurement);
-	char *c = pv_flux_quote(q->campaign), *d = pv_flux_quote(q->master_sn), *flux = NULL, *path = NULL;
+	char *c = pv_flux_quote(q->campaign), *d = pv_flux_quote(q->master_sn), *flux = NULL;
 	int64_t first, last;
 	pv_http_resp r;
 	int rc;
@@ -168,19 +190,13 @@ count_v2(influx_sink *f, const pv_count_query *q, size_t n, uint64_t *out, pv_er
 		"  |> filter(fn: (r) => r._measurement == \"%s\" and r.campaign == \"%s\" and r.device_master_sn == \"%s\")\n"
 		"  |> group(%s)\n"
 		"  |> count()\n",
-		b, start, stop, m, c, d, q->file_name ? "columns: [\"file_name\"]" : "") < 0 ||
-	    asprintf(&path, "/api/v2/query?orgID=%s", f->org_id) < 0) {
+		b, start, stop, m, c, d, q->file_name ? "columns: [\"file_name\"]" : "") < 0) {
 		rc = pv_fail(err, PV_ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = pv_http_request(f->http, &r, "POST", path, "application/vnd.flux", NULL, flux,
-	    strlen(flux), err);
-	if (rc < 0)
+	if ((rc = influx_flux(&r, f, flux, "count query", err)) < 0)
 		goto out;
-	if (r.status == 200)
-		rc = influx_csv_counts(r.body ? r.body : "", "count query", q, n, out, err);
-	else
-		rc = influx_status_error(err, "count query", &r);
+	rc = influx_csv_counts(r.body ? r.body : "", "count query", q, n, out, err);
 	pv_http_resp_free(&r);
 out:
 	free(b);
@@ -188,7 +204,6 @@ out:
 	free(c);
 	free(d);
 	free(flux);
-	free(path);
 	return rc;
 }
 
@@ -385,32 +400,16 @@ known_csv(pv_known *k, char *body, size_t *n, pv_err *err)
 		"campaign", "channel_id", "channel_unit", "channel_label", "device_master_sn"
 	};
 	char *p = body, *f[64];
-	int nf, col[5], error = -1, rc = PV_OK;
+	int nf, kind, col[5], error = -1, rc = PV_OK;
 	bool header = true;
 
 	*n = 0;
-	while (rc == PV_OK && (nf = influx_csv_record(&p, f, 64)) >= 0) {
+	while (rc == PV_OK && (kind = influx_csv_row(&p, f, &nf, &header)) >= 0) {
 		const char *v[5];
-		if (nf == 0) {
-			header = true;
-			continue;
-		}
-		if (f[0][0] == '#')
-			continue;
-		if (nf > 64)
-			nf = 64;
-		if (header) {
-			error = -1;
+		if (kind == 1) {
+			error = influx_csv_col(f, nf, "error");
 			for (int c = 0; c < 5; c++)
-				col[c] = -1;
-			for (int i = 0; i < nf; i++) {
-				for (int c = 0; c < 5; c++)
-					if (strcmp(f[i], names[c]) == 0)
-						col[c] = i;
-				if (strcmp(f[i], "error") == 0)
-					error = i;
-			}
-			header = false;
+				col[c] = influx_csv_col(f, nf, names[c]);
 			continue;
 		}
 		if (error >= 0 && error < nf)
@@ -456,7 +455,7 @@ known_flux(const char *bucket, size_t offset)
 static int
 known_v2(influx_sink *f, pv_known *k, const char *bucket, pv_err *err)
 {
-	char *path = NULL, *flux;
+	char *flux;
 	pv_http_resp r;
 	size_t n = KNOWN_PAGE;
 	int rc;
@@ -465,8 +464,6 @@ known_v2(influx_sink *f, pv_known *k, const char *bucket, pv_err *err)
 		return rc;
 	if (rc == 0)
 		return pv_fail(err, PV_ENOENT, "bucket %s not found", bucket);
-	if (asprintf(&path, "/api/v2/query?orgID=%s", f->org_id) < 0)
-		return pv_fail(err, PV_ENOMEM, "out of memory");
 	rc = PV_OK;
 	for (size_t page = 0; n == KNOWN_PAGE && rc == PV_OK; page++) {
 		if (page == KNOWN_PAGES_MAX) {
@@ -477,18 +474,13 @@ known_v2(influx_sink *f, pv_known *k, const char *bucket, pv_err *err)
 			rc = pv_fail(err, PV_ENOMEM, "out of memory");
 			break;
 		}
-		rc = pv_http_request(f->http, &r, "POST", path, "application/vnd.flux", NULL, flux,
-		    strlen(flux), err);
+		rc = influx_flux(&r, f, flux, "channels query", err);
 		free(flux);
 		if (rc < 0)
 			break;
-		if (r.status == 200)
-			rc = known_csv(k, r.body ? r.body : "", &n, err);
-		else
-			rc = influx_status_error(err, "channels query", &r);
+		rc = known_csv(k, r.body ? r.body : "", &n, err);
 		pv_http_resp_free(&r);
 	}
-	free(path);
 	return rc;
 }
 
@@ -621,22 +613,14 @@ raw_v2(influx_sink *f, char ***names, size_t *n, pv_err *err)
 	if ((rc = influx_org_id(f, err)) < 0)
 		return rc;
 	for (int page = 0; got == 100 && rc == PV_OK && page < KNOWN_PAGES_MAX; page++) {
-		char *path = NULL;
-		pv_http_resp r;
+		char offset[32];
 		cJSON *j, *b;
 
-		if (asprintf(&path, "/api/v2/buckets?orgID=%s&limit=100&offset=%d", f->org_id, page * 100) < 0)
-			return pv_fail(err, PV_ENOMEM, "out of memory");
-		rc = pv_http_request(f->http, &r, "GET", path, NULL, NULL, NULL, 0, err);
-		free(path);
-		if (rc < 0)
+		snprintf(offset, sizeof(offset), "%d", page * 100);
+		if ((rc = influx_get_json(&j, f, "bucket list", 0, "/api/v2/buckets?orgID=%s&limit=100&offset=%s",
+		    f->org_id, offset, err)) < 0)
 			return rc;
-		if (r.status != 200) {
-			rc = influx_status_error(err, "bucket list", &r);
-			pv_http_resp_free(&r);
-			return rc;
-		}
-		j = cJSON_Parse(r.body);
+		rc = PV_OK;
 		got = 0;
 		cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(j, "buckets")) {
 			const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "name"));
@@ -646,7 +630,6 @@ raw_v2(influx_sink *f, char ***names, size_t *n, pv_err *err)
 				rc = raw_add(names, n, name, f->cfg.meta_bucket, err);
 		}
 		cJSON_Delete(j);
-		pv_http_resp_free(&r);
 	}
 	return rc;
 }
@@ -655,19 +638,10 @@ raw_v2(influx_sink *f, char ***names, size_t *n, pv_err *err)
 static int
 vm_db_values(influx_sink *f, cJSON **json, pv_err *err)
 {
-	pv_http_resp r;
-	int rc;
+	int rc = influx_get_json_path(json, f, "db label values", INFLUX_GET_STRICT, "/api/v1/label/db/values?start=1",
+	    err);
 
-	*json = NULL;
-	if ((rc = pv_http_request(f->http, &r, "GET", "/api/v1/label/db/values?start=1", NULL, NULL, NULL, 0,
-	    err)) < 0)
-		return rc;
-	if (r.status != 200)
-		rc = influx_status_error(err, "db label values", &r);
-	else if ((*json = cJSON_Parse(r.body)) == NULL)
-		rc = pv_fail(err, PV_ETEMP, "db label values: the server's answer is not JSON");
-	pv_http_resp_free(&r);
-	return rc;
+	return rc < 0 ? rc : PV_OK;
 }
 
 static int
@@ -779,10 +753,10 @@ v1_edge(influx_sink *f, const char *db, bool last, int64_t *t, pv_err *err)
 static int
 v2_edge(influx_sink *f, const char *bucket, bool last, int64_t *t, pv_err *err)
 {
-	char *b = pv_flux_quote(bucket), *m = pv_flux_quote(INFLUX_MEASUREMENT), *flux = NULL, *path = NULL;
+	char *b = pv_flux_quote(bucket), *m = pv_flux_quote(INFLUX_MEASUREMENT), *flux = NULL;
 	char *p, *fl[64];
 	pv_http_resp r;
-	int rc, nf, col = -1;
+	int rc, nf, kind, col = -1, error = -1;
 	bool header = true;
 
 	if (b == NULL || m == NULL ||
@@ -795,8 +769,7 @@ v2_edge(influx_sink *f, const char *bucket, bool last, int64_t *t, pv_err *err)
 		"  |> group()\n"
 		"  |> sort(columns: [\"_time\"], desc: %s)\n"
 		"  |> limit(n: 1)\n",
-		b, m, last ? "last" : "first", last ? "true" : "false") < 0 ||
-	    asprintf(&path, "/api/v2/query?orgID=%s", f->org_id) < 0) {
+		b, m, last ? "last" : "first", last ? "true" : "false") < 0) {
 		free(b);
 		free(m);
 		free(flux);
@@ -804,37 +777,18 @@ v2_edge(influx_sink *f, const char *bucket, bool last, int64_t *t, pv_err *err)
 	}
 	free(b);
 	free(m);
-	rc = pv_http_request(f->http, &r, "POST", path, "application/vnd.flux", NULL, flux, strlen(flux), err);
+	rc = influx_flux(&r, f, flux, "first and last point", err);
 	free(flux);
-	free(path);
 	if (rc < 0)
 		return rc;
-	if (r.status != 200) {
-		rc = influx_status_error(err, "first and last point", &r);
-		pv_http_resp_free(&r);
-		return rc;
-	}
 	rc = 0;
 	p = r.body ? r.body : "";
-	while (rc == 0 && (nf = influx_csv_record(&p, fl, 64)) >= 0) {
-		if (nf == 0) {
-			header = true;
-			continue;
-		}
-		if (fl[0][0] == '#')
-			continue;
-		if (nf > 64)
-			nf = 64;
-		if (header) {
-			col = -1;
-			for (int i = 0; i < nf; i++)
-				if (strcmp(fl[i], "_time") == 0)
-					col = i;
-				else if (strcmp(fl[i], "error") == 0)
-					col = -2 - i;
-			header = false;
-		} else if (col <= -2 && -2 - col < nf)
-			rc = pv_fail(err, PV_ETEMP, "first and last point: %.300s", fl[-2 - col]);
+	while (rc == 0 && (kind = influx_csv_row(&p, fl, &nf, &header)) >= 0) {
+		if (kind == 1) {
+			col = influx_csv_col(fl, nf, "_time");
+			error = influx_csv_col(fl, nf, "error");
+		} else if (error >= 0 && error < nf)
+			rc = pv_fail(err, PV_ETEMP, "first and last point: %.300s", fl[error]);
 		else if (col >= 0 && col < nf)
 			rc = pv_rfc3339_parse(fl[col], t) == 0 ? 1 :
 			    pv_fail(err, PV_ETEMP, "first and last point: not a time: %.40s", fl[col]);

@@ -72,17 +72,12 @@ find_auth(influx_sink *f, const char *desc, char *const *ids, size_t n, found_au
 	if (asprintf(&path, "/api/v2/authorizations?orgID=%s&limit=100", f->org_id) < 0)
 		return pv_fail(err, PV_ENOMEM, "out of memory");
 	for (int page = 0; path != NULL && page < 10000; page++) {
-		pv_http_resp r;
-		if ((rc = pv_http_request(f->http, &r, "GET", path, NULL, NULL, NULL, 0, err)) < 0)
-			break;
+		cJSON *j;
+		rc = influx_get_json_path(&j, f, "authorization list", 0, path, err);
 		free(path);
 		path = NULL;
-		if (r.status != 200) {
-			rc = influx_status_error(err, "authorization list", &r);
-			pv_http_resp_free(&r);
+		if (rc < 0)
 			break;
-		}
-		cJSON *j = cJSON_Parse(r.body);
 		scan_auths(cJSON_GetObjectItemCaseSensitive(j, "authorizations"), desc, ids, n, fa);
 		const cJSON *next = cJSON_GetObjectItemCaseSensitive(
 		    cJSON_GetObjectItemCaseSensitive(j, "links"), "next");
@@ -90,7 +85,6 @@ find_auth(influx_sink *f, const char *desc, char *const *ids, size_t n, found_au
 		if (cJSON_IsString(next) && next->valuestring[0] == '/' && fa->id == NULL)
 			path = strdup(next->valuestring);
 		cJSON_Delete(j);
-		pv_http_resp_free(&r);
 	}
 	free(path);
 	return rc;
@@ -103,7 +97,6 @@ create_auth(influx_sink *f, const char *desc, char *const *ids, size_t n, bool w
 {
 	cJSON *body = cJSON_CreateObject(), *perms = cJSON_AddArrayToObject(body, "permissions");
 	pv_http_resp r;
-	char *json;
 	int rc;
 
 	cJSON_AddStringToObject(body, "orgID", f->org_id);
@@ -116,14 +109,7 @@ create_auth(influx_sink *f, const char *desc, char *const *ids, size_t n, bool w
 		cJSON_AddStringToObject(res, "orgID", f->org_id);
 		cJSON_AddItemToArray(perms, p);
 	}
-	json = cJSON_PrintUnformatted(body);
-	cJSON_Delete(body);
-	if (json == NULL)
-		return pv_fail(err, PV_ENOMEM, "out of memory");
-	rc = pv_http_request(f->http, &r, "POST", "/api/v2/authorizations", "application/json", NULL,
-	    json, strlen(json), err);
-	free(json);
-	if (rc < 0)
+	if ((rc = influx_post_json(&r, f, "/api/v2/authorizations", body, err)) < 0)
 		return rc;
 	if (r.status == 201 || r.status == 200) {
 		cJSON *j = cJSON_Parse(r.body);
