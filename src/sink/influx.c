@@ -499,8 +499,12 @@ open_http(pv_http **http, const pv_influx_config *cfg, char **userpwd, pv_err *e
 	return pv_http_open(http, &o, err);
 }
 
+/*
+ * The sink; `sender` false: no sender thread and no slots, for what only
+ * asks (tsv_parser token, channels: they never write a batch).
+ */
 int
-pv_sink_influx_open(pv_sink **out, const pv_influx_config *cfg, pv_err *err)
+influx_open(pv_sink **out, const pv_influx_config *cfg, bool sender, pv_err *err)
 {
 	influx_sink *f = calloc(1, sizeof(*f));
 	char *userpwd;
@@ -525,15 +529,21 @@ pv_sink_influx_open(pv_sink **out, const pv_influx_config *cfg, pv_err *err)
 	f->base.ops = &f->ops;
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_cond_init(&f->cv, NULL);
-	if ((f->slots = calloc(2, sizeof(slot))) == NULL ||
-	    pthread_create(&f->sender, NULL, influx_sender_main, f) != 0) {
+	if (sender && ((f->slots = calloc(2, sizeof(slot))) == NULL ||
+	    pthread_create(&f->sender, NULL, influx_sender_main, f) != 0)) {
 		pv_sink_free(&f->base);
 		return pv_fail(err, PV_ENOMEM, "cannot start the sender thread");
 	}
-	f->started = true;
+	f->started = sender;
 	f->base.batch_lines = cfg->batch_lines;
 	f->base.batch_bytes = cfg->batch_bytes;
 	f->base.meta_bucket = f->cfg.meta_bucket;
 	*out = &f->base;
 	return PV_OK;
+}
+
+int
+pv_sink_influx_open(pv_sink **out, const pv_influx_config *cfg, pv_err *err)
+{
+	return influx_open(out, cfg, true, err);
 }

@@ -60,7 +60,8 @@ typedef struct influx_sink {
 	pv_err fail_err;
 } influx_sink;
 
-/* influx.c: quoting, errors, the HTTP helpers */
+/* influx.c: the sink, quoting, errors, the HTTP helpers */
+int influx_open(pv_sink **out, const pv_influx_config *cfg, bool sender, pv_err *err);
 char *influx_promql_string(const char *s);
 int influx_status_error(pv_err *err, const char *what, const pv_http_resp *r);
 #define INFLUX_GET_404 1     /* influx_get_json*: 404 answers 0 */

@@ -558,7 +558,7 @@ pv_influx_known_channels(pv_known *k, const pv_influx_config *cfg, const char *b
 
 	if ((bad = pv_name_problem(bucket)) != NULL)
 		return pv_fail(err, PV_EDATA, "bucket name %s", bad);
-	if ((rc = pv_sink_influx_open(&s, cfg, err)) < 0)
+	if ((rc = influx_open(&s, cfg, false, err)) < 0)
 		return rc;
 	rc = cfg->api == PV_API_V1 ? known_v1((influx_sink *)s, k, bucket, err) :
 	    cfg->api == PV_API_VM ? known_vm((influx_sink *)s, k, bucket, err) :
@@ -667,7 +667,7 @@ pv_influx_raw_buckets(char ***names, size_t *n, const pv_influx_config *cfg, pv_
 
 	*names = NULL;
 	*n = 0;
-	if ((rc = pv_sink_influx_open(&s, cfg, err)) < 0)
+	if ((rc = influx_open(&s, cfg, false, err)) < 0)
 		return rc;
 	rc = cfg->api == PV_API_V1 ? raw_v1((influx_sink *)s, names, n, err) :
 	    cfg->api == PV_API_VM ? raw_vm((influx_sink *)s, names, n, err) :

@@ -292,36 +292,59 @@ out:
 	return rc;
 }
 
-int
-pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bucket, bool write,
-    bool rotate, pv_err *err)
+/*
+ * An authorization found and --rotate not asked: its token when it is
+ * exactly what is asked (read, or read+write, on the bucket; read on its
+ * downsampled buckets), else PV_ECONFIG saying why and asking for --rotate.
+ */
+static int
+v2_token_reuse(char **token, found_auth *fa, const char *desc, const char *bucket, size_t nids, bool write,
+    pv_err *err)
 {
-	pv_sink *s;
-	influx_sink *f;
+	unsigned all = (1u << nids) - 1;
+
+	if (fa->token == NULL)
+		return pv_fail(err, PV_ECONFIG,
+		    "authorization '%s' exists but the server does not return its token (token hashing); "
+		    "run again with --rotate to replace it (datasources using the old token must be updated)",
+		    desc);
+	if (!(fa->read & 1) || ((fa->write & 1) != 0) != write || (!write && fa->write != 0))
+		/* a datasource asking for read gets read only: never a broader token */
+		return pv_fail(err, PV_ECONFIG,
+		    "authorization '%s' exists with %s permission on bucket %s, not %s; "
+		    "run again with --rotate to replace it", desc,
+		    !(fa->read & 1) ? "no read" : fa->write ? "read+write" : "read-only", bucket,
+		    write ? "read+write" : "read-only");
+	if ((fa->read & all) != all)
+		/*
+		 * made before the downsampled buckets: InfluxDB 2 cannot
+		 * change an authorization's permissions, so covering them means
+		 * a new token -- only when asked (v0.4.1 replaced it on every call)
+		 */
+		return pv_fail(err, PV_ECONFIG,
+		    "authorization '%s' does not read the downsampled buckets %s_1h, %s_1d, %s_1w; "
+		    "run again with --rotate to replace it by one that does "
+		    "(datasources using the old token must be updated)", desc, bucket, bucket, bucket);
+	*token = fa->token;
+	fa->token = NULL;
+	return PV_OK;
+}
+
+/*
+ * InfluxDB 2: the bucket (and for a read token its downsampled buckets)
+ * found or made, mapped for InfluxQL, then the authorization described
+ * powerview_token_for_bucket_<bucket>: reused, or made (replaced on --rotate).
+ */
+static int
+v2_bucket_token(char **token, influx_sink *f, const char *bucket, bool write, bool rotate, pv_err *err)
+{
 	found_auth fa = { 0 };
 	char *ids[1 + INFLUX_N_DS] = { NULL }, *desc = NULL;
 	size_t nids = 1;
-	const char *bad;
 	int rc;
 
-	*token = NULL;
-	if (cfg->api == PV_API_VM)
-		return pv_fail(err, PV_ECONFIG, "VictoriaMetrics has no per-database credentials "
-		    "(INFLUXDB_API=v2 or v1)");
-	if ((bad = pv_name_problem(bucket)) != NULL)
-		return pv_fail(err, PV_EDATA, "bucket name %s", bad);
-	if ((rc = pv_sink_influx_open(&s, cfg, err)) < 0)
-		return rc;
-	f = (influx_sink *)s;
-	if (cfg->api == PV_API_V1) {
-		rc = v1_bucket_user(token, f, bucket, write, rotate, err);
-		pv_sink_free(s);
-		return rc;
-	}
-	if (asprintf(&desc, "powerview_token_for_bucket_%s", bucket) < 0) {
-		rc = pv_fail(err, PV_ENOMEM, "out of memory");
-		goto out;
-	}
+	if (asprintf(&desc, "powerview_token_for_bucket_%s", bucket) < 0)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
 	if ((rc = influx_org_id(f, err)) < 0 || (rc = influx_ensure_one(f, bucket, false, &ids[0], err)) < 0)
 		goto out;
 	if (ids[0] == NULL && (rc = influx_bucket_find(f, bucket, &ids[0], err)) < 0)
@@ -343,39 +366,10 @@ pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bu
 	}
 	if (rc < 0 || (rc = find_auth(f, desc, ids, nids, &fa, err)) < 0)
 		goto out;
-	if (fa.id != NULL && !rotate) {
-		unsigned all = (1u << nids) - 1;
-		if (fa.token == NULL)
-			rc = pv_fail(err, PV_ECONFIG,
-			    "authorization '%s' exists but the server does not return its token (token hashing); "
-			    "run again with --rotate to replace it (datasources using the old token must be updated)",
-			    desc);
-		else if (!(fa.read & 1) || ((fa.write & 1) != 0) != write || (!write && fa.write != 0))
-			/* a datasource asking for read gets read only: never a broader token */
-			rc = pv_fail(err, PV_ECONFIG,
-			    "authorization '%s' exists with %s permission on bucket %s, not %s; "
-			    "run again with --rotate to replace it", desc,
-			    !(fa.read & 1) ? "no read" : fa.write ? "read+write" : "read-only", bucket,
-			    write ? "read+write" : "read-only");
-		else if ((fa.read & all) != all)
-			/*
-			 * made before the downsampled buckets: InfluxDB 2 cannot
-			 * change an authorization's permissions, so covering them means
-			 * a new token -- only when asked (v0.4.1 replaced it on every call)
-			 */
-			rc = pv_fail(err, PV_ECONFIG,
-			    "authorization '%s' does not read the downsampled buckets %s_1h, %s_1d, %s_1w; "
-			    "run again with --rotate to replace it by one that does "
-			    "(datasources using the old token must be updated)", desc, bucket, bucket, bucket);
-		else {
-			*token = fa.token;
-			fa.token = NULL;
-		}
-		goto out;
-	}
-	if (fa.id != NULL && (rc = delete_auth(f, fa.id, err)) < 0)
-		goto out;
-	rc = create_auth(f, desc, ids, nids, write, token, err);
+	if (fa.id != NULL && !rotate)
+		rc = v2_token_reuse(token, &fa, desc, bucket, nids, write, err);
+	else if (fa.id == NULL || (rc = delete_auth(f, fa.id, err)) == PV_OK)
+		rc = create_auth(f, desc, ids, nids, write, token, err);
 out:
 	if (fa.token) {
 		memset(fa.token, 0, strlen(fa.token));
@@ -385,6 +379,27 @@ out:
 	for (size_t i = 0; i < 1 + INFLUX_N_DS; i++)
 		free(ids[i]);
 	free(desc);
+	return rc;
+}
+
+int
+pv_influx_bucket_token(char **token, const pv_influx_config *cfg, const char *bucket, bool write,
+    bool rotate, pv_err *err)
+{
+	pv_sink *s;
+	const char *bad;
+	int rc;
+
+	*token = NULL;
+	if (cfg->api == PV_API_VM)
+		return pv_fail(err, PV_ECONFIG, "VictoriaMetrics has no per-database credentials "
+		    "(INFLUXDB_API=v2 or v1)");
+	if ((bad = pv_name_problem(bucket)) != NULL)
+		return pv_fail(err, PV_EDATA, "bucket name %s", bad);
+	if ((rc = influx_open(&s, cfg, false, err)) < 0)
+		return rc;
+	rc = cfg->api == PV_API_V1 ? v1_bucket_user(token, (influx_sink *)s, bucket, write, rotate, err) :
+	    v2_bucket_token(token, (influx_sink *)s, bucket, write, rotate, err);
 	pv_sink_free(s);
 	return rc;
 }
