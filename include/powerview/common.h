@@ -42,4 +42,16 @@ void pv_stop_request(int sig);
 int pv_stop_signal(void);
 bool pv_stop_overdue(double seconds);
 
+/*
+ * A text built piece by piece (a query): pv_buf_add appends s; after a
+ * failed allocation oom stays set and further adds do nothing, so a builder
+ * checks once at the end. p is malloc'ed (free it); { 0 } is empty.
+ */
+typedef struct pv_buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+} pv_buf;
+void pv_buf_add(pv_buf *b, const char *s);
+
 #endif

@@ -1,5 +1,7 @@
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "powerview/common.h"
@@ -60,4 +62,27 @@ pv_stop_overdue(double seconds)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)(now.tv_sec - stop_at.tv_sec) + (double)(now.tv_nsec - stop_at.tv_nsec) / 1e9 >
 	    seconds;
+}
+
+void
+pv_buf_add(pv_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t nc = b->cap ? b->cap : 256;
+		char *np;
+		while (nc < b->len + n + 1)
+			nc *= 2;
+		if ((np = realloc(b->p, nc)) == NULL) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = nc;
+	}
+	memcpy(b->p + b->len, s, n + 1);
+	b->len += n;
 }
