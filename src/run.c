@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "powerview/config.h"
 #include "powerview/log.h"
 #include "powerview/lp.h"
 #include "powerview/path.h"
@@ -797,8 +798,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	out->report_failed = w.failed;
 	if (dir != NULL) {
 		/* reports are never allowed to fill the disk */
-		const char *keep = getenv("TSV_REPORT_KEEP_DAYS");
-		int pruned = pv_status_prune(dir, keep && keep[0] ? strtod(keep, NULL) : 90);
+		int pruned = pv_status_prune(dir, pv_settings_num(o->settings, "reports.keep_days"));
 		if (pruned > 0)
 			pv_info("%d old run reports or leftover temporary reports removed from %s", pruned, dir);
 		free(dir);

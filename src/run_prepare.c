@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "powerview/config.h"
 #include "powerview/influx.h"
 #include "powerview/publish.h"
 #include "powerview/run.h"
@@ -36,6 +37,7 @@ pv_run_check_inputs(const char *data_dir, const pv_paths *files, pv_err *err)
 int
 pv_run_prepare(pv_run_opts *opts, const pv_run_targets *t, pv_err *err)
 {
+	const char *url = pv_settings_str(opts->settings, "config_api.url");
 	pv_err why;
 	int rc;
 
@@ -44,12 +46,12 @@ pv_run_prepare(pv_run_opts *opts, const pv_run_targets *t, pv_err *err)
 	if (rc < 0 || t->output != NULL || opts->dry_run)
 		return rc;
 	/* a real run into the database only: not a dry run, not -o */
-	if (t->config_api_url != NULL && t->config_api_url[0] != '\0' &&
-	    (rc = pv_publisher_open(&opts->publisher, t->config_api_url, err)) < 0)
+	if (url != NULL && (rc = pv_publisher_open(&opts->publisher, url, err)) < 0)
 		return rc;
 	/* downsampling: the sink says whether its API does it */
-	if (t->downsample &&
-	    (pv_levels_parse(t->levels != NULL ? t->levels : "1h,1d,1w", opts->levels, &opts->nlevels, &why) < 0 ||
+	if (pv_settings_bool(opts->settings, "downsample.enabled") &&
+	    (pv_levels_parse(pv_settings_str(opts->settings, "downsample.levels"), opts->levels, &opts->nlevels,
+		&why) < 0 ||
 	    (opts->nlevels > 0 && pv_tz_open(&opts->downsample_tz, opts->cfg.timezone, &why) < 0)))
 		return pv_fail(err, PV_ECONFIG, "TSV_DOWNSAMPLE_LEVELS: %s", why.msg);
 	return PV_OK;

@@ -33,6 +33,9 @@ typedef struct pv_run_opts {
 	FILE *report_stream;    /* the report goes there as the run goes (a dry run's
 	                           standard output); NULL: a report file, for a real run */
 	pv_config cfg;
+	/* the settings in effect: reports.keep_days, and config_api.url and downsample.*
+	   for pv_run_prepare; NULL: the environment's and the defaults */
+	const struct pv_settings *settings;
 	struct pv_publisher *publisher; /* CONFIG_API_URL: channels posted after each success; NULL: none */
 	/* downsampling after each success (TSV_DOWNSAMPLE, TSV_DOWNSAMPLE_LEVELS) in downsample_tz
 	   (TSV_TIMEZONE); nlevels 0: none */
@@ -71,9 +74,6 @@ struct pv_influx_config;
 typedef struct pv_run_targets {
 	const char *output;     /* a file ('-': standard output), or NULL: the database */
 	const struct pv_influx_config *db; /* the database (output NULL) */
-	const char *config_api_url;  /* channels published after each success; NULL or "": none */
-	bool downsample;        /* downsampling after each success (TSV_DOWNSAMPLE) */
-	const char *levels;     /* its levels (TSV_DOWNSAMPLE_LEVELS); NULL: 1h,1d,1w */
 } pv_run_targets;
 
 /*

@@ -116,15 +116,15 @@ int cli_exit(int rc);
 /* Loaded (environment, .env, powerview.yaml), the flags applied; 0 or the exit status (said). */
 int cli_settings(pv_settings **out, const cli_opts *o, const char *output, bool no_verify);
 int cli_check_settings(const pv_settings *s);
-/* Loaded, the flags applied, checked, the log level set (into *level unless NULL); 0 or the exit status. */
-int cli_command_settings(const cli_opts *o, pv_log_level *level);
-/* Sets the log level from TSV_LOG_LEVEL; returns the level in effect. */
-pv_log_level cli_log_from_env(void);
-/* Fills cfg from the environment; EX_CONFIG with a message when a value is wrong. */
-int cli_config_from_env(pv_config *cfg);
+/* Loaded, the flags applied, checked, the log level set (into *level unless NULL); 0 (*out to free) or the exit status. */
+int cli_command_settings(pv_settings **out, const cli_opts *o, pv_log_level *level);
+/* Sets the log level from log.level; returns the level in effect. */
+pv_log_level cli_log_level(const pv_settings *s);
+/* The parser's settings and formats into cfg (the values checked by the table). */
+void cli_parser_config(pv_config *cfg, const pv_settings *s);
 /* The spool folder of a data folder (allocated), and the spool itself. */
-char *cli_spool_dir(const char *data_dir);
-int cli_spool_open(pv_spool **sp, const char *data_dir);
+char *cli_spool_dir(const pv_settings *s, const char *data_dir);
+int cli_spool_open(pv_spool **sp, const pv_settings *s, const char *data_dir);
 pv_spooled cli_spool_one(pv_spool *sp, const char *file, pv_log_level level, pv_err *err);
 /* The progress line: true when one is drawn (a terminal of its own, INFO or below). */
 bool cli_progress_start(cli_progress *p, pv_log_level level, bool writes_stdout);

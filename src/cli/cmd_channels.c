@@ -118,6 +118,7 @@ cli_cmd_channels(int argc, char **argv)
 	};
 	cli_opts o = { 0 };
 	const char *bucket = NULL, *url;
+	pv_settings *settings = NULL;
 	pv_influx_config icfg;
 	bool dry_run = false, all = false;
 	char **names = NULL;
@@ -140,15 +141,18 @@ cli_cmd_channels(int argc, char **argv)
 		return cli_usage_error("channels", all ? "--bucket or --all, not both" : "--bucket (or --all) is required");
 	if (bucket != NULL && pv_name_problem(bucket) != NULL)
 		return cli_usage_error("channels", "bucket name %s", pv_name_problem(bucket));
-	if ((status = cli_command_settings(&o, NULL)) != 0)
+	if ((status = cli_command_settings(&settings, &o, NULL)) != 0)
 		return status;
-	url = getenv("CONFIG_API_URL");
-	if (!dry_run && (url == NULL || url[0] == '\0')) {
+	/* what is read from them points at the environment or the table, not at them */
+	url = pv_settings_str(settings, "config_api.url");
+	rc = pv_influx_config_from_settings(&icfg, settings, &err);
+	pv_settings_free(settings);
+	if (!dry_run && url == NULL) {
 		pv_error("channels: CONFIG_API_URL (config_api.url) is not set: nowhere to publish "
 		    "(--dry-run prints the bodies)");
 		return EX_CONFIG;
 	}
-	if (pv_influx_config_from_env(&icfg, &err) < 0) {
+	if (rc < 0) {
 		pv_error("%s", err.msg);
 		return EX_CONFIG;
 	}

@@ -45,25 +45,22 @@ draw(const char *line, void *arg)
  * else the exit status.
  */
 static int
-backfill_target(pv_level levels[PV_LEVELS_MAX], size_t *nlevels, pv_influx_config *icfg)
+backfill_target(pv_level levels[PV_LEVELS_MAX], size_t *nlevels, pv_influx_config *icfg, const pv_settings *s)
 {
-	const char *s;
 	pv_err err;
 
-	if ((s = getenv("TSV_DOWNSAMPLE")) != NULL && strcmp(s, "0") == 0) {
+	if (!pv_settings_bool(s, "downsample.enabled")) {
 		pv_error("downsampling is off (TSV_DOWNSAMPLE=0, downsample.enabled): nothing to recompute");
 		return EX_CONFIG;
 	}
-	s = getenv("TSV_DOWNSAMPLE_LEVELS");
-	if (pv_levels_parse(s != NULL ? s : "1h,1d,1w", levels, nlevels, &err) < 0) {
-		pv_error("TSV_DOWNSAMPLE_LEVELS: %s", err.msg);
-		return EX_CONFIG;
-	}
-	if ((s = getenv("TSV_OUTPUT")) != NULL && s[0] != '\0') {
+	/* checked by the table: this only converts */
+	if (pv_levels_parse(pv_settings_str(s, "downsample.levels"), levels, nlevels, &err) < 0)
+		*nlevels = 0;
+	if (pv_settings_str(s, "sink.output") != NULL) {
 		pv_info("the output is a file (TSV_OUTPUT): a file keeps no downsampled copies, nothing to do");
 		return 0;
 	}
-	if (pv_influx_config_from_env(icfg, &err) < 0) {
+	if (pv_influx_config_from_settings(icfg, s, &err) < 0) {
 		pv_error("%s", err.msg);
 		return EX_CONFIG;
 	}
@@ -99,6 +96,7 @@ cli_cmd_downsample(int argc, char **argv)
 	pv_level levels[PV_LEVELS_MAX];
 	size_t nlevels = 0;
 	int64_t start = 0, end = 0;
+	pv_settings *settings = NULL;
 	pv_influx_config icfg;
 	pv_config cfg;
 	pv_sink *sink = NULL;
@@ -132,12 +130,13 @@ cli_cmd_downsample(int argc, char **argv)
 	if (job.end_arg != NULL && pv_downsample_time(&end, job.end_arg, NULL) < 0)
 		return cli_usage_error("downsample", "--end: '%s' is not an RFC 3339 time "
 		    "(2026-03-01T00:00:00Z) or a date (2026-03-01)", job.end_arg);
-	if ((status = cli_command_settings(&o, &level)) != 0 ||
-	    (status = cli_config_from_env(&cfg)) != 0)
+	if ((status = cli_command_settings(&settings, &o, &level)) != 0)
 		return status;
+	cli_parser_config(&cfg, settings);
+	status = EX_CONFIG;
 	if (pv_tz_open(&tz, cfg.timezone, &err) < 0) {
 		pv_error("TSV_TIMEZONE: %s", err.msg);
-		return EX_CONFIG;
+		goto out;
 	}
 	status = EX_USAGE;
 	if ((job.start_arg != NULL && pv_downsample_time(&start, job.start_arg, tz) < 0) ||
@@ -149,7 +148,7 @@ cli_cmd_downsample(int argc, char **argv)
 		cli_usage_error("downsample", "--start %s is not before --end %s", job.start_arg, job.end_arg);
 		goto out;
 	}
-	if ((status = backfill_target(levels, &nlevels, &icfg)) >= 0)
+	if ((status = backfill_target(levels, &nlevels, &icfg, settings)) >= 0)
 		goto out;
 	status = EX_NOINPUT;
 	if (stat(data, &st) < 0 || !S_ISDIR(st.st_mode) || (real = realpath(data, NULL)) == NULL) {
@@ -169,7 +168,7 @@ cli_cmd_downsample(int argc, char **argv)
 	job.end = job.end_arg ? &end : NULL;
 	job.levels = levels;
 	job.nlevels = nlevels;
-	job.report_dir = getenv("TSV_REPORT_DIR");
+	job.report_dir = pv_settings_str(settings, "reports.dir");
 	job.tz = tz;
 	if (cli_progress_start(&bar, level, false)) {
 		job.progress = draw;
@@ -189,5 +188,6 @@ out:
 	pv_paths_free(&buckets);
 	pv_downsample_free(ds);
 	free(real);
+	pv_settings_free(settings);
 	return status;
 }

@@ -332,7 +332,7 @@ int
 cli_cmd_run(int argc, char **argv)
 {
 	run_args a = { 0 };
-	const char *output, *s;
+	const char *output;
 	pv_settings *settings = NULL;
 	pv_spool *spool = NULL;
 	pv_paths direct = { 0 };
@@ -355,18 +355,17 @@ cli_cmd_run(int argc, char **argv)
 		goto out;
 	if ((status = cli_check_settings(settings)) != 0)
 		goto out;
-	level = cli_log_from_env();
-	if ((status = cli_config_from_env(&opts.cfg)) != 0)
-		goto out;
-	opts.cfg.formats = pv_settings_formats(settings);
+	level = cli_log_level(settings);
+	cli_parser_config(&opts.cfg, settings);
+	opts.settings = settings;
 	output = a.output;
 	/* a dry run writes its points only where -o says: a preview, which locks nothing */
-	if (!opts.dry_run && (s = getenv("TSV_OUTPUT")) != NULL && s[0] != '\0')
-		output = s;
+	if (!opts.dry_run && pv_settings_str(settings, "sink.output") != NULL)
+		output = pv_settings_str(settings, "sink.output");
 	opts.cfg.no_lock = opts.dry_run;
-	opts.verify = (s = getenv("TSV_VERIFY")) == NULL || strcmp(s, "0") != 0;
+	opts.verify = pv_settings_bool(settings, "sink.verify");
 	/* the database settings are checked before anything is read */
-	if (!opts.dry_run && output == NULL && pv_influx_config_from_env(&icfg, &err) < 0) {
+	if (!opts.dry_run && output == NULL && pv_influx_config_from_settings(&icfg, settings, &err) < 0) {
 		pv_error("%s (or use --output PATH or --dry-run)", err.msg);
 		status = EX_CONFIG;
 		goto out;
@@ -380,7 +379,7 @@ cli_cmd_run(int argc, char **argv)
 	status = EX_NOINPUT;
 	/* a real scan, or the worker: through the spool (a dry run only reads) */
 	if (a.worker || (a.files.count == 0 && !opts.dry_run)) {
-		if ((status = cli_spool_open(&spool, a.data_dir)) != 0)
+		if ((status = cli_spool_open(&spool, settings, a.data_dir)) != 0)
 			goto out;
 		status = EX_NOINPUT;
 	}
@@ -389,7 +388,7 @@ cli_cmd_run(int argc, char **argv)
 		rc = pv_walk_list(&walk, a.files.items, a.files.count, &err);
 	} else if (!a.worker) {
 		/* files still being written are left for the next run */
-		min_age = (s = getenv("TSV_MIN_AGE")) && s[0] ? strtod(s, NULL) : 10;
+		min_age = pv_settings_num(settings, "parser.min_age");
 		rc = pv_walk_open(&walk, a.data_dir, min_age, &passed, &err);
 		if (rc == PV_OK && (young = pv_walk_young(walk)) > 0)
 			pv_info("%zu files modified in the last %g s left for a later run", young, min_age);
@@ -420,9 +419,6 @@ cli_cmd_run(int argc, char **argv)
 		pv_run_targets targets = {
 			.output = output,
 			.db = &icfg,
-			.config_api_url = getenv("CONFIG_API_URL"),
-			.downsample = (s = getenv("TSV_DOWNSAMPLE")) == NULL || strcmp(s, "0") != 0,
-			.levels = getenv("TSV_DOWNSAMPLE_LEVELS"),
 		};
 		if ((rc = pv_run_prepare(&opts, &targets, &err)) < 0) {
 			pv_error("%s", err.msg);
@@ -432,7 +428,7 @@ cli_cmd_run(int argc, char **argv)
 	}
 	opts.data_dir = a.data_dir;
 	opts.files = walk;
-	opts.report_dir = getenv("TSV_REPORT_DIR");
+	opts.report_dir = pv_settings_str(settings, "reports.dir");
 	opts.passed = &passed;
 	/*
 	 * a dry run's report streams to standard output as the run goes, unless

@@ -52,6 +52,7 @@ cli_cmd_spool(int argc, char **argv)
 	cli_opts o = { 0 };
 	const char *data_dir = NULL;
 	pv_spool *sp = NULL;
+	pv_settings *settings = NULL;
 	struct stat st;
 	int ch, status;
 
@@ -66,14 +67,14 @@ cli_cmd_spool(int argc, char **argv)
 		return cli_usage_error("spool", "-d (--data-folder) is required");
 	if (optind == argc)
 		return cli_usage_error("spool", "no file to spool");
-	if ((status = cli_command_settings(&o, NULL)) != 0)
+	if ((status = cli_command_settings(&settings, &o, NULL)) != 0)
 		goto out;
 	if (stat(data_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		pv_error("data folder %s: %s", data_dir, errno ? strerror(errno) : "not a folder");
 		status = EX_NOINPUT;
 		goto out;
 	}
-	if ((status = cli_spool_open(&sp, data_dir)) != 0)
+	if ((status = cli_spool_open(&sp, settings, data_dir)) != 0)
 		goto out;
 	for (int i = optind; i < argc; i++) {
 		pv_err err = { "" };
@@ -84,5 +85,6 @@ cli_cmd_spool(int argc, char **argv)
 	}
 out:
 	pv_spool_free(sp);
+	pv_settings_free(settings);
 	return status;
 }

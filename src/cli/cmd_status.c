@@ -21,9 +21,9 @@ usage_status(FILE *fp)
 
 /* The spool's part of the status: what waits there, the worker's last run. */
 static int
-add_spool(cJSON *st, const char *data_dir, pv_err *err)
+add_spool(cJSON *st, const pv_settings *s, const char *data_dir, pv_err *err)
 {
-	char *dir = cli_spool_dir(data_dir);
+	char *dir = cli_spool_dir(s, data_dir);
 	cJSON *sp = NULL;
 	int rc;
 
@@ -73,12 +73,10 @@ cli_cmd_status(int argc, char **argv)
 		return cli_usage_error("status", "unexpected argument '%s'", argv[optind]);
 	if ((status = cli_settings(&settings, &o, NULL, false)) != 0)
 		return status;
-	cli_log_from_env();
-	if (data_dir == NULL && (s = getenv("POWERVIEW_DATA_DIR")) != NULL && s[0] != '\0')
-		data_dir = s;
+	cli_log_level(settings);
 	if (data_dir == NULL)
-		data_dir = "/srv/sftpgo/data";
-	if ((s = getenv("TSV_REPORT_DIR")) != NULL && s[0] != '\0')
+		data_dir = pv_settings_str(settings, "hook.data_dir");
+	if ((s = pv_settings_str(settings, "reports.dir")) != NULL)
 		dir = strdup(s);
 	else
 		dir = pv_run_default_report_dir(data_dir);
@@ -86,7 +84,7 @@ cli_cmd_status(int argc, char **argv)
 		pv_error("status: data folder %s: %s (give -d or TSV_REPORT_DIR)", data_dir, strerror(errno));
 		status = EX_NOINPUT;
 	} else if (pv_status_build(&st, dir, data_dir, &err) < 0 ||
-	    (status = add_spool(st, data_dir, &err)) != 0) {
+	    (status = add_spool(st, settings, data_dir, &err)) != 0) {
 		pv_error("status: %s", err.msg);
 		status = EX_IOERR;
 	} else {

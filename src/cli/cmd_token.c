@@ -37,6 +37,7 @@ cli_cmd_token(int argc, char **argv)
 	cli_opts o = { 0 };
 	const char *bucket = NULL;
 	bool write = false, rotate = false;
+	pv_settings *settings = NULL;
 	pv_influx_config icfg;
 	pv_err err;
 	char *token = NULL;
@@ -57,13 +58,15 @@ cli_cmd_token(int argc, char **argv)
 		return cli_usage_error("token", "--bucket is required");
 	if (pv_name_problem(bucket) != NULL)
 		return cli_usage_error("token", "bucket name %s", pv_name_problem(bucket));
-	if ((status = cli_command_settings(&o, NULL)) != 0)
+	if ((status = cli_command_settings(&settings, &o, NULL)) != 0)
 		return status;
-	if (pv_influx_config_from_env(&icfg, &err) < 0) {
+	if (pv_influx_config_from_settings(&icfg, settings, &err) < 0) {
 		pv_error("%s", err.msg);
+		pv_settings_free(settings);
 		return EX_CONFIG;
 	}
 	int rc = pv_influx_bucket_token(&token, &icfg, bucket, write, rotate, &err);
+	pv_settings_free(settings);
 	if (rc < 0) {
 		pv_error("token for bucket %s: %s", bucket, err.msg);
 		return cli_exit(rc);

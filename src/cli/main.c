@@ -129,82 +129,61 @@ cli_check_settings(const pv_settings *s)
 	return 0;
 }
 
-/* The spool folder of a data folder: TSV_SPOOL_DIR, else <data folder>/../spool. */
+/* The spool folder of a data folder: spool.dir, else <data folder>/../spool. */
 char *
-cli_spool_dir(const char *data_dir)
+cli_spool_dir(const pv_settings *s, const char *data_dir)
 {
-	const char *s = getenv("TSV_SPOOL_DIR");
+	const char *dir = pv_settings_str(s, "spool.dir");
 
-	return s != NULL && s[0] != '\0' ? strdup(s) : pv_spool_default_dir(data_dir);
+	return dir != NULL ? strdup(dir) : pv_spool_default_dir(data_dir);
 }
 
-/* Sets the log level from TSV_LOG_LEVEL; returns the level in effect. */
+/* Sets the log level from log.level; returns the level in effect. */
 pv_log_level
-cli_log_from_env(void)
+cli_log_level(const pv_settings *s)
 {
-	const char *s = getenv("TSV_LOG_LEVEL");
+	const char *v = pv_settings_str(s, "log.level");
 	int level;
 
-	if (s == NULL || s[0] == '\0')
-		return PV_LOG_INFO;
-	if ((level = pv_log_level_parse(s)) < 0) {
-		pv_warn("unknown TSV_LOG_LEVEL '%s', using INFO", s);
+	if ((level = pv_log_level_parse(v)) < 0) {
+		/* from the environment, as the original: not refused, INFO */
+		pv_warn("unknown TSV_LOG_LEVEL '%s', using INFO", v);
 		return PV_LOG_INFO;
 	}
 	pv_log_set_level((pv_log_level)level);
 	return (pv_log_level)level;
 }
 
-/* Fills cfg from the environment; EX_CONFIG with a message when a value is wrong. */
-int
-cli_config_from_env(pv_config *cfg)
+/* The parser's settings (parser.*) and the formats, checked before by the table. */
+void
+cli_parser_config(pv_config *cfg, const pv_settings *s)
 {
-	const char *s;
-	pv_tz *tz;
-	pv_err err;
-
 	pv_config_defaults(cfg);
-	if ((s = getenv("TSV_TIMEZONE")) != NULL && s[0] != '\0')
-		cfg->timezone = s;
-	if (pv_tz_open(&tz, cfg->timezone, &err) < 0) {
-		pv_error("TSV_TIMEZONE: %s", err.msg);
-		return EX_CONFIG;
-	}
-	pv_tz_free(tz);
-	if ((s = getenv("TSV_CHANNEL_ID_SCHEME")) != NULL && s[0] != '\0' &&
-	    pv_id_scheme_parse(&cfg->scheme, s) < 0) {
-		pv_error("TSV_CHANNEL_ID_SCHEME must be 'serial' or 'compact', not '%s'", s);
-		return EX_CONFIG;
-	}
-	if ((s = getenv("TSV_FILE_NAME_TAG")) != NULL && s[0] != '\0') {
-		if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
-			pv_error("TSV_FILE_NAME_TAG must be 0 or 1, not '%s'", s);
-			return EX_CONFIG;
-		}
-		cfg->file_name_tag = s[0] == '1';
-	}
-	return 0;
+	cfg->timezone = pv_settings_str(s, "parser.timezone");
+	(void)pv_id_scheme_parse(&cfg->scheme, pv_settings_str(s, "parser.channel_id_scheme"));
+	cfg->file_name_tag = pv_settings_bool(s, "parser.file_name_tag");
+	cfg->formats = pv_settings_formats(s);
 }
 
 /*
- * The settings of a command that needs nothing from them but the
- * environment they fill: loaded, the flags applied, checked, the log level
- * set (and put in *level unless NULL). 0, or the exit status.
+ * The settings of a command that reads them through the table: loaded,
+ * the flags applied, checked, the log level set (and put in *level unless
+ * NULL). 0 (*out to free), or the exit status.
  */
 int
-cli_command_settings(const cli_opts *o, pv_log_level *level)
+cli_command_settings(pv_settings **out, const cli_opts *o, pv_log_level *level)
 {
-	pv_settings *settings = NULL;
 	pv_log_level in_effect;
 	int status;
 
-	if ((status = cli_settings(&settings, o, NULL, false)) != 0)
+	if ((status = cli_settings(out, o, NULL, false)) != 0)
 		return status;
-	status = cli_check_settings(settings);
-	pv_settings_free(settings);
-	if (status != 0)
+	if ((status = cli_check_settings(*out)) != 0) {
+		pv_settings_free(*out);
+		*out = NULL;
 		return status;
-	in_effect = cli_log_from_env();
+	}
+	in_effect = cli_log_level(*out);
 	if (level != NULL)
 		*level = in_effect;
 	return 0;
@@ -234,9 +213,9 @@ cli_getopt(cli_opts *o, int argc, char **argv, const char *shortopts, const stru
 
 /* Opens the spool of a data folder; an exit status on failure. */
 int
-cli_spool_open(pv_spool **sp, const char *data_dir)
+cli_spool_open(pv_spool **sp, const pv_settings *s, const char *data_dir)
 {
-	char *dir = cli_spool_dir(data_dir);
+	char *dir = cli_spool_dir(s, data_dir);
 	pv_err err;
 	int rc;
 

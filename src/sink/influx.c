@@ -14,35 +14,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "powerview/config.h"
 #include "powerview/log.h"
 #include "powerview/path.h"
 #include "influx_int.h"
 
 /* ---- settings ---- */
-
-static int
-env_number(const char *name, double def, double lo, double hi, double *out, pv_err *err)
-{
-	const char *s = getenv(name);
-	char *end;
-
-	*out = def;
-	if (s == NULL || s[0] == '\0')
-		return PV_OK;
-	*out = strtod(s, &end);
-	if (end == s || *end != '\0' || !(*out >= lo && *out <= hi))
-		return pv_fail(err, PV_ECONFIG, "%s must be a number from %g to %g, not '%s'", name, lo,
-		    hi, s);
-	return PV_OK;
-}
-
-static const char *
-env_or(const char *name, const char *def)
-{
-	const char *s = getenv(name);
-
-	return s && s[0] ? s : def;
-}
 
 /*
  * Compression pays over a network; on the loopback interface it only costs
@@ -73,64 +50,34 @@ loopback(const char *url)
 }
 
 int
-pv_influx_config_from_env(pv_influx_config *c, pv_err *err)
+pv_influx_config_from_settings(pv_influx_config *c, const pv_settings *s, pv_err *err)
 {
-	const char *api = env_or("INFLUXDB_API", "v2");
-	double v;
-	int rc;
+	const char *api = pv_settings_str(s, "influxdb.api");
+	const char *gz = pv_settings_str(s, "sink.gzip");
 
 	memset(c, 0, sizeof(*c));
-	if (strcmp(api, "v2") == 0)
-		c->api = PV_API_V2;
-	else if (strcmp(api, "v1") == 0)
-		c->api = PV_API_V1;
-	else if (strcmp(api, "vm") == 0)
-		c->api = PV_API_VM;
-	else
-		return pv_fail(err, PV_ECONFIG, "INFLUXDB_API must be v2, v1 or vm, not '%s'", api);
-	c->url = env_or("INFLUXDB_HOST", env_or("INFLUXDB_URL", NULL));
-	c->org = env_or("INFLUXDB_ORG", NULL);
-	c->token = env_or("INFLUXDB_ADMIN_TOKEN", NULL);
-	c->username = env_or("INFLUXDB_USERNAME", NULL);
-	c->password = env_or("INFLUXDB_PASSWORD", NULL);
-	c->meta_bucket = env_or("TSV_META_BUCKET", "powerview_meta");
+	c->api = strcmp(api, "v1") == 0 ? PV_API_V1 : strcmp(api, "vm") == 0 ? PV_API_VM : PV_API_V2;
+	c->url = pv_settings_str(s, "influxdb.url");
+	c->org = pv_settings_str(s, "influxdb.org");
+	c->token = pv_settings_str(s, "influxdb.token");
+	c->username = pv_settings_str(s, "influxdb.username");
+	c->password = pv_settings_str(s, "influxdb.password");
+	c->meta_bucket = pv_settings_str(s, "influxdb.meta_bucket");
 	if (c->url == NULL)
 		return pv_fail(err, PV_ECONFIG, "INFLUXDB_HOST (or INFLUXDB_URL) is not set");
 	if (c->api == PV_API_V2 && c->token == NULL)
 		return pv_fail(err, PV_ECONFIG, "INFLUXDB_ADMIN_TOKEN is not set");
 	if (c->api == PV_API_V2 && c->org == NULL)
 		return pv_fail(err, PV_ECONFIG, "INFLUXDB_ORG is not set");
-	if (pv_name_problem(c->meta_bucket) != NULL)
-		return pv_fail(err, PV_ECONFIG, "TSV_META_BUCKET %s", pv_name_problem(c->meta_bucket));
-	if ((rc = env_number("INFLUXDB_BUCKET_RETENTION", 0, 0, 1e10, &v, err)) < 0)
-		return rc;
-	c->retention_s = (long)v;
-	if ((rc = env_number("TSV_BATCH_LINES", 5000, 1, 1e7, &v, err)) < 0)
-		return rc;
-	c->batch_lines = (size_t)v;
-	if ((rc = env_number("TSV_BATCH_BYTES", 4 << 20, 4096, 1 << 30, &v, err)) < 0)
-		return rc;
-	c->batch_bytes = (size_t)v;
-	const char *gz = env_or("TSV_GZIP", "1");
-	if (strcmp(gz, "auto") == 0)
-		c->gzip = !loopback(c->url);
-	else if (strcmp(gz, "1") == 0 || strcmp(gz, "0") == 0)
-		c->gzip = gz[0] == '1';
-	else
-		return pv_fail(err, PV_ECONFIG, "TSV_GZIP must be auto, 1 or 0, not '%s'", gz);
-	if ((rc = env_number("TSV_HTTP_CONNECT_TIMEOUT", 10, 0.001, 3600, &v, err)) < 0)
-		return rc;
-	c->connect_timeout_ms = (long)(v * 1000);
-	if ((rc = env_number("TSV_HTTP_ANSWER_TIMEOUT", 60, 0.001, 86400, &v, err)) < 0)
-		return rc;
-	c->answer_timeout_ms = (long)(v * 1000);
-	if ((rc = env_number("TSV_HTTP_TIMEOUT", 120, 0.001, 86400, &v, err)) < 0)
-		return rc;
-	c->timeout_ms = (long)(v * 1000);
-	if ((rc = env_number("TSV_RETRY_BUDGET", 120, 0, 86400, &c->retry_budget_s, err)) < 0)
-		return rc;
-	if ((rc = env_number("TSV_RETRY_AFTER_MAX", 60, 0, 86400, &c->retry_after_max_s, err)) < 0)
-		return rc;
+	c->retention_s = (long)pv_settings_num(s, "influxdb.bucket_retention");
+	c->batch_lines = (size_t)pv_settings_num(s, "sink.batch_lines");
+	c->batch_bytes = (size_t)pv_settings_num(s, "sink.batch_bytes");
+	c->gzip = strcmp(gz, "auto") == 0 ? !loopback(c->url) : gz[0] == '1';
+	c->connect_timeout_ms = (long)(pv_settings_num(s, "http.connect_timeout") * 1000);
+	c->answer_timeout_ms = (long)(pv_settings_num(s, "http.answer_timeout") * 1000);
+	c->timeout_ms = (long)(pv_settings_num(s, "http.timeout") * 1000);
+	c->retry_budget_s = pv_settings_num(s, "http.retry_budget");
+	c->retry_after_max_s = pv_settings_num(s, "http.retry_after_max");
 	return PV_OK;
 }
 

@@ -603,7 +603,7 @@ accepted_enum_values_are_usable(void **state)
 				setenv("INFLUXDB_ADMIN_TOKEN", "t", 1);
 				setenv("INFLUXDB_USERNAME", "u", 1);
 				setenv("INFLUXDB_PASSWORD", "p", 1);
-				if (pv_influx_config_from_env(&ic, &err) != PV_OK)
+				if (pv_influx_config_from_settings(&ic, s, &err) != PV_OK)
 					snprintf(problems + used, sizeof(problems) - used,
 					    "\n  %s: the loader accepts '%s', the run refuses it: %s", t[i].var, v, err.msg);
 			}
@@ -801,7 +801,7 @@ environment_url_beats_file_url(void **state)
 	setenv("INFLUXDB_ADMIN_TOKEN", "t", 1);
 
 	assert_int_equal(pv_settings_load(&s, NULL, yaml, &err), PV_OK);
-	rc = pv_influx_config_from_env(&ic, &err);
+	rc = pv_influx_config_from_settings(&ic, s, &err);
 	if (rc == PV_OK)
 		snprintf(url, sizeof(url), "%s", ic.url);
 	pv_settings_free(s);
