@@ -79,6 +79,13 @@ const char *pv_settings_str(const pv_settings *s, const char *key);
 double pv_settings_num(const pv_settings *s, const char *key);
 bool pv_settings_bool(const pv_settings *s, const char *key);
 
+/*
+ * `config --table`: the table itself, one setting a line, tab-separated
+ * (key, variable, kind, default, range or choices, meaning) under a
+ * header line; what the documentation's settings tables are checked against.
+ */
+int pv_settings_print_table(FILE *fp);
+
 /* "key = value  (source)" for each setting, secrets masked, then the formats. */
 void pv_settings_print(const pv_settings *s, FILE *fp);
 

@@ -66,7 +66,8 @@
 	"                  [--config path] [--env-file path]\n"
 #define SYN_CONFIG \
 	"tsv_parser config [-q | -v] [--config path] [--env-file path] [-o path]\n" \
-	"                  [--no-verify] [--get [-z] name... | --exec program [arg...]]\n"
+	"                  [--no-verify] [--get [-z] name... | --exec program [arg...] |\n" \
+	"                  --table]\n"
 #define SYN_DOWNSAMPLE \
 	"tsv_parser downsample -d dir [-q | -v] [-b name] [--start T] [--end T]\n" \
 	"                  [--config path] [--env-file path]\n"

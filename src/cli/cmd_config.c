@@ -16,6 +16,8 @@ usage_config(FILE *fp)
 	    "                         (POWERVIEW_DATA_DIR) or a key (hook.data_dir); a\n"
 	    "                         secret is refused, its *_file key gives the path\n"
 	    "  -z                     with --get: each value ends with NUL, not newline\n"
+	    "      --table            print the settings table itself, tab-separated: key,\n"
+	    "                         variable, kind, default, range or choices, meaning\n"
 	    "      --exec program     run program (found in PATH) with its arguments, the\n"
 	    "                         settings read (environment, .env, YAML) in its\n"
 	    "                         environment: a secret is passed, never printed\n"
@@ -35,12 +37,13 @@ cli_cmd_config(int argc, char **argv)
 		{ "no-verify", no_argument, NULL, 'N' },
 		{ "get", no_argument, NULL, 'g' },
 		{ "exec", no_argument, NULL, 'x' },
+		{ "table", no_argument, NULL, 'T' },
 		CLI_LONGOPTS_SHARED,
 		{ NULL, 0, NULL, 0 },
 	};
 	cli_opts o = { 0 };
 	const char *output = NULL;
-	bool no_verify = false, get = false, nul = false, run = false;
+	bool no_verify = false, get = false, nul = false, run = false, table = false;
 	pv_settings *s = NULL;
 	pv_err err;
 	int ch, status;
@@ -52,12 +55,20 @@ cli_cmd_config(int argc, char **argv)
 		case 'g': get = true; break;
 		case 'x': run = true; break;
 		case 'z': nul = true; break;
+		case 'T': table = true; break;
 		case 'h': usage_config(stdout); return 0;
 		default: return cli_usage_error("config", NULL);
 		}
 	}
 	if (get && run)
 		return cli_usage_error("config", "--get and --exec do not go together");
+	if (table && (get || run || nul))
+		return cli_usage_error("config", "--table goes alone");
+	if (table && optind < argc)
+		return cli_usage_error("config", "unexpected argument '%s'", argv[optind]);
+	if (table)
+		/* the table, not the values: nothing is read */
+		return pv_settings_print_table(stdout) < 0 || fflush(stdout) == EOF ? EX_IOERR : 0;
 	if (run && optind == argc)
 		return cli_usage_error("config", "--exec needs a program");
 	if (!get && !run && optind < argc)

@@ -704,6 +704,28 @@ pv_settings_check_foreign(const pv_settings *s, pv_err *err)
 	return check_values(s, true, err);
 }
 
+int
+pv_settings_print_table(FILE *fp)
+{
+	static const char *const kinds[] = {
+		[K_STRING] = "string", [K_NUMBER] = "number", [K_ENUM] = "choice", [K_BOOL] = "boolean",
+		[K_ZONE] = "zone", [K_BUCKET] = "bucket name", [K_SECRET] = "secret",
+		[K_SECRET_FILE] = "secret file", [K_LEVELS] = "levels",
+	};
+
+	fprintf(fp, "key\tvariable\tkind\tdefault\trange or choices\tmeaning\n");
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		const setting *st = &table[i];
+		char range[64] = "";
+
+		if (st->kind == K_NUMBER)
+			snprintf(range, sizeof(range), "%.15g to %.15g", st->lo, st->hi);
+		fprintf(fp, "%s.%s\t%s\t%s\t%s\t%s\t%s\n", st->section, st->key, st->env, kinds[st->kind],
+		    st->def ? st->def : "", st->kind == K_ENUM ? st->choices : range, st->help);
+	}
+	return ferror(fp) ? PV_EIO : PV_OK;
+}
+
 /* A URL with its credentials (user:password@) masked: they are secrets too. */
 static void
 print_url(FILE *fp, const setting *st, const char *url, const char *src)
