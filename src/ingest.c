@@ -12,6 +12,7 @@
 
 #include "powerview/header.h"
 #include "powerview/ingest.h"
+#include "powerview/config.h"
 #include "powerview/lines.h"
 #include "powerview/log.h"
 #include "powerview/spool.h"
@@ -23,7 +24,7 @@ void
 pv_config_defaults(pv_config *cfg)
 {
 	cfg->formats = pv_formats_builtin();
-	cfg->timezone = "Europe/Paris";
+	cfg->timezone = pv_settings_default("parser.timezone");
 	cfg->scheme = PV_ID_SERIAL;
 	cfg->file_name_tag = 1;
 	cfg->measurement = "electrical";

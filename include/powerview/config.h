@@ -77,6 +77,8 @@ const char *pv_settings_get(const pv_settings *s, int i);
  */
 const char *pv_settings_str(const pv_settings *s, const char *key);
 double pv_settings_num(const pv_settings *s, const char *key);
+/* The table's default of a setting, whatever is set; NULL when none. */
+const char *pv_settings_default(const char *key);
 bool pv_settings_bool(const pv_settings *s, const char *key);
 
 /*

@@ -826,6 +826,14 @@ pv_settings_str(const pv_settings *s, const char *key)
 	return i < 0 ? NULL : value(s, (size_t)i, true);
 }
 
+const char *
+pv_settings_default(const char *key)
+{
+	int i = known_row(key);
+
+	return i < 0 || table[i].def == NULL || table[i].def[0] == '<' ? NULL : table[i].def;
+}
+
 double
 pv_settings_num(const pv_settings *s, const char *key)
 {
