@@ -71,13 +71,7 @@ pv_lp_value(char *dst, const pv_value *v)
 		memcpy(dst, v->text, v->len);
 		return dst + v->len;
 	}
-	/* Shortest of %.15g..%.17g that reads back exactly. */
-	for (int prec = 15; prec <= 17; prec++) {
-		int n = snprintf(dst, PV_LP_VALUE_MAX, "%.*g", prec, v->v);
-		if (prec == 17 || strtod(dst, NULL) == v->v)
-			return dst + n;
-	}
-	return dst;
+	return dst + pv_fmt_double(dst, PV_LP_VALUE_MAX, v->v);
 }
 
 char *
