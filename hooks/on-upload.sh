@@ -410,6 +410,21 @@ inside() {
 	return 1
 }
 
+# stay_inside EVENT PATH REAL [NOT_DONE]: ends the hook when REAL (PATH resolved)
+# is outside the data folder (EX_NOPERM) or, given NOT_DONE (what is then not
+# done), when PATH reaches it through a link (through_link: exit 0).
+stay_inside() {
+	local event=$1 path=$2 real=$3 not_done=${4:-}
+	if ! inside "$real"; then
+		log "ERROR: $event $(q "$path")$USER_INFO is outside the data folder $(q "$DATA_REAL"): refused"
+		exit "$EX_NOPERM"
+	fi
+	if [ -n "$not_done" ] && through_link "$path" "$real"; then
+		log "$event $(q "$path")$USER_INFO $VIA: $not_done (a link below the data folder may lead into another company's folder)"
+		exit 0
+	fi
+}
+
 # through_link PATH REAL: PATH, as written, reaches REAL (its resolved form,
 # inside the data folder) through a symbolic link below the data folder, or
 # through '..' after one, or is not written below the data folder at all;
@@ -639,10 +654,7 @@ on_upload() {
 	fi
 	# -m first: a path outside is refused even when it does not exist (a dangling link)
 	real=$(realpath -m -- "$path")
-	if ! inside "$real"; then
-		log "ERROR: upload $(q "$path")$USER_INFO is outside the data folder $(q "$DATA_REAL"): refused"
-		exit "$EX_NOPERM"
-	fi
+	stay_inside upload "$path" "$real"
 	if [ -L "$path" ]; then
 		log "upload $(q "$path")$USER_INFO is a symbolic link: not taken (as in a scan)"
 		exit 0
@@ -652,14 +664,7 @@ on_upload() {
 		log "upload $(q "$path")$USER_INFO is no longer there (another run took it?): nothing to do"
 		exit 0
 	fi
-	if ! inside "$real"; then
-		log "ERROR: upload $(q "$path")$USER_INFO is outside the data folder $(q "$DATA_REAL"): refused"
-		exit "$EX_NOPERM"
-	fi
-	if through_link "$path" "$real"; then
-		log "upload $(q "$path")$USER_INFO $VIA: not taken (a link below the data folder may lead into another company's folder)"
-		exit 0
-	fi
+	stay_inside upload "$path" "$real" "not taken"
 	if [ ! -f "$real" ]; then
 		log "upload $(q "$path")$USER_INFO is not a regular file: nothing to do"
 		exit 0
@@ -764,14 +769,7 @@ on_mkdir() {
 		log "mkdir $(q "$path")$USER_INFO: the data folder itself: nothing to do"
 		exit 0
 	fi
-	if ! inside "$real"; then
-		log "ERROR: mkdir $(q "$path")$USER_INFO is outside the data folder $(q "$DATA_REAL"): refused"
-		exit "$EX_NOPERM"
-	fi
-	if through_link "$path" "$real"; then
-		log "mkdir $(q "$path")$USER_INFO $VIA: nothing done (a link below the data folder may lead into another company's folder)"
-		exit 0
-	fi
+	stay_inside mkdir "$path" "$real" "nothing done"
 	rel=${real#"${DATA_REAL%/}"/}
 	case $rel in
 	*/*/*)

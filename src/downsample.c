@@ -229,7 +229,7 @@ ds_state_write(ds_job *j, const char *bucket, pv_level level, int64_t start, int
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
 		goto out;
 	size_t len = strlen(text);
-	if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) < 0)
+	if (pv_write_all(fd, text, len) < 0 || pv_write_all(fd, "\n", 1) < 0 || fsync(fd) < 0)
 		goto out;
 	if (close(fd) < 0) {
 		fd = -1;

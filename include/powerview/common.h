@@ -54,4 +54,14 @@ typedef struct pv_buf {
 } pv_buf;
 void pv_buf_add(pv_buf *b, const char *s);
 
+/*
+ * The shortest of 15, 16 or 17 significant digits ("%.*g") that reads back
+ * to v exactly (17 when none does), into buf (32 bytes hold any double);
+ * returns the length snprintf gives.
+ */
+int pv_fmt_double(char *buf, size_t size, double v);
+
+/* Writes all of buf to fd, again after EINTR or a short write: 0, or -1 with errno set. */
+int pv_write_all(int fd, const void *buf, size_t len);
+
 #endif

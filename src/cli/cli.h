@@ -96,6 +96,11 @@ typedef struct cli_opts {
 	{ "env-file", required_argument, NULL, 'e' }, \
 	{ "help", no_argument, NULL, 'h' }
 
+/* -d, --data-folder (and the original's --dataFolder), for the commands that read one. */
+#define CLI_LONGOPTS_DATA_FOLDER \
+	{ "data-folder", required_argument, NULL, 'd' }, \
+	{ "dataFolder", required_argument, NULL, 'd' }
+
 /* getopt_long, the shared options taken into o: the command's next own option, or -1. */
 int cli_getopt(cli_opts *o, int argc, char **argv, const char *shortopts, const struct option *longopts);
 

@@ -80,8 +80,7 @@ int
 cli_cmd_downsample(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "data-folder", required_argument, NULL, 'd' },
-		{ "dataFolder", required_argument, NULL, 'd' },
+		CLI_LONGOPTS_DATA_FOLDER,
 		{ "bucket", required_argument, NULL, 'b' },
 		{ "start", required_argument, NULL, 's' },
 		{ "end", required_argument, NULL, 'E' },

@@ -221,8 +221,7 @@ static int
 run_options(run_args *r, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "data-folder", required_argument, NULL, 'd' },
-		{ "dataFolder", required_argument, NULL, 'd' },
+		CLI_LONGOPTS_DATA_FOLDER,
 		{ "tsv-file", required_argument, NULL, 't' },
 		{ "tsvFile", required_argument, NULL, 't' },
 		{ "dry-run", no_argument, NULL, 'n' },

@@ -44,8 +44,7 @@ int
 cli_cmd_spool(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "data-folder", required_argument, NULL, 'd' },
-		{ "dataFolder", required_argument, NULL, 'd' },
+		CLI_LONGOPTS_DATA_FOLDER,
 		CLI_LONGOPTS_SHARED,
 		{ NULL, 0, NULL, 0 },
 	};

@@ -46,8 +46,7 @@ int
 cli_cmd_status(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "data-folder", required_argument, NULL, 'd' },
-		{ "dataFolder", required_argument, NULL, 'd' },
+		CLI_LONGOPTS_DATA_FOLDER,
 		{ "json", no_argument, NULL, 'j' },
 		CLI_LONGOPTS_SHARED,
 		{ NULL, 0, NULL, 0 },

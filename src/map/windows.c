@@ -101,18 +101,15 @@ level_seconds(pv_level level)
 }
 
 /*
- * The first instant whose wall clock is at or after `wall`, when `wall`
- * itself is skipped by a forward change: the change, found by bisection
- * (wall clock time grows with the instant around a single forward change).
+ * The first instant in (lo, hi] at which `reached(tz, t, arg)` holds, given
+ * that it holds at hi, not at lo, and from its first instant on (bisection).
  */
 static int64_t
-gap_end(pv_tz *tz, int64_t wall)
+first_instant(pv_tz *tz, int64_t lo, int64_t hi, bool (*reached)(pv_tz *, int64_t, int64_t), int64_t arg)
 {
-	int64_t lo = wall - 26 * 3600, hi = wall + 26 * 3600; /* wall(lo) < wall <= wall(hi) */
-
 	while (hi - lo > 1) {
 		int64_t mid = lo + (hi - lo) / 2;
-		if (mid + pv_tz_offset(tz, mid) >= wall)
+		if (reached(tz, mid, arg))
 			hi = mid;
 		else
 			lo = mid;
@@ -120,20 +117,35 @@ gap_end(pv_tz *tz, int64_t wall)
 	return hi;
 }
 
+static bool
+wall_reached(pv_tz *tz, int64_t t, int64_t wall)
+{
+	return t + pv_tz_offset(tz, t) >= wall;
+}
+
+static bool
+offset_other(pv_tz *tz, int64_t t, int64_t offset)
+{
+	return pv_tz_offset(tz, t) != offset;
+}
+
+/*
+ * The first instant whose wall clock is at or after `wall`, when `wall`
+ * itself is skipped by a forward change: the change, found by bisection
+ * (wall clock time grows with the instant around a single forward change).
+ */
+static int64_t
+gap_end(pv_tz *tz, int64_t wall)
+{
+	/* wall(lo) < wall <= wall(hi) */
+	return first_instant(tz, wall - 26 * 3600, wall + 26 * 3600, wall_reached, wall);
+}
+
 /* The first instant in (a, b] whose offset differs from a's (one exists). */
 static int64_t
 offset_change(pv_tz *tz, int64_t a, int64_t b)
 {
-	long oa = pv_tz_offset(tz, a);
-
-	while (b - a > 1) {
-		int64_t mid = a + (b - a) / 2;
-		if (pv_tz_offset(tz, mid) != oa)
-			b = mid;
-		else
-			a = mid;
-	}
-	return b;
+	return first_instant(tz, a, b, offset_other, pv_tz_offset(tz, a));
 }
 
 /* Does the change at instant c move the wall clock to another window? */

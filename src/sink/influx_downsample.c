@@ -196,34 +196,37 @@ v1_chunk(const ds_job *job, pv_level level, const pv_window *w, size_t n, pv_err
 	return rc;
 }
 
-/* InfluxDB 1.x: the downsampled databases made sure of, the keys read, then ds_levels(). */
+/* InfluxDB 1.x: the downsampled databases made sure of, the keys read into the job. */
 static int
-downsample_v1(influx_sink *f, const char *db, int64_t tmin, int64_t tmax, pv_tz *tz,
-    const pv_level *levels, size_t nlevels, pv_downsample_figure *out, pv_err *err)
+v1_prepare(ds_job *job, const pv_level *levels, size_t nlevels, pv_err *err)
 {
-	ds_job job = { .f = f, .name = db, .tz = tz };
 	int rc;
 
 	/* the downsampled databases: CREATE DATABASE is idempotent, once a run */
 	for (size_t i = 0; i < nlevels; i++) {
 		char *name = NULL;
-		if (asprintf(&name, "%s_%s", db, pv_level_name(levels[i])) < 0)
+		if (asprintf(&name, "%s_%s", job->name, pv_level_name(levels[i])) < 0)
 			return pv_fail(err, PV_ENOMEM, "out of memory");
-		rc = influx_ensure_bucket(f, name, NULL, err);
+		rc = influx_ensure_bucket(job->f, name, NULL, err);
 		free(name);
 		if (rc < 0)
 			return rc;
 	}
-	if ((rc = v1_keys(f, db, false, &job.fields, &job.nfields, err)) == PV_OK &&
-	    (job.nfields == 0 || (rc = v1_keys(f, db, true, &job.tags, &job.ntags, err)) == PV_OK))
-		rc = ds_levels(&job, job.nfields > 0 ? v1_chunk : NULL, tmin, tmax, levels, nlevels, false, out, err);
-	for (size_t i = 0; i < job.nfields; i++)
-		free(job.fields[i]);
-	free(job.fields);
-	for (size_t i = 0; i < job.ntags; i++)
-		free(job.tags[i]);
-	free(job.tags);
+	if ((rc = v1_keys(job->f, job->name, false, &job->fields, &job->nfields, err)) == PV_OK &&
+	    job->nfields > 0)
+		rc = v1_keys(job->f, job->name, true, &job->tags, &job->ntags, err);
 	return rc;
+}
+
+static void
+v1_job_free(ds_job *job)
+{
+	for (size_t i = 0; i < job->nfields; i++)
+		free(job->fields[i]);
+	free(job->fields);
+	for (size_t i = 0; i < job->ntags; i++)
+		free(job->tags[i]);
+	free(job->tags);
 }
 
 /* InfluxDB 2: a chunk's Flux query; the answer is the count of the rows written, not the rows. */
@@ -245,28 +248,13 @@ v2_chunk(const ds_job *job, pv_level level, const pv_window *w, size_t n, pv_err
 	return rc;
 }
 
-/*
- * InfluxDB 2: the downsampled buckets made sure of, then ds_levels(), one
- * Flux query a chunk (pv_downsample_flux), every field of the measurement
- * averaged (PowerView writes floats only).
- */
-static int
-downsample_v2(influx_sink *f, const char *bucket, int64_t tmin, int64_t tmax, pv_tz *tz,
-    const pv_level *levels, size_t nlevels, pv_downsample_figure *out, pv_err *err)
-{
-	ds_job job = { .f = f, .name = bucket, .tz = tz };
-	int rc;
-
-	if ((rc = influx_org_id(f, err)) < 0 || (rc = influx_ensure_downsampled(f, bucket, NULL, err)) < 0)
-		return rc;
-	return ds_levels(&job, v2_chunk, tmin, tmax, levels, nlevels, true, out, err);
-}
-
 int
 influx_if_downsample(pv_sink *s, const char *bucket, int64_t tmin, int64_t tmax, pv_tz *tz,
     const pv_level *levels, size_t nlevels, pv_downsample_figure *out, pv_err *err)
 {
 	influx_sink *f = (influx_sink *)s;
+	ds_job job = { .f = f, .name = bucket, .tz = tz };
+	int rc;
 
 	out->n = 0;
 	if (nlevels > PV_LEVELS_MAX)
@@ -274,9 +262,21 @@ influx_if_downsample(pv_sink *s, const char *bucket, int64_t tmin, int64_t tmax,
 	influx_drain(f, NULL, false);
 	switch (f->cfg.api) {
 	case PV_API_V1:
-		return downsample_v1(f, bucket, tmin, tmax, tz, levels, nlevels, out, err);
+		/* v1_prepare, then ds_levels() (nothing to write without a field) */
+		if ((rc = v1_prepare(&job, levels, nlevels, err)) == PV_OK)
+			rc = ds_levels(&job, job.nfields > 0 ? v1_chunk : NULL, tmin, tmax, levels, nlevels,
+			    false, out, err);
+		v1_job_free(&job);
+		return rc;
 	case PV_API_V2:
-		return downsample_v2(f, bucket, tmin, tmax, tz, levels, nlevels, out, err);
+		/*
+		 * the downsampled buckets made sure of, then ds_levels(), one Flux
+		 * query a chunk (pv_downsample_flux), every field of the measurement
+		 * averaged (PowerView writes floats only)
+		 */
+		if ((rc = influx_org_id(f, err)) < 0 || (rc = influx_ensure_downsampled(f, bucket, NULL, err)) < 0)
+			return rc;
+		return ds_levels(&job, v2_chunk, tmin, tmax, levels, nlevels, true, out, err);
 	default:
 		return 1;
 	}

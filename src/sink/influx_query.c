@@ -168,94 +168,122 @@ influx_csv_counts(char *body, const char *what, const pv_count_query *q, size_t 
 }
 
 /*
- * One Flux query for the group: the device's points in the group's span,
- * counted per file_name (or all together without file names).
+ * The group's count query: the device's points in the group's span,
+ * counted per file_name (or all together without file names), as one
+ * InfluxQL SELECT (v1: GROUP BY "file_name", every count column summed)
+ * or one Flux query (v2). NULL when out of memory.
  */
-static int
-count_v2(influx_sink *f, const pv_count_query *q, size_t n, uint64_t *out, pv_err *err)
+static char *
+count_text(const pv_count_query *q, size_t n, bool v1)
 {
-	char start[32], stop[32], *b = pv_flux_quote(q->bucket), *m = pv_flux_quote(q->measurement);
-	char *c = pv_flux_quote(q->campaign), *d = pv_flux_quote(q->master_sn), *flux = NULL;
+	char start[32], stop[32], *b = NULL, *m, *c, *d, *text = NULL;
 	int64_t first, last;
-	pv_http_resp r;
-	int rc;
 
 	span(q, n, &first, &last);
 	rfc3339(start, sizeof(start), first);
-	rfc3339(stop, sizeof(stop), last + 1); /* stop is exclusive */
-	if (!b || !m || !c || !d ||
-	    asprintf(&flux,
+	rfc3339(stop, sizeof(stop), v1 ? last : last + 1); /* Flux's stop is exclusive */
+	if (v1) {
+		m = pv_influxql_ident(q->measurement);
+		c = pv_influxql_string(q->campaign);
+		d = pv_influxql_string(q->master_sn);
+	} else {
+		b = pv_flux_quote(q->bucket);
+		m = pv_flux_quote(q->measurement);
+		c = pv_flux_quote(q->campaign);
+		d = pv_flux_quote(q->master_sn);
+	}
+	if (!m || !c || !d || (!v1 && !b))
+		text = NULL;
+	else if (v1 && asprintf(&text,
+		"SELECT count(*) FROM %s WHERE \"campaign\" = %s AND \"device_master_sn\" = %s"
+		" AND time >= '%s' AND time <= '%s'%s",
+		m, c, d, start, stop, q->file_name ? " GROUP BY \"file_name\"" : "") < 0)
+		text = NULL;
+	else if (!v1 && asprintf(&text,
 		"from(bucket: \"%s\")\n"
 		"  |> range(start: %s, stop: %s)\n"
 		"  |> filter(fn: (r) => r._measurement == \"%s\" and r.campaign == \"%s\" and r.device_master_sn == \"%s\")\n"
 		"  |> group(%s)\n"
 		"  |> count()\n",
-		b, start, stop, m, c, d, q->file_name ? "columns: [\"file_name\"]" : "") < 0) {
-		rc = pv_fail(err, PV_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = influx_flux(&r, f, flux, "count query", err)) < 0)
-		goto out;
-	rc = influx_csv_counts(r.body ? r.body : "", "count query", q, n, out, err);
-	pv_http_resp_free(&r);
-out:
+		b, start, stop, m, c, d, q->file_name ? "columns: [\"file_name\"]" : "") < 0)
+		text = NULL;
 	free(b);
 	free(m);
 	free(c);
 	free(d);
-	free(flux);
-	return rc;
+	return text;
 }
 
-/* One InfluxQL query for the group, GROUP BY "file_name"; every count column summed. */
-static int
-count_v1(influx_sink *f, const pv_count_query *q, size_t n, uint64_t *out, pv_err *err)
+/* InfluxQL's answer: per series (a file_name), every count column summed. */
+static void
+count_v1_tally(const char *body, const pv_count_query *q, size_t n, uint64_t *out)
 {
-	char start[32], stop[32];
-	char *m = pv_influxql_ident(q->measurement), *c = pv_influxql_string(q->campaign);
-	char *d = pv_influxql_string(q->master_sn), *sql = NULL;
-	int64_t first, last;
+	cJSON *j = cJSON_Parse(body), *res, *ser, *row, *v;
+
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
+		cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series")) {
+			const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(ser, "tags"), "file_name"));
+			uint64_t sum = 0;
+			cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(ser, "values")) {
+				int i = 0;
+				cJSON_ArrayForEach(v, row)
+					if (i++ > 0 && cJSON_IsNumber(v))
+						sum += (uint64_t)v->valuedouble;
+			}
+			tally(q, n, out, name, sum);
+		}
+	cJSON_Delete(j);
+}
+
+/* v1 or v2: the query of count_text sent, its answer tallied per file. */
+static int
+count_influx(influx_sink *f, bool v1, const pv_count_query *q, size_t n, uint64_t *out, pv_err *err)
+{
+	char *text = count_text(q, n, v1);
 	pv_http_resp r;
 	int rc;
 
-	span(q, n, &first, &last);
-	rfc3339(start, sizeof(start), first);
-	rfc3339(stop, sizeof(stop), last);
-	if (!m || !c || !d ||
-	    asprintf(&sql,
-		"SELECT count(*) FROM %s WHERE \"campaign\" = %s AND \"device_master_sn\" = %s"
-		" AND time >= '%s' AND time <= '%s'%s",
-		m, c, d, start, stop, q->file_name ? " GROUP BY \"file_name\"" : "") < 0) {
-		rc = pv_fail(err, PV_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = influx_v1_query(f, &r, q->bucket, sql, false, err)) < 0)
-		goto out;
-	if (r.status == 200) {
-		cJSON *j = cJSON_Parse(r.body), *res, *ser, *row, *v;
-		cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
-			cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series")) {
-				const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-				    cJSON_GetObjectItemCaseSensitive(ser, "tags"), "file_name"));
-				uint64_t sum = 0;
-				cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(ser, "values")) {
-					int i = 0;
-					cJSON_ArrayForEach(v, row)
-						if (i++ > 0 && cJSON_IsNumber(v))
-							sum += (uint64_t)v->valuedouble;
-				}
-				tally(q, n, out, name, sum);
-			}
-		cJSON_Delete(j);
-	} else
+	if (text == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	rc = v1 ? influx_v1_query(f, &r, q->bucket, text, false, err) :
+	    influx_flux(&r, f, text, "count query", err);
+	free(text);
+	if (rc < 0)
+		return rc;
+	if (!v1)
+		rc = influx_csv_counts(r.body ? r.body : "", "count query", q, n, out, err);
+	else if (r.status == 200)
+		count_v1_tally(r.body, q, n, out);
+	else
 		rc = influx_status_error(err, "count query", &r);
 	pv_http_resp_free(&r);
-out:
-	free(m);
-	free(c);
-	free(d);
-	free(sql);
 	return rc;
+}
+
+/* VictoriaMetrics: fresh samples become searchable after a flush: ask for it (harmless if refused). */
+static void
+vm_flush(influx_sink *f, pv_err *err)
+{
+	pv_http_resp r;
+
+	if (pv_http_request(f->http, &r, "GET", "/internal/force_flush", NULL, NULL, NULL, 0, err) == PV_OK)
+		pv_http_resp_free(&r);
+}
+
+/* VictoriaMetrics: the PromQL query evaluated at `at`; the answer's data.result (NULL: none) in *result. */
+static int
+vm_query(cJSON **json, const cJSON **result, influx_sink *f, const char *what, const char *promql,
+    long long at, pv_err *err)
+{
+	char t[24];
+	int rc;
+
+	snprintf(t, sizeof(t), "%lld", at);
+	if ((rc = influx_get_json(json, f, what, 0, "/api/v1/query?query=%s&time=%s", promql, t, err)) < 0)
+		return rc;
+	*result = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(*json, "data"), "result");
+	return PV_OK;
 }
 
 /* One PromQL query for the group: sum by (file_name) of count_over_time over the span. */
@@ -263,9 +291,10 @@ static int
 count_vm(influx_sink *f, const pv_count_query *q, size_t n, uint64_t *out, pv_err *err)
 {
 	char *c = influx_promql_string(q->campaign), *d = influx_promql_string(q->master_sn), *db = influx_promql_string(q->bucket);
-	char *m = NULL, *re = NULL, *promql = NULL, *e = NULL, *path = NULL;
+	char *m = NULL, *re = NULL, *promql = NULL;
+	const cJSON *result, *res;
+	cJSON *j = NULL;
 	int64_t first, last;
-	pv_http_resp r;
 	int rc;
 
 	span(q, n, &first, &last);
@@ -273,40 +302,29 @@ count_vm(influx_sink *f, const pv_count_query *q, size_t n, uint64_t *out, pv_er
 	if (!c || !d || !db || asprintf(&re, "%s_.+", q->measurement) < 0 ||
 	    (m = influx_promql_string(re)) == NULL ||
 	    asprintf(&promql, "sum%s(count_over_time({__name__=~%s,db=%s,campaign=%s,device_master_sn=%s}[%llds]))",
-		q->file_name ? " by (file_name) " : "", m, db, c, d, (long long)(last - first + 2)) < 0 ||
-	    (e = pv_http_escape(f->http, promql)) == NULL ||
-	    asprintf(&path, "/api/v1/query?query=%s&time=%lld", e, (long long)last + 1) < 0) {
+		q->file_name ? " by (file_name) " : "", m, db, c, d, (long long)(last - first + 2)) < 0) {
+		promql = NULL;
 		rc = pv_fail(err, PV_ENOMEM, "out of memory");
 		goto out;
 	}
-	/* fresh samples become searchable after a flush: ask for it (harmless if refused) */
-	if (pv_http_request(f->http, &r, "GET", "/internal/force_flush", NULL, NULL, NULL, 0, err) == PV_OK)
-		pv_http_resp_free(&r);
-	if ((rc = pv_http_request(f->http, &r, "GET", path, NULL, NULL, NULL, 0, err)) < 0)
+	vm_flush(f, err);
+	if ((rc = vm_query(&j, &result, f, "count query", promql, (long long)last + 1, err)) < 0)
 		goto out;
-	if (r.status == 200) {
-		cJSON *j = cJSON_Parse(r.body), *res;
-		cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(
-		    cJSON_GetObjectItemCaseSensitive(j, "data"), "result")) {
-			const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-			    cJSON_GetObjectItemCaseSensitive(res, "metric"), "file_name"));
-			const cJSON *val = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(res, "value"), 1);
-			if (cJSON_IsString(val))
-				tally(q, n, out, name, strtoull(val->valuestring, NULL, 10));
-		}
-		cJSON_Delete(j);
-	} else
-		rc = influx_status_error(err, "count query", &r);
-	pv_http_resp_free(&r);
+	cJSON_ArrayForEach(res, result) {
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(res, "metric"), "file_name"));
+		const cJSON *val = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(res, "value"), 1);
+		if (cJSON_IsString(val))
+			tally(q, n, out, name, strtoull(val->valuestring, NULL, 10));
+	}
 out:
+	cJSON_Delete(j);
 	free(c);
 	free(d);
 	free(db);
 	free(m);
 	free(re);
 	free(promql);
-	free(e);
-	free(path);
 	return rc;
 }
 
@@ -319,8 +337,8 @@ influx_if_count(pv_sink *s, const pv_count_query *q, size_t n, uint64_t *out, pv
 	for (size_t i = 0; i < n; i++)
 		out[i] = 0; /* a file the answer does not name has no point in the database */
 	switch (f->cfg.api) {
-	case PV_API_V2: return count_v2(f, q, n, out, err);
-	case PV_API_V1: return count_v1(f, q, n, out, err);
+	case PV_API_V2: return count_influx(f, false, q, n, out, err);
+	case PV_API_V1: return count_influx(f, true, q, n, out, err);
 	default: return count_vm(f, q, n, out, err);
 	}
 }
@@ -496,23 +514,21 @@ static int vm_db_values(influx_sink *f, cJSON **json, pv_err *err);
 static int
 known_vm(influx_sink *f, pv_known *k, const char *db, pv_err *err)
 {
-	char *d = influx_promql_string(db), *promql = NULL, *e = NULL, *path = NULL;
+	char *d = influx_promql_string(db), *promql = NULL;
 	long long now = (long long)time(NULL);
-	cJSON *dbs, *v;
+	const cJSON *result, *res;
+	cJSON *dbs, *v, *j = NULL;
 	bool found = false;
-	pv_http_resp r;
 	int rc;
 
 	if (d == NULL ||
 	    asprintf(&promql, "count by (campaign, channel_id, channel_unit, channel_label, device_master_sn) "
-		"(last_over_time({__name__=~\"electrical_.+\",db=%s}[%llds]))", d, now - 86400) < 0 ||
-	    (e = pv_http_escape(f->http, promql)) == NULL ||
-	    asprintf(&path, "/api/v1/query?query=%s&time=%lld", e, now) < 0) {
+		"(last_over_time({__name__=~\"electrical_.+\",db=%s}[%llds]))", d, now - 86400) < 0) {
+		promql = NULL;
 		rc = pv_fail(err, PV_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (pv_http_request(f->http, &r, "GET", "/internal/force_flush", NULL, NULL, NULL, 0, err) == PV_OK)
-		pv_http_resp_free(&r);
+	vm_flush(f, err);
 	/* no buckets there: a db label value that no series carries is an unknown bucket */
 	if ((rc = vm_db_values(f, &dbs, err)) < 0)
 		goto out;
@@ -524,28 +540,20 @@ known_vm(influx_sink *f, pv_known *k, const char *db, pv_err *err)
 		rc = pv_fail(err, PV_ENOENT, "no series with db=%s", db);
 		goto out;
 	}
-	if ((rc = pv_http_request(f->http, &r, "GET", path, NULL, NULL, NULL, 0, err)) < 0)
+	if ((rc = vm_query(&j, &result, f, "channels query", promql, now, err)) < 0)
 		goto out;
-	if (r.status == 200) {
-		cJSON *j = cJSON_Parse(r.body), *res;
-		cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(
-		    cJSON_GetObjectItemCaseSensitive(j, "data"), "result")) {
-			const cJSON *m = cJSON_GetObjectItemCaseSensitive(res, "metric");
+	cJSON_ArrayForEach(res, result) {
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(res, "metric");
 #define LABEL(name) cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, name))
-			if (rc == PV_OK)
-				rc = pv_known_add(k, LABEL("campaign"), LABEL("channel_id"), LABEL("channel_unit"),
-				    LABEL("channel_label"), LABEL("device_master_sn"), err);
+		if (rc == PV_OK)
+			rc = pv_known_add(k, LABEL("campaign"), LABEL("channel_id"), LABEL("channel_unit"),
+			    LABEL("channel_label"), LABEL("device_master_sn"), err);
 #undef LABEL
-		}
-		cJSON_Delete(j);
-	} else
-		rc = influx_status_error(err, "channels query", &r);
-	pv_http_resp_free(&r);
+	}
 out:
+	cJSON_Delete(j);
 	free(d);
 	free(promql);
-	free(e);
-	free(path);
 	return rc;
 }
 
@@ -584,24 +592,51 @@ raw_add(char ***names, size_t *n, const char *name, const char *meta, pv_err *er
 	return PV_OK;
 }
 
-/* InfluxDB 1.x: SHOW DATABASES (one answer: a server has a few hundred at most). */
+/*
+ * InfluxDB 1.x: SHOW DATABASES (one answer: a server has a few hundred at
+ * most), each name given to `each` until it returns non-zero, which is then
+ * the result (0: every name given).
+ */
 static int
-raw_v1(influx_sink *f, char ***names, size_t *n, pv_err *err)
+v1_databases(influx_sink *f, int (*each)(void *arg, const char *name, pv_err *err), void *arg, pv_err *err)
 {
 	cJSON *j, *res, *ser, *row;
 	int rc;
 
 	if ((rc = influx_v1_exec(f, "SHOW DATABASES", "SHOW DATABASES", &j, err)) < 0)
 		return rc;
+	rc = 0;
 	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
 		cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series"))
 			cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(ser, "values")) {
 				const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(row, 0));
-				if (name != NULL && rc == PV_OK)
-					rc = raw_add(names, n, name, f->cfg.meta_bucket, err);
+				if (name != NULL && rc == 0)
+					rc = each(arg, name, err);
 			}
 	cJSON_Delete(j);
 	return rc;
+}
+
+typedef struct raw_list {
+	char ***names;
+	size_t *n;
+	const char *meta;
+} raw_list;
+
+static int
+raw_v1_add(void *arg, const char *name, pv_err *err)
+{
+	raw_list *l = arg;
+
+	return raw_add(l->names, l->n, name, l->meta, err);
+}
+
+static int
+raw_v1(influx_sink *f, char ***names, size_t *n, pv_err *err)
+{
+	raw_list l = { names, n, f->cfg.meta_bucket };
+
+	return v1_databases(f, raw_v1_add, &l, err);
 }
 
 /* InfluxDB 2: the organization's buckets, 100 a page; system buckets left out. */
@@ -685,25 +720,18 @@ pv_influx_raw_buckets(char ***names, size_t *n, const pv_influx_config *cfg, pv_
 
 /* ---- tsv_parser downsample: a bucket's span ---- */
 
+static int
+v1_db_is(void *db, const char *name, pv_err *err)
+{
+	(void)err;
+	return strcmp(name, db) == 0;
+}
+
 /* InfluxDB 1.x: 1 when SHOW DATABASES lists db, 0 when not, < 0 error. */
 static int
 v1_db_exists(influx_sink *f, const char *db, pv_err *err)
 {
-	cJSON *j = NULL, *res, *ser, *row;
-	int rc = influx_v1_exec(f, "SHOW DATABASES", "SHOW DATABASES", &j, err);
-
-	if (rc < 0)
-		return rc;
-	rc = 0;
-	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(j, "results"))
-		cJSON_ArrayForEach(ser, cJSON_GetObjectItemCaseSensitive(res, "series"))
-			cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(ser, "values")) {
-				const cJSON *name = cJSON_GetArrayItem(row, 0);
-				if (cJSON_IsString(name) && strcmp(name->valuestring, db) == 0)
-					rc = 1;
-			}
-	cJSON_Delete(j);
-	return rc;
+	return v1_databases(f, v1_db_is, (void *)db, err);
 }
 
 /*

@@ -128,12 +128,15 @@ create_auth(influx_sink *f, const char *desc, char *const *ids, size_t n, bool w
 static int
 delete_auth(influx_sink *f, const char *id, pv_err *err)
 {
-	char *path = NULL;
+	char *e = pv_http_escape(f->http, id), *path = NULL;
 	pv_http_resp r;
 	int rc;
 
-	if (asprintf(&path, "/api/v2/authorizations/%s", id) < 0)
+	if (e == NULL || asprintf(&path, "/api/v2/authorizations/%s", e) < 0) {
+		free(e);
 		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	free(e);
 	rc = pv_http_request(f->http, &r, "DELETE", path, NULL, NULL, NULL, 0, err);
 	free(path);
 	if (rc < 0)
