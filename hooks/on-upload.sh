@@ -43,24 +43,26 @@
 #
 # Settings, first found wins: the environment (even when empty: empty means
 # the default); the settings file named by POWERVIEW_ENV_FILE (default above,
-# read only if it exists), read as data (never sourced); powerview.yaml
-# (POWERVIEW_CONFIG, else /etc/powerview/powerview.yaml when it exists; keys
-# in brackets), read by one `tsv_parser config --get -z` for every setting
-# still unset, skipped when there is no YAML; the default:
-#   POWERVIEW_DATA_DIR [hook.data_dir]  /srv/sftpgo/data
-#   POWERVIEW_LOG_FILE [hook.log_file]  /srv/sftpgo/logs/uploads.log
-#   POWERVIEW_INGEST   [hook.ingest]    spool
-#   POWERVIEW_PLAYBOOK [hook.playbook]  the create playbook (above)
-#   POWERVIEW_TSV_PARSER                tsv_parser (above)
+# read only if it exists); powerview.yaml (POWERVIEW_CONFIG, else
+# /etc/powerview/powerview.yaml when it exists; keys in brackets); the
+# default. The hook reads none of them itself: one `tsv_parser config --get -z
+# --env-file FILE` answers them all (the parser named by POWERVIEW_TSV_PARSER
+# in the environment, else the default one, reads them):
+#   POWERVIEW_DATA_DIR   [hook.data_dir]    /srv/sftpgo/data
+#   POWERVIEW_LOG_FILE   [hook.log_file]    /srv/sftpgo/logs/uploads.log
+#   POWERVIEW_INGEST     [hook.ingest]      spool
+#   POWERVIEW_PLAYBOOK   [hook.playbook]    the create playbook (above)
+#   POWERVIEW_TSV_PARSER [hook.tsv_parser]  tsv_parser (above)
 #   TSV_DOWNSAMPLE [downsample.enabled], TSV_DOWNSAMPLE_LEVELS [downsample.levels]
 #                                       tsv_parser's (1, 1h,1d,1w): for the dashboards
 # ansible-playbook is taken from PATH. tsv_parser gets --env-file with the same
 # file, so it reads the same settings (INFLUXDB_*, TSV_*, and the same YAML).
-# The playbook gets GRAFANA_*, INFLUXDB_ORG/HOST/URL/API, POWERVIEW_CONFIG and
-# POWERVIEW_ENV_FILE from the same three places in its environment; a Grafana
-# secret given in the YAML as grafana.password_file / grafana.api_token_file
-# reaches it as GRAFANA_PASSWORD_FILE / GRAFANA_API_TOKEN_FILE, the file's
-# path (the playbook reads the file): the hook never reads a secret.
+# The playbook is started by `tsv_parser config --exec`, which puts the same
+# settings (GRAFANA_*, INFLUXDB_*, POWERVIEW_*, secrets included) in its
+# environment; a Grafana secret given in the YAML as grafana.password_file /
+# grafana.api_token_file reaches it as GRAFANA_PASSWORD_FILE /
+# GRAFANA_API_TOKEN_FILE, the file's path (the playbook reads the file): the
+# hook never reads a secret.
 #
 # `on-upload.sh --configured` (systemd's ExecCondition= of the ingestion
 # units): reads the same settings, logs nothing, ingests nothing; exit 0 when
@@ -99,9 +101,8 @@
 #       called the way it should be
 #   77  a path outside the data folder: refused, nothing touched
 #   78  the hook's own settings are wrong (no data folder, parser, playbook or
-#       ansible-playbook; a settings file past tsv_parser's limits: larger than
-#       1 MiB, a value longer than 64 KiB once expanded, values past 1 MiB; a
-#       powerview.yaml that is missing, malformed or refused by tsv_parser)
+#       ansible-playbook; a settings file or a powerview.yaml that tsv_parser
+#       refuses: past its limits, malformed, missing when named)
 #   78  also POWERVIEW_INGEST not spool, sync or none, and on mkdir a TSV_DOWNSAMPLE
 #       other than 1 or 0 or a TSV_DOWNSAMPLE_LEVELS with another level than 1h, 1d, 1w
 #   tsv_parser's own status for 64, 66, 73, 78 and anything else (spool and
@@ -122,14 +123,6 @@
 
 set -Eeuo pipefail
 
-# The variables exported to this script, as they came: "the environment", which
-# wins over the settings file.
-declare -A ENV_VALUES=()
-while IFS= read -r name; do
-	ENV_VALUES[$name]=${!name}
-done < <(compgen -e)
-unset name
-
 readonly EX_USAGE=64 EX_NOPERM=77 EX_CONFIG=78
 
 # Without PATH in its environment bash uses a default that ends with '.', so a
@@ -148,221 +141,20 @@ sanitize_path() {
 	export PATH
 }
 
-# ---------------------------------------------------------------- .env, as data
+# ---------------------------------------------------------------- settings, from tsv_parser
 
-# Every NAME=VALUE of the settings file, first occurrence kept, read as
-# tsv_parser reads it (src/config/dotenv.c): blank and '#' lines skipped, an
-# optional 'export ', 'single quotes' literal (\' and \\ escapes), "double
-# quotes" with \n \t \r \" \\ \' \$ escapes and ${NAME} / ${NAME:-default},
-# unquoted values cut at ' #' and expanded the same way. Nothing is evaluated.
-# With the same bounds (in bytes): the file, one value once expanded (doubling
-# lines, A1=${A}${A}, A2=${A1}${A1}, ..., would reach gigabytes), all values
-# together; past one, DOTENV_ERROR says where and the hook does nothing (78).
-declare -A DOTENV=()
-readonly DB="\${" BS="\\"
-readonly DOTENV_MAX=1048576 DOTENV_VALUE_MAX=65536 DOTENV_TOTAL_MAX=1048576
-DOTENV_ERROR=
+# The settings the hook reads, all from one `tsv_parser config --get -z` (the
+# environment, the settings file and powerview.yaml merged there, first found
+# wins; an empty value is the default's). A Grafana secret given in the YAML
+# comes as the path of its file (*_FILE): a secret itself is never printed.
+readonly NAMES=(POWERVIEW_TSV_PARSER POWERVIEW_DATA_DIR POWERVIEW_LOG_FILE POWERVIEW_INGEST
+	POWERVIEW_PLAYBOOK INFLUXDB_HOST TSV_OUTPUT TSV_DOWNSAMPLE TSV_DOWNSAMPLE_LEVELS
+	GRAFANA_PASSWORD_FILE GRAFANA_API_TOKEN_FILE)
+declare -A SETTINGS=()
 
-# The settings powerview.yaml gives (read_yaml fills it after the file).
-declare -A YAML=()
-
-# lookup NAME: REPLY = its value in the environment, else from the file, else
-# from powerview.yaml; 1 if unset.
-lookup() {
-	local name=$1
-	[ -n "$name" ] || return 1
-	if [ -n "${ENV_VALUES[$name]+x}" ]; then
-		REPLY=${ENV_VALUES[$name]}
-		return 0
-	fi
-	if [ -n "${DOTENV[$name]+x}" ]; then
-		REPLY=${DOTENV[$name]}
-		return 0
-	fi
-	if [ -n "${YAML[$name]+x}" ]; then
-		REPLY=${YAML[$name]}
-		return 0
-	fi
-	return 1
-}
-
-# expand_ref TEXT: TEXT starts with '${'. Sets EXP (what it stands for) and
-# EXP_LEN (characters of TEXT used).
-expand_ref() {
-	local text=$1 inner name def='' has_def=0
-	# a name of 256 characters or more is no name: no need to look further
-	inner=${text:2:257}
-	if [[ $inner != *'}'* ]]; then
-		EXP=$DB
-		EXP_LEN=2
-		return
-	fi
-	inner=${inner%%'}'*}
-	if [ "${#inner}" -ge 256 ]; then
-		EXP=$DB
-		EXP_LEN=2
-		return
-	fi
-	EXP_LEN=$((${#inner} + 3))
-	name=$inner
-	if [[ $inner == *':-'* ]]; then
-		name=${inner%%':-'*}
-		def=${inner#*':-'}
-		has_def=1
-	fi
-	EXP=
-	if lookup "$name"; then
-		EXP=$REPLY
-	fi
-	if [ -z "$EXP" ] && [ "$has_def" = 1 ]; then
-		EXP=$def
-	fi
-}
-
-# Each step below reads the text through a window, so that it costs the
-# window's length, not the line's (bash copies a whole string to take one
-# character of it): WIN holds the next characters, at least 300 while there
-# are more (enough for any ${NAME} expand_ref takes), SRC the rest.
-refill() {
-	if [ "${#WIN}" -lt 300 ] && [ -n "$SRC" ]; then
-		WIN+=${SRC:0:1024}
-		SRC=${SRC:1024}
-	fi
-}
-
-# expand_all TEXT: REPLY = TEXT with every ${...} replaced; status 1 as soon
-# as it is longer than DOTENV_VALUE_MAX.
-expand_all() {
-	local piece out='' len=0
-	WIN='' SRC=$1
-	while refill && [ -n "$WIN" ]; do
-		if [[ $WIN == "$DB"* ]]; then
-			expand_ref "$WIN"
-			piece=$EXP
-			WIN=${WIN:EXP_LEN}
-		else
-			# up to the next '$', or that '$' alone
-			piece=${WIN%%\$*}
-			piece=${piece:-\$}
-			WIN=${WIN:${#piece}}
-		fi
-		len=$((len + ${#piece}))
-		[ "$len" -le "$DOTENV_VALUE_MAX" ] || return 1
-		out+=$piece
-	done
-	REPLY=$out
-}
-
-# dotenv_read FILE: status 1 with DOTENV_ERROR set past a bound.
-dotenv_read() {
-	local file=$1 line key rest val q c more esc n=0 first total=0 size long piece k
-	# lengths in bytes, as tsv_parser counts them
-	local LC_ALL=C
-	local re_assign='^(['\''"]?)([A-Za-z0-9_.-]+)(['\''"]?)[[:blank:]]*=[[:blank:]]*(.*)$'
-	local re_export='^export[[:blank:]]+(.*)$'
-	size=$(stat -c %s -- "$file")
-	if [ "$size" -gt "$DOTENV_MAX" ]; then
-		DOTENV_ERROR="is larger than $DOTENV_MAX bytes"
-		return 1
-	fi
-	while IFS= read -r line || [ -n "$line" ]; do
-		n=$((n + 1))
-		first=$n
-		line=${line#"${line%%[![:blank:]]*}"}
-		case $line in
-		'' | '#'* | $'\r'*) continue ;;
-		esac
-		if [[ $line =~ $re_export ]]; then
-			line=${BASH_REMATCH[1]}
-		fi
-		# a malformed line is tsv_parser's to report (exit 78)
-		[[ $line =~ $re_assign ]] || continue
-		[ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[3]}" ] || continue
-		key=${BASH_REMATCH[2]}
-		rest=${BASH_REMATCH[4]}
-		long=0
-		case $rest in
-		\'* | \"*)
-			q=${rest:0:1}
-			WIN='' SRC=${rest:1}
-			val=
-			k=0
-			while :; do
-				refill
-				if [ -z "$WIN" ]; then
-					# the quoted value goes on over the next line
-					IFS= read -r more || { val=; continue 2; }
-					n=$((n + 1))
-					SRC=$'\n'$more
-					continue
-				fi
-				c=${WIN:0:1}
-				if [ "$c" = "$q" ]; then
-					break
-				elif [ "$c" = "$BS" ] && [ "${#WIN}" -gt 1 ]; then
-					# an escape (\\ -> \, \n -> newline, ...); an unknown one is kept as is
-					c=${WIN:1:1}
-					esc=
-					if [ "$q" = "'" ]; then
-						case $c in
-						\' | \\) esc=$c ;;
-						esac
-					else
-						case $c in
-						n) esc=$'\n' ;;
-						t) esc=$'\t' ;;
-						r) esc=$'\r' ;;
-						\" | \\ | \' | \$) esc=$c ;;
-						esac
-					fi
-					piece=${esc:-$BS}
-					WIN=${WIN:${#esc}+1}
-				elif [ "$q" = '"' ] && [[ $WIN == "$DB"* ]]; then
-					expand_ref "$WIN"
-					piece=$EXP
-					WIN=${WIN:EXP_LEN}
-				else
-					# a run of plain characters, or one that starts nothing
-					piece=${WIN%%[\\\$\"\']*}
-					piece=${piece:-$c}
-					WIN=${WIN:${#piece}}
-				fi
-				k=$((k + ${#piece}))
-				if [ "$k" -gt "$DOTENV_VALUE_MAX" ]; then
-					long=1
-					break
-				fi
-				val+=$piece
-			done
-			;;
-		*)
-			val=${rest%%[[:blank:]]#*}
-			expand_all "$val" || long=1
-			val=${REPLY%"${REPLY##*[![:space:]]}"}
-			;;
-		esac
-		if [ "$long" = 1 ]; then
-			DOTENV_ERROR="line $first: the value of $key is longer than $DOTENV_VALUE_MAX bytes after expansion"
-			return 1
-		fi
-		total=$((total + ${#val}))
-		if [ "$total" -gt "$DOTENV_TOTAL_MAX" ]; then
-			DOTENV_ERROR="line $first: the values up to this line add up to more than $DOTENV_TOTAL_MAX bytes after expansion"
-			return 1
-		fi
-		if [ -z "${ENV_VALUES[$key]+x}" ] && [ -z "${DOTENV[$key]+x}" ]; then
-			DOTENV[$key]=$val
-		fi
-	done <"$file"
-}
-
-# setting NAME DEFAULT: REPLY = the environment's value, else the file's, else DEFAULT.
+# setting NAME DEFAULT: REPLY = NAME's value in effect, else DEFAULT.
 setting() {
-	REPLY=
-	lookup "$1" || true
-	if [ -z "$REPLY" ]; then
-		REPLY=$2
-	fi
+	REPLY=${SETTINGS[$1]:-$2}
 }
 
 # ---------------------------------------------------------------- log
@@ -416,12 +208,8 @@ lexical() {
 # configured: the answer of --configured, from the settings read; exits.
 configured() {
 	local data dest="" name
-	if [ "$env_file_ok" = 0 ]; then
-		echo "not configured: settings file $(q "$ENV_FILE") $DOTENV_ERROR"
-		exit 1
-	fi
-	if [ "$yaml_ok" = 0 ]; then
-		echo "not configured: configuration file $(q "$CONFIG_FILE") $YAML_ERROR"
+	if [ -n "$SETTINGS_ERROR" ]; then
+		echo "not configured: $SETTINGS_ERROR"
 		exit 1
 	fi
 	setting POWERVIEW_DATA_DIR /srv/sftpgo/data
@@ -430,8 +218,9 @@ configured() {
 		echo "not configured: data folder $(q "$data") not found (POWERVIEW_DATA_DIR, hook.data_dir)"
 		exit 1
 	fi
-	# the name, not the value: a URL may hold credentials
-	for name in INFLUXDB_HOST INFLUXDB_URL TSV_OUTPUT; do
+	# the name, not the value: a URL may hold credentials (INFLUXDB_HOST
+	# stands for INFLUXDB_URL too)
+	for name in INFLUXDB_HOST TSV_OUTPUT; do
 		setting "$name" ""
 		if [ -n "$REPLY" ]; then
 			dest=$name
@@ -446,57 +235,56 @@ configured() {
 	exit 0
 }
 
-# The settings powerview.yaml may give: the hook's, the playbook's (a Grafana
-# secret as the path of its file), and the destination --configured checks.
-readonly YAML_NAMES=(POWERVIEW_DATA_DIR POWERVIEW_LOG_FILE POWERVIEW_INGEST POWERVIEW_PLAYBOOK
-	GRAFANA_URL GRAFANA_USERNAME GRAFANA_PASSWORD_FILE GRAFANA_API_TOKEN_FILE GRAFANA_TENANCY
-	GRAFANA_ORG_ID GRAFANA_DATASOURCE_TYPE GRAFANA_INFLUXDB_URL GRAFANA_QUERY_LANGUAGE
-	INFLUXDB_ORG INFLUXDB_HOST INFLUXDB_API TSV_OUTPUT TSV_DOWNSAMPLE TSV_DOWNSAMPLE_LEVELS)
-
-# read_yaml: YAML = the values powerview.yaml gives for the YAML_NAMES still
-# unset (a secret in the environment or the file leaves its *_FILE unasked),
-# from one `tsv_parser config --get -z`; status 1 with YAML_ERROR set when it
-# cannot be read. CONFIG_FILE = the YAML in play ("" when none: nothing run).
-read_yaml() {
-	local name value env_file status=0 n=0
-	local -a names=() values=()
-	setting POWERVIEW_CONFIG ""
-	CONFIG_FILE=$REPLY
-	if [ -z "$CONFIG_FILE" ] && [ -e /etc/powerview/powerview.yaml ]; then
-		CONFIG_FILE=/etc/powerview/powerview.yaml
-	fi
-	[ -n "$CONFIG_FILE" ] || return 0
-	# tsv_parser runs from /: a relative path is the hook's working folder's
-	lexical "$CONFIG_FILE"
-	CONFIG_FILE=$REPLY
-	for name in "${YAML_NAMES[@]}"; do
-		lookup "$name" && continue
-		lookup "${name%_FILE}" && continue
-		names+=("$name")
-	done
-	[ "${#names[@]}" -gt 0 ] || return 0
-	if [ ! -x "$TSV_PARSER" ] || [ -d "$TSV_PARSER" ]; then
-		YAML_ERROR="cannot be read: tsv_parser not found or not executable: $(q "$TSV_PARSER") (POWERVIEW_TSV_PARSER)"
-		return 1
-	fi
-	# from / with --env-file: never a ./.env of the working folder
-	env_file=/dev/null
-	[ ! -f "$ENV_FILE" ] || env_file=$ENV_FILE
+# config_get NAME...: VALUES = the values in effect of the NAMEs, from one
+# `tsv_parser config --get -z` run from / (with --env-file: never a ./.env of
+# the working folder); status 1 with VALUES = [tsv_parser's message] and
+# GET_STATUS = its exit status when it fails.
+config_get() {
+	local -a config=()
+	GET_STATUS=0
+	[ -z "$CONFIG_FILE" ] || config=(--config "$CONFIG_FILE")
 	# its standard error only when it fails, and then no value is printed
-	mapfile -d '' values < <(cd / && exec "$TSV_PARSER" config --get -z --config "$CONFIG_FILE" \
-		--env-file "$env_file" "${names[@]}" </dev/null 2>&1)
-	wait "$!" || status=$?
-	if [ "$status" != 0 ] || [ "${#values[@]}" != "${#names[@]}" ]; then
-		value=${values[*]:-}
-		value=${value%$'\n'}
-		YAML_ERROR="cannot be read (tsv_parser config exit $status): ${value#*tsv_parser: }"
-		YAML_ERROR=${YAML_ERROR//$'\n'/ }
+	mapfile -d '' VALUES < <(cd / && exec "$READER" config --get -z "${config[@]}" \
+		--env-file "$GET_ENV_FILE" "$@" </dev/null 2>&1)
+	wait "$!" || GET_STATUS=$?
+	if [ "$GET_STATUS" != 0 ] || [ "${#VALUES[@]}" != "$#" ]; then
+		VALUES=("${VALUES[*]:-}")
+		VALUES[0]=${VALUES[0]%$'\n'}
+		VALUES[0]=${VALUES[0]#*tsv_parser: }
+		VALUES[0]=${VALUES[0]//$'\n'/ }
 		return 1
 	fi
-	for name in "${names[@]}"; do
-		[ -z "${values[n]}" ] || YAML[$name]=${values[n]}
-		n=$((n + 1))
-	done
+}
+
+# read_settings: SETTINGS = the values of NAMES; SETTINGS_ERROR set (and, when
+# the YAML is at fault, POWERVIEW_LOG_FILE from the rest) when they cannot be
+# read. TSV_PARSER = POWERVIEW_TSV_PARSER when the settings name one.
+read_settings() {
+	local name msg n=0
+	SETTINGS_ERROR=
+	if [ ! -x "$READER" ] || [ -d "$READER" ]; then
+		SETTINGS_ERROR="tsv_parser not found or not executable: $(q "$READER") (POWERVIEW_TSV_PARSER): settings not read"
+		return 0
+	fi
+	if config_get "${NAMES[@]}"; then
+		for name in "${NAMES[@]}"; do
+			SETTINGS[$name]=${VALUES[n]}
+			n=$((n + 1))
+		done
+		TSV_PARSER=${SETTINGS[POWERVIEW_TSV_PARSER]:-$TSV_PARSER}
+		return 0
+	fi
+	msg=${VALUES[0]}
+	case $msg in
+	"$GET_ENV_FILE "*) SETTINGS_ERROR="settings file $(q "$ENV_FILE") ${msg#"$GET_ENV_FILE "}" ;;
+	"$GET_ENV_FILE:"[0-9]*) SETTINGS_ERROR="settings file $(q "$ENV_FILE") line ${msg#"$GET_ENV_FILE:"}" ;;
+	*)
+		SETTINGS_ERROR="configuration file${CONFIG_FILE:+ $(q "$CONFIG_FILE")} cannot be read (tsv_parser config exit $GET_STATUS): $msg"
+		# where to say so: the log the rest of the settings names
+		CONFIG_FILE=/dev/null
+		! config_get POWERVIEW_LOG_FILE || SETTINGS[POWERVIEW_LOG_FILE]=${VALUES[0]}
+		;;
+	esac
 }
 
 sanitize_path
@@ -539,10 +327,10 @@ fi
 early_warnings=()
 ENV_FILE=${POWERVIEW_ENV_FILE:-$DEFAULT_ENV_FILE}
 ENV_FILE=$(realpath -m -- "$ENV_FILE")
-env_file_ok=1
+GET_ENV_FILE=/dev/null
 if [ -f "$ENV_FILE" ]; then
 	if [ -r "$ENV_FILE" ]; then
-		dotenv_read "$ENV_FILE" || env_file_ok=0
+		GET_ENV_FILE=$ENV_FILE
 	else
 		early_warnings+=("ERROR: settings file $(q "$ENV_FILE") cannot be read: using the environment and the defaults")
 	fi
@@ -550,24 +338,36 @@ elif [ -n "${POWERVIEW_ENV_FILE:-}" ]; then
 	early_warnings+=("WARNING: settings file $(q "$ENV_FILE") not found: using the environment and the defaults")
 fi
 
-setting POWERVIEW_TSV_PARSER ""
-TSV_PARSER=$REPLY
+# The parser: the one the settings name (POWERVIEW_TSV_PARSER), else the
+# default. The settings are read by the environment's, else by the default
+# (a parser named but missing is an ERROR when it is to run, logged where
+# the settings say).
+TSV_PARSER=$DEFAULT_PARSER
 if [ -z "$TSV_PARSER" ]; then
-	TSV_PARSER=$DEFAULT_PARSER
-	[ -n "$TSV_PARSER" ] || TSV_PARSER=$(command -v tsv_parser || true)
+	TSV_PARSER=$(command -v tsv_parser || true)
 	TSV_PARSER=${TSV_PARSER:-$PROJECT_DIR/build/tsv_parser}
 fi
-
-yaml_ok=1 CONFIG_FILE="" YAML_ERROR=""
-if [ "$env_file_ok" = 1 ]; then
-	read_yaml || yaml_ok=0
+READER=$TSV_PARSER
+if [ -n "${POWERVIEW_TSV_PARSER:-}" ]; then
+	TSV_PARSER=$POWERVIEW_TSV_PARSER
+	[ ! -x "$TSV_PARSER" ] || [ -d "$TSV_PARSER" ] || READER=$TSV_PARSER
 fi
+# the YAML in play, absolute (tsv_parser runs from /); tsv_parser also finds
+# one named in the settings file, or /etc/powerview/powerview.yaml
+CONFIG_FILE=${POWERVIEW_CONFIG:-}
+if [ -n "$CONFIG_FILE" ]; then
+	lexical "$CONFIG_FILE"
+	CONFIG_FILE=$REPLY
+elif [ -e /etc/powerview/powerview.yaml ]; then
+	CONFIG_FILE=/etc/powerview/powerview.yaml
+fi
+read_settings
 
 if [ "$CONFIGURED" = 1 ]; then
 	configured
 fi
 
-setting POWERVIEW_LOG_FILE /srv/sftpgo/logs/uploads.log
+setting POWERVIEW_LOG_FILE "${POWERVIEW_LOG_FILE:-/srv/sftpgo/logs/uploads.log}"
 candidate=$(realpath -m -- "$REPLY")
 log_dir=${candidate%/*}
 if { [ -d "${log_dir:-/}" ] || mkdir -p -- "$log_dir" 2>/dev/null; } && : 2>/dev/null >>"$candidate"; then
@@ -578,13 +378,8 @@ fi
 for w in "${early_warnings[@]}"; do
 	log "$w"
 done
-if [ "$env_file_ok" = 0 ]; then
-	# what tsv_parser, reading the same file, refuses too
-	log "ERROR: settings file $(q "$ENV_FILE") $DOTENV_ERROR: nothing done"
-	exit "$EX_CONFIG"
-fi
-if [ "$yaml_ok" = 0 ]; then
-	log "ERROR: configuration file $(q "$CONFIG_FILE") $YAML_ERROR: nothing done"
+if [ -n "$SETTINGS_ERROR" ]; then
+	log "ERROR: $SETTINGS_ERROR: nothing done"
 	exit "$EX_CONFIG"
 fi
 
@@ -613,6 +408,21 @@ inside() {
 	"${DATA_REAL%/}"/?*) return 0 ;;
 	esac
 	return 1
+}
+
+# stay_inside EVENT PATH REAL [NOT_DONE]: ends the hook when REAL (PATH resolved)
+# is outside the data folder (EX_NOPERM) or, given NOT_DONE (what is then not
+# done), when PATH reaches it through a link (through_link: exit 0).
+stay_inside() {
+	local event=$1 path=$2 real=$3 not_done=${4:-}
+	if ! inside "$real"; then
+		log "ERROR: $event $(q "$path")$USER_INFO is outside the data folder $(q "$DATA_REAL"): refused"
+		exit "$EX_NOPERM"
+	fi
+	if [ -n "$not_done" ] && through_link "$path" "$real"; then
+		log "$event $(q "$path")$USER_INFO $VIA: $not_done (a link below the data folder may lead into another company's folder)"
+		exit 0
+	fi
 }
 
 # through_link PATH REAL: PATH, as written, reaches REAL (its resolved form,
@@ -844,10 +654,7 @@ on_upload() {
 	fi
 	# -m first: a path outside is refused even when it does not exist (a dangling link)
 	real=$(realpath -m -- "$path")
-	if ! inside "$real"; then
-		log "ERROR: upload $(q "$path")$USER_INFO is outside the data folder $(q "$DATA_REAL"): refused"
-		exit "$EX_NOPERM"
-	fi
+	stay_inside upload "$path" "$real"
 	if [ -L "$path" ]; then
 		log "upload $(q "$path")$USER_INFO is a symbolic link: not taken (as in a scan)"
 		exit 0
@@ -857,14 +664,7 @@ on_upload() {
 		log "upload $(q "$path")$USER_INFO is no longer there (another run took it?): nothing to do"
 		exit 0
 	fi
-	if ! inside "$real"; then
-		log "ERROR: upload $(q "$path")$USER_INFO is outside the data folder $(q "$DATA_REAL"): refused"
-		exit "$EX_NOPERM"
-	fi
-	if through_link "$path" "$real"; then
-		log "upload $(q "$path")$USER_INFO $VIA: not taken (a link below the data folder may lead into another company's folder)"
-		exit 0
-	fi
+	stay_inside upload "$path" "$real" "not taken"
 	if [ ! -f "$real" ]; then
 		log "upload $(q "$path")$USER_INFO is not a regular file: nothing to do"
 		exit 0
@@ -957,6 +757,7 @@ print(json.dumps({"company_name": company, "campaign_name": campaign,
 
 on_mkdir() {
 	local path=${SFTPGO_ACTION_PATH:-} real rel company campaign what json ansible playbook n tool
+	local -a config
 	local status=0
 	if [ -z "$path" ]; then
 		log "ERROR: mkdir without SFTPGO_ACTION_PATH$USER_INFO: nothing done"
@@ -968,14 +769,7 @@ on_mkdir() {
 		log "mkdir $(q "$path")$USER_INFO: the data folder itself: nothing to do"
 		exit 0
 	fi
-	if ! inside "$real"; then
-		log "ERROR: mkdir $(q "$path")$USER_INFO is outside the data folder $(q "$DATA_REAL"): refused"
-		exit "$EX_NOPERM"
-	fi
-	if through_link "$path" "$real"; then
-		log "mkdir $(q "$path")$USER_INFO $VIA: nothing done (a link below the data folder may lead into another company's folder)"
-		exit 0
-	fi
+	stay_inside mkdir "$path" "$real" "nothing done"
 	rel=${real#"${DATA_REAL%/}"/}
 	case $rel in
 	*/*/*)
@@ -1033,18 +827,15 @@ on_mkdir() {
 	fi
 	log "mkdir $(q "$real")$USER_INFO: creating the Grafana resources of $what (downsampled levels: ${LEVELS:-none})"
 	# SFTPGo cleared the environment: the playbook gets its settings from the
-	# same place as the hook (the environment, else the settings file). They
-	# are exported in the subshell that becomes the playbook, never passed as
-	# arguments (as `env NAME=VALUE ...` would): any local user can read the
-	# arguments of any process in /proc/<pid>/cmdline, but not its environment.
+	# same places as the hook, in its environment, never in its arguments (any
+	# local user can read the arguments of any process in /proc/<pid>/cmdline,
+	# but not its environment): `tsv_parser config --exec` reads them (secrets
+	# included, which the hook never sees) and becomes the playbook. From the
+	# YAML, a Grafana secret comes as *_FILE, its file's path, exported here.
 	# From the playbook's folder, so that an ansible.cfg beside it applies.
 	(
 		cd "$(dirname -- "$playbook")"
-		# (from the YAML, a Grafana secret comes as *_FILE, its file's path)
-		for key in GRAFANA_URL GRAFANA_USERNAME GRAFANA_PASSWORD GRAFANA_PASSWORD_FILE GRAFANA_API_TOKEN \
-			GRAFANA_API_TOKEN_FILE GRAFANA_INFLUXDB_URL GRAFANA_TENANCY GRAFANA_ORG_ID \
-			GRAFANA_DATASOURCE_TYPE GRAFANA_QUERY_LANGUAGE INFLUXDB_ORG INFLUXDB_HOST INFLUXDB_URL \
-			INFLUXDB_API INFLUXDB_ADMIN_TOKEN POWERVIEW_SECRETS_DIR; do
+		for key in GRAFANA_PASSWORD_FILE GRAFANA_API_TOKEN_FILE; do
 			setting "$key" ""
 			[ -z "$REPLY" ] || export "$key=$REPLY"
 		done
@@ -1054,7 +845,9 @@ on_mkdir() {
 		case $TSV_PARSER in
 		/*/tsv_parser) [ ! -x "$TSV_PARSER" ] || export PATH="${TSV_PARSER%/*}:$PATH" ;;
 		esac
-		exec "$ansible" "$playbook" --extra-vars "$json"
+		config=(--env-file "$GET_ENV_FILE")
+		[ -z "$CONFIG_FILE" ] || config+=(--config "$CONFIG_FILE")
+		exec "$TSV_PARSER" config "${config[@]}" --exec -- "$ansible" "$playbook" --extra-vars "$json"
 	) </dev/null >>"$LOG_FILE" 2>&1 || status=$?
 	if [ "$status" -eq 0 ]; then
 		log "Grafana resources created for $what"

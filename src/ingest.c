@@ -12,6 +12,7 @@
 
 #include "powerview/header.h"
 #include "powerview/ingest.h"
+#include "powerview/config.h"
 #include "powerview/lines.h"
 #include "powerview/log.h"
 #include "powerview/spool.h"
@@ -23,7 +24,7 @@ void
 pv_config_defaults(pv_config *cfg)
 {
 	cfg->formats = pv_formats_builtin();
-	cfg->timezone = "Europe/Paris";
+	cfg->timezone = pv_settings_default("parser.timezone");
 	cfg->scheme = PV_ID_SERIAL;
 	cfg->file_name_tag = 1;
 	cfg->measurement = "electrical";
@@ -342,13 +343,15 @@ ingest_rows(ingest *in, pv_lines *l, pv_err *err)
 	return rc;
 }
 
-/* The file_name tag cannot carry control characters, and a backslash cannot be escaped. */
+/* The file_name tag: the tag-safe rule of pv_lp_tag_unsafe. */
 static int
 check_file_name(const char *name, pv_err *err)
 {
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		if (*p < 0x20 || *p == 0x7F || *p == '\\')
-			return pv_fail(err, PV_EDATA, "file name has an unsupported character 0x%02X", *p);
+	const char *bad = pv_lp_tag_unsafe(name);
+
+	if (bad != NULL)
+		return pv_fail(err, PV_EDATA, "file name has an unsupported character 0x%02X",
+		    (unsigned char)*bad);
 	return PV_OK;
 }
 

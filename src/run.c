@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "powerview/config.h"
 #include "powerview/log.h"
 #include "powerview/lp.h"
 #include "powerview/path.h"
@@ -453,36 +454,20 @@ finish(group *g, const settling *c)
 	g->nchannels = 0;
 }
 
-static int
-put_tag(char **p, size_t *left, const char *key, const cJSON *value)
-{
-	if (!cJSON_IsString(value) || value->valuestring[0] == '\0')
-		return 0;
-	size_t vn = strlen(value->valuestring);
-	size_t need = strlen(key) + 2 + pv_lp_escaped_len(value->valuestring, vn, PV_LP_KEY);
-	if (need >= *left)
-		return -1;
-	char *q = *p;
-	*q++ = ',';
-	q = pv_lp_escape(q, key, strlen(key), PV_LP_KEY);
-	*q++ = '=';
-	char *v = q;
-	q = pv_lp_escape(q, value->valuestring, vn, PV_LP_KEY);
-	/* a folder name may hold what no tag can: control characters, a backslash */
-	for (; v < q; v++)
-		if ((unsigned char)*v < 0x20 || *v == 0x7F || (*v == '\\' && (v + 1 == q || !strchr(", =", v[1]))))
-			*v = '_';
-	*left -= (size_t)(q - *p);
-	*p = q;
-	return 0;
-}
-
 static double
 num(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static const char *
+str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /*
@@ -495,22 +480,26 @@ summary_file(FILE *tmp, const cJSON *f)
 {
 	const cJSON *path = cJSON_GetObjectItemCaseSensitive(f, "file_path");
 	const char *slash = cJSON_IsString(path) ? strrchr(path->valuestring, '/') : NULL;
-	cJSON name = { .type = cJSON_String };
+	/* sorted by key; a folder name may hold what no tag can: such bytes as '_' */
+	const pv_tag tags[] = {
+		{ "bucket", str(f, "bucket") },
+		{ "campaign", str(f, "campaign") },
+		{ "device_master_sn", str(f, "device_master_sn") },
+		{ "file_name", slash ? slash + 1 : cJSON_IsString(path) ? path->valuestring : "" },
+		{ "status", str(f, "status") },
+	};
+	const size_t ntags = sizeof(tags) / sizeof(tags[0]);
 	char line[4096], *p = line;
-	size_t left = sizeof(line);
+	size_t left = sizeof(line), n;
 
 	if (tmp == NULL)
 		return;
-	name.valuestring = (char *)(slash ? slash + 1 : cJSON_IsString(path) ? path->valuestring : "");
-	size_t n = (size_t)snprintf(p, left, "tsv_parser_file");
-	p += n;
-	left -= n;
-	if (put_tag(&p, &left, "bucket", cJSON_GetObjectItemCaseSensitive(f, "bucket")) < 0 ||
-	    put_tag(&p, &left, "campaign", cJSON_GetObjectItemCaseSensitive(f, "campaign")) < 0 ||
-	    put_tag(&p, &left, "device_master_sn", cJSON_GetObjectItemCaseSensitive(f, "device_master_sn")) < 0 ||
-	    put_tag(&p, &left, "file_name", &name) < 0 ||
-	    put_tag(&p, &left, "status", cJSON_GetObjectItemCaseSensitive(f, "status")) < 0)
+	n = strlen("tsv_parser_file");
+	if (n + pv_lp_tags_len(tags, ntags) >= left)
 		return; /* a name too long for a summary line: leave the file out */
+	memcpy(p, "tsv_parser_file", n);
+	p = pv_lp_tags(p + n, tags, ntags, PV_LP_TAG_SAFE);
+	left -= (size_t)(p - line);
 	n = (size_t)snprintf(p, left,
 	    " nb_channels=%.0fi,nb_invalid_timestamps=%.0fi,nb_invalid_values=%.0fi,"
 	    "nb_malformed_rows=%.0fi,nb_points=%.0fi,nb_rows=%.0fi %lld\n",
@@ -525,7 +514,7 @@ static void
 write_summary(const pv_run_opts *o, const pv_run *run, FILE *tmp)
 {
 	pv_sink *s = o->sink;
-	char *buf = NULL, *p, *base = NULL;
+	char *buf = NULL, *base = NULL;
 	/* small batches: the summary of 300 or 300 000 files takes the same memory */
 	size_t cap = 64 * 1024, used, nlines;
 	pv_err err = { "" };
@@ -536,16 +525,7 @@ write_summary(const pv_run_opts *o, const pv_run *run, FILE *tmp)
 	if (tmp == NULL || b == NULL || (buf = malloc(cap)) == NULL ||
 	    (base = malloc(2 * strlen(b->valuestring) + 1)) == NULL)
 		goto out;
-	p = base;
-	/* at most 4000 bytes, never cut inside an escape or a character */
-	for (const char *c = b->valuestring; *c; c++) {
-		if (p - base >= 3996 && ((unsigned char)*c & 0xC0) != 0x80)
-			break;
-		if (*c == '"' || *c == '\\')
-			*p++ = '\\';
-		*p++ = *c == '\n' ? ' ' : *c;
-	}
-	*p = '\0';
+	pv_lp_string(base, b->valuestring, 4000);
 	used = (size_t)snprintf(buf, cap, "tsv_parser_run,status=%s base_folder=\"%.4000s\","
 	    "duration_s=%.6f,nb_files_failed=%llui,nb_files_pending=%llui,nb_files_success=%llui,"
 	    "nb_files_total=%llui,nb_points_total=%llui %lld\n",
@@ -797,8 +777,7 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	out->report_failed = w.failed;
 	if (dir != NULL) {
 		/* reports are never allowed to fill the disk */
-		const char *keep = getenv("TSV_REPORT_KEEP_DAYS");
-		int pruned = pv_status_prune(dir, keep && keep[0] ? strtod(keep, NULL) : 90);
+		int pruned = pv_status_prune(dir, pv_settings_num(o->settings, "reports.keep_days"));
 		if (pruned > 0)
 			pv_info("%d old run reports or leftover temporary reports removed from %s", pruned, dir);
 		free(dir);

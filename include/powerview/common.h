@@ -42,4 +42,26 @@ void pv_stop_request(int sig);
 int pv_stop_signal(void);
 bool pv_stop_overdue(double seconds);
 
+/*
+ * A text built piece by piece (a query): pv_buf_add appends s; after a
+ * failed allocation oom stays set and further adds do nothing, so a builder
+ * checks once at the end. p is malloc'ed (free it); { 0 } is empty.
+ */
+typedef struct pv_buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+} pv_buf;
+void pv_buf_add(pv_buf *b, const char *s);
+
+/*
+ * The shortest of 15, 16 or 17 significant digits ("%.*g") that reads back
+ * to v exactly (17 when none does), into buf (32 bytes hold any double);
+ * returns the length snprintf gives.
+ */
+int pv_fmt_double(char *buf, size_t size, double v);
+
+/* Writes all of buf to fd, again after EINTR or a short write: 0, or -1 with errno set. */
+int pv_write_all(int fd, const void *buf, size_t len);
+
 #endif

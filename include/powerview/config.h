@@ -2,6 +2,7 @@
 #ifndef POWERVIEW_CONFIG_H
 #define POWERVIEW_CONFIG_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "powerview/common.h"
@@ -65,6 +66,27 @@ int pv_settings_lookup(const char *name);
  * setting); a *_file key: the file's path when the secret comes from it, else "".
  */
 const char *pv_settings_get(const pv_settings *s, int i);
+
+/*
+ * Typed values by key ("sink.batch_lines") or variable (TSV_BATCH_LINES),
+ * for the modules: the value in effect (environment > .env > YAML), else
+ * the table's default. Checked values are assumed (pv_settings_check):
+ * these only convert. pv_settings_str: NULL when unset without a default
+ * (an empty list of levels is a value: none); a secret's value too, for
+ * the sink. s may be NULL (no YAML read: the environment and defaults).
+ */
+const char *pv_settings_str(const pv_settings *s, const char *key);
+double pv_settings_num(const pv_settings *s, const char *key);
+/* The table's default of a setting, whatever is set; NULL when none. */
+const char *pv_settings_default(const char *key);
+bool pv_settings_bool(const pv_settings *s, const char *key);
+
+/*
+ * `config --table`: the table itself, one setting a line, tab-separated
+ * (key, variable, kind, default, range or choices, meaning) under a
+ * header line; what the documentation's settings tables are checked against.
+ */
+int pv_settings_print_table(FILE *fp);
 
 /* "key = value  (source)" for each setting, secrets masked, then the formats. */
 void pv_settings_print(const pv_settings *s, FILE *fp);

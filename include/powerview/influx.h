@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "powerview/common.h"
+#include "powerview/config.h"
 #include "powerview/known.h"
 #include "powerview/sink.h"
 
@@ -35,10 +36,11 @@ typedef struct pv_influx_config {
 } pv_influx_config;
 
 /*
- * Reads the INFLUXDB_* and TSV_* sink settings from the environment.
- * PV_ECONFIG with the reason for a missing host or token or a bad number.
+ * The sink's settings (influxdb.*, sink.*, http.*), checked before by
+ * pv_settings_check: PV_ECONFIG only for a missing host, or a missing token
+ * or organization (v2), which the table cannot tell.
  */
-int pv_influx_config_from_env(pv_influx_config *cfg, pv_err *err);
+int pv_influx_config_from_settings(pv_influx_config *cfg, const pv_settings *s, pv_err *err);
 
 /* Opens the sink; nothing is sent before the first file. */
 int pv_sink_influx_open(pv_sink **out, const pv_influx_config *cfg, pv_err *err);

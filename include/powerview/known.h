@@ -51,7 +51,7 @@ int pv_known_add_series_key(pv_known *k, const char *key, const char *measuremen
 /*
  * True when a bucket (database) named `name` is a company's raw one: not a
  * system one (starting with '_'), not a downsampled one (suffix _1h, _1d,
- * _1w), not the meta bucket `meta` (TSV_META_BUCKET; NULL: powerview_meta).
+ * _1w), not the meta bucket `meta` (TSV_META_BUCKET; NULL: its default).
  */
 bool pv_known_raw_bucket(const char *name, const char *meta);
 

@@ -33,6 +33,9 @@ typedef struct pv_run_opts {
 	FILE *report_stream;    /* the report goes there as the run goes (a dry run's
 	                           standard output); NULL: a report file, for a real run */
 	pv_config cfg;
+	/* the settings in effect: reports.keep_days, and config_api.url and downsample.*
+	   for pv_run_prepare; NULL: the environment's and the defaults */
+	const struct pv_settings *settings;
 	struct pv_publisher *publisher; /* CONFIG_API_URL: channels posted after each success; NULL: none */
 	/* downsampling after each success (TSV_DOWNSAMPLE, TSV_DOWNSAMPLE_LEVELS) in downsample_tz
 	   (TSV_TIMEZONE); nlevels 0: none */
@@ -57,5 +60,29 @@ void pv_run_outcome_free(pv_run_outcome *out);
 
 /* The default report folder of a data folder: <realpath(data)>/../logs/reports. */
 char *pv_run_default_report_dir(const char *data_dir);
+
+/*
+ * A run's inputs checked before anything is read: the data folder is a
+ * folder, each named file a regular file (one this user cannot reach is
+ * left to the run, which reports it). PV_ENOENT, said in err, otherwise.
+ */
+int pv_run_check_inputs(const char *data_dir, const pv_paths *files, pv_err *err);
+
+struct pv_influx_config;
+
+/* Where a run's points go, and what follows each success in the database. */
+typedef struct pv_run_targets {
+	const char *output;     /* a file ('-': standard output), or NULL: the database */
+	const struct pv_influx_config *db; /* the database (output NULL) */
+} pv_run_targets;
+
+/*
+ * Opens the sink of t into opts->sink and, for a real run into the
+ * database, the publisher and the downsampling (levels, and their time
+ * zone opts->cfg.timezone). pv_run_release closes what it opened, even
+ * after a failure.
+ */
+int pv_run_prepare(pv_run_opts *opts, const pv_run_targets *t, pv_err *err);
+void pv_run_release(pv_run_opts *opts);
 
 #endif

@@ -72,6 +72,7 @@ static const setting table[] = {
 	{ "hook", "log_file", "POWERVIEW_LOG_FILE", K_STRING, "/srv/sftpgo/logs/uploads.log", 0, 0, NULL, "the hook's log" },
 	{ "hook", "ingest", "POWERVIEW_INGEST", K_ENUM, "spool", 0, 0, "spool|sync|none", "how the hook ingests an upload" },
 	{ "hook", "playbook", "POWERVIEW_PLAYBOOK", K_STRING, "<beside the hook>", 0, 0, NULL, "the create playbook (mkdir)" },
+	{ "hook", "tsv_parser", "POWERVIEW_TSV_PARSER", K_STRING, "<beside the hook>", 0, 0, NULL, "the tsv_parser the hook runs" },
 	{ "grafana", "url", "GRAFANA_URL", K_STRING, NULL, 0, 0, NULL, "Grafana's URL" },
 	{ "grafana", "username", "GRAFANA_USERNAME", K_STRING, NULL, 0, 0, NULL, "a Grafana server admin" },
 	{ "grafana", "password", "GRAFANA_PASSWORD", K_SECRET, NULL, 0, 0, NULL, "password (prefer password_file)" },
@@ -104,6 +105,8 @@ pv_settings_new(void)
 		free(s);
 		return NULL;
 	}
+	for (size_t i = 0; s != NULL && i < NSETTINGS; i++)
+		s->source[i] = getenv(table[i].env) != NULL ? PV_SRC_ENV : PV_SRC_DEFAULT;
 	return s;
 }
 
@@ -622,10 +625,8 @@ pv_settings_load(pv_settings **out, const char *env_file, const char *config_pat
 	*out = NULL;
 	if (s == NULL)
 		return pv_fail(err, PV_ENOMEM, "out of memory");
-	for (size_t i = 0; i < NSETTINGS; i++) {
-		set[i] = getenv(table[i].env) != NULL;
-		s->source[i] = set[i] ? PV_SRC_ENV : PV_SRC_DEFAULT;
-	}
+	for (size_t i = 0; i < NSETTINGS; i++)
+		set[i] = s->source[i] == PV_SRC_ENV;
 	rc = pv_dotenv_load(env_file ? env_file : ".env", err);
 	if (rc == PV_OK)
 		s->env_file = strdup(env_file ? env_file : ".env");
@@ -703,6 +704,28 @@ pv_settings_check_foreign(const pv_settings *s, pv_err *err)
 	return check_values(s, true, err);
 }
 
+int
+pv_settings_print_table(FILE *fp)
+{
+	static const char *const kinds[] = {
+		[K_STRING] = "string", [K_NUMBER] = "number", [K_ENUM] = "choice", [K_BOOL] = "boolean",
+		[K_ZONE] = "zone", [K_BUCKET] = "bucket name", [K_SECRET] = "secret",
+		[K_SECRET_FILE] = "secret file", [K_LEVELS] = "levels",
+	};
+
+	fprintf(fp, "key\tvariable\tkind\tdefault\trange or choices\tmeaning\n");
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		const setting *st = &table[i];
+		char range[64] = "";
+
+		if (st->kind == K_NUMBER)
+			snprintf(range, sizeof(range), "%.15g to %.15g", st->lo, st->hi);
+		fprintf(fp, "%s.%s\t%s\t%s\t%s\t%s\t%s\n", st->section, st->key, st->env, kinds[st->kind],
+		    st->def ? st->def : "", st->kind == K_ENUM ? st->choices : range, st->help);
+	}
+	return ferror(fp) ? PV_EIO : PV_OK;
+}
+
 /* A URL with its credentials (user:password@) masked: they are secrets too. */
 static void
 print_url(FILE *fp, const setting *st, const char *url, const char *src)
@@ -724,8 +747,9 @@ secret_file(const pv_settings *s, size_t i)
 	return NULL;
 }
 
-int
-pv_settings_lookup(const char *name)
+/* The row a name stands for: its variable, its key, or a *_file key's variable + "_FILE". */
+static int
+row(const char *name)
 {
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		size_t n = strlen(table[i].section);
@@ -735,30 +759,95 @@ pv_settings_lookup(const char *name)
 			return (int)i;
 		if (strcmp(name, table[i].env) == 0 ||
 		    (strncmp(name, table[i].section, n) == 0 && name[n] == '.' && strcmp(name + n + 1, table[i].key) == 0))
-			return table[i].kind == K_SECRET ? PV_GET_SECRET : (int)i;
+			return (int)i;
 	}
 	return PV_GET_UNKNOWN;
 }
 
-const char *
-pv_settings_get(const pv_settings *s, int i)
+int
+pv_settings_lookup(const char *name)
 {
-	const setting *st;
-	const char *v;
+	int i = row(name);
 
-	if (i < 0 || (size_t)i >= NSETTINGS || table[i].kind == K_SECRET)
-		return "";
-	st = &table[i];
-	v = getenv(st->env);
+	return i >= 0 && table[i].kind == K_SECRET ? PV_GET_SECRET : i;
+}
+
+/*
+ * The value in effect of row i: the environment's (INFLUXDB_URL standing in
+ * for INFLUXDB_HOST), else the default when it is a value; NULL when none.
+ * An empty value is unset, except (empty_is_value) a list of levels': none.
+ */
+static const char *
+value(const pv_settings *s, size_t i, bool empty_is_value)
+{
+	const setting *st = &table[i];
+	const char *v = getenv(st->env);
+
 	if (st->kind == K_SECRET_FILE)
 		/* the path, when the secret comes from this key of the YAML */
-		return s->file[i] ? s->file[i] : "";
+		return s != NULL ? s->file[i] : NULL;
+	if (v != NULL && v[0] == '\0' && empty_is_value && st->kind == K_LEVELS)
+		return v;
 	if ((v == NULL || v[0] == '\0') && strcmp(st->env, "INFLUXDB_HOST") == 0)
 		v = getenv("INFLUXDB_URL");
 	if (v != NULL && v[0] != '\0')
 		return v;
 	/* a default that depends on something else ("<data folder>/../spool") is no value */
-	return st->def != NULL && st->def[0] != '<' ? st->def : "";
+	return st->def != NULL && st->def[0] != '<' ? st->def : NULL;
+}
+
+const char *
+pv_settings_get(const pv_settings *s, int i)
+{
+	const char *v;
+
+	if (i < 0 || (size_t)i >= NSETTINGS || table[i].kind == K_SECRET)
+		return "";
+	v = value(s, (size_t)i, false);
+	return v != NULL ? v : "";
+}
+
+/* A name the table does not hold is the caller's mistake: said loudly, once. */
+static int
+known_row(const char *key)
+{
+	int i = row(key);
+
+	if (i < 0)
+		fprintf(stderr, "tsv_parser: internal error: no setting '%s'\n", key);
+	return i;
+}
+
+const char *
+pv_settings_str(const pv_settings *s, const char *key)
+{
+	int i = known_row(key);
+
+	return i < 0 ? NULL : value(s, (size_t)i, true);
+}
+
+const char *
+pv_settings_default(const char *key)
+{
+	int i = known_row(key);
+
+	return i < 0 || table[i].def == NULL || table[i].def[0] == '<' ? NULL : table[i].def;
+}
+
+double
+pv_settings_num(const pv_settings *s, const char *key)
+{
+	const char *v = pv_settings_str(s, key);
+
+	return v != NULL ? strtod(v, NULL) : 0;
+}
+
+bool
+pv_settings_bool(const pv_settings *s, const char *key)
+{
+	const char *v = pv_settings_str(s, key);
+
+	return v != NULL && strcmp(v, "0") != 0;
 }
 
 void

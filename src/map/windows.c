@@ -101,18 +101,15 @@ level_seconds(pv_level level)
 }
 
 /*
- * The first instant whose wall clock is at or after `wall`, when `wall`
- * itself is skipped by a forward change: the change, found by bisection
- * (wall clock time grows with the instant around a single forward change).
+ * The first instant in (lo, hi] at which `reached(tz, t, arg)` holds, given
+ * that it holds at hi, not at lo, and from its first instant on (bisection).
  */
 static int64_t
-gap_end(pv_tz *tz, int64_t wall)
+first_instant(pv_tz *tz, int64_t lo, int64_t hi, bool (*reached)(pv_tz *, int64_t, int64_t), int64_t arg)
 {
-	int64_t lo = wall - 26 * 3600, hi = wall + 26 * 3600; /* wall(lo) < wall <= wall(hi) */
-
 	while (hi - lo > 1) {
 		int64_t mid = lo + (hi - lo) / 2;
-		if (mid + pv_tz_offset(tz, mid) >= wall)
+		if (reached(tz, mid, arg))
 			hi = mid;
 		else
 			lo = mid;
@@ -120,20 +117,35 @@ gap_end(pv_tz *tz, int64_t wall)
 	return hi;
 }
 
+static bool
+wall_reached(pv_tz *tz, int64_t t, int64_t wall)
+{
+	return t + pv_tz_offset(tz, t) >= wall;
+}
+
+static bool
+offset_other(pv_tz *tz, int64_t t, int64_t offset)
+{
+	return pv_tz_offset(tz, t) != offset;
+}
+
+/*
+ * The first instant whose wall clock is at or after `wall`, when `wall`
+ * itself is skipped by a forward change: the change, found by bisection
+ * (wall clock time grows with the instant around a single forward change).
+ */
+static int64_t
+gap_end(pv_tz *tz, int64_t wall)
+{
+	/* wall(lo) < wall <= wall(hi) */
+	return first_instant(tz, wall - 26 * 3600, wall + 26 * 3600, wall_reached, wall);
+}
+
 /* The first instant in (a, b] whose offset differs from a's (one exists). */
 static int64_t
 offset_change(pv_tz *tz, int64_t a, int64_t b)
 {
-	long oa = pv_tz_offset(tz, a);
-
-	while (b - a > 1) {
-		int64_t mid = a + (b - a) / 2;
-		if (pv_tz_offset(tz, mid) != oa)
-			b = mid;
-		else
-			a = mid;
-	}
-	return b;
+	return first_instant(tz, a, b, offset_other, pv_tz_offset(tz, a));
 }
 
 /* Does the change at instant c move the wall clock to another window? */
@@ -306,84 +318,55 @@ pv_downsample_chunk_max(pv_level level, pv_tz *tz)
 
 /* ---- InfluxDB 1.x statements ---- */
 
-typedef struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-} sbuf;
-
-static void
-sb_add(sbuf *b, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap : 256;
-		while (nc < b->len + n + 1)
-			nc *= 2;
-		char *np = realloc(b->p, nc);
-		if (np == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = nc;
-	}
-	memcpy(b->p + b->len, s, n + 1);
-	b->len += n;
-}
-
 /* adds an escaped identifier (NULL: out of memory) */
 static void
-sb_ident(sbuf *b, const char *s)
+sb_ident(pv_buf *b, const char *s)
 {
 	char *q = pv_influxql_ident(s);
 
 	if (q == NULL)
 		b->oom = true;
 	else
-		sb_add(b, q);
+		pv_buf_add(b, q);
 	free(q);
 }
 
 /* the tags a mean is kept per, escaped, comma-separated (after a time() when `after`) */
 static void
-sb_tags(sbuf *b, const char *const *tags, size_t n, bool after)
+sb_tags(pv_buf *b, const char *const *tags, size_t n, bool after)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (after || i > 0)
-			sb_add(b, ", ");
+			pv_buf_add(b, ", ");
 		sb_ident(b, tags[i]);
 	}
 }
 
 static void
-sb_statement(sbuf *b, const char *db, const char *target, const char *const *fields, size_t nf,
+sb_statement(pv_buf *b, const char *db, const char *target, const char *const *fields, size_t nf,
     int64_t start, int64_t end, const char *group)
 {
 	char num[64];
 
 	if (b->len > 0)
-		sb_add(b, "; ");
-	sb_add(b, "SELECT ");
+		pv_buf_add(b, "; ");
+	pv_buf_add(b, "SELECT ");
 	for (size_t i = 0; i < nf; i++) {
-		sb_add(b, i ? ", mean(" : "mean(");
+		pv_buf_add(b, i ? ", mean(" : "mean(");
 		sb_ident(b, fields[i]);
-		sb_add(b, ") AS ");
+		pv_buf_add(b, ") AS ");
 		sb_ident(b, fields[i]);
 	}
-	sb_add(b, " INTO ");
+	pv_buf_add(b, " INTO ");
 	sb_ident(b, target);
-	sb_add(b, ".\"autogen\".\"electrical\" FROM ");
+	pv_buf_add(b, ".\"autogen\".\"electrical\" FROM ");
 	sb_ident(b, db);
-	sb_add(b, ".\"autogen\".\"electrical\" WHERE time >= ");
+	pv_buf_add(b, ".\"autogen\".\"electrical\" WHERE time >= ");
 	snprintf(num, sizeof(num), "%lld AND time < %lld", (long long)start, (long long)end);
-	sb_add(b, num);
+	pv_buf_add(b, num);
 	if (group[0] != '\0') {
-		sb_add(b, " GROUP BY ");
-		sb_add(b, group);
+		pv_buf_add(b, " GROUP BY ");
+		pv_buf_add(b, group);
 	}
 }
 
@@ -392,7 +375,7 @@ pv_downsample_influxql(char **out, const char *db, pv_level level, pv_tz *tz,
     const char *const *fields, size_t nfields, const char *const *tags, size_t ntags,
     const pv_window *w, size_t nw, pv_err *err)
 {
-	sbuf b = { 0 }, g = { 0 };
+	pv_buf b = { 0 }, g = { 0 };
 	char *target = NULL, *zone = NULL;
 
 	*out = NULL;
@@ -406,19 +389,19 @@ pv_downsample_influxql(char **out, const char *db, pv_level level, pv_tz *tz,
 		b.oom = true;
 	} else if (!pv_downsample_per_window(level, tz)) {
 		zone = pv_influxql_string(pv_tz_name(tz));
-		sb_add(&g, "time(");
-		sb_add(&g, pv_level_name(level));
-		sb_add(&g, ")");
+		pv_buf_add(&g, "time(");
+		pv_buf_add(&g, pv_level_name(level));
+		pv_buf_add(&g, ")");
 		sb_tags(&g, tags, ntags, true);
-		sb_add(&g, " tz(");
-		sb_add(&g, zone ? zone : "");
-		sb_add(&g, ")");
+		pv_buf_add(&g, " tz(");
+		pv_buf_add(&g, zone ? zone : "");
+		pv_buf_add(&g, ")");
 		if (zone == NULL || g.oom)
 			b.oom = true;
 		else
 			sb_statement(&b, db, target, fields, nfields, w[0].start, w[nw - 1].end, g.p);
 	} else {
-		sb_add(&g, "");
+		pv_buf_add(&g, "");
 		sb_tags(&g, tags, ntags, false);
 		for (size_t i = 0; i < nw && !b.oom && !g.oom; i++)
 			sb_statement(&b, db, target, fields, nfields, w[i].start, w[i].end, g.p);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "powerview/header.h"
+#include "powerview/lp.h"
 
 #define HEADER_JSON_MAX (64 * 1024)
 #define MAX_CHANNELS 4096
@@ -76,14 +77,15 @@ split_cells(char ***out, size_t *count, const char *s, size_t n, pv_err *err)
 	return PV_OK;
 }
 
-/* Tag values cannot carry control characters, and a backslash cannot be escaped. */
+/* The cells become tag values: the tag-safe rule of pv_lp_tag_unsafe. */
 static int
 check_cell(const char *cell, const char *what, size_t col, pv_err *err)
 {
-	for (const unsigned char *p = (const unsigned char *)cell; *p; p++)
-		if (*p < 0x20 || *p == 0x7F || *p == '\\')
-			return pv_fail(err, PV_EDATA,
-			    "unsupported character 0x%02X in %s of column %zu", *p, what, col);
+	const char *bad = pv_lp_tag_unsafe(cell);
+
+	if (bad != NULL)
+		return pv_fail(err, PV_EDATA, "unsupported character 0x%02X in %s of column %zu",
+		    (unsigned char)*bad, what, col);
 	return PV_OK;
 }
 

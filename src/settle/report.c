@@ -47,12 +47,7 @@ pv_json_number(double v)
 
 	if (!isfinite(v))
 		return cJSON_CreateNull();
-	/* the shortest of 15..17 digits that reads back to the same double */
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(buf, sizeof(buf), "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			break;
-	}
+	pv_fmt_double(buf, sizeof(buf), v);
 	/* a float stays a float: 242 -> 242.0, -0 -> -0.0, as Python writes them */
 	if (strpbrk(buf, ".e") == NULL)
 		strcat(buf, ".0");

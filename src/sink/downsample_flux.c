@@ -38,38 +38,9 @@
 
 #define NS 1000000000LL
 
-typedef struct fbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-} fbuf;
-
-static void
-fb_add(fbuf *b, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap : 512;
-		while (nc < b->len + n + 1)
-			nc *= 2;
-		char *np = realloc(b->p, nc);
-		if (np == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = nc;
-	}
-	memcpy(b->p + b->len, s, n + 1);
-	b->len += n;
-}
-
 /* "..." with the body escaped */
 static void
-fb_string(fbuf *b, const char *s)
+fb_string(pv_buf *b, const char *s)
 {
 	char *q = pv_flux_quote(s);
 
@@ -77,9 +48,9 @@ fb_string(fbuf *b, const char *s)
 		b->oom = true;
 		return;
 	}
-	fb_add(b, "\"");
-	fb_add(b, q);
-	fb_add(b, "\"");
+	pv_buf_add(b, "\"");
+	pv_buf_add(b, q);
+	pv_buf_add(b, "\"");
 	free(q);
 }
 
@@ -105,43 +76,43 @@ pv_flux_time(char out[40], int64_t t)
 
 /* from(bucket:) |> range(start, stop) |> filter(measurement) |> filter(fields) */
 static void
-fb_source(fbuf *b, const char *indent, const char *bucket, const char *const *fields, size_t nf,
+fb_source(pv_buf *b, const char *indent, const char *bucket, const char *const *fields, size_t nf,
     int64_t start, int64_t stop)
 {
 	char t[40];
 
-	fb_add(b, "from(bucket: ");
+	pv_buf_add(b, "from(bucket: ");
 	fb_string(b, bucket);
-	fb_add(b, ")\n");
-	fb_add(b, indent);
+	pv_buf_add(b, ")\n");
+	pv_buf_add(b, indent);
 	pv_flux_time(t, start);
-	fb_add(b, "|> range(start: ");
-	fb_add(b, t);
+	pv_buf_add(b, "|> range(start: ");
+	pv_buf_add(b, t);
 	pv_flux_time(t, stop);
-	fb_add(b, ", stop: ");
-	fb_add(b, t);
-	fb_add(b, ")\n");
-	fb_add(b, indent);
-	fb_add(b, "|> filter(fn: (r) => r._measurement == \"electrical\")\n");
+	pv_buf_add(b, ", stop: ");
+	pv_buf_add(b, t);
+	pv_buf_add(b, ")\n");
+	pv_buf_add(b, indent);
+	pv_buf_add(b, "|> filter(fn: (r) => r._measurement == \"electrical\")\n");
 	if (nf > 0) {
-		fb_add(b, indent);
-		fb_add(b, "|> filter(fn: (r) => ");
+		pv_buf_add(b, indent);
+		pv_buf_add(b, "|> filter(fn: (r) => ");
 		for (size_t i = 0; i < nf; i++) {
-			fb_add(b, i ? " or r._field == " : "r._field == ");
+			pv_buf_add(b, i ? " or r._field == " : "r._field == ");
 			fb_string(b, fields[i]);
 		}
-		fb_add(b, ")\n");
+		pv_buf_add(b, ")\n");
 	}
 	/* a series' mean covers all its files: file_name leaves the group key (mean() drops it) */
-	fb_add(b, indent);
-	fb_add(b, "|> group(columns: [\"_time\", \"_value\", \"file_name\"], mode: \"except\")\n");
+	pv_buf_add(b, indent);
+	pv_buf_add(b, "|> group(columns: [\"_time\", \"_value\", \"file_name\"], mode: \"except\")\n");
 }
 
 int
 pv_downsample_flux(char **out, const char *org, const char *bucket, pv_level level, pv_tz *tz,
     const char *const *fields, size_t nfields, const pv_window *w, size_t nw, pv_err *err)
 {
-	fbuf b = { 0 };
+	pv_buf b = { 0 };
 	char *target = NULL;
 
 	*out = NULL;
@@ -159,40 +130,40 @@ pv_downsample_flux(char **out, const char *org, const char *bucket, pv_level lev
 	if (asprintf(&target, "%s_%s", bucket, pv_level_name(level)) < 0)
 		return pv_fail(err, PV_ENOMEM, "out of memory");
 	if (!pv_downsample_per_window(level, tz)) {
-		fb_add(&b, "import \"timezone\"\n\n");
+		pv_buf_add(&b, "import \"timezone\"\n\n");
 		fb_source(&b, "    ", bucket, fields, nfields, w[0].start, w[nw - 1].end);
-		fb_add(&b, "    |> aggregateWindow(every: ");
-		fb_add(&b, pv_level_name(level));
-		fb_add(&b, ", fn: mean, location: timezone.location(name: ");
+		pv_buf_add(&b, "    |> aggregateWindow(every: ");
+		pv_buf_add(&b, pv_level_name(level));
+		pv_buf_add(&b, ", fn: mean, location: timezone.location(name: ");
 		fb_string(&b, pv_tz_name(tz));
-		fb_add(&b, "), timeSrc: \"_start\", createEmpty: false)\n");
+		pv_buf_add(&b, "), timeSrc: \"_start\", createEmpty: false)\n");
 	} else {
 		/* union() wants at least two streams: one window is its pipeline alone */
 		const char *in = nw > 1 ? "        " : "    ";
 		if (nw > 1)
-			fb_add(&b, "union(tables: [\n");
+			pv_buf_add(&b, "union(tables: [\n");
 		for (size_t i = 0; i < nw; i++) {
 			if (nw > 1)
-				fb_add(&b, "    ");
+				pv_buf_add(&b, "    ");
 			fb_source(&b, in, bucket, fields, nfields, w[i].start, w[i].end);
-			fb_add(&b, in);
-			fb_add(&b, "|> mean()\n");
-			fb_add(&b, in);
-			fb_add(&b, i + 1 < nw ? "|> duplicate(column: \"_start\", as: \"_time\"),\n" :
+			pv_buf_add(&b, in);
+			pv_buf_add(&b, "|> mean()\n");
+			pv_buf_add(&b, in);
+			pv_buf_add(&b, i + 1 < nw ? "|> duplicate(column: \"_start\", as: \"_time\"),\n" :
 			    "|> duplicate(column: \"_start\", as: \"_time\")\n");
 		}
 		if (nw > 1)
-			fb_add(&b, "])\n");
+			pv_buf_add(&b, "])\n");
 	}
 	/* _start/_stop are not tags (time columns), but nothing else is meant to be written */
-	fb_add(&b, "    |> drop(columns: [\"_start\", \"_stop\"])\n");
-	fb_add(&b, "    |> to(bucket: ");
+	pv_buf_add(&b, "    |> drop(columns: [\"_start\", \"_stop\"])\n");
+	pv_buf_add(&b, "    |> to(bucket: ");
 	fb_string(&b, target);
-	fb_add(&b, pv_influx_is_id(org) ? ", orgID: " : ", org: ");
+	pv_buf_add(&b, pv_influx_is_id(org) ? ", orgID: " : ", org: ");
 	fb_string(&b, org);
-	fb_add(&b, ")\n");
+	pv_buf_add(&b, ")\n");
 	/* to() answers the rows it wrote: a count of them keeps the answer small */
-	fb_add(&b, "    |> group()\n    |> count()\n");
+	pv_buf_add(&b, "    |> group()\n    |> count()\n");
 	free(target);
 	if (b.oom) {
 		free(b.p);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "powerview/config.h"
 #include "powerview/known.h"
 
 static uint64_t
@@ -213,7 +214,7 @@ pv_known_raw_bucket(const char *name, const char *meta)
 	static const char *const suffixes[] = { "_1h", "_1d", "_1w" };
 	size_t len = strlen(name);
 
-	if (len == 0 || name[0] == '_' || strcmp(name, meta ? meta : "powerview_meta") == 0)
+	if (len == 0 || name[0] == '_' || strcmp(name, meta ? meta : pv_settings_default("influxdb.meta_bucket")) == 0)
 		return false;
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
 		if (len > 3 && strcmp(name + len - 3, suffixes[i]) == 0)

@@ -106,15 +106,8 @@ fs_write(pv_sink *s, const char *buf, size_t len, size_t nlines, pv_err *err)
 	file_sink *f = (file_sink *)s;
 
 	(void)nlines;
-	while (len > 0) {
-		ssize_t n = write(f->fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return io_error(err, f->path, "write to");
-		buf += n;
-		len -= (size_t)n;
-	}
+	if (pv_write_all(f->fd, buf, len) < 0)
+		return io_error(err, f->path, "write to");
 	return PV_OK;
 }
 

@@ -139,8 +139,6 @@ outside(const char *dir, const char *data_real, pv_err *err)
 	return rc;
 }
 
-static int write_all(int fd, const char *buf, size_t len);
-
 /*
  * A spool serves one data folder: its .id files hold paths below it. The
  * first to open the spool writes the data folder into .data; another data
@@ -166,7 +164,7 @@ owner_check(pv_spool *sp, const char *data_real, pv_err *err)
 		int k = snprintf(line, sizeof(line), "%s\n", data_real);
 
 		fd = openat(sp->fd, ".data.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0 || write_all(fd, line, (size_t)k) < 0 || fsync(fd) < 0 || close(fd) < 0 ||
+		if (fd < 0 || pv_write_all(fd, line, (size_t)k) < 0 || fsync(fd) < 0 || close(fd) < 0 ||
 		    (fd = -1, renameat(sp->fd, ".data.tmp", sp->fd, ".data") < 0) || fsync(sp->fd) < 0) {
 			int e = errno;
 			if (fd >= 0)
@@ -508,21 +506,6 @@ tmp_link(tmpfile_ *t, int root, int dir, const char *name)
 	return 0;
 }
 
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Copies what `in` holds into `out`: 1 when it was exactly `size` bytes, 0 when not, -1 on a write error. */
 static int
 copy_bytes(int in, int out, long long size, int *in_errno)
@@ -541,7 +524,7 @@ copy_bytes(int in, int out, long long size, int *in_errno)
 		}
 		if (n == 0)
 			break;
-		if (write_all(out, buf, (size_t)n) < 0)
+		if (pv_write_all(out, buf, (size_t)n) < 0)
 			return -1;
 		total += n;
 	}
@@ -621,7 +604,7 @@ tell_queued(int root, const struct timespec *when)
 	if (fd < 0)
 		return;
 	int n = snprintf(buf, sizeof(buf), "%lld.%09ld\n", (long long)when->tv_sec, when->tv_nsec);
-	(void)write_all(fd, buf, (size_t)n);
+	(void)pv_write_all(fd, buf, (size_t)n);
 	close(fd);
 }
 
@@ -757,7 +740,7 @@ pv_spool_add(pv_spool *sp, pv_spooled *how, char **copy, const char *file, pv_er
 	/* the .id first, then the copy: a copy in the spool always has its .id */
 	const struct timespec times[2] = { now, now };
 	if ((mkdirat(dir, ".id", 0700) < 0 && errno != EEXIST) ||
-	    tmp_create(&meta, sp->fd) < 0 || write_all(meta.fd, text, strlen(text)) < 0 ||
+	    tmp_create(&meta, sp->fd) < 0 || pv_write_all(meta.fd, text, strlen(text)) < 0 ||
 	    durable(sp, meta.fd) < 0 || (unlinkat(dir, idname, 0) < 0 && errno != ENOENT) ||
 	    tmp_link(&meta, sp->fd, dir, idname) < 0 ||
 	    futimens(data.fd, times) < 0 || tmp_link(&data, sp->fd, dir, slot) < 0 || durable(sp, dir) < 0) {
@@ -1206,7 +1189,7 @@ pv_spool_record_run(pv_spool *sp, const cJSON *run, pv_err *err)
 		return pv_fail(err, PV_ENOMEM, "out of memory");
 	/* one worker at a time: a fixed temporary name, which a killed one leaves for the next to tidy */
 	fd = openat(sp->fd, ".last-run.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || write_all(fd, text, strlen(text)) < 0 || close(fd) < 0 ||
+	if (fd < 0 || pv_write_all(fd, text, strlen(text)) < 0 || close(fd) < 0 ||
 	    renameat(sp->fd, ".last-run.json.tmp", sp->fd, ".last-run.json") < 0)
 		rc = pv_fail(err, PV_EIO, "%s/.last-run.json: %s", sp->dir, strerror(errno));
 	free(text);

@@ -141,7 +141,7 @@ $BATS_TEST_TMPDIR/influx-token"
 
 @test "config --get: an unknown name, or none, is exit 64 and nothing is printed" {
     local name
-    for name in NOPE hook.nope nope.data_dir hook POWERVIEW_TSV_PARSER powerview_data_dir; do
+    for name in NOPE hook.nope nope.data_dir hook POWERVIEW_ENV_FILE powerview_data_dir; do
         run_parser config --get POWERVIEW_INGEST "$name"
         assert_status 64
         assert_eq "$output" "" "stdout for $name"
@@ -174,4 +174,47 @@ $BATS_TEST_TMPDIR/influx-token"
     run_parser config --config "$CFG" --get GRAFANA_TENANCY
     assert_status 78
     assert_contains "$stderr" "tenancy: must be one of org|team, not 'company'"
+}
+
+@test "config --exec: the program runs with the settings in its environment, a secret included, never printed" {
+    mkfile "$CFG" 'hook:' '  ingest: none' 'grafana:' '  url: http://grafana.example:3000' '  password_file: grafana-pw' \
+        'influxdb:' '  url: http://db.example:8086'
+    printf '%s\n' "$PW" >"$BATS_TEST_TMPDIR/grafana-pw"
+    mkfile "$BATS_TEST_TMPDIR/site.env" "GRAFANA_API_TOKEN='$TOKEN'" 'POWERVIEW_DATA_DIR=/dotenv/data' 'INFLUXDB_HOST=http://dotenv:8086'
+    # the program's environment (NUL-separated), written where no output shows it
+    POWERVIEW_INGEST=sync run_parser config --config "$CFG" --env-file "$BATS_TEST_TMPDIR/site.env" \
+        --exec -- sh -c 'env -0 >"$1"; exit 3' sh "$BATS_TEST_TMPDIR/env.out"
+    assert_status 3
+    assert_eq "$output$stderr" "" "output"
+    env_of() {
+        py -c '
+import sys
+env = dict(e.split(b"=", 1) for e in open(sys.argv[1], "rb").read().split(b"\0") if b"=" in e)
+v = env.get(sys.argv[2].encode())
+print("<unset>" if v is None else v.decode())' "$BATS_TEST_TMPDIR/env.out" "$1"
+    }
+    # environment > .env > YAML
+    assert_eq "$(env_of POWERVIEW_INGEST)" sync
+    assert_eq "$(env_of POWERVIEW_DATA_DIR)" /dotenv/data
+    assert_eq "$(env_of INFLUXDB_HOST)" http://dotenv:8086
+    assert_eq "$(env_of GRAFANA_URL)" http://grafana.example:3000
+    assert_eq "$(env_of GRAFANA_API_TOKEN)" "$TOKEN"
+    # a Grafana secret file of the YAML is not read, so not passed
+    assert_eq "$(env_of GRAFANA_PASSWORD)" "<unset>"
+    ! grep -a -q -F -- "$PW" "$BATS_TEST_TMPDIR/env.out"
+}
+
+@test "config --exec: usage errors (no program, with --get) are 64; a program that cannot run is 69" {
+    run_parser config --exec
+    assert_status 64
+    run_parser config --get hook.ingest --exec -- true
+    assert_status 64
+    run_parser config --env-file /dev/null --exec -- "$BATS_TEST_TMPDIR/no-such-program"
+    assert_status 69
+    assert_contains "$stderr" "cannot run $BATS_TEST_TMPDIR/no-such-program"
+    # the settings are loaded first: a refused file is 78, nothing run
+    mkfile "$CFG" 'hook:' '  ingest: later'
+    run_parser config --config "$CFG" --env-file /dev/null --exec -- touch "$BATS_TEST_TMPDIR/ran"
+    assert_status 78
+    assert_no_file "$BATS_TEST_TMPDIR/ran"
 }

@@ -21,8 +21,10 @@ DOC="$BATS_TEST_DIRNAME/../../docs/deployment-hook.md"
 setup() {
     hook_setup
     CHECKOUT="$BATS_TEST_TMPDIR/checkout"
-    mkdir -p "$CHECKOUT/hooks"
+    mkdir -p "$CHECKOUT/hooks" "$CHECKOUT/build"
     cp "$HOOK" "$CHECKOUT/hooks/on-upload.sh"
+    # a checkout's own build, which reads the .env for the hook
+    ln -s "$(realpath "$TSV_PARSER")" "$CHECKOUT/build/tsv_parser"
     RULE_HOOK="$CHECKOUT/hooks/on-upload.sh"
     mv "$ENVF" "$CHECKOUT/.env"
     ENVF="$CHECKOUT/.env"

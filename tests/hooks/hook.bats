@@ -586,7 +586,8 @@ teardown() {
     for i in $(seq 2 40); do
         env_add "A$i=\"\${A$((i - 1))}\${A$((i - 1))}\""
     done
-    upload "$F"
+    # a refused settings file gives nothing, not even the log: named here
+    hook SFTPGO_ACTION=upload SFTPGO_ACTION_PATH="$F" POWERVIEW_LOG_FILE="$LOG"
     assert_status 78
     assert_quiet
     assert_log "ERROR: settings file '$ENVF' line $((n + 17)): the value of A16 is longer than 65536 bytes after expansion: nothing done"
@@ -605,7 +606,7 @@ teardown() {
     for i in $(seq 1 16); do
         env_add "BIG$i=\${BIG}"
     done
-    upload "$F"
+    hook SFTPGO_ACTION=upload SFTPGO_ACTION_PATH="$F" POWERVIEW_LOG_FILE="$LOG"
     assert_status 78
     assert_log "ERROR: settings file '$ENVF' line $((n + 16)): the values up to this line add up to more than 1048576 bytes after expansion: nothing done"
     assert_file "$F"
@@ -632,7 +633,8 @@ teardown() {
     assert_status 0
     assert_values 11
     assert_file "$DEV/parsed/f.tsv"
-    mkdir_hook "$DATA/acme/camp5"
+    # (every event: tsv_parser reads the settings file)
+    PATH="$BATS_TEST_TMPDIR/pbin:$PATH" mkdir_hook "$DATA/acme/camp5"
     assert_status 0
     PLAYBOOK=$(realpath "$proj/ansible/create_grafana_resources.yml")
     assert_playbook acme camp5

@@ -101,8 +101,9 @@ Control API (no auth):
                               secret_for_tests with the stored values);
                               ?org=N limits org-scoped objects to org N
     POST   /__test/faults     {"path": prefix, "method"?, "status", "body"?,
-                              "times"? (default 1, -1 = until reset)} queued
-                              answers for matching API requests
+                              "times"? (default 1, -1 = until reset), "after"? (N
+                              matching requests pass first)} queued answers for
+                              matching API requests (stand_in.take_fault)
     GET    /__test/faults     the queued faults
 """
 
@@ -117,17 +118,16 @@ import json
 import os
 import re
 import secrets
-import signal
 import socket
 import sys
 import threading
 import time
-import traceback
 import unicodedata
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+
+import stand_in
 
 DEFAULT_VERSION = "12.4.5"
 COMMIT = "0000000000"   # test server: no real build commit
@@ -594,19 +594,7 @@ class State:
 
     def take_fault(self, method, path):
         with self.lock:
-            for i, r in enumerate(self.faults):
-                if r.get("path") and not path.startswith(r["path"]):
-                    continue
-                if r.get("method") and r["method"].upper() != method:
-                    continue
-                times = r.get("times", 1)
-                if times >= 0:
-                    if times <= 1:
-                        del self.faults[i]
-                    else:
-                        r["times"] = times - 1
-                return dict(r)
-        return None
+            return stand_in.take_fault(self.faults, method, path)
 
 
 # ---------------------------------------------------------------- datasource queries
@@ -2318,58 +2306,17 @@ def influx_influxql_health(ds):
 
 # ---------------------------------------------------------------- HTTP
 
-class Log:
-    def __init__(self, path):
-        self.lock = threading.Lock()
-        self.f = open(path, "a", encoding="utf-8", buffering=1) if path else None
-
-    def write(self, msg):
-        if self.f is None:
-            return
-        with self.lock:
-            self.f.write("%s %s\n" % (now_iso(), msg))
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
+class Server(stand_in.Server):
     request_queue_size = 64
 
     def __init__(self, addr, state, api, log):
         self.state = state
         self.api = api
-        self.log = log
-        super().__init__(addr, Handler)
-
-    def handle_error(self, request, client_address):
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError, socket.timeout)):
-            return
-        # the exception's text is left out: it could quote request data
-        tb = "".join(traceback.format_tb(exc.__traceback__)) if exc else ""
-        msg = "internal error: %s\n%s" % (type(exc).__name__, tb)
-        if self.log.f is not None:
-            self.log.write(msg)
-        else:
-            sys.stderr.write(msg)
+        super().__init__(addr, Handler, log)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(stand_in.Handler):
     timeout = 120
-
-    def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's name
-        pass
-
-    def send_response(self, code, message=None):
-        self.send_response_only(code, message)
-        self.send_header("Date", self.date_time_string())
-
-    def do_GET(self):
-        self.dispatch()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
 
     def read_body(self):
         te = self.headers.get("Transfer-Encoding", "")
@@ -2572,14 +2519,6 @@ class Handler(BaseHTTPRequestHandler):
 
 # ---------------------------------------------------------------- main
 
-def write_port_file(path, port):
-    d = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(d, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
-    with open(tmp, "w", encoding="ascii") as f:
-        f.write("%d\n" % port)
-    os.replace(tmp, path)
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Grafana HTTP API stand-in for tests (see the module doc).")
     ap.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1; 0: a free one")
@@ -2597,28 +2536,11 @@ def main(argv=None):
     password = args.admin_password or os.environ.get("GRAFANA_TEST_ADMIN_PASSWORD") or "admin"
     token = args.sa_token or os.environ.get("GRAFANA_TEST_SA_TOKEN") or None
 
-    log = Log(args.log)
+    log = stand_in.Log(args.log, now_iso)
     state = State(args.admin_user, password, token, args.sa_role)
     server = Server(("127.0.0.1", args.port), state, Api(state, args.version), log)
-    port = server.server_address[1]
-
-    def stop(signum, frame):
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    if args.port_file:
-        write_port_file(args.port_file, port)
-    log.write("listening on 127.0.0.1:%d, Grafana %s" % (port, args.version))
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except SystemExit:
-        pass
-    finally:
-        server.server_close()
-        log.write("stopped")
-    return 0
-
+    return stand_in.serve(server, args.port_file,
+                          lambda port: "listening on 127.0.0.1:%d, Grafana %s" % (port, args.version))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -85,19 +85,17 @@ import calendar
 import datetime
 import json
 import math
-import os
 import re
 import secrets
 import select
-import signal
 import socket
 import sys
 import threading
 import time
-import traceback
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import stand_in
 
 VERSION = "v2.7.0"
 COMMIT = "0000000000"
@@ -1443,22 +1441,7 @@ class State:
 
     def take_fault(self, method, path):
         with self.lock:
-            for i, r in enumerate(self.faults):
-                if r.get("path") and not path.startswith(r["path"]):
-                    continue
-                if r.get("method") and r["method"].upper() != method:
-                    continue
-                if r.get("after", 0) > 0:
-                    r["after"] -= 1  # this matching request passes untouched
-                    continue
-                times = r.get("times", 1)
-                if times >= 0:
-                    if times <= 1:
-                        del self.faults[i]
-                    else:
-                        r["times"] = times - 1
-                return dict(r)
-        return None
+            return stand_in.take_fault(self.faults, method, path)
 
     def log_request(self, rec):
         with self.lock:
@@ -2374,63 +2357,22 @@ class Api:
 
 # ---------------------------------------------------------------- HTTP
 
-class Log:
-    def __init__(self, path):
-        self.lock = threading.Lock()
-        self.f = open(path, "a", encoding="utf-8", buffering=1) if path else None
-
-    def write(self, msg):
-        if self.f is None:
-            return
-        with self.lock:
-            self.f.write("%s %s\n" % (rfc3339(now_ns()), msg))
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
+class Server(stand_in.Server):
     request_queue_size = 128
 
     def __init__(self, addr, state, log):
         self.state = state
         self.api = Api(state)
-        self.log = log
-        super().__init__(addr, Handler)
-
-    def handle_error(self, request, client_address):
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError, socket.timeout)):
-            return
-        # the exception's text is left out: it could quote request data
-        tb = "".join(traceback.format_tb(exc.__traceback__)) if exc else ""
-        msg = "internal error: %s\n%s" % (type(exc).__name__, tb)
-        if self.log.f is not None:
-            self.log.write(msg)
-        else:
-            sys.stderr.write(msg)
+        super().__init__(addr, Handler, log)
 
 
 class Abort(Exception):
     """Close the connection without an answer."""
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(stand_in.Handler):
+    # no Server header, as InfluxDB
     timeout = 300
-
-    def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's name
-        pass
-
-    def send_response(self, code, message=None):
-        # no Server header, as InfluxDB
-        self.send_response_only(code, message)
-        self.send_header("Date", self.date_time_string())
-
-    def do_GET(self):
-        self.dispatch()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
 
     # -- I/O
     def read_body(self, partial=False):
@@ -2843,14 +2785,6 @@ class Handler(BaseHTTPRequestHandler):
 
 # ---------------------------------------------------------------- main
 
-def write_port_file(path, port):
-    d = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(d, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
-    with open(tmp, "w", encoding="ascii") as f:
-        f.write("%d\n" % port)
-    os.replace(tmp, path)
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description="InfluxDB 2 API stand-in for tests (see the module doc).")
     ap.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1; 0: a free one")
@@ -2875,29 +2809,12 @@ def main(argv=None):
     if not args.token:
         ap.error("--token must not be empty")
 
-    log = Log(args.log)
+    log = stand_in.Log(args.log, lambda: rfc3339(now_ns()))
     state = State(args.org, org_id, args.token, args.user, args.hash_tokens, args.max_body,
                   args.auth_page_size)
     server = Server(("127.0.0.1", args.port), state, log)
-    port = server.server_address[1]
-
-    def stop(signum, frame):
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    if args.port_file:
-        write_port_file(args.port_file, port)
-    log.write("listening on 127.0.0.1:%d, org %s (%s)" % (port, state.org["name"], state.org["id"]))
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except SystemExit:
-        pass
-    finally:
-        server.server_close()
-        log.write("stopped")
-    return 0
-
+    return stand_in.serve(server, args.port_file, lambda port: "listening on 127.0.0.1:%d, org %s (%s)" % (
+        port, state.org["name"], state.org["id"]))
 
 if __name__ == "__main__":
     sys.exit(main())

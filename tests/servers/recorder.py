@@ -19,24 +19,18 @@ mode can change while it runs: POST /__test/mode {"status": N, "hang": S}
 """
 import argparse
 import json
-import os
-import signal
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import stand_in
 
 STATE = {"status": 201, "hang": 0.0, "fail_if": None}
 LOCK = threading.Lock()
 LOG = None
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):  # quiet
-        pass
-
+class Handler(stand_in.Handler):
     def _body(self):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n > 0 else b""
@@ -49,7 +43,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _handle(self):
+    def dispatch(self):
         body = self._body()
         if self.path == "/__test/mode":
             with LOCK:
@@ -74,8 +68,6 @@ class Handler(BaseHTTPRequestHandler):
             return
         self._answer(status, {"ok": status < 400})
 
-    do_GET = do_POST = do_PUT = do_DELETE = _handle
-
 
 def main():
     global LOG
@@ -89,19 +81,8 @@ def main():
     a = ap.parse_args()
     LOG = a.log
     STATE["status"], STATE["hang"], STATE["fail_if"] = a.status, a.hang, a.fail_if
-    srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
-    srv.daemon_threads = True
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=srv.shutdown).start())
-    tmp = a.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(srv.server_address[1]))
-    os.rename(tmp, a.port_file)
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    srv.server_close()
-    return 0
+    srv = stand_in.Server(("127.0.0.1", a.port), Handler, stand_in.Log(None, None))
+    return stand_in.serve(srv, a.port_file, lambda port: "")
 
 
 if __name__ == "__main__":

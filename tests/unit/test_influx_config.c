@@ -1,6 +1,8 @@
-/* The database settings from the environment: defaults, fallbacks and refusals. */
+/* The database settings from the environment, through the settings table: defaults,
+ * fallbacks and refusals. */
 #include "pv_test.h"
 
+#include "powerview/config.h"
 #include "powerview/influx.h"
 
 static const char *const vars[] = {
@@ -9,6 +11,20 @@ static const char *const vars[] = {
 	"TSV_BATCH_LINES", "TSV_BATCH_BYTES", "TSV_GZIP", "TSV_HTTP_CONNECT_TIMEOUT",
 	"TSV_HTTP_ANSWER_TIMEOUT", "TSV_HTTP_TIMEOUT", "TSV_RETRY_BUDGET", "TSV_RETRY_AFTER_MAX",
 };
+
+/* The sink's settings as a run takes them: the table's check, then the sink's. */
+static int
+from_env(pv_influx_config *c, pv_err *err)
+{
+	pv_settings *s = pv_settings_new();
+	int rc;
+
+	assert_non_null(s);
+	if ((rc = pv_settings_check(s, err)) == PV_OK)
+		rc = pv_influx_config_from_settings(c, s, err);
+	pv_settings_free(s);
+	return rc;
+}
 
 static int
 clean(void **state)
@@ -29,7 +45,7 @@ v2_defaults(void **state)
 	setenv("INFLUXDB_HOST", "http://db.example:8086", 1);
 	setenv("INFLUXDB_ORG", "powerview", 1);
 	setenv("INFLUXDB_ADMIN_TOKEN", "secret", 1);
-	assert_int_equal(pv_influx_config_from_env(&c, &err), PV_OK);
+	assert_int_equal(from_env(&c, &err), PV_OK);
 	assert_int_equal(c.api, PV_API_V2);
 	assert_string_equal(c.url, "http://db.example:8086");
 	assert_string_equal(c.meta_bucket, "powerview_meta");
@@ -53,16 +69,16 @@ url_fallback_and_gzip_auto(void **state)
 	setenv("INFLUXDB_ORG", "o", 1);
 	setenv("INFLUXDB_ADMIN_TOKEN", "t", 1);
 	setenv("TSV_GZIP", "auto", 1);
-	assert_int_equal(pv_influx_config_from_env(&c, &err), PV_OK);
+	assert_int_equal(from_env(&c, &err), PV_OK);
 	assert_string_equal(c.url, "http://localhost:8086");
 	assert_false(c.gzip); /* loopback */
 	setenv("INFLUXDB_HOST", "http://10.0.0.5:8086", 1);
-	assert_int_equal(pv_influx_config_from_env(&c, &err), PV_OK);
+	assert_int_equal(from_env(&c, &err), PV_OK);
 	assert_string_equal(c.url, "http://10.0.0.5:8086");
 	assert_true(c.gzip);
 	setenv("INFLUXDB_HOST", "http://127.0.0.1:8086", 1);
 	setenv("TSV_GZIP", "1", 1);
-	assert_int_equal(pv_influx_config_from_env(&c, &err), PV_OK);
+	assert_int_equal(from_env(&c, &err), PV_OK);
 	assert_true(c.gzip);
 }
 
@@ -93,7 +109,7 @@ refusals(void **state)
 		setenv("INFLUXDB_ORG", "o", 1);
 		setenv("INFLUXDB_ADMIN_TOKEN", "very-secret-token", 1);
 		setenv(bad[i].name, bad[i].value, 1);
-		assert_int_equal(pv_influx_config_from_env(&c, &err), PV_ECONFIG);
+		assert_int_equal(from_env(&c, &err), PV_ECONFIG);
 		if (strstr(err.msg, bad[i].says) == NULL)
 			fail_msg("%s=%s: '%s' does not name %s", bad[i].name, bad[i].value, err.msg, bad[i].says);
 		assert_null(strstr(err.msg, "very-secret-token"));
@@ -109,7 +125,7 @@ v1_needs_no_token(void **state)
 	(void)state;
 	setenv("INFLUXDB_API", "v1", 1);
 	setenv("INFLUXDB_HOST", "http://h:8086", 1);
-	assert_int_equal(pv_influx_config_from_env(&c, &err), PV_OK);
+	assert_int_equal(from_env(&c, &err), PV_OK);
 	assert_int_equal(c.api, PV_API_V1);
 }
 

@@ -32,6 +32,12 @@ static const struct esc_case {
 	{ "a,b", PV_LP_MEASUREMENT, "a\\,b" },
 	{ "a=b", PV_LP_MEASUREMENT, "a=b" },  /* '=' is fine in a measurement */
 	{ ",= ", PV_LP_MEASUREMENT, "\\,=\\ " },
+	/* the run summary's tags: what no tag can carry as '_', escapes kept */
+	{ "a\\b", PV_LP_TAG_SAFE, "a_b" },
+	{ "a\\,b", PV_LP_TAG_SAFE, "a_\\,b" },
+	{ "a\tb\x7F\\", PV_LP_TAG_SAFE, "a_b__" },
+	{ ",= \"", PV_LP_TAG_SAFE, "\\,\\=\\ \"" },
+	{ "\xC2\xB0" "C", PV_LP_TAG_SAFE, "\xC2\xB0" "C" },
 };
 
 static void
@@ -277,6 +283,83 @@ time_table(void **state)
 	}
 }
 
+static void
+tag_unsafe_finds_the_first_byte(void **state)
+{
+	const char *s = "ok\xC2\xB0 =,\"x\\y\tz";
+
+	(void)state;
+	assert_null(pv_lp_tag_unsafe(""));
+	assert_null(pv_lp_tag_unsafe("\xC2\xB0" "C, \"=x\""));
+	assert_ptr_equal(pv_lp_tag_unsafe(s), strchr(s, '\\'));
+	assert_int_equal(*pv_lp_tag_unsafe("a\nb"), '\n');
+	assert_int_equal(*pv_lp_tag_unsafe("a\x7F"), 0x7F);
+	assert_int_equal(*pv_lp_tag_unsafe("a\x01\\"), 0x01);
+}
+
+static void
+tags_written_as_the_length_says(void **state)
+{
+	const pv_tag tags[] = {
+		{ "a b", "x,y" }, { "empty", "" }, { "none", NULL }, { "k", "v\\w" },
+	};
+	char buf[64];
+
+	(void)state;
+	memset(buf, '#', sizeof(buf));
+	char *end = pv_lp_tags(buf, tags, 4, PV_LP_KEY);
+	assert_int_equal((size_t)(end - buf), pv_lp_tags_len(tags, 4));
+	assert_memory_equal(buf, ",a\\ b=x\\,y,k=v\\w", (size_t)(end - buf));
+	end = pv_lp_tags(buf, tags, 4, PV_LP_TAG_SAFE);
+	assert_int_equal((size_t)(end - buf), pv_lp_tags_len(tags, 4));
+	assert_memory_equal(buf, ",a\\ b=x\\,y,k=v_w", (size_t)(end - buf));
+	assert_int_equal(*end, '#');
+	assert_int_equal(pv_lp_tags_len(tags + 1, 2), 0);
+}
+
+static void
+string_field_escaped_and_bounded(void **state)
+{
+	char in[64], out[128];
+
+	(void)state;
+	pv_lp_string(out, "a\"b\\c\nd", 100);
+	assert_string_equal(out, "a\\\"b\\\\c d");
+	/* at most max - 1 bytes: never an escape nor a character cut in two */
+	memset(in, 'x', sizeof(in));
+	memcpy(in + 10, "\"\xE2\x82\xAC", 4);
+	in[20] = '\0';
+	for (size_t max = 8; max <= 24; max++) {
+		char *end = pv_lp_string(out, in, max);
+		size_t n = (size_t)(end - out);
+		assert_true(n < max);
+		assert_int_equal(*end, '\0');
+		assert_true(n != 11 && n != 13 && n != 14);
+		if (n >= 12)
+			assert_memory_equal(out + 10, "\\\"", 2);
+		if (n >= 15)
+			assert_memory_equal(out + 12, "\xE2\x82\xAC", 3);
+	}
+}
+
+static void
+shortest_double_text(void **state)
+{
+	const double v[] = { 0.1, 1.0 / 3, 242, -0.0, 1e300, DBL_MIN, DBL_MAX, 5e-324, 123456.789 };
+	char buf[PV_LP_VALUE_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < PVT_COUNT(v); i++) {
+		int n = pv_fmt_double(buf, sizeof(buf), v[i]);
+		assert_int_equal((size_t)n, strlen(buf));
+		assert_true(strtod(buf, NULL) == v[i]);
+	}
+	pv_fmt_double(buf, sizeof(buf), 0.1);
+	assert_string_equal(buf, "0.1");
+	pv_fmt_double(buf, sizeof(buf), 1.0 / 3);
+	assert_string_equal(buf, "0.3333333333333333");
+}
+
 int
 main(void)
 {
@@ -289,6 +372,10 @@ main(void)
 		cmocka_unit_test(value_of_other_text_is_rewritten),
 		cmocka_unit_test(value_computed_doubles_parse_back_exactly),
 		cmocka_unit_test(time_table),
+		cmocka_unit_test(tag_unsafe_finds_the_first_byte),
+		cmocka_unit_test(tags_written_as_the_length_says),
+		cmocka_unit_test(string_field_escaped_and_bounded),
+		cmocka_unit_test(shortest_double_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

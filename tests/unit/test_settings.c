@@ -603,7 +603,7 @@ accepted_enum_values_are_usable(void **state)
 				setenv("INFLUXDB_ADMIN_TOKEN", "t", 1);
 				setenv("INFLUXDB_USERNAME", "u", 1);
 				setenv("INFLUXDB_PASSWORD", "p", 1);
-				if (pv_influx_config_from_env(&ic, &err) != PV_OK)
+				if (pv_influx_config_from_settings(&ic, s, &err) != PV_OK)
 					snprintf(problems + used, sizeof(problems) - used,
 					    "\n  %s: the loader accepts '%s', the run refuses it: %s", t[i].var, v, err.msg);
 			}
@@ -801,7 +801,7 @@ environment_url_beats_file_url(void **state)
 	setenv("INFLUXDB_ADMIN_TOKEN", "t", 1);
 
 	assert_int_equal(pv_settings_load(&s, NULL, yaml, &err), PV_OK);
-	rc = pv_influx_config_from_env(&ic, &err);
+	rc = pv_influx_config_from_settings(&ic, s, &err);
 	if (rc == PV_OK)
 		snprintf(url, sizeof(url), "%s", ic.url);
 	pv_settings_free(s);
@@ -1351,6 +1351,39 @@ framed_format_zone_and_header_zone(void **state)
 	free(yaml);
 }
 
+/* The typed values: the environment's, the file's, else the table's default. */
+static void
+typed_values_by_key_or_variable(void **state)
+{
+	char *yaml = put("powerview.yaml", "sink:\n  batch_lines: 250\nconfig_api:\n  url: http://api\n");
+	pv_settings *s = NULL;
+	pv_err err = { "" };
+
+	(void)state;
+	setenv("TSV_VERIFY", "0", 1);
+	setenv("TSV_HTTP_TIMEOUT", "", 1);
+	setenv("TSV_DOWNSAMPLE_LEVELS", "", 1);
+	assert_int_equal(pv_settings_load(&s, NULL, yaml, &err), PV_OK);
+	assert_true(pv_settings_num(s, "sink.batch_lines") == 250);
+	assert_true(pv_settings_num(s, "TSV_BATCH_LINES") == 250);
+	assert_true(pv_settings_num(s, "http.timeout") == 120); /* empty: the default */
+	assert_true(pv_settings_num(s, "reports.keep_days") == 90);
+	assert_false(pv_settings_bool(s, "sink.verify"));
+	assert_true(pv_settings_bool(s, "downsample.enabled"));
+	assert_string_equal(pv_settings_str(s, "config_api.url"), "http://api");
+	assert_string_equal(pv_settings_str(s, "parser.timezone"), "Europe/Paris");
+	/* a default that depends on another setting is none; an empty list of levels is one */
+	assert_null(pv_settings_str(s, "spool.dir"));
+	assert_null(pv_settings_str(s, "sink.output"));
+	assert_string_equal(pv_settings_str(s, "downsample.levels"), "");
+	assert_string_equal(pv_settings_default("downsample.levels"), "1h,1d,1w");
+	assert_null(pv_settings_default("reports.dir"));
+	/* no settings object: the environment and the defaults */
+	assert_true(pv_settings_num(NULL, "sink.batch_lines") == 250);
+	pv_settings_free(s);
+	free(yaml);
+}
+
 int
 main(void)
 {
@@ -1377,6 +1410,7 @@ main(void)
 		T(unknown_id_lists_declared_formats),
 		T(format_without_zone_uses_configured_zone),
 		T(framed_format_zone_and_header_zone),
+		T(typed_values_by_key_or_variable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
