@@ -23,7 +23,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "powerview/tz.h"
+
 #define PVT_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A zone the test needs, or the test fails naming it. */
+static inline pv_tz *
+pvt_zone(const char *name)
+{
+	pv_tz *tz = NULL;
+	pv_err err = { "" };
+
+	if (pv_tz_open(&tz, name, &err) != PV_OK)
+		fail_msg("%s: %s", name, err.msg);
+	return tz;
+}
 
 /* mkdir -p, for the test's own folders (independent of the library's). */
 static inline void

@@ -12,16 +12,6 @@
 
 #define NS 1000000000LL
 
-static pv_tz *
-zone(const char *name)
-{
-	pv_tz *tz = NULL;
-	pv_err err = { "" };
-
-	if (pv_tz_open(&tz, name, &err) != PV_OK)
-		fail_msg("%s: %s", name, err.msg);
-	return tz;
-}
 
 /* the Flux of `lv` over the windows pv_windows gives for [a, b] (seconds) */
 static char *
@@ -48,7 +38,7 @@ flux_for(const char *org, const char *bucket, pv_level lv, pv_tz *tz, const char
 static void
 days_dst(void **state)
 {
-	pv_tz *paris = zone("Europe/Paris");
+	pv_tz *paris = pvt_zone("Europe/Paris");
 	const char *fields[] = { "f", "g" };
 	char *q = flux_for("acme", "site", PV_LEVEL_1D, paris, fields, 2, DST_A, DST_B);
 
@@ -79,7 +69,7 @@ days_dst(void **state)
 static void
 hours_dst(void **state)
 {
-	pv_tz *paris = zone("Europe/Paris");
+	pv_tz *paris = pvt_zone("Europe/Paris");
 	/* no field list: every field */
 	char *q = flux_for("acme", "site", PV_LEVEL_1H, paris, NULL, 0, DST_A, DST_B);
 
@@ -105,7 +95,7 @@ hours_dst(void **state)
 static void
 weeks(void **state)
 {
-	pv_tz *paris = zone("Europe/Paris");
+	pv_tz *paris = pvt_zone("Europe/Paris");
 	const char *fields[] = { "f" };
 	/* 2026-03-26 .. 2026-03-31: ISO weeks of 03-23 (168 h) and 03-30 */
 	char *q = flux_for("acme", "site", PV_LEVEL_1W, paris, fields, 1, 1774483200LL, 1774915200LL);
@@ -139,7 +129,7 @@ weeks(void **state)
 static void
 one_week(void **state)
 {
-	pv_tz *paris = zone("Europe/Paris");
+	pv_tz *paris = pvt_zone("Europe/Paris");
 	/* 2026-10-27: the ISO week of 10-26, after the change: 168 h, no union() of one stream */
 	char *q = flux_for("acme", "site", PV_LEVEL_1W, paris, NULL, 0, 1793059200LL, 1793059200LL);
 
@@ -162,7 +152,7 @@ one_week(void **state)
 static void
 posix_zone(void **state)
 {
-	pv_tz *posix = zone("CET-1CEST,M3.5.0,M10.5.0/3");
+	pv_tz *posix = pvt_zone("CET-1CEST,M3.5.0,M10.5.0/3");
 	/* two local days of the POSIX rule (same change as Paris): per window, no location */
 	char *q = flux_for("o", "b", PV_LEVEL_1D, posix, NULL, 0, DST_A, DST_A + 86400);
 
@@ -194,7 +184,7 @@ posix_zone(void **state)
 static void
 hostile_names(void **state)
 {
-	pv_tz *utc = zone("UTC");
+	pv_tz *utc = pvt_zone("UTC");
 	const char *fields[] = { "a\"b", "c\\d", "${x}" };
 	pv_window w[] = { { 0, 3600 * NS } };
 	char *q = NULL;
@@ -217,7 +207,7 @@ static void
 times_and_errors(void **state)
 {
 	char t[40];
-	pv_tz *utc = zone("UTC");
+	pv_tz *utc = pvt_zone("UTC");
 	pv_window ok[] = { { 0, 1 } }, gap[] = { { 0, 1 }, { 2, 3 } }, empty[] = { { 5, 5 } };
 	const char *bad[] = { "" };
 	char *q = NULL;

@@ -23,16 +23,6 @@ utc(int y, int m, int d, int hh, int mm)
 	return days * 86400 + hh * 3600 + mm * 60;
 }
 
-static pv_tz *
-zone(const char *name)
-{
-	pv_tz *tz = NULL;
-	pv_err err = { "" };
-
-	if (pv_tz_open(&tz, name, &err) != PV_OK)
-		fail_msg("%s: %s", name, err.msg);
-	return tz;
-}
 
 /* the windows of [a, b] (seconds) are exactly the `n` pairs of `exp` (seconds) */
 static void
@@ -78,7 +68,7 @@ levels_parse(void **state)
 static void
 paris_days_around_dst(void **state)
 {
-	pv_tz *tz = zone("Europe/Paris");
+	pv_tz *tz = pvt_zone("Europe/Paris");
 	const int64_t spring[][2] = {
 		{ utc(2026, 3, 27, 23, 0), utc(2026, 3, 28, 23, 0) },
 		{ utc(2026, 3, 28, 23, 0), utc(2026, 3, 29, 22, 0) }, /* 23 h */
@@ -112,7 +102,7 @@ paris_days_around_dst(void **state)
 static void
 paris_hours_around_dst(void **state)
 {
-	pv_tz *tz = zone("Europe/Paris");
+	pv_tz *tz = pvt_zone("Europe/Paris");
 	const int64_t spring[][2] = {
 		{ utc(2026, 3, 29, 0, 0), utc(2026, 3, 29, 1, 0) }, /* 01:00+01 */
 		{ utc(2026, 3, 29, 1, 0), utc(2026, 3, 29, 2, 0) }, /* 03:00+02 */
@@ -134,7 +124,7 @@ paris_hours_around_dst(void **state)
 static void
 paris_weeks(void **state)
 {
-	pv_tz *tz = zone("Europe/Paris");
+	pv_tz *tz = pvt_zone("Europe/Paris");
 	const int64_t spring[][2] = {
 		{ utc(2026, 3, 22, 23, 0), utc(2026, 3, 29, 22, 0) }, /* 167 h */
 		{ utc(2026, 3, 29, 22, 0), utc(2026, 4, 5, 22, 0) },
@@ -157,7 +147,7 @@ paris_weeks(void **state)
 static void
 kolkata_half_hour_offset(void **state)
 {
-	pv_tz *tz = zone("Asia/Kolkata");
+	pv_tz *tz = pvt_zone("Asia/Kolkata");
 	const int64_t hours[][2] = {
 		{ utc(2026, 3, 25, 23, 30), utc(2026, 3, 26, 0, 30) },
 		{ utc(2026, 3, 26, 0, 30), utc(2026, 3, 26, 1, 30) },
@@ -174,7 +164,7 @@ kolkata_half_hour_offset(void **state)
 static void
 utc_and_posix(void **state)
 {
-	pv_tz *u = zone("UTC"), *p = zone("CET-1CEST,M3.5.0,M10.5.0/3");
+	pv_tz *u = pvt_zone("UTC"), *p = pvt_zone("CET-1CEST,M3.5.0,M10.5.0/3");
 	const int64_t wk[][2] = { { utc(2026, 3, 23, 0, 0), utc(2026, 3, 30, 0, 0) } };
 	const int64_t day[][2] = { { utc(2026, 3, 28, 23, 0), utc(2026, 3, 29, 22, 0) } };
 
@@ -189,7 +179,7 @@ utc_and_posix(void **state)
 static void
 midnight_gap_starts_at_the_change(void **state)
 {
-	pv_tz *tz = zone("America/Santiago");
+	pv_tz *tz = pvt_zone("America/Santiago");
 	/* 2026-09-06 00:00 -04 becomes 01:00 -03, at 04:00Z */
 	const int64_t days[][2] = {
 		{ utc(2026, 9, 5, 4, 0), utc(2026, 9, 6, 4, 0) },
@@ -206,7 +196,7 @@ midnight_gap_starts_at_the_change(void **state)
 static void
 chatham_quarter_hour_change(void **state)
 {
-	pv_tz *tz = zone("Pacific/Chatham");
+	pv_tz *tz = pvt_zone("Pacific/Chatham");
 	const int64_t hours[][2] = {
 		{ utc(2026, 4, 4, 12, 15), utc(2026, 4, 4, 13, 15) },
 		{ utc(2026, 4, 4, 13, 15), utc(2026, 4, 4, 14, 0) },
@@ -237,7 +227,7 @@ properties_over_a_year(void **state)
 
 	(void)state;
 	for (size_t z = 0; z < PVT_COUNT(zones); z++) {
-		pv_tz *tz = zone(zones[z]);
+		pv_tz *tz = pvt_zone(zones[z]);
 		for (size_t l = 0; l < PVT_COUNT(levels); l++) {
 			int64_t len = levels[l] == PV_LEVEL_1H ? 3600 : levels[l] == PV_LEVEL_1D ? 86400 : 604800;
 			for (int64_t t = utc(2026, 1, 1, 0, 0); t < utc(2027, 1, 1, 0, 0); t += 1777) {
@@ -275,7 +265,7 @@ properties_over_a_year(void **state)
 static void
 errors(void **state)
 {
-	pv_tz *tz = zone("Europe/Paris");
+	pv_tz *tz = pvt_zone("Europe/Paris");
 	pv_window *w = (pv_window *)&errors;
 	size_t n = 7;
 	pv_err err = { "" };
@@ -297,7 +287,7 @@ errors(void **state)
 static void
 influxql_text(void **state)
 {
-	pv_tz *paris = zone("Europe/Paris"), *posix = zone("CET-1CEST,M3.5.0,M10.5.0/3");
+	pv_tz *paris = pvt_zone("Europe/Paris"), *posix = pvt_zone("CET-1CEST,M3.5.0,M10.5.0/3");
 	const char *fields[] = { "f", "we\"ird\\" }, *tags[] = { "campaign", "de vice\"" };
 	pv_window days[] = { { 1, 2 }, { 2, 3 } }, gap[] = { { 1, 2 }, { 5, 6 } };
 	char *q = NULL;
@@ -375,7 +365,7 @@ levels_list(void **state)
 static void
 chunks(void **state)
 {
-	pv_tz *paris = zone("Europe/Paris"), *posix = zone("CET-1CEST,M3.5.0,M10.5.0/3");
+	pv_tz *paris = pvt_zone("Europe/Paris"), *posix = pvt_zone("CET-1CEST,M3.5.0,M10.5.0/3");
 	static const size_t max[] = { 720, 31, 5 };
 	int64_t tmin = utc(2001, 1, 1, 0, 0) * NS, tmax = utc(2030, 6, 1, 12, 0) * NS;
 	pv_err err = { "" };
