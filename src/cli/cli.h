@@ -104,6 +104,12 @@ typedef struct cli_opts {
 /* getopt_long, the shared options taken into o: the command's next own option, or -1. */
 int cli_getopt(cli_opts *o, int argc, char **argv, const char *shortopts, const struct option *longopts);
 
+/*
+ * What a command's step returns when the command goes on: every other
+ * value is the exit status to stop with (0 or sysexits).
+ */
+#define CLI_GO_ON (-1)
+
 /* The commands, one file each: argv[0] is "tsv_parser COMMAND"; the exit status. */
 int cli_cmd_run(int argc, char **argv);
 int cli_cmd_spool(int argc, char **argv);

@@ -41,7 +41,7 @@ draw(const char *line, void *arg)
 
 /*
  * What the settings say of a backfill: its levels and its database, or
- * nothing to do (a file output, VictoriaMetrics, no level). -1 to go on,
+ * nothing to do (a file output, VictoriaMetrics, no level). CLI_GO_ON to go on,
  * else the exit status.
  */
 static int
@@ -72,7 +72,7 @@ backfill_target(pv_level levels[PV_LEVELS_MAX], size_t *nlevels, pv_influx_confi
 		pv_info("no downsampling level (TSV_DOWNSAMPLE_LEVELS is empty): nothing to do");
 		return 0;
 	}
-	return -1;
+	return CLI_GO_ON;
 }
 
 /* tsv_parser downsample -d DATA [--bucket B] [--start T] [--end T]: the backfill. */
@@ -147,7 +147,7 @@ cli_cmd_downsample(int argc, char **argv)
 		cli_usage_error("downsample", "--start %s is not before --end %s", job.start_arg, job.end_arg);
 		goto out;
 	}
-	if ((status = backfill_target(levels, &nlevels, &icfg, settings)) >= 0)
+	if ((status = backfill_target(levels, &nlevels, &icfg, settings)) != CLI_GO_ON)
 		goto out;
 	status = EX_NOINPUT;
 	if (stat(data, &st) < 0 || !S_ISDIR(st.st_mode) || (real = realpath(data, NULL)) == NULL) {

@@ -216,7 +216,7 @@ typedef struct run_args {
 	bool dry_run, no_verify, worker;
 } run_args;
 
-/* The run's options into r; -1 to go on, else the exit status (help, version, a usage error). */
+/* The run's options into r; CLI_GO_ON to go on, else the exit status (help, version, a usage error). */
 static int
 run_options(run_args *r, int argc, char **argv)
 {
@@ -258,13 +258,13 @@ run_options(run_args *r, int argc, char **argv)
 		return cli_usage_error(NULL, "-d (--data-folder) is required");
 	if (r->worker && (r->files.count > 0 || r->dry_run))
 		return cli_usage_error(NULL, "--spool works the spool: not with %s", r->dry_run ? "--dry-run" : "-t");
-	return -1;
+	return CLI_GO_ON;
 }
 
 /*
  * The spool's step of a real scan or of the worker: the scan's files
  * copied into it (those it does not take left to the run: *walk), then its
- * lock. -1 to go on, else the exit status.
+ * lock. CLI_GO_ON to go on, else the exit status.
  */
 static int
 run_spool(pv_spool *sp, pv_walk **walk, pv_paths *direct, pv_passed_list *passed, int *spool_status)
@@ -295,7 +295,7 @@ run_spool(pv_spool *sp, pv_walk **walk, pv_paths *direct, pv_passed_list *passed
 			pv_info("another worker is running (it takes the spooled files): nothing to do");
 		return rc < 0 ? EX_CANTCREAT : *spool_status;
 	}
-	return -1;
+	return CLI_GO_ON;
 }
 
 /* The exit status of a run that ran (rc: pv_run_files'): its files, its report, else the spool step's. */
@@ -347,7 +347,7 @@ cli_cmd_run(int argc, char **argv)
 	cli_progress bar;
 	int rc, status, spool_status = 0;
 
-	if ((status = run_options(&a, argc, argv)) >= 0)
+	if ((status = run_options(&a, argc, argv)) != CLI_GO_ON)
 		goto out;
 	opts.dry_run = a.dry_run;
 	if ((status = cli_settings(&settings, &a.o, a.output, a.no_verify)) != 0)
@@ -397,7 +397,7 @@ cli_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (spool != NULL) {
-		if ((status = run_spool(spool, &walk, &direct, &passed, &spool_status)) >= 0)
+		if ((status = run_spool(spool, &walk, &direct, &passed, &spool_status)) != CLI_GO_ON)
 			goto out;
 		opts.spool = spool;
 	}

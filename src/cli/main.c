@@ -29,26 +29,17 @@ cli_usage_error(const char *cmd, const char *fmt, ...)
 	return EX_USAGE;
 }
 
-/* -q and -v, counted: the log level they ask for, or -1 when neither was given. */
+/* The command line wins over every other source: -o, --no-verify, -q and -v (counted). */
 static int
-cli_verbosity(int quiet, int verbose)
-{
-	int level = PV_LOG_INFO + quiet - verbose;
-
-	if (quiet == 0 && verbose == 0)
-		return -1;
-	return level < PV_LOG_DEBUG ? PV_LOG_DEBUG : level > PV_LOG_ERROR ? PV_LOG_ERROR : level;
-}
-
-/* The command line wins over every other source: -o, --no-verify, -q and -v. */
-static int
-cli_apply_flags(pv_settings *s, const char *output, bool no_verify, int level)
+cli_apply_flags(pv_settings *s, const char *output, bool no_verify, int quiet, int verbose)
 {
 	static const char *const names[] = { "DEBUG", "INFO", "WARNING", "ERROR" };
+	int level = PV_LOG_INFO + quiet - verbose;
 
+	level = level < PV_LOG_DEBUG ? PV_LOG_DEBUG : level > PV_LOG_ERROR ? PV_LOG_ERROR : level;
 	if ((output && pv_settings_flag(s, "TSV_OUTPUT", output) < 0) ||
 	    (no_verify && pv_settings_flag(s, "TSV_VERIFY", "0") < 0) ||
-	    (level >= 0 && pv_settings_flag(s, "TSV_LOG_LEVEL", names[level]) < 0)) {
+	    ((quiet || verbose) && pv_settings_flag(s, "TSV_LOG_LEVEL", names[level]) < 0)) {
 		pv_error("out of memory");
 		return EX_OSERR;
 	}
@@ -91,6 +82,7 @@ cli_exit(int rc)
 	case PV_EDATA: return EX_DATAERR;
 	case PV_ENOENT: return EX_NOINPUT;
 	case PV_ENOMEM: return EX_OSERR;
+	case PV_EIO: return EX_IOERR;
 	default: return EX_SOFTWARE;
 	}
 }
@@ -110,7 +102,7 @@ cli_settings(pv_settings **out, const cli_opts *o, const char *output, bool no_v
 		pv_error("%s", err.msg);
 		return cli_exit(rc);
 	}
-	if ((status = cli_apply_flags(*out, output, no_verify, cli_verbosity(o->quiet, o->verbose))) != 0) {
+	if ((status = cli_apply_flags(*out, output, no_verify, o->quiet, o->verbose)) != 0) {
 		pv_settings_free(*out);
 		*out = NULL;
 	}
