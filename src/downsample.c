@@ -56,9 +56,9 @@ pv_downsample_time(int64_t *ns, const char *s, pv_tz *tz)
 	pv_err err;
 	int64_t wall;
 
-	if (pv_rfc3339_parse(s, ns) == 0)
+	if (pv_rfc3339_parse(s, ns))
 		return 0;
-	if (pv_date_parse(s, &wall) < 0)
+	if (!pv_date_parse(s, &wall))
 		return PV_EDATA;
 	if (tz == NULL)
 		return 0;
@@ -203,13 +203,17 @@ ds_add_arg(cJSON *o, const char *name, const char *v)
 	return v ? cJSON_AddStringToObject(o, name, v) : cJSON_AddNullToObject(o, name);
 }
 
-/* Writes the state atomically (temporary file, fsync, rename, fsync of the folder), mode 0600. */
-static int
+/*
+ * Writes the state atomically (temporary file, fsync, rename, fsync of the
+ * folder), mode 0600; a failure is a warning (once): the backfill goes on.
+ */
+static void
 ds_state_write(ds_job *j, const char *bucket, pv_level level, int64_t start, int64_t end, int64_t done)
 {
 	char num[3][24], *tmp = NULL, *text = NULL, *slash;
 	cJSON *o = cJSON_CreateObject();
-	int fd = -1, rc = -1;
+	int fd = -1;
+	bool written = false;
 
 	snprintf(num[0], sizeof(num[0]), "%" PRId64, start);
 	snprintf(num[1], sizeof(num[1]), "%" PRId64, end);
@@ -247,9 +251,9 @@ ds_state_write(ds_job *j, const char *bucket, pv_level level, int64_t start, int
 			fsync(fd);
 		*slash = '/';
 	}
-	rc = 0;
+	written = true;
 out:
-	if (rc < 0 && !j->state_warned) {
+	if (!written && !j->state_warned) {
 		pv_warn("downsample state %s: cannot write it: %s (an interrupted backfill starts over)",
 		    j->state_path, strerror(errno));
 		j->state_warned = true;
@@ -262,7 +266,6 @@ out:
 	}
 	cJSON_Delete(o);
 	free(text);
-	return rc;
 }
 
 /*

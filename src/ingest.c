@@ -232,7 +232,7 @@ ingest_row(ingest *in, uint64_t lineno, const char *s, size_t n, pv_err *err)
 	bool wrote = false;
 
 	r->nb_rows++;
-	if (pv_timestamp_parse(s, (size_t)((tab ? tab : end) - s), &wall) < 0 ||
+	if (!pv_timestamp_parse(s, (size_t)((tab ? tab : end) - s), &wall) ||
 	    !place(in->tz, wall, in->has_prev, in->prev, &t)) {
 		r->nb_invalid_timestamps++;
 		pv_debug("%s:%llu: invalid timestamp, row skipped", r->file_path,
@@ -259,7 +259,7 @@ ingest_row(ingest *in, uint64_t lineno, const char *s, size_t n, pv_err *err)
 			len = (size_t)((next ? next : end) - cell);
 			ncells++;
 		}
-		if (tab == NULL || pv_value_parse(cell, len, &v) < 0) {
+		if (tab == NULL || !pv_value_parse(cell, len, &v)) {
 			r->nb_invalid_values++;
 			pv_debug("%s:%llu: invalid value in column %zu", r->file_path,
 			    (unsigned long long)lineno, i + 1);

@@ -39,6 +39,7 @@ typedef struct pv_channels {
 int pv_channels_build(pv_channels *out, const pv_header *h, pv_id_scheme scheme, pv_err *err);
 void pv_channels_free(pv_channels *c);
 
-int pv_id_scheme_parse(pv_id_scheme *out, const char *s);
+/* "serial" or "compact" (TSV_CHANNEL_ID_SCHEME) into *out; false for anything else. */
+bool pv_id_scheme_parse(pv_id_scheme *out, const char *s);
 
 #endif

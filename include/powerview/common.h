@@ -8,7 +8,13 @@
 
 #define PV_VERSION "0.5.0"
 
-/* One result code threaded through every call: 0 is success, negatives fail. */
+/*
+ * One result code threaded through every call: 0 is success, negatives
+ * fail, with the reason in a pv_err. A function that also reports what it
+ * found returns a positive value for it (documented where it does). "Is
+ * this valid" questions (parsers of a name or a number) return bool
+ * instead; helpers around system calls return bool or an fd, with errno.
+ */
 typedef enum pv_rc {
 	PV_OK = 0,
 	PV_ENOMEM = -1,  /* out of memory */
@@ -61,7 +67,7 @@ void pv_buf_add(pv_buf *b, const char *s);
  */
 int pv_fmt_double(char *buf, size_t size, double v);
 
-/* Writes all of buf to fd, again after EINTR or a short write: 0, or -1 with errno set. */
+/* Writes all of buf to fd, again after EINTR or a short write: PV_OK, or PV_EIO with errno set. */
 int pv_write_all(int fd, const void *buf, size_t len);
 
 #endif

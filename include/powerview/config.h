@@ -37,8 +37,11 @@ int pv_settings_load_yaml(pv_settings *s, const char *path, pv_err *err);
 /* The format registry: built-ins plus those the YAML declares. */
 const pv_formats *pv_settings_formats(const pv_settings *s);
 
-/* Records that the command line set `env` (e.g. --output sets TSV_OUTPUT). */
-int pv_settings_flag(pv_settings *s, const char *env, const char *value);
+/*
+ * The command line sets setting `name` (key or variable: --output sets
+ * sink.output). PV_ECONFIG for a name the table does not have.
+ */
+int pv_settings_flag(pv_settings *s, const char *name, const char *value);
 
 /* Checks every effective value; PV_ECONFIG naming the setting and its source. */
 int pv_settings_check(const pv_settings *s, pv_err *err);

@@ -2,13 +2,15 @@
 #ifndef POWERVIEW_LOG_H
 #define POWERVIEW_LOG_H
 
+#include <stdbool.h>
+
 typedef enum pv_log_level {
 	PV_LOG_DEBUG, PV_LOG_INFO, PV_LOG_WARNING, PV_LOG_ERROR
 } pv_log_level;
 
 void pv_log_set_level(pv_log_level level);
-/* Parses DEBUG / INFO / WARNING (WARN) / ERROR, any case; -1 when unknown. */
-int pv_log_level_parse(const char *s);
+/* Parses DEBUG / INFO / WARNING (WARN) / ERROR, any case, into *level; false when unknown. */
+bool pv_log_level_parse(pv_log_level *level, const char *s);
 void pv_log(pv_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*
  * A status line kept below the log lines, for a terminal only: drawn in

@@ -37,9 +37,9 @@ cli_apply_flags(pv_settings *s, const char *output, bool no_verify, int quiet, i
 	int level = PV_LOG_INFO + quiet - verbose;
 
 	level = level < PV_LOG_DEBUG ? PV_LOG_DEBUG : level > PV_LOG_ERROR ? PV_LOG_ERROR : level;
-	if ((output && pv_settings_flag(s, "TSV_OUTPUT", output) < 0) ||
-	    (no_verify && pv_settings_flag(s, "TSV_VERIFY", "0") < 0) ||
-	    ((quiet || verbose) && pv_settings_flag(s, "TSV_LOG_LEVEL", names[level]) < 0)) {
+	if ((output && pv_settings_flag(s, "sink.output", output) < 0) ||
+	    (no_verify && pv_settings_flag(s, "sink.verify", "0") < 0) ||
+	    ((quiet || verbose) && pv_settings_flag(s, "log.level", names[level]) < 0)) {
 		pv_error("out of memory");
 		return EX_OSERR;
 	}
@@ -135,15 +135,15 @@ pv_log_level
 cli_log_level(const pv_settings *s)
 {
 	const char *v = pv_settings_str(s, "log.level");
-	int level;
+	pv_log_level level;
 
-	if ((level = pv_log_level_parse(v)) < 0) {
+	if (!pv_log_level_parse(&level, v)) {
 		/* from the environment, as the original: not refused, INFO */
 		pv_warn("unknown TSV_LOG_LEVEL '%s', using INFO", v);
 		return PV_LOG_INFO;
 	}
-	pv_log_set_level((pv_log_level)level);
-	return (pv_log_level)level;
+	pv_log_set_level(level);
+	return level;
 }
 
 /* The parser's settings (parser.*) and the formats, checked before by the table. */

@@ -19,8 +19,11 @@
 #define DOTENV_VALUE_MAX (64 * 1024)
 #define DOTENV_TOTAL_MAX (1024 * 1024)
 
-/* parse_one() and its helpers: -1 out of memory, -2 malformed, -3 value too long */
-#define TOO_LONG (-3)
+/*
+ * parse_one() and its helpers fail with PV_ENOMEM or one of these (apart
+ * from the pv_rc codes: the loader turns each into its message).
+ */
+enum { MALFORMED = -100, TOO_LONG = -101 };
 
 typedef struct sbuf {
 	char *s;
@@ -37,7 +40,7 @@ sb_putn(sbuf *b, const char *s, size_t n)
 		size_t cap = (b->len + n + 1) * 2;
 		char *p = realloc(b->s, cap);
 		if (p == NULL)
-			return -1;
+			return PV_ENOMEM;
 		b->s = p;
 		b->cap = cap;
 	}
@@ -115,26 +118,26 @@ parse_one(const char **pp, const char *end, sbuf *key, sbuf *val, const char **w
 	char kq = (*p == '\'' || *p == '"') ? *p++ : 0;
 	while (p < end && is_key_char(*p))
 		if (sb_putc(key, *p++) < 0)
-			return -1;
+			return PV_ENOMEM;
 	if (kq && (p == end || *p++ != kq))
-		return *why = "unterminated quoted name", -2;
+		return *why = "unterminated quoted name", MALFORMED;
 	if (key->len == 0)
-		return *why = "expected NAME=VALUE", -2;
+		return *why = "expected NAME=VALUE", MALFORMED;
 	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
 	if (p == end || *p != '=')
-		return *why = "expected '=' after the name", -2;
+		return *why = "expected '=' after the name", MALFORMED;
 	p++;
 	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
 	if (val->s == NULL && sb_putn(val, "", 0) < 0)
-		return -1;
+		return PV_ENOMEM;
 
 	if (p < end && (*p == '\'' || *p == '"')) {
 		char q = *p++;
 		for (;;) {
 			if (p == end)
-				return *why = "unterminated quoted value", -2;
+				return *why = "unterminated quoted value", MALFORMED;
 			if (*p == q) {
 				p++;
 				break;
@@ -170,7 +173,7 @@ parse_one(const char **pp, const char *end, sbuf *key, sbuf *val, const char **w
 		while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
 			p++;
 		if (p < end && *p != '\n' && *p != '#')
-			return *why = "unexpected text after the quoted value", -2;
+			return *why = "unexpected text after the quoted value", MALFORMED;
 	} else {
 		const char *start = p;
 		while (p < end && *p != '\n') {
@@ -222,11 +225,11 @@ pv_dotenv_load(const char *path, pv_err *err)
 	while (p < end) {
 		const char *start = p, *why = NULL;
 		int got = parse_one(&p, end, &key, &val, &why);
-		if (got == -1) {
+		if (got == PV_ENOMEM) {
 			rc = pv_fail(err, PV_ENOMEM, "out of memory");
 			break;
 		}
-		if (got == -2) {
+		if (got == MALFORMED) {
 			rc = pv_fail(err, PV_ECONFIG, "%s:%u: %s", path, line, why);
 			break;
 		}

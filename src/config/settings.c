@@ -373,13 +373,13 @@ take_value(loader *ld, size_t i, const pv_ynode *val, const char *v)
 	if (st->kind == K_SECRET_FILE) {
 		char *path = NULL;
 		/* a relative path is taken from the folder of the YAML file */
-		if (v[0] != '/' && strchr(ld->path, '/') != NULL)
-			rc = asprintf(&path, "%.*s/%s", (int)(strrchr(ld->path, '/') - ld->path), ld->path, v);
-		else
-			rc = (path = strdup(v)) ? 0 : -1;
-		if (rc < 0)
+		if (v[0] != '/' && strchr(ld->path, '/') != NULL) {
+			if (asprintf(&path, "%.*s/%s", (int)(strrchr(ld->path, '/') - ld->path), ld->path, v) < 0)
+				path = NULL;
+		} else
+			path = strdup(v);
+		if (path == NULL)
 			return pv_fail(ld->err, PV_ENOMEM, "out of memory");
-		rc = PV_OK;
 		free(ld->s->file[i]);
 		ld->s->file[i] = path;
 		if (foreign(st)) {
@@ -649,13 +649,20 @@ fail:
 	return rc;
 }
 
+static int row(const char *name);
+
 int
-pv_settings_flag(pv_settings *s, const char *env, const char *value)
+pv_settings_flag(pv_settings *s, const char *name, const char *value)
 {
-	if (setenv(env, value, 1) < 0)
+	int r = row(name);
+
+	if (r < 0)
+		return PV_ECONFIG;
+	/* the environment holds the values in effect: the hook's children see them too */
+	if (setenv(table[r].env, value, 1) < 0)
 		return PV_ENOMEM;
 	for (size_t i = 0; i < NSETTINGS; i++)
-		if (strcmp(table[i].env, env) == 0)
+		if (strcmp(table[i].env, table[r].env) == 0)
 			s->source[i] = PV_SRC_FLAG;
 	return PV_OK;
 }

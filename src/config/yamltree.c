@@ -59,12 +59,12 @@ add_kid(pv_ynode *parent, pv_ynode *kid)
 		size_t cap = parent->cap ? parent->cap * 2 : 8;
 		pv_ynode **kids = realloc(parent->kids, cap * sizeof(*kids));
 		if (kids == NULL)
-			return -1;
+			return PV_ENOMEM;
 		parent->kids = kids;
 		parent->cap = cap;
 	}
 	parent->kids[parent->n++] = kid;
-	return 0;
+	return PV_OK;
 }
 
 static int

@@ -6,7 +6,7 @@
 #include "powerview/channels.h"
 #include "powerview/lines.h"
 
-int
+bool
 pv_id_scheme_parse(pv_id_scheme *out, const char *s)
 {
 	if (strcmp(s, "serial") == 0)
@@ -14,8 +14,8 @@ pv_id_scheme_parse(pv_id_scheme *out, const char *s)
 	else if (strcmp(s, "compact") == 0)
 		*out = PV_ID_COMPACT;
 	else
-		return -1;
-	return 0;
+		return false;
+	return true;
 }
 
 static bool

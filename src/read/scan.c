@@ -79,9 +79,11 @@ pv_passed_log(const pv_passed_list *passed)
 		    PV_PASSED_MAX);
 }
 
+/* What note() returns when it keeps no note: an index is >= 0. */
 #define NOT_LISTED (-2) /* a note past PV_PASSED_MAX: counted, not kept */
+#define NOT_KEPT (-1)   /* no memory for it: the scan goes on without it */
 
-/* Notes what the scan passed over; the index of the note, NOT_LISTED, or -1 without memory. */
+/* Notes what the scan passed over; the index of the note, NOT_LISTED or NOT_KEPT. */
 static long note(pv_passed_list *p, pv_passed_kind kind, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -102,7 +104,7 @@ note(pv_passed_list *p, pv_passed_kind kind, const char *path, const char *fmt, 
 		size_t cap = p->cap ? p->cap * 2 : 16;
 		pv_passed *items = realloc(p->items, cap * sizeof(*items));
 		if (items == NULL)
-			return -1;
+			return NOT_KEPT;
 		p->items = items;
 		p->cap = cap;
 	}
@@ -115,7 +117,7 @@ note(pv_passed_list *p, pv_passed_kind kind, const char *path, const char *fmt, 
 	va_end(ap);
 	if (it->reason == NULL || (it->path = strdup(path)) == NULL) {
 		free(it->reason);
-		return -1;
+		return NOT_KEPT;
 	}
 	return (long)p->count++;
 }

@@ -50,7 +50,7 @@ expect(const char **p, const char *end, char c)
 	return false;
 }
 
-int
+bool
 pv_timestamp_parse(const char *s, size_t n, int64_t *wall)
 {
 	static const unsigned mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
@@ -63,21 +63,21 @@ pv_timestamp_parse(const char *s, size_t n, int64_t *wall)
 	if (!number(&p, end, 0, &d) || !expect(&p, end, '/') ||
 	    !number(&p, end, 0, &m) || !expect(&p, end, '/') ||
 	    !number(&p, end, 2, &yy) || !expect(&p, end, ' '))
-		return -1;
+		return false;
 	while (p < end && *p == ' ')
 		p++;
 	if (!number(&p, end, 0, &hh) || !expect(&p, end, ':') ||
 	    !number(&p, end, 0, &mi) || !expect(&p, end, ':') ||
 	    !number(&p, end, 0, &ss) || p != end)
-		return -1;
+		return false;
 	unsigned year = yy <= 68 ? 2000 + yy : 1900 + yy;
 	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap))
-		return -1;
+		return false;
 	if (hh > 23 || mi > 59 || ss > 59)
-		return -1;
+		return false;
 	*wall = pv_days_from_civil(year, m, d) * 86400 + hh * 3600 + mi * 60 + ss;
-	return 0;
+	return true;
 }
 
 /* Exactly n digits at *p. */
@@ -113,18 +113,18 @@ civil_date(const char **p, int64_t *days)
 	return true;
 }
 
-int
+bool
 pv_date_parse(const char *s, int64_t *wall)
 {
 	int64_t days;
 
 	if (!civil_date(&s, &days) || *s != '\0')
-		return -1;
+		return false;
 	*wall = days * 86400;
-	return 0;
+	return true;
 }
 
-int
+bool
 pv_rfc3339_parse(const char *s, int64_t *ns)
 {
 	unsigned hh, mi, ss, oh = 0, om = 0;
@@ -133,17 +133,17 @@ pv_rfc3339_parse(const char *s, int64_t *ns)
 
 	if (!civil_date(&s, &days) || (*s != 'T' && *s != 't') || (++s, !fixed(&s, 2, &hh)) ||
 	    *s != ':' || (++s, !fixed(&s, 2, &mi)) || *s != ':' || (++s, !fixed(&s, 2, &ss)))
-		return -1;
+		return false;
 	if (hh > 23 || mi > 59 || ss > 60)
-		return -1;
+		return false;
 	if (*s == '.') {
 		for (s++; is_digit(*s); s++, k++) {
 			if (k == 9)
-				return -1;
+				return false;
 			frac = frac * 10 + (*s - '0');
 		}
 		if (k == 0)
-			return -1;
+			return false;
 		for (int i = k; i < 9; i++)
 			frac *= 10;
 	}
@@ -152,18 +152,18 @@ pv_rfc3339_parse(const char *s, int64_t *ns)
 	else if (*s == '+' || *s == '-') {
 		sign = *s++ == '+' ? 1 : -1;
 		if (!fixed(&s, 2, &oh) || *s != ':' || (++s, !fixed(&s, 2, &om)) || oh > 23 || om > 59)
-			return -1;
+			return false;
 	} else
-		return -1;
+		return false;
 	if (*s != '\0')
-		return -1;
+		return false;
 	if (ss == 60)
 		ss = 59; /* a leap second: the last instant POSIX time has for it */
 	sec = days * 86400 + hh * 3600 + mi * 60 + ss - sign * (int64_t)(oh * 3600 + om * 60);
 	if (sec <= INT64_MIN / 1000000000 + 1 || sec >= INT64_MAX / 1000000000 - 1)
-		return -1;
+		return false;
 	*ns = sec * 1000000000 + frac;
-	return 0;
+	return true;
 }
 
 /* Exact powers of ten: a product or quotient with one of them rounds once. */
@@ -172,7 +172,7 @@ static const double pow10_exact[] = {
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
 };
 
-int
+bool
 pv_value_parse(const char *s, size_t n, pv_value *out)
 {
 	const char *p, *end;
@@ -199,20 +199,20 @@ pv_value_parse(const char *s, size_t n, pv_value *out)
 				ndigits = 99;
 	}
 	if (nint + nfrac == 0)
-		return -1;
+		return false;
 	plain = s[0] != '+' && nint > 0 && (p == end) && !(p[-1] == '.');
 	if (p < end && (*p == 'e' || *p == 'E')) {
 		p++;
 		if (p < end && (*p == '+' || *p == '-'))
 			p++;
 		if (p == end || !is_digit(*p))
-			return -1;
+			return false;
 		while (p < end && is_digit(*p))
 			p++;
 		exp = true;
 	}
 	if (p != end)
-		return -1;
+		return false;
 
 	if (!exp && ndigits <= 15 && nfrac <= 22) {
 		out->v = (double)mant / pow10_exact[nfrac];
@@ -224,7 +224,7 @@ pv_value_parse(const char *s, size_t n, pv_value *out)
 			/* Grammar-valid but huge: strtod needs a NUL-terminated copy. */
 			char *copy = strndup(s, n);
 			if (copy == NULL)
-				return -1;
+				return false;
 			out->v = strtod(copy, &e);
 			free(copy);
 		} else {
@@ -234,9 +234,9 @@ pv_value_parse(const char *s, size_t n, pv_value *out)
 		}
 	}
 	if (!isfinite(out->v))
-		return -1;
+		return false;
 	out->text = s;
 	out->len = n;
 	out->plain = plain && !exp && n <= 24;
-	return 0;
+	return true;
 }

@@ -47,23 +47,26 @@ fsync_dir(const char *dir)
 	}
 }
 
-/* rename(2) that never replaces: renameat2 where the file system has it, link(2) elsewhere. */
-static int
+/*
+ * rename(2) that never replaces: renameat2 where the file system has it,
+ * link(2) elsewhere. false with errno set (EEXIST: the name is taken).
+ */
+static bool
 rename_noreplace(int fromdir, const char *from, int todir, const char *to)
 {
 	if (renameat2(fromdir, from, todir, to, RENAME_NOREPLACE) == 0)
-		return 0;
+		return true;
 	if (errno != EINVAL && errno != ENOSYS)
-		return -1;
+		return false;
 	if (linkat(fromdir, from, todir, to, 0) < 0)
-		return -1;
+		return false;
 	if (unlinkat(fromdir, from, 0) < 0) {
 		int e = errno;
 		(void)unlinkat(todir, to, 0);
 		errno = e;
-		return -1;
+		return false;
 	}
-	return 0;
+	return true;
 }
 
 /*
@@ -168,7 +171,7 @@ pv_settle_move(char **dest, const pv_place *pl, int fd, const char *subdir, pv_e
 		goto out;
 	for (unsigned n = 0;; n++) {
 		numbered_name(target, pl->name, n);
-		if (rename_noreplace(pl->dir, pl->name, sub, target) == 0) {
+		if (rename_noreplace(pl->dir, pl->name, sub, target)) {
 			int sync = openat(sub, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (sync >= 0) {
 				(void)fsync(sync);

@@ -96,8 +96,9 @@ int influx_dbrp_ensure(influx_sink *f, const char *bucket, const char *bucket_id
 int influx_v1_query(influx_sink *f, pv_http_resp *r, const char *db, const char *q, bool post, pv_err *err);
 
 /* influx_query.c */
-int influx_csv_record(char **p, char **field, int max);
-int influx_csv_row(char **p, char **field, int *nf, bool *header);
+typedef enum influx_csv_kind { INFLUX_CSV_END, INFLUX_CSV_ROW, INFLUX_CSV_HEADER } influx_csv_kind;
+bool influx_csv_record(char **p, char **field, int max, int *nf);
+influx_csv_kind influx_csv_row(char **p, char **field, int *nf, bool *header);
 int influx_csv_col(char *const *field, int nf, const char *name);
 int influx_csv_counts(char *body, const char *what, const pv_count_query *q, size_t n, uint64_t *out,
     pv_err *err);

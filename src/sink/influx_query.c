@@ -58,17 +58,17 @@ tally(const pv_count_query *q, size_t n, uint64_t *out, const char *name, uint64
 /*
  * The next record of a CSV text, split in place (RFC 4180: a quoted field
  * may hold commas, "" for a quote, line breaks): at most `max` fields kept,
- * each NUL-terminated, a line's trailing CR dropped. Returns the number of
- * fields, 0 for a blank line, -1 at the end of the text.
+ * each NUL-terminated, a line's trailing CR dropped, *nf the number of
+ * fields (0 for a blank line). false at the end of the text.
  */
-int
-influx_csv_record(char **p, char **field, int max)
+bool
+influx_csv_record(char **p, char **field, int max, int *nf)
 {
 	char *s = *p;
-	int nf = 0;
 
+	*nf = 0;
 	if (*s == '\0')
-		return -1;
+		return false;
 	for (;;) {
 		char *start = s, *w = s, sep;
 		if (*s == '"') {
@@ -92,29 +92,31 @@ influx_csv_record(char **p, char **field, int max)
 		}
 		sep = *s;
 		*w = '\0';
-		if (nf < max)
-			field[nf] = start;
-		nf++;
+		if (*nf < max)
+			field[*nf] = start;
+		(*nf)++;
 		if (sep != ',') {
 			*p = sep == '\0' ? s : s + 1;
 			break;
 		}
 		s++;
 	}
-	return nf == 1 && field[0][0] == '\0' ? 0 : nf;
+	if (*nf == 1 && field[0][0] == '\0')
+		*nf = 0;
+	return true;
 }
 
 /*
  * The next record of Flux's CSV answer, annotations (#datatype, #group,
- * #default) passed over: 1 a table's header (a blank line ends a table), 0
- * a row, -1 the end of the text; *nf its fields, at most 64 kept.
+ * #default) passed over: a table's header (a blank line ends a table), a
+ * row, or the end of the text; *nf its fields, at most 64 kept.
  */
-int
+influx_csv_kind
 influx_csv_row(char **p, char **field, int *nf, bool *header)
 {
 	int n;
 
-	while ((n = influx_csv_record(p, field, 64)) >= 0) {
+	while (influx_csv_record(p, field, 64, &n)) {
 		if (n == 0) {
 			*header = true;
 			continue;
@@ -124,11 +126,11 @@ influx_csv_row(char **p, char **field, int *nf, bool *header)
 		*nf = n > 64 ? 64 : n;
 		if (*header) {
 			*header = false;
-			return 1;
+			return INFLUX_CSV_HEADER;
 		}
-		return 0;
+		return INFLUX_CSV_ROW;
 	}
-	return -1;
+	return INFLUX_CSV_END;
 }
 
 /* The index of column `name` in a header of nf fields, -1 when it has none. */
@@ -151,11 +153,12 @@ int
 influx_csv_counts(char *body, const char *what, const pv_count_query *q, size_t n, uint64_t *out, pv_err *err)
 {
 	char *p = body, *f[64];
-	int nf, kind, value = -1, name = -1, error = -1;
+	int nf, value = -1, name = -1, error = -1;
 	bool header = true;
+	influx_csv_kind kind;
 
-	while ((kind = influx_csv_row(&p, f, &nf, &header)) >= 0) {
-		if (kind == 1) {
+	while ((kind = influx_csv_row(&p, f, &nf, &header)) != INFLUX_CSV_END) {
+		if (kind == INFLUX_CSV_HEADER) {
 			value = influx_csv_col(f, nf, "_value");
 			name = influx_csv_col(f, nf, "file_name");
 			error = influx_csv_col(f, nf, "error");
@@ -418,13 +421,14 @@ known_csv(pv_known *k, char *body, size_t *n, pv_err *err)
 		"campaign", "channel_id", "channel_unit", "channel_label", "device_master_sn"
 	};
 	char *p = body, *f[64];
-	int nf, kind, col[5], error = -1, rc = PV_OK;
+	int nf, col[5], error = -1, rc = PV_OK;
 	bool header = true;
+	influx_csv_kind kind;
 
 	*n = 0;
-	while (rc == PV_OK && (kind = influx_csv_row(&p, f, &nf, &header)) >= 0) {
+	while (rc == PV_OK && (kind = influx_csv_row(&p, f, &nf, &header)) != INFLUX_CSV_END) {
 		const char *v[5];
-		if (kind == 1) {
+		if (kind == INFLUX_CSV_HEADER) {
 			error = influx_csv_col(f, nf, "error");
 			for (int c = 0; c < 5; c++)
 				col[c] = influx_csv_col(f, nf, names[c]);
@@ -764,7 +768,7 @@ v1_edge(influx_sink *f, const char *db, bool last, int64_t *t, pv_err *err)
 			const cJSON *v = cJSON_GetArrayItem(cJSON_GetArrayItem(
 			    cJSON_GetObjectItemCaseSensitive(ser, "values"), 0), 0);
 			if (rc == 0 && cJSON_IsString(v)) {
-				if (pv_rfc3339_parse(v->valuestring, t) < 0)
+				if (!pv_rfc3339_parse(v->valuestring, t))
 					rc = pv_fail(err, PV_ETEMP, "first and last point: not a time: %.40s", v->valuestring);
 				else
 					rc = 1;
@@ -784,8 +788,9 @@ v2_edge(influx_sink *f, const char *bucket, bool last, int64_t *t, pv_err *err)
 	char *b = pv_flux_quote(bucket), *m = pv_flux_quote(INFLUX_MEASUREMENT), *flux = NULL;
 	char *p, *fl[64];
 	pv_http_resp r;
-	int rc, nf, kind, col = -1, error = -1;
+	int rc, nf, col = -1, error = -1;
 	bool header = true;
+	influx_csv_kind kind;
 
 	if (b == NULL || m == NULL ||
 	    asprintf(&flux,
@@ -811,14 +816,14 @@ v2_edge(influx_sink *f, const char *bucket, bool last, int64_t *t, pv_err *err)
 		return rc;
 	rc = 0;
 	p = r.body ? r.body : "";
-	while (rc == 0 && (kind = influx_csv_row(&p, fl, &nf, &header)) >= 0) {
-		if (kind == 1) {
+	while (rc == 0 && (kind = influx_csv_row(&p, fl, &nf, &header)) != INFLUX_CSV_END) {
+		if (kind == INFLUX_CSV_HEADER) {
 			col = influx_csv_col(fl, nf, "_time");
 			error = influx_csv_col(fl, nf, "error");
 		} else if (error >= 0 && error < nf)
 			rc = pv_fail(err, PV_ETEMP, "first and last point: %.300s", fl[error]);
 		else if (col >= 0 && col < nf)
-			rc = pv_rfc3339_parse(fl[col], t) == 0 ? 1 :
+			rc = pv_rfc3339_parse(fl[col], t) ? 1 :
 			    pv_fail(err, PV_ETEMP, "first and last point: not a time: %.40s", fl[col]);
 	}
 	pv_http_resp_free(&r);

@@ -37,8 +37,9 @@ io_error(pv_err *err, const char *path, const char *what)
  * between files. A run killed before it settled a file (SIGKILL, a crash)
  * leaves it: if that file is still where it was, it will be taken again, so
  * its lines are taken back. The page cache outlives the process, so no fsync.
+ * Both steps: false with errno set when the journal cannot be written.
  */
-static int
+static bool
 journal_recover(file_sink *f)
 {
 	char buf[PATH_MAX + 128], path[PATH_MAX];
@@ -48,33 +49,31 @@ journal_recover(file_sink *f)
 	ssize_t n = pread(f->journal, buf, sizeof(buf) - 1, 0);
 
 	if (n <= 0)
-		return 0;
+		return true;
 	buf[n] = '\0';
 	if (sscanf(buf, "%lld %llu %llu %4095[^\n]", &off, &dev, &ino, path) != 4)
-		return ftruncate(f->journal, 0);
+		return ftruncate(f->journal, 0) == 0;
 	/* moved (settled) or gone: its lines stay; still in place: they go */
 	if (stat(path, &st) == 0 && st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino &&
 	    off >= 0 && off <= lseek(f->fd, 0, SEEK_END) && ftruncate(f->fd, (off_t)off) == 0)
 		pv_warn("%s: the lines of %s, left by a run that stopped before moving it, were taken back",
 		    f->path, path);
-	return ftruncate(f->journal, 0);
+	return ftruncate(f->journal, 0) == 0;
 }
 
-static int
+static bool
 journal_write(file_sink *f, const pv_sink *s)
 {
 	char buf[PATH_MAX + 128];
 	int n;
 
 	if (s->source_path == NULL)
-		return 0;
+		return true;
 	n = snprintf(buf, sizeof(buf), "%lld %llu %llu %s\n", (long long)f->begin,
 	    (unsigned long long)s->source_dev, (unsigned long long)s->source_ino, s->source_path);
 	if (n < 0 || (size_t)n >= sizeof(buf) || strchr(s->source_path, '\n') != NULL)
-		return 0; /* a name the journal cannot hold: only a crash would show it */
-	if (ftruncate(f->journal, 0) < 0 || pwrite(f->journal, buf, (size_t)n, 0) != n)
-		return -1;
-	return 0;
+		return true; /* a name the journal cannot hold: only a crash would show it */
+	return ftruncate(f->journal, 0) == 0 && pwrite(f->journal, buf, (size_t)n, 0) == n;
 }
 
 static int
@@ -89,12 +88,12 @@ fs_begin(pv_sink *s, const char *bucket, pv_err *err)
 			if (errno != EINTR || pv_stop_signal() != 0)
 				return io_error(err, f->path, "lock");
 		f->locked = true;
-		if (f->journal >= 0 && journal_recover(f) < 0)
+		if (f->journal >= 0 && !journal_recover(f))
 			return io_error(err, f->path, "recover the journal of");
 		f->begin = lseek(f->fd, 0, SEEK_END);
 		if (f->begin < 0)
 			return io_error(err, f->path, "seek in");
-		if (f->journal >= 0 && journal_write(f, s) < 0)
+		if (f->journal >= 0 && !journal_write(f, s))
 			return io_error(err, f->path, "write the journal of");
 	}
 	return PV_OK;
@@ -163,7 +162,7 @@ static const pv_sink_ops file_ops = {
 	fs_begin, fs_write, fs_commit, fs_abort, fs_free, NULL, fs_settled, NULL, NULL,
 };
 
-/* ".<name>.tsv_parser-journal" beside the output */
+/* ".<name>.tsv_parser-journal" beside the output, opened: an fd, or -1 with errno set. */
 static int
 open_journal(const char *path)
 {
@@ -172,8 +171,10 @@ open_journal(const char *path)
 	int fd;
 
 	if (asprintf(&jpath, "%.*s.%s.tsv_parser-journal", slash ? (int)(slash + 1 - path) : 0, path,
-	    slash ? slash + 1 : path) < 0)
+	    slash ? slash + 1 : path) < 0) {
+		errno = ENOMEM;
 		return -1;
+	}
 	fd = open(jpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	free(jpath);
 	return fd;

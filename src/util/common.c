@@ -112,7 +112,7 @@ pv_write_all(int fd, const void *buf, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return -1;
+			return PV_EIO;
 		p += n;
 		len -= (size_t)n;
 	}

@@ -21,17 +21,17 @@ pv_log_set_level(pv_log_level level)
 	threshold = level;
 }
 
-int
-pv_log_level_parse(const char *s)
+bool
+pv_log_level_parse(pv_log_level *level, const char *s)
 {
 	if (s == NULL)
-		return -1;
+		return false;
 	for (int i = 0; i < 4; i++)
 		if (strcasecmp(s, names[i]) == 0)
-			return i;
+			return *level = (pv_log_level)i, true;
 	if (strcasecmp(s, "WARN") == 0)
-		return PV_LOG_WARNING;
-	return -1;
+		return *level = PV_LOG_WARNING, true;
+	return false;
 }
 
 void

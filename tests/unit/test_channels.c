@@ -297,14 +297,14 @@ id_scheme_names(void **state)
 	pv_id_scheme s = (pv_id_scheme)-1;
 
 	(void)state;
-	assert_int_equal(pv_id_scheme_parse(&s, "serial"), 0);
+	assert_true(pv_id_scheme_parse(&s, "serial"));
 	assert_int_equal(s, PV_ID_SERIAL);
-	assert_int_equal(pv_id_scheme_parse(&s, "compact"), 0);
+	assert_true(pv_id_scheme_parse(&s, "compact"));
 	assert_int_equal(s, PV_ID_COMPACT);
-	assert_int_equal(pv_id_scheme_parse(&s, "Serial"), -1);
-	assert_int_equal(pv_id_scheme_parse(&s, "compact "), -1);
-	assert_int_equal(pv_id_scheme_parse(&s, ""), -1);
-	assert_int_equal(pv_id_scheme_parse(&s, "legacy"), -1);
+	assert_false(pv_id_scheme_parse(&s, "Serial"));
+	assert_false(pv_id_scheme_parse(&s, "compact "));
+	assert_false(pv_id_scheme_parse(&s, ""));
+	assert_false(pv_id_scheme_parse(&s, "legacy"));
 }
 
 int

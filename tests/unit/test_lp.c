@@ -143,7 +143,7 @@ expect_round_trip(const char *text, size_t n, double v)
 	assert_true(n < PV_LP_VALUE_MAX);
 	memcpy(buf, text, n);
 	buf[n] = '\0';
-	if (pv_value_parse(buf, n, &back) != 0)
+	if (!pv_value_parse(buf, n, &back))
 		fail_msg("\"%s\" is not a valid value", buf);
 	double d = strtod(buf, &e);
 	if (*e != '\0' || memcmp(&d, &v, sizeof(d)) != 0)
@@ -163,7 +163,7 @@ value_of_plain_text_is_copied(void **state)
 		char buf[PV_LP_VALUE_MAX + 8];
 		pv_value v;
 
-		assert_int_equal(pv_value_parse(texts[i], strlen(texts[i]), &v), 0);
+		assert_true(pv_value_parse(texts[i], strlen(texts[i]), &v));
 		assert_true(v.plain);
 		memset(buf, '#', sizeof(buf));
 		char *end = pv_lp_value(buf, &v);
@@ -200,7 +200,7 @@ value_of_other_text_is_rewritten(void **state)
 		char buf[PV_LP_VALUE_MAX];
 		pv_value v;
 
-		assert_int_equal(pv_value_parse(rewritten[i].in, strlen(rewritten[i].in), &v), 0);
+		assert_true(pv_value_parse(rewritten[i].in, strlen(rewritten[i].in), &v));
 		assert_false(v.plain);
 		char *end = pv_lp_value(buf, &v);
 		if ((size_t)(end - buf) != strlen(rewritten[i].out) ||

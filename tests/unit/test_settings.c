@@ -594,7 +594,7 @@ accepted_enum_values_are_usable(void **state)
 
 			assert_non_null(v);
 			if (strcmp(t[i].var, "TSV_CHANNEL_ID_SCHEME") == 0) {
-				if (pv_id_scheme_parse(&scheme, v) != 0)
+				if (!pv_id_scheme_parse(&scheme, v))
 					snprintf(problems + used, sizeof(problems) - used,
 					    "\n  %s: the loader accepts '%s', the run refuses it", t[i].var, v);
 			} else {

@@ -95,7 +95,7 @@ timestamp_valid_table(void **state)
 		int64_t civil = pv_days_from_civil(c->y, (unsigned)c->mo, (unsigned)c->d) * 86400 +
 		    c->h * 3600 + c->mi * 60 + c->s;
 
-		if (pv_timestamp_parse(c->text, strlen(c->text), &wall) != 0)
+		if (!pv_timestamp_parse(c->text, strlen(c->text), &wall))
 			fail_msg("\"%s\" refused", c->text);
 		if (wall != want || wall != civil)
 			fail_msg("\"%s\": %lld, expected %lld", c->text, (long long)wall, (long long)want);
@@ -108,10 +108,10 @@ timestamp_year_pivot(void **state)
 	int64_t wall;
 
 	(void)state;
-	assert_int_equal(pv_timestamp_parse("01/01/69 00:00:00", 17, &wall), 0);
+	assert_true(pv_timestamp_parse("01/01/69 00:00:00", 17, &wall));
 	assert_int_equal(wall, pv_days_from_civil(1969, 1, 1) * 86400);
 	assert_int_equal(wall, -31536000);
-	assert_int_equal(pv_timestamp_parse("01/01/68 00:00:00", 17, &wall), 0);
+	assert_true(pv_timestamp_parse("01/01/68 00:00:00", 17, &wall));
 	assert_int_equal(wall, pv_days_from_civil(2068, 1, 1) * 86400);
 	assert_int_equal(wall, 3092601600LL);
 }
@@ -145,7 +145,7 @@ timestamp_invalid_table(void **state)
 	(void)state;
 	for (size_t i = 0; i < PVT_COUNT(ts_bad); i++) {
 		int64_t wall = 0;
-		if (pv_timestamp_parse(ts_bad[i], strlen(ts_bad[i]), &wall) != -1)
+		if (pv_timestamp_parse(ts_bad[i], strlen(ts_bad[i]), &wall))
 			fail_msg("\"%s\" accepted as %lld", ts_bad[i], (long long)wall);
 	}
 }
@@ -159,15 +159,15 @@ timestamp_respects_length(void **state)
 	int64_t wall;
 
 	(void)state;
-	assert_int_equal(pv_timestamp_parse(text, 17, &wall), 0);
+	assert_true(pv_timestamp_parse(text, 17, &wall));
 	assert_int_equal(wall, ref_utc(2026, 1, 5, 10, 0, 0));
-	assert_int_equal(pv_timestamp_parse(text, 18, &wall), -1);
-	assert_int_equal(pv_timestamp_parse(text, 16, &wall), 0); /* "10:00:0" */
+	assert_false(pv_timestamp_parse(text, 18, &wall));
+	assert_true(pv_timestamp_parse(text, 16, &wall)); /* "10:00:0" */
 	assert_int_equal(wall, ref_utc(2026, 1, 5, 10, 0, 0));
 	/* a heap copy without terminator: ASan/valgrind catch a read past the end */
 	memcpy(exact, text, 17);
-	assert_int_equal(pv_timestamp_parse(exact, 17, &wall), 0);
-	assert_int_equal(pv_timestamp_parse(exact, 12, &wall), -1);
+	assert_true(pv_timestamp_parse(exact, 17, &wall));
+	assert_false(pv_timestamp_parse(exact, 12, &wall));
 	free(exact);
 }
 
@@ -235,7 +235,7 @@ value_valid_table(void **state)
 		double want = strtod(c->trimmed, NULL);
 
 		memset(&v, 0xA5, sizeof(v));
-		if (pv_value_parse(c->text, strlen(c->text), &v) != 0)
+		if (!pv_value_parse(c->text, strlen(c->text), &v))
 			fail_msg("\"%s\" refused", c->text);
 		if (!same_double(v.v, want))
 			fail_msg("\"%s\": %.17g, expected %.17g", c->text, v.v, want);
@@ -252,12 +252,12 @@ value_negative_zero_keeps_its_sign(void **state)
 	pv_value v;
 
 	(void)state;
-	assert_int_equal(pv_value_parse("-0.0", 4, &v), 0);
+	assert_true(pv_value_parse("-0.0", 4, &v));
 	assert_true(v.v == 0.0);
 	assert_true(signbit(v.v));
-	assert_int_equal(pv_value_parse("0.0", 3, &v), 0);
+	assert_true(pv_value_parse("0.0", 3, &v));
 	assert_false(signbit(v.v));
-	assert_int_equal(pv_value_parse("-0e5", 4, &v), 0);
+	assert_true(pv_value_parse("-0e5", 4, &v));
 	assert_true(signbit(v.v));
 }
 
@@ -275,7 +275,7 @@ value_invalid_table(void **state)
 	(void)state;
 	for (size_t i = 0; i < PVT_COUNT(val_bad); i++) {
 		pv_value v;
-		if (pv_value_parse(val_bad[i], strlen(val_bad[i]), &v) != -1)
+		if (pv_value_parse(val_bad[i], strlen(val_bad[i]), &v))
 			fail_msg("\"%s\" accepted as %g", val_bad[i], v.v);
 	}
 }
@@ -288,19 +288,19 @@ value_respects_length(void **state)
 
 	(void)state;
 	memcpy(cell, "1.25\t", 5);
-	assert_int_equal(pv_value_parse(cell, 4, &v), 0);
+	assert_true(pv_value_parse(cell, 4, &v));
 	assert_true(v.v == 1.25);
-	assert_int_equal(pv_value_parse(cell, 3, &v), 0);
+	assert_true(pv_value_parse(cell, 3, &v));
 	assert_true(v.v == 1.2);
-	assert_int_equal(pv_value_parse(cell, 5, &v), 0); /* trailing TAB trimmed */
+	assert_true(pv_value_parse(cell, 5, &v)); /* trailing TAB trimmed */
 	assert_int_equal(v.len, 4);
 	free(cell);
 	/* an exponent cell without terminator goes through strtod on a copy */
 	cell = malloc(3);
 	memcpy(cell, "1e3", 3);
-	assert_int_equal(pv_value_parse(cell, 3, &v), 0);
+	assert_true(pv_value_parse(cell, 3, &v));
 	assert_true(v.v == 1000.0);
-	assert_int_equal(pv_value_parse(cell, 2, &v), -1);
+	assert_false(pv_value_parse(cell, 2, &v));
 	free(cell);
 }
 
@@ -318,11 +318,11 @@ value_very_long_digit_string(void **state)
 	for (size_t i = 2; i < n; i++)
 		s[i] = (char)('0' + i % 10);
 	s[n] = '\0';
-	assert_int_equal(pv_value_parse(s, n, &v), 0);
+	assert_true(pv_value_parse(s, n, &v));
 	assert_true(same_double(v.v, strtod(s, NULL)));
 	assert_false(v.plain);
 	s[n - 1] = 'x';
-	assert_int_equal(pv_value_parse(s, n, &v), -1);
+	assert_false(pv_value_parse(s, n, &v));
 	free(s);
 }
 
@@ -355,7 +355,7 @@ value_fast_path_matches_strtod(void **state)
 				digits = x ^ (uint64_t)d;
 		}
 		buf[k] = '\0';
-		if (pv_value_parse(buf, k, &v) != 0)
+		if (!pv_value_parse(buf, k, &v))
 			fail_msg("\"%s\" refused", buf);
 		if (!same_double(v.v, strtod(buf, NULL)))
 			fail_msg("\"%s\": %.17g, strtod %.17g", buf, v.v, strtod(buf, NULL));
@@ -386,19 +386,19 @@ rfc3339_and_dates(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		assert_int_equal(pv_rfc3339_parse(ok[i].s, &ns), 0);
+		assert_true(pv_rfc3339_parse(ok[i].s, &ns));
 		assert_true(ns == (base + ok[i].sec) * 1000000000LL + ok[i].frac);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (pv_rfc3339_parse(bad[i], &ns) == 0)
+		if (pv_rfc3339_parse(bad[i], &ns))
 			fail_msg("accepted %s", bad[i]);
-	assert_int_equal(pv_date_parse("2026-03-01", &wall), 0);
+	assert_true(pv_date_parse("2026-03-01", &wall));
 	assert_true(wall == base);
-	assert_int_equal(pv_date_parse("2024-02-29", &wall), 0);
-	assert_int_equal(pv_date_parse("2026-02-29", &wall), -1);
-	assert_int_equal(pv_date_parse("2026-03-01T00:00:00Z", &wall), -1);
-	assert_int_equal(pv_date_parse("26-03-01", &wall), -1);
-	assert_int_equal(pv_date_parse("2026-03-1", &wall), -1);
+	assert_true(pv_date_parse("2024-02-29", &wall));
+	assert_false(pv_date_parse("2026-02-29", &wall));
+	assert_false(pv_date_parse("2026-03-01T00:00:00Z", &wall));
+	assert_false(pv_date_parse("26-03-01", &wall));
+	assert_false(pv_date_parse("2026-03-1", &wall));
 }
 
 int
