@@ -103,6 +103,9 @@ int influx_csv_col(char *const *field, int nf, const char *name);
 int influx_csv_counts(char *body, const char *what, const pv_count_query *q, size_t n, uint64_t *out,
     pv_err *err);
 int influx_if_count(pv_sink *s, const pv_count_query *q, size_t n, uint64_t *out, pv_err *err);
+void influx_vm_flush(influx_sink *f, pv_err *err);
+int influx_vm_query(cJSON **json, const cJSON **result, influx_sink *f, const char *what, const char *promql,
+    long long at, pv_err *err);
 
 /* influx_downsample.c */
 int influx_if_downsample(pv_sink *s, const char *bucket, int64_t tmin, int64_t tmax, pv_tz *tz,
