@@ -5,38 +5,16 @@
 #ifndef PV_CLI_H
 #define PV_CLI_H
 
-#include <ctype.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <inttypes.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "powerview/config.h"
-#include "powerview/influx.h"
+#include "powerview/ingest.h"
 #include "powerview/log.h"
-#include "powerview/path.h"
-#include "powerview/publish.h"
-#include "powerview/windows.h"
-#include "powerview/report.h"
-#include "powerview/run.h"
-#include "powerview/scan.h"
-#include "powerview/settle.h"
 #include "powerview/spool.h"
-#include "powerview/status.h"
-#include "powerview/timeparse.h"
-#include "powerview/tz.h"
 
 /* Option lines shared by the usages, as the man page words them. */
 #define OPT_QUIET \

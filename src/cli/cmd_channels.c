@@ -1,6 +1,13 @@
 /*
  * tsv_parser channels: publish a bucket's stored channels.
  */
+#include <stdlib.h>
+
+#include "powerview/influx.h"
+#include "powerview/known.h"
+#include "powerview/path.h"
+#include "powerview/publish.h"
+#include "powerview/report.h"
 #include "cli.h"
 
 static void

@@ -1,6 +1,10 @@
 /*
  * tsv_parser config: the settings in effect and their sources.
  */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli.h"
 
 static void

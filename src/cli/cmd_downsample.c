@@ -1,6 +1,16 @@
 /*
  * tsv_parser downsample: recompute the downsampled copies (the backfill).
  */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "powerview/downsample.h"
+#include "powerview/influx.h"
+#include "powerview/path.h"
+#include "powerview/scan.h"
+#include "powerview/tz.h"
+#include "powerview/windows.h"
 #include "cli.h"
 #include "powerview/downsample.h"
 

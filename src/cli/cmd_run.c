@@ -1,6 +1,14 @@
 /*
  * tsv_parser -d dir: the run (scan, spool, ingest), the default command.
  */
+#include <inttypes.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "powerview/influx.h"
+#include "powerview/report.h"
+#include "powerview/run.h"
+#include "powerview/scan.h"
 #include "cli.h"
 
 /* tsv_parser --help: every form, then the run's options. */

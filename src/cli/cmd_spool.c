@@ -1,6 +1,9 @@
 /*
  * tsv_parser spool: copy uploads into the spool.
  */
+#include <errno.h>
+#include <string.h>
+
 #include "cli.h"
 
 static void

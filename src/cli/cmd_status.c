@@ -1,6 +1,12 @@
 /*
  * tsv_parser status: what the runs did, what waits.
  */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "powerview/run.h"
+#include "powerview/status.h"
 #include "cli.h"
 
 static void

@@ -1,6 +1,11 @@
 /*
  * tsv_parser token: a bucket's token.
  */
+#include <stdlib.h>
+#include <string.h>
+
+#include "powerview/influx.h"
+#include "powerview/path.h"
 #include "cli.h"
 
 static void

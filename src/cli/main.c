@@ -4,6 +4,16 @@
  * what they share: options files and settings, -q/-v, signals, the
  * progress line, exit codes.
  */
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "powerview/channels.h"
+#include "powerview/downsample.h"
+#include "powerview/windows.h"
 #include "cli.h"
 
 /*
