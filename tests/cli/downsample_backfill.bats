@@ -15,15 +15,7 @@ load downsample_helpers
 
 setup_file() {
     start_influx2 "$BATS_FILE_TMPDIR/influx2"
-    export INFLUX2_URL INFLUX2_TOKEN INFLUX2_ORG
-    if command -v influxd >/dev/null; then
-        start_influx1 "$BATS_FILE_TMPDIR/influx1"
-        export INFLUX1_URL
-    fi
-}
-
-teardown_file() {
-    stop_servers
+    start_if_installed influxd start_influx1 "$BATS_FILE_TMPDIR/influx1"
 }
 
 setup() {
