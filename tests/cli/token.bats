@@ -78,13 +78,7 @@ perms() {
 }
 
 # rlog EXPR: Python expression on the request log (R)
-rlog() {
-    influx2 GET /__test/requests | py -c '
-import json, sys
-R = json.load(sys.stdin)
-v = eval(sys.argv[1])
-print(v if isinstance(v, str) else json.dumps(v))' "$1"
-}
+rlog() { influx2_eval /__test/requests R "$1"; }
 
 # assert_token_out TOKEN: stdout is exactly TOKEN and a newline
 assert_token_out() {

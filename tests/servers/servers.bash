@@ -25,6 +25,8 @@
 #                     test does not reach teardown_file)
 #   start_if_installed TOOL START DIR [ARGS...]  START DIR ARGS... when TOOL is
 #                     installed (the tests that need it skip on TOOL themselves)
+#   influx2_eval PATH NAME EXPR  a Python expression on the JSON of GET PATH
+#                     (the stand-in's /__test/flux, /__test/requests) as NAME
 #   stop_servers      kills whatever these started
 
 SERVER_PIDS=()
@@ -194,6 +196,16 @@ influx2() {
     else
         curl -fsS -X "$1" "$INFLUX2_URL$2"
     fi
+}
+
+# influx2_eval PATH NAME EXPR: a Python expression on the JSON the stand-in
+# answers to GET PATH (as NAME): a string as is, else JSON
+influx2_eval() {
+    influx2 GET "$1" | "${PYTHON:-python3}" -I -S -c '
+import json, sys
+globals()[sys.argv[1]] = json.load(sys.stdin)
+v = eval(sys.argv[2])
+print(v if isinstance(v, str) else json.dumps(v))' "$2" "$3"
 }
 
 stop_servers() {
