@@ -17,11 +17,6 @@ CAMP='été <1>'
 
 setup_file() {
     start_influx2 "$BATS_FILE_TMPDIR/influx2"
-    export INFLUX2_URL INFLUX2_TOKEN INFLUX2_ORG
-}
-
-teardown_file() {
-    stop_servers
 }
 
 setup() {

@@ -20,19 +20,8 @@ CAMP_B='camp, b=2'
 
 setup_file() {
     start_influx2 "$BATS_FILE_TMPDIR/influx2"
-    export INFLUX2_URL INFLUX2_TOKEN INFLUX2_ORG
-    if command -v influxd >/dev/null; then
-        start_influx1 "$BATS_FILE_TMPDIR/influx1"
-        export INFLUX1_URL
-    fi
-    if command -v victoria-metrics >/dev/null; then
-        start_vm "$BATS_FILE_TMPDIR/vm"
-        export VM_URL
-    fi
-}
-
-teardown_file() {
-    stop_servers
+    start_if_installed influxd start_influx1 "$BATS_FILE_TMPDIR/influx1"
+    start_if_installed victoria-metrics start_vm "$BATS_FILE_TMPDIR/vm"
 }
 
 setup() {

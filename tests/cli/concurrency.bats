@@ -16,11 +16,6 @@ HOOK="$BATS_TEST_DIRNAME/../../hooks/on-upload.sh"
 
 setup_file() {
     start_vm "$BATS_FILE_TMPDIR/vm"
-    export VM_URL
-}
-
-teardown_file() {
-    stop_servers
 }
 
 setup() {

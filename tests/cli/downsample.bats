@@ -13,11 +13,6 @@ load downsample_helpers
 
 setup_file() {
     start_influx1 "$BATS_FILE_TMPDIR/influx1"
-    export INFLUX1_URL
-}
-
-teardown_file() {
-    stop_servers
 }
 
 setup() {

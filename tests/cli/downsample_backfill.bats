@@ -15,15 +15,7 @@ load downsample_helpers
 
 setup_file() {
     start_influx2 "$BATS_FILE_TMPDIR/influx2"
-    export INFLUX2_URL INFLUX2_TOKEN INFLUX2_ORG
-    if command -v influxd >/dev/null; then
-        start_influx1 "$BATS_FILE_TMPDIR/influx1"
-        export INFLUX1_URL
-    fi
-}
-
-teardown_file() {
-    stop_servers
+    start_if_installed influxd start_influx1 "$BATS_FILE_TMPDIR/influx1"
 }
 
 setup() {
@@ -197,13 +189,7 @@ points() {
 }
 
 # flux EXPR: Python expression on the recorded downsampling queries (F)
-flux() {
-    influx2 GET /__test/flux | py -c '
-import json, sys
-F = json.load(sys.stdin)
-v = eval(sys.argv[1])
-print(v if isinstance(v, str) else json.dumps(v))' "$1"
-}
+flux() { influx2_eval /__test/flux F "$1"; }
 
 # 2025-01-01T00:00:00Z and 2026-03-15T12:00:00Z: 15 chunks of 1h, 15 of 1d, 13 of 1w
 T0=1735689600000000000

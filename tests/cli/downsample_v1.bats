@@ -10,11 +10,6 @@ load ../servers/servers
 
 setup_file() {
     start_influx1 "$BATS_FILE_TMPDIR/influx1"
-    export INFLUX1_URL
-}
-
-teardown_file() {
-    stop_servers
 }
 
 setup() {

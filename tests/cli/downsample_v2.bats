@@ -13,11 +13,6 @@ load ../servers/servers
 
 setup_file() {
     start_influx2 "$BATS_FILE_TMPDIR/influx2"
-    export INFLUX2_URL INFLUX2_TOKEN INFLUX2_ORG
-}
-
-teardown_file() {
-    stop_servers
 }
 
 setup() {
@@ -39,13 +34,7 @@ query() {
 }
 
 # flux EXPR: Python expression on the recorded downsampling queries (F)
-flux() {
-    influx2 GET /__test/flux | py -c '
-import json, sys
-F = json.load(sys.stdin)
-v = eval(sys.argv[1])
-print(v if isinstance(v, str) else json.dumps(v))' "$1"
-}
+flux() { influx2_eval /__test/flux F "$1"; }
 
 # windows ZONE LEVEL TMIN TMAX: pv_windows as [[start, stop] RFC3339] JSON
 windows() {

@@ -25,7 +25,6 @@ setup_file() {
     playbooks_setup_file
     [ -z "${PV_SKIP:-}" ] || return 0
     start_influx1 "$BATS_FILE_TMPDIR/influx1" --auth
-    export INFLUX1_URL INFLUX1_ADMIN_USER INFLUX1_ADMIN_PASSWORD
     ingest_examples_v1 "$BATS_FILE_TMPDIR"
 }
 

@@ -9,12 +9,7 @@ load ../servers/servers
 
 setup_file() {
     start_influx2 "$BATS_FILE_TMPDIR/influx2"
-    export INFLUX2_URL INFLUX2_TOKEN INFLUX2_ORG
     export INFLUX2_LOG="$BATS_FILE_TMPDIR/influx2/influx2.log"
-}
-
-teardown_file() {
-    stop_servers
 }
 
 setup() {

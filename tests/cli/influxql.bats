@@ -15,13 +15,8 @@ EXAMPLES="$BATS_TEST_DIRNAME/../../examples/data"
 setup_file() {
     "$PYTHON" -I -c 'import jinja2' || { echo "influxql.py needs python3-jinja2" >&2; return 1; }
     start_influx1 "$BATS_FILE_TMPDIR/influx1" --auth
-    export INFLUX1_URL INFLUX1_ADMIN_USER INFLUX1_ADMIN_PASSWORD
     # the example data, ingested once as the admin: acme, bertin, powerview_meta
     ingest_examples_v1 "$BATS_FILE_TMPDIR"
-}
-
-teardown_file() {
-    stop_servers
 }
 
 setup() {

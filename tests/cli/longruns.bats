@@ -8,11 +8,6 @@ load ../servers/servers
 
 setup_file() {
     start_vm "$BATS_FILE_TMPDIR/vm"
-    export VM_URL
-}
-
-teardown_file() {
-    stop_servers
 }
 
 setup() {

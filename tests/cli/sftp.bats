@@ -62,10 +62,6 @@ EOF
     export SSHD_PORT SSHD_DIR="$d"
 }
 
-teardown_file() {
-    stop_servers
-}
-
 setup() {
     [ -z "$SFTP_SKIP" ] || skip "$SFTP_SKIP"
     common_setup

@@ -9,11 +9,6 @@ load ../servers/servers
 
 setup_file() {
     start_influx2 "$BATS_FILE_TMPDIR/influx2"
-    export INFLUX2_URL INFLUX2_TOKEN INFLUX2_ORG
-}
-
-teardown_file() {
-    stop_servers
 }
 
 setup() {
@@ -83,13 +78,7 @@ perms() {
 }
 
 # rlog EXPR: Python expression on the request log (R)
-rlog() {
-    influx2 GET /__test/requests | py -c '
-import json, sys
-R = json.load(sys.stdin)
-v = eval(sys.argv[1])
-print(v if isinstance(v, str) else json.dumps(v))' "$1"
-}
+rlog() { influx2_eval /__test/requests R "$1"; }
 
 # assert_token_out TOKEN: stdout is exactly TOKEN and a newline
 assert_token_out() {

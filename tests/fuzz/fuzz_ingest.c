@@ -38,14 +38,17 @@ cs_write(pv_sink *s, const char *buf, size_t len, size_t n, pv_err *e)
 static int cs_commit(pv_sink *s, pv_err *e) { (void)s; (void)e; return 0; }
 static int cs_abort(pv_sink *s) { (void)s; return 1; }
 static void cs_free(pv_sink *s) { (void)s; }
-static const pv_sink_ops ops = { cs_begin, cs_write, cs_commit, cs_abort, cs_free, NULL, NULL, NULL };
+/* the ops not named are NULL: no count, nothing to settle, never unavailable */
+static const pv_sink_ops ops = {
+	.begin = cs_begin, .write = cs_write, .commit = cs_commit, .abort = cs_abort, .free = cs_free,
+};
 
 static char root[64], file[128];
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	count_sink sink = { { &ops, 3, 4096, NULL }, 0, 0, 0 };
+	count_sink sink = { .base = { .ops = &ops, .batch_lines = 3, .batch_bytes = 4096 } };
 	pv_file_result r;
 	pv_config cfg;
 	int fd, rc;

@@ -2,6 +2,10 @@
 # Real and test servers for the CLI tests, each on a free loopback port,
 # started and stopped by the tests themselves.
 #
+# A start_* function sets and exports the variables it names (a test file's
+# setup_file calls it once; the tests read them); the teardown_file below
+# stops what it started, unless the test file defines its own.
+#
 #   start_vm DIR      VictoriaMetrics (Debian's victoria-metrics); sets VM_URL
 #   start_influx1 DIR [--auth]  InfluxDB 1.x (Debian's influxd); sets INFLUX1_URL;
 #                     --auth: auth-enabled = true and an admin user, in
@@ -19,6 +23,10 @@
 #                     the list, ARGS in sys.argv[3:]): a string as is, else JSON
 #   stop_recorder     stops it (from a test's teardown: SERVER_PIDS set in a
 #                     test does not reach teardown_file)
+#   start_if_installed TOOL START DIR [ARGS...]  START DIR ARGS... when TOOL is
+#                     installed (the tests that need it skip on TOOL themselves)
+#   influx2_eval PATH NAME EXPR  a Python expression on the JSON of GET PATH
+#                     (the stand-in's /__test/flux, /__test/requests) as NAME
 #   stop_servers      kills whatever these started
 
 SERVER_PIDS=()
@@ -50,7 +58,7 @@ start_vm() {
         -retentionPeriod=100y -dedup.minScrapeInterval=1ms -search.latencyOffset=0s -loggerLevel=ERROR \
         >"$dir/vm.log" 2>&1 &
     SERVER_PIDS+=($!)
-    VM_URL="http://127.0.0.1:$port"
+    export VM_URL="http://127.0.0.1:$port"
     wait_http "$VM_URL/health"
 }
 
@@ -79,13 +87,11 @@ bind-address = "127.0.0.1:$rpc"
 CONF
     influxd -config "$dir/influxdb.conf" >"$dir/influxd.log" 2>&1 &
     SERVER_PIDS+=($!)
-    INFLUX1_URL="http://127.0.0.1:$port"
+    export INFLUX1_URL="http://127.0.0.1:$port"
     wait_http "$INFLUX1_URL/ping" || return 1
     if [ "$auth" = true ]; then
         # with auth on and no user yet, InfluxDB 1.x accepts only the creation of the first admin
-        # shellcheck disable=SC2034  # read by the tests
-        INFLUX1_ADMIN_USER="admin"
-        INFLUX1_ADMIN_PASSWORD="adm-$RANDOM$RANDOM$RANDOM"
+        export INFLUX1_ADMIN_USER="admin" INFLUX1_ADMIN_PASSWORD="adm-$RANDOM$RANDOM$RANDOM"
         curl -fsS -XPOST "$INFLUX1_URL/query" --data-urlencode \
             "q=CREATE USER admin WITH PASSWORD '$INFLUX1_ADMIN_PASSWORD' WITH ALL PRIVILEGES" >/dev/null
     fi
@@ -120,13 +126,13 @@ start_influx2() {
     shift
     mkdir -p "$dir"
     rm -f "$dir/port"
-    INFLUX2_TOKEN="test-admin-token-$RANDOM$RANDOM"
-    INFLUX2_ORG=powerview
+    export INFLUX2_TOKEN="test-admin-token-$RANDOM$RANDOM" INFLUX2_ORG=powerview
     "${PYTHON:-python3}" "$(dirname "${BASH_SOURCE[0]}")/influx2.py" --port 0 --port-file "$dir/port" \
         --token "$INFLUX2_TOKEN" --org "$INFLUX2_ORG" --log "$dir/influx2.log" "$@" &
     SERVER_PIDS+=($!)
     wait_port_file "$dir/port" influx2.py || return 1
     INFLUX2_URL="http://127.0.0.1:$(cat "$dir/port")"
+    export INFLUX2_URL
 }
 
 start_recorder() {
@@ -192,6 +198,16 @@ influx2() {
     fi
 }
 
+# influx2_eval PATH NAME EXPR: a Python expression on the JSON the stand-in
+# answers to GET PATH (as NAME): a string as is, else JSON
+influx2_eval() {
+    influx2 GET "$1" | "${PYTHON:-python3}" -I -S -c '
+import json, sys
+globals()[sys.argv[1]] = json.load(sys.stdin)
+v = eval(sys.argv[2])
+print(v if isinstance(v, str) else json.dumps(v))' "$2" "$3"
+}
+
 stop_servers() {
     local pid
     for pid in "${SERVER_PIDS[@]}"; do
@@ -201,6 +217,16 @@ stop_servers() {
         wait "$pid" 2>/dev/null || true
     done
     SERVER_PIDS=()
+}
+
+start_if_installed() {
+    command -v "$1" >/dev/null || return 0
+    shift
+    "$@"
+}
+
+teardown_file() {
+    stop_servers
 }
 
 # vm_count SELECTOR: samples stored in VictoriaMetrics for a series selector

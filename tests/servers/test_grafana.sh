@@ -4,77 +4,30 @@
 # exit status 1 on any failure.
 set -u
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-if [ -z "${PYTHON:-}" ]; then
-    if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
-fi
-command -v curl >/dev/null || { echo "curl is needed" >&2; exit 1; }
-
-TMP=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then
-        kill "$SERVER_PID" 2>/dev/null
-        wait "$SERVER_PID" 2>/dev/null
-    fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/selftest.bash"
 
 PASSWORD="pw_$(head -c 18 /dev/urandom | base64 | tr '+/=' 'xyz')"
 TOKEN="glsa_$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)_0a1b2c3d"
-PASS=0
-FAIL=0
 
-ok() { PASS=$((PASS + 1)); }
-fail() {
-    FAIL=$((FAIL + 1))
-    echo "FAIL: $*" >&2
-    if [ -s "$TMP/body" ]; then echo "  status $STATUS, body: $(head -c 600 "$TMP/body")" >&2; fi
-}
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then ok; else fail "$what"; fi
-}
-
-# req METHOD PATH [CURL ARGS...]: no credentials; sets STATUS, body in $TMP/body
-req() {
-    local method=$1 path=$2
-    shift 2
-    STATUS=$(curl -sS -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' -X "$method" \
-        "$URL$path" "$@" 2>"$TMP/curl.err")
-}
-# api METHOD PATH [JSON [CURL ARGS...]]: as the admin (basic auth); the
-# password reaches curl through a config file, not its command line. An empty
-# JSON sends no body (to pass curl arguments to a GET)
-api() {
-    local method=$1 path=$2
-    shift 2
+# with WHO METHOD PATH [JSON [CURL ARGS...]]: req with the credentials of
+# $TMP/WHO.curlrc (they reach curl through a config file, not its command
+# line). An empty JSON sends no body (to pass curl arguments to a GET)
+with() {
+    local rc="$TMP/$1.curlrc" method=$2 path=$3
+    shift 3
     if [ -n "${1:-}" ]; then
         local data=$1
         shift
-        req "$method" "$path" -K "$TMP/admin.curlrc" -H 'Content-Type: application/json' \
-            --data-binary "$data" "$@"
+        req "$method" "$path" -K "$rc" -H 'Content-Type: application/json' --data-binary "$data" "$@"
     else
         shift $(($# > 0))
-        req "$method" "$path" -K "$TMP/admin.curlrc" "$@"
+        req "$method" "$path" -K "$rc" "$@"
     fi
 }
+# api METHOD PATH [JSON [CURL ARGS...]]: as the admin (basic auth)
+api() { with admin "$@"; }
 # sa METHOD PATH [JSON [CURL ARGS...]]: with the service-account token
-sa() {
-    local method=$1 path=$2
-    shift 2
-    if [ -n "${1:-}" ]; then
-        local data=$1
-        shift
-        req "$method" "$path" -K "$TMP/sa.curlrc" -H 'Content-Type: application/json' \
-            --data-binary "$data" "$@"
-    else
-        shift $(($# > 0))
-        req "$method" "$path" -K "$TMP/sa.curlrc" "$@"
-    fi
-}
+sa() { with sa "$@"; }
 # as LOGIN PASSWORD METHOD PATH [JSON]: basic auth as another user
 as() {
     local login=$1 password=$2 method=$3 path=$4
@@ -86,16 +39,6 @@ as() {
         req "$method" "$path" -K "$TMP/user.curlrc"
     fi
 }
-# jq_py EXPR: evaluates a Python expression on the JSON body (as j)
-jq_py() {
-    "$PYTHON" -I -S -c 'import json, sys
-j = json.load(open(sys.argv[1]))
-v = eval(sys.argv[2])
-print(v if not isinstance(v, (dict, list, bool)) and v is not None else json.dumps(v))' "$TMP/body" "$1"
-}
-status_is() { [ "$STATUS" = "$1" ]; }
-json_is() { [ "$(jq_py "$1")" = "$2" ]; }
-header_is() { grep -qi "^$1: $2"$'\r'"\?$" "$TMP/headers"; }
 # state EXPR: a Python expression on GET /__test/state (as s)
 state() {
     curl -sS "$URL/__test/state" >"$TMP/state" &&
@@ -107,19 +50,7 @@ print(v if not isinstance(v, (dict, list, bool)) and v is not None else json.dum
 state_is() { [ "$(state "$1")" = "$2" ]; }
 
 # ---- start
-GRAFANA_TEST_ADMIN_PASSWORD=$PASSWORD GRAFANA_TEST_SA_TOKEN=$TOKEN \
-    "$PYTHON" "$HERE/grafana.py" --port 0 --port-file "$TMP/port" --log "$TMP/server.log" &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    [ -s "$TMP/port" ] && break
-    sleep 0.05
-done
-if [ ! -s "$TMP/port" ]; then
-    echo "server did not start" >&2
-    echo "0 passed, 1 failed"
-    exit 1
-fi
-URL="http://127.0.0.1:$(cat "$TMP/port")"
+GRAFANA_TEST_ADMIN_PASSWORD=$PASSWORD GRAFANA_TEST_SA_TOKEN=$TOKEN start_server grafana.py
 printf 'user = "admin:%s"\n' "$PASSWORD" >"$TMP/admin.curlrc"
 printf 'header = "Authorization: Bearer %s"\n' "$TOKEN" >"$TMP/sa.curlrc"
 

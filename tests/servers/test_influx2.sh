@@ -4,84 +4,22 @@
 # exit status 1 on any failure.
 set -u
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-if [ -z "${PYTHON:-}" ]; then
-    if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
-fi
-command -v curl >/dev/null || { echo "curl is needed" >&2; exit 1; }
-
-TMP=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then
-        kill "$SERVER_PID" 2>/dev/null
-        wait "$SERVER_PID" 2>/dev/null
-    fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/selftest.bash"
 
 TOKEN="adm_$(head -c 24 /dev/urandom | base64 | tr '+/=' '-_x')"
-PASS=0
-FAIL=0
 
-ok() { PASS=$((PASS + 1)); }
-fail() {
-    FAIL=$((FAIL + 1))
-    echo "FAIL: $*" >&2
-    if [ -s "$TMP/body" ]; then echo "  body: $(head -c 600 "$TMP/body")" >&2; fi
-}
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then ok; else fail "$what"; fi
-}
-
-# req METHOD PATH [CURL ARGS...]: sets STATUS and CURL_RC; body in $TMP/body,
-# headers in $TMP/headers
-req() {
-    local method=$1 path=$2
-    shift 2
-    STATUS=$(curl -sS -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' -X "$method" \
-        "$URL$path" "$@" 2>"$TMP/curl.err")
-    CURL_RC=$?
-}
 # api METHOD PATH [CURL ARGS...]: req with the admin token
 api() {
     local method=$1 path=$2
     shift 2
     req "$method" "$path" -H "Authorization: Token $TOKEN" "$@"
 }
-# jq_py EXPR: evaluates a Python expression on the JSON body (as j)
-jq_py() {
-    "$PYTHON" -I -S -c 'import json, sys
-j = json.load(open(sys.argv[1]))
-v = eval(sys.argv[2])
-print(v if not isinstance(v, (dict, list, bool)) and v is not None else json.dumps(v))' "$TMP/body" "$1"
-}
-status_is() { [ "$STATUS" = "$1" ]; }
-body_has() { grep -qF -- "$1" "$TMP/body"; }
-json_is() { [ "$(jq_py "$1")" = "$2" ]; }
-header_is() { grep -qi "^$1: $2"$'\r'"\?$" "$TMP/headers"; }
-no_header() { ! grep -qi "^$1:" "$TMP/headers"; }
 flux() { # flux QUERY: POST it as application/vnd.flux
     api POST "/api/v2/query?orgID=$ORG_ID" -H 'Content-Type: application/vnd.flux' --data-binary "$1"
 }
 
 # ---- start
-"$PYTHON" "$HERE/influx2.py" --port 0 --port-file "$TMP/port" --token "$TOKEN" --org acme \
-    --log "$TMP/server.log" &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    [ -s "$TMP/port" ] && break
-    sleep 0.05
-done
-if [ ! -s "$TMP/port" ]; then
-    echo "server did not start" >&2
-    echo "0 passed, 1 failed"
-    exit 1
-fi
-URL="http://127.0.0.1:$(cat "$TMP/port")"
+start_server influx2.py --token "$TOKEN" --org acme
 
 # ---- health, auth
 req GET /health

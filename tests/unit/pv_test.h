@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "powerview/tz.h"
@@ -37,6 +38,16 @@ pvt_zone(const char *name)
 	if (pv_tz_open(&tz, name, &err) != PV_OK)
 		fail_msg("%s: %s", name, err.msg);
 	return tz;
+}
+
+/* Seconds since the epoch of a UTC civil time, from the C library (a reference). */
+static inline int64_t
+pvt_utc(int y, int mo, int d, int h, int mi, int s)
+{
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
+		.tm_hour = h, .tm_min = mi, .tm_sec = s };
+
+	return (int64_t)timegm(&tm);
 }
 
 /* mkdir -p, for the test's own folders (independent of the library's). */

@@ -116,17 +116,8 @@ empty_zone_message(void **state)
 
 /* ---- references ---- */
 
-static int64_t
-utc(int y, int mo, int d, int h, int mi, int s)
-{
-	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-		.tm_hour = h, .tm_min = mi, .tm_sec = s };
-
-	return (int64_t)timegm(&tm);
-}
-
 /* The wall clock time of pv_timestamp_parse: the same calendar, as if UTC. */
-#define wall utc
+#define wall pvt_utc
 
 static int
 year_of(int64_t t)
@@ -147,7 +138,7 @@ weekday(int64_t day) /* 0 = Sunday; 1970-01-01 was a Thursday */
 static int64_t
 last_sunday(int y, int mo, int last_mday)
 {
-	int64_t day = utc(y, mo, last_mday, 0, 0, 0) / 86400;
+	int64_t day = pvt_utc(y, mo, last_mday, 0, 0, 0) / 86400;
 
 	return day - weekday(day);
 }
@@ -155,7 +146,7 @@ last_sunday(int y, int mo, int last_mday)
 static int64_t
 nth_sunday(int y, int mo, int nth)
 {
-	int64_t day = utc(y, mo, 1, 0, 0, 0) / 86400;
+	int64_t day = pvt_utc(y, mo, 1, 0, 0, 0) / 86400;
 
 	return day + (7 - weekday(day)) % 7 + 7 * (nth - 1);
 }
@@ -214,17 +205,6 @@ expect_resolve(pv_tz *tz, int64_t w, int n, int64_t t0, int64_t t1, const char *
 		    (long long)out[1], (long long)t1);
 }
 
-static pv_tz *
-open_zone(const char *spec)
-{
-	pv_tz *tz = NULL;
-	pv_err err = { "" };
-
-	if (pv_tz_open(&tz, spec, &err) != PV_OK)
-		fail_msg("cannot open %s: %s", spec, err.msg);
-	return tz;
-}
-
 /* ---- fixed cases ---- */
 
 typedef struct resolve_case {
@@ -259,7 +239,7 @@ resolve_paris_by_name_and_posix_string(void **state)
 
 	(void)state;
 	for (size_t z = 0; z < PVT_COUNT(specs); z++) {
-		pv_tz *tz = open_zone(specs[z]);
+		pv_tz *tz = pvt_zone(specs[z]);
 		for (size_t i = 0; i < PVT_COUNT(paris); i++) {
 			const resolve_case *c = &paris[i];
 			expect_resolve(tz, wall(c->y, c->mo, c->d, c->h, c->mi, c->s), c->n, c->t0, c->t1, c->what);
@@ -273,8 +253,8 @@ static void
 paris_cases_are_right(void **state)
 {
 	(void)state;
-	assert_int_equal(utc(2025, 10, 26, 0, 30, 0), 1761438600);
-	assert_int_equal(utc(2025, 10, 26, 1, 30, 0), 1761442200);
+	assert_int_equal(pvt_utc(2025, 10, 26, 0, 30, 0), 1761438600);
+	assert_int_equal(pvt_utc(2025, 10, 26, 1, 30, 0), 1761442200);
 	for (size_t i = 0; i < PVT_COUNT(paris); i++) {
 		const resolve_case *c = &paris[i];
 		int64_t out[2];
@@ -299,7 +279,7 @@ resolve_new_york(void **state)
 		{ "winter", 2025, 1, 15, 12, 0, 0, 1, 1736960400, 0 },
 		{ "summer", 2025, 7, 15, 12, 0, 0, 1, 1752595200, 0 },
 	};
-	pv_tz *tz = open_zone("America/New_York");
+	pv_tz *tz = pvt_zone("America/New_York");
 
 	(void)state;
 	for (size_t i = 0; i < PVT_COUNT(ny); i++) {
@@ -317,20 +297,20 @@ resolve_southern_hemisphere_and_fixed_offsets(void **state)
 
 	(void)state;
 	for (size_t z = 0; z < PVT_COUNT(sydney); z++) {
-		tz = open_zone(sydney[z]);
+		tz = pvt_zone(sydney[z]);
 		expect_resolve(tz, wall(2025, 4, 6, 2, 30, 0), 2, 1743867000, 1743870600, "fall-back");
 		expect_resolve(tz, wall(2025, 10, 5, 2, 30, 0), 0, 0, 0, "spring-forward");
-		expect_resolve(tz, wall(2025, 7, 1, 12, 0, 0), 1, utc(2025, 7, 1, 2, 0, 0), 0, "winter");
+		expect_resolve(tz, wall(2025, 7, 1, 12, 0, 0), 1, pvt_utc(2025, 7, 1, 2, 0, 0), 0, "winter");
 		pv_tz_free(tz);
 	}
-	tz = open_zone("<+03>-3");
-	expect_resolve(tz, wall(2025, 10, 26, 2, 30, 0), 1, utc(2025, 10, 25, 23, 30, 0), 0, "UTC+3");
+	tz = pvt_zone("<+03>-3");
+	expect_resolve(tz, wall(2025, 10, 26, 2, 30, 0), 1, pvt_utc(2025, 10, 25, 23, 30, 0), 0, "UTC+3");
 	pv_tz_free(tz);
-	tz = open_zone("EST5");
-	expect_resolve(tz, wall(2025, 7, 1, 12, 0, 0), 1, utc(2025, 7, 1, 17, 0, 0), 0, "UTC-5");
+	tz = pvt_zone("EST5");
+	expect_resolve(tz, wall(2025, 7, 1, 12, 0, 0), 1, pvt_utc(2025, 7, 1, 17, 0, 0), 0, "UTC-5");
 	pv_tz_free(tz);
-	tz = open_zone("EST5EDT");
-	expect_resolve(tz, wall(2025, 7, 1, 12, 0, 0), 1, utc(2025, 7, 1, 16, 0, 0), 0, "EDT");
+	tz = pvt_zone("EST5EDT");
+	expect_resolve(tz, wall(2025, 7, 1, 12, 0, 0), 1, pvt_utc(2025, 7, 1, 16, 0, 0), 0, "EDT");
 	pv_tz_free(tz);
 }
 
@@ -339,8 +319,8 @@ utc_is_identity(void **state)
 {
 	static const int64_t walls[] = { 0, -1, 1, 1761445800, 1743298200, -31536000,
 		3092601600LL, 86399, -86401 };
-	pv_tz *tz = open_zone("UTC");
-	pv_tz *etc = open_zone("Etc/UTC");
+	pv_tz *tz = pvt_zone("UTC");
+	pv_tz *etc = pvt_zone("Etc/UTC");
 
 	(void)state;
 	for (size_t i = 0; i < PVT_COUNT(walls); i++) {
@@ -382,11 +362,11 @@ consecutive_days_match_the_rules(void **state)
 		{ "CET-1CEST,M3.5.0,M10.5.0/3", paris_offset, 3600, 7200, NULL },
 		{ "America/New_York", new_york_offset, -18000, -14400, NULL },
 	};
-	int64_t first = utc(2024, 1, 1, 0, 0, 0) / 86400, last = utc(2027, 12, 31, 0, 0, 0) / 86400;
+	int64_t first = pvt_utc(2024, 1, 1, 0, 0, 0) / 86400, last = pvt_utc(2027, 12, 31, 0, 0, 0) / 86400;
 
 	(void)state;
 	for (size_t z = 0; z < PVT_COUNT(zones); z++) {
-		zones[z].tz = open_zone(zones[z].spec);
+		zones[z].tz = pvt_zone(zones[z].spec);
 		/* forwards, then backwards: the per-day cache must follow */
 		for (int64_t day = first; day <= last; day++)
 			for (size_t k = 0; k < PVT_COUNT(times_of_day); k++)
@@ -408,12 +388,12 @@ alternating_zones_stay_independent(void **state)
 		{ "CET-1CEST,M3.5.0,M10.5.0/3", paris_offset, 3600, 7200, NULL },
 		{ "Europe/Paris", paris_offset, 3600, 7200, NULL }, /* a second object, same zone */
 	};
-	pv_tz *u = open_zone("UTC");
-	int64_t first = utc(2025, 10, 20, 0, 0, 0) / 86400, last = utc(2025, 11, 8, 0, 0, 0) / 86400;
+	pv_tz *u = pvt_zone("UTC");
+	int64_t first = pvt_utc(2025, 10, 20, 0, 0, 0) / 86400, last = pvt_utc(2025, 11, 8, 0, 0, 0) / 86400;
 
 	(void)state;
 	for (size_t z = 0; z < PVT_COUNT(zones); z++)
-		zones[z].tz = open_zone(zones[z].spec);
+		zones[z].tz = pvt_zone(zones[z].spec);
 	for (int64_t day = first; day <= last; day++)
 		for (size_t k = 0; k < PVT_COUNT(times_of_day); k++) {
 			int64_t w = day * 86400 + times_of_day[k][0] * 3600 + times_of_day[k][1] * 60 +
@@ -426,9 +406,9 @@ alternating_zones_stay_independent(void **state)
 	/* the same wall time, zone after zone, on both fall-back days */
 	for (int rep = 0; rep < 3; rep++) {
 		expect_resolve(zones[0].tz, wall(2025, 10, 26, 2, 30, 0), 2, 1761438600, 1761442200, "Paris");
-		expect_resolve(zones[1].tz, wall(2025, 10, 26, 2, 30, 0), 1, utc(2025, 10, 26, 6, 30, 0), 0, "NY");
+		expect_resolve(zones[1].tz, wall(2025, 10, 26, 2, 30, 0), 1, pvt_utc(2025, 10, 26, 6, 30, 0), 0, "NY");
 		expect_resolve(zones[1].tz, wall(2025, 11, 2, 1, 30, 0), 2, 1762061400, 1762065000, "NY");
-		expect_resolve(zones[0].tz, wall(2025, 11, 2, 1, 30, 0), 1, utc(2025, 11, 2, 0, 30, 0), 0, "Paris");
+		expect_resolve(zones[0].tz, wall(2025, 11, 2, 1, 30, 0), 1, pvt_utc(2025, 11, 2, 0, 30, 0), 0, "Paris");
 	}
 	for (size_t z = 0; z < PVT_COUNT(zones); z++)
 		pv_tz_free(zones[z].tz);
@@ -439,13 +419,13 @@ alternating_zones_stay_independent(void **state)
 static void
 reopened_zone_starts_fresh(void **state)
 {
-	pv_tz *a = open_zone("America/New_York"), *b;
+	pv_tz *a = pvt_zone("America/New_York"), *b;
 
 	(void)state;
 	expect_resolve(a, wall(2025, 11, 2, 1, 30, 0), 2, 1762061400, 1762065000, "NY");
 	pv_tz_free(a);
-	b = open_zone("Europe/Paris");
-	expect_resolve(b, wall(2025, 11, 2, 1, 30, 0), 1, utc(2025, 11, 2, 0, 30, 0), 0, "Paris");
+	b = pvt_zone("Europe/Paris");
+	expect_resolve(b, wall(2025, 11, 2, 1, 30, 0), 1, pvt_utc(2025, 11, 2, 0, 30, 0), 0, "Paris");
 	expect_resolve(b, wall(2025, 10, 26, 2, 30, 0), 2, 1761438600, 1761442200, "Paris");
 	pv_tz_free(b);
 }

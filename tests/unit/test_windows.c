@@ -10,18 +10,8 @@
 
 #define NS 1000000000LL
 
-/* seconds since the epoch of a UTC civil time (days from civil, H. Hinnant) */
-static int64_t
-utc(int y, int m, int d, int hh, int mm)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	int64_t days = era * 146097 + doe - 719468;
-	return days * 86400 + hh * 3600 + mm * 60;
-}
+/* seconds since the epoch of a UTC civil time, to the minute */
+#define utc(y, m, d, hh, mm) pvt_utc((y), (m), (d), (hh), (mm), 0)
 
 
 /* the windows of [a, b] (seconds) are exactly the `n` pairs of `exp` (seconds) */
