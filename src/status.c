@@ -137,129 +137,157 @@ add_skipped(cJSON *skipped, const char *path, const char *reason, const char *wh
 	cJSON_AddItemToArray(skipped, e);
 }
 
-int
-pv_status_build(cJSON **out, const char *report_dir, const char *data_dir, pv_err *err)
+/* What the reports add up to: the totals, and the lists the status shows. */
+typedef struct status_tally {
+	double runs, ok, failed, pending, points;
+	cJSON *last, *errors, *skipped;
+	char *last_run;
+} status_tally;
+
+/* One report into t; `when` is its end_time, else its file name. */
+static void
+tally_report(status_tally *t, const cJSON *rep, const char *when)
 {
-	pv_paths names = { 0 }, waiting = { 0 };
-	pv_passed_list passed = { 0 };
-	cJSON *st = cJSON_CreateObject(), *last = cJSON_CreateArray(), *errors = cJSON_CreateArray();
-	cJSON *skipped = cJSON_CreateArray();
-	double runs = 0, ok = 0, failed = 0, pending = 0, points = 0;
-	const char *last_run = NULL;
-	char *last_run_copy = NULL;
+	cJSON *f;
+
+	t->runs++;
+	/* the folders the last run (as the service's user) could not read */
+	cJSON_Delete(t->skipped);
+	t->skipped = cJSON_CreateArray();
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(rep, "skipped_folders"))
+		add_skipped(t->skipped, str(f, "path"), str(f, "reason"), when);
+	free(t->last_run);
+	t->last_run = strdup(when);
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(rep, "files")) {
+		const char *s = str(f, "status");
+		if (s == NULL)
+			continue;
+		if (strcmp(s, "success") == 0) {
+			t->ok++;
+			t->points += num(f, "nb_points");
+			note_success(t->last, f, when);
+		} else if (strcmp(s, "error") == 0) {
+			t->failed++;
+			cJSON *e = cJSON_CreateObject();
+			cJSON_AddStringToObject(e, "time", when);
+			cJSON_AddStringToObject(e, "file_path", str(f, "file_path") ? str(f, "file_path") : "");
+			cJSON_AddStringToObject(e, "error", str(f, "error") ? str(f, "error") : "");
+			cJSON_AddStringToObject(e, "destination", str(f, "destination") ? str(f, "destination") : "");
+			/* newest first, ten at most */
+			cJSON_InsertItemInArray(t->errors, 0, e);
+			if (cJSON_GetArraySize(t->errors) > LATEST_ERRORS)
+				cJSON_DeleteItemFromArray(t->errors, LATEST_ERRORS);
+		} else if (strcmp(s, "pending") == 0)
+			t->pending++;
+	}
+}
+
+/* Every report of report_dir, oldest first, into t. */
+static int
+tally_reports(status_tally *t, const char *report_dir, pv_err *err)
+{
+	pv_paths names = { 0 };
 	int rc;
 
-	*out = NULL;
 	if ((rc = report_names(&names, report_dir, err)) < 0)
-		goto fail;
+		return rc;
 	for (size_t i = 0; i < names.count; i++) {
 		char *path;
-		cJSON *rep, *f;
+		cJSON *rep;
 		if (asprintf(&path, "%s/%s", report_dir, names.items[i]) < 0) {
 			rc = pv_fail(err, PV_ENOMEM, "out of memory");
-			goto fail;
+			break;
 		}
 		rep = read_json(path);
 		free(path);
 		if (rep == NULL)
 			continue; /* unreadable: a report cut by a crash; the next run's stands */
-		const char *when = str(rep, "end_time") ? str(rep, "end_time") : names.items[i];
-		runs++;
-		/* the folders the last run (as the service's user) could not read */
-		cJSON_Delete(skipped);
-		skipped = cJSON_CreateArray();
-		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(rep, "skipped_folders"))
-			add_skipped(skipped, str(f, "path"), str(f, "reason"), when);
-		free(last_run_copy);
-		last_run_copy = strdup(when);
-		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(rep, "files")) {
-			const char *s = str(f, "status");
-			if (s == NULL)
-				continue;
-			if (strcmp(s, "success") == 0) {
-				ok++;
-				points += num(f, "nb_points");
-				note_success(last, f, when);
-			} else if (strcmp(s, "error") == 0) {
-				failed++;
-				cJSON *e = cJSON_CreateObject();
-				cJSON_AddStringToObject(e, "time", when);
-				cJSON_AddStringToObject(e, "file_path", str(f, "file_path") ? str(f, "file_path") : "");
-				cJSON_AddStringToObject(e, "error", str(f, "error") ? str(f, "error") : "");
-				cJSON_AddStringToObject(e, "destination",
-				    str(f, "destination") ? str(f, "destination") : "");
-				/* newest first, ten at most */
-				cJSON_InsertItemInArray(errors, 0, e);
-				if (cJSON_GetArraySize(errors) > LATEST_ERRORS)
-					cJSON_DeleteItemFromArray(errors, LATEST_ERRORS);
-			} else if (strcmp(s, "pending") == 0)
-				pending++;
-		}
+		tally_report(t, rep, str(rep, "end_time") ? str(rep, "end_time") : names.items[i]);
 		cJSON_Delete(rep);
 	}
-	last_run = last_run_copy;
+	pv_paths_free(&names);
+	return rc;
+}
 
-	cJSON *w = cJSON_CreateArray();
-	if (data_dir != NULL) {
-		struct timespec now;
-		clock_gettime(CLOCK_REALTIME, &now);
-		if (pv_scan(&waiting, &passed, data_dir, err) < 0) {
-			cJSON_Delete(w);
-			rc = PV_EIO;
-			goto fail;
-		}
-		for (size_t i = 0; i < waiting.count + passed.count; i++) {
-			const pv_passed *p = i < waiting.count ? NULL : &passed.items[i - waiting.count];
-			const char *path = p ? p->path : waiting.items[i];
-			struct stat sb;
-			cJSON *e;
-			if (p != NULL && p->kind == PV_PASSED_UNREADABLE) {
-				add_skipped(skipped, path, p->reason, NULL);
-				continue;
-			}
-			if (p != NULL && p->kind == PV_PASSED_FOLDER)
-				continue; /* its files are listed */
-			e = cJSON_CreateObject();
-			cJSON_AddItemToObject(e, "file_path", pv_json_string(path));
-			if (lstat(path, &sb) == 0)
-				cJSON_AddNumberToObject(e, "age_s", (double)(now.tv_sec - sb.st_mtim.tv_sec));
-			if (p != NULL)
-				cJSON_AddItemToObject(e, "reason", pv_json_string(p->reason));
-			cJSON_AddItemToArray(w, e);
-		}
+/*
+ * The files waiting in data_dir into w (each with its age, and why when
+ * the scan does not take it); the folders it cannot read into skipped.
+ */
+static int
+list_waiting(cJSON *w, cJSON *skipped, const char *data_dir, pv_err *err)
+{
+	pv_paths waiting = { 0 };
+	pv_passed_list passed = { 0 };
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (pv_scan(&waiting, &passed, data_dir, err) < 0) {
+		pv_paths_free(&waiting);
+		pv_passed_free(&passed);
+		return PV_EIO;
 	}
+	for (size_t i = 0; i < waiting.count + passed.count; i++) {
+		const pv_passed *p = i < waiting.count ? NULL : &passed.items[i - waiting.count];
+		const char *path = p ? p->path : waiting.items[i];
+		struct stat sb;
+		cJSON *e;
+		if (p != NULL && p->kind == PV_PASSED_UNREADABLE) {
+			add_skipped(skipped, path, p->reason, NULL);
+			continue;
+		}
+		if (p != NULL && p->kind == PV_PASSED_FOLDER)
+			continue; /* its files are listed */
+		e = cJSON_CreateObject();
+		cJSON_AddItemToObject(e, "file_path", pv_json_string(path));
+		if (lstat(path, &sb) == 0)
+			cJSON_AddNumberToObject(e, "age_s", (double)(now.tv_sec - sb.st_mtim.tv_sec));
+		if (p != NULL)
+			cJSON_AddItemToObject(e, "reason", pv_json_string(p->reason));
+		cJSON_AddItemToArray(w, e);
+	}
+	pv_paths_free(&waiting);
+	pv_passed_free(&passed);
+	return PV_OK;
+}
 
+int
+pv_status_build(cJSON **out, const char *report_dir, const char *data_dir, pv_err *err)
+{
+	status_tally t = {
+		.last = cJSON_CreateArray(), .errors = cJSON_CreateArray(), .skipped = cJSON_CreateArray()
+	};
+	cJSON *st = cJSON_CreateObject(), *w = cJSON_CreateArray(), *tot;
+	int rc;
+
+	*out = NULL;
+	if ((rc = tally_reports(&t, report_dir, err)) < 0 ||
+	    (data_dir != NULL && (rc = list_waiting(w, t.skipped, data_dir, err)) < 0)) {
+		free(t.last_run);
+		cJSON_Delete(t.skipped);
+		cJSON_Delete(t.last);
+		cJSON_Delete(t.errors);
+		cJSON_Delete(w);
+		cJSON_Delete(st);
+		return rc;
+	}
 	cJSON_AddStringToObject(st, "report_dir", report_dir);
 	if (data_dir)
 		cJSON_AddStringToObject(st, "data_dir", data_dir);
-	cJSON *t = cJSON_AddObjectToObject(st, "totals");
-	cJSON_AddNumberToObject(t, "runs", runs);
-	cJSON_AddItemToObject(t, "last_run", last_run ? cJSON_CreateString(last_run) : cJSON_CreateNull());
-	cJSON_AddNumberToObject(t, "files_success", ok);
-	cJSON_AddNumberToObject(t, "files_failed", failed);
-	cJSON_AddNumberToObject(t, "files_pending", pending);
-	cJSON_AddNumberToObject(t, "points", points);
-	cJSON_AddNumberToObject(t, "files_waiting", (double)cJSON_GetArraySize(w));
-	cJSON_AddItemToObject(st, "last_success", last);
-	cJSON_AddItemToObject(st, "latest_errors", errors);
+	tot = cJSON_AddObjectToObject(st, "totals");
+	cJSON_AddNumberToObject(tot, "runs", t.runs);
+	cJSON_AddItemToObject(tot, "last_run", t.last_run ? cJSON_CreateString(t.last_run) : cJSON_CreateNull());
+	cJSON_AddNumberToObject(tot, "files_success", t.ok);
+	cJSON_AddNumberToObject(tot, "files_failed", t.failed);
+	cJSON_AddNumberToObject(tot, "files_pending", t.pending);
+	cJSON_AddNumberToObject(tot, "points", t.points);
+	cJSON_AddNumberToObject(tot, "files_waiting", (double)cJSON_GetArraySize(w));
+	cJSON_AddItemToObject(st, "last_success", t.last);
+	cJSON_AddItemToObject(st, "latest_errors", t.errors);
 	cJSON_AddItemToObject(st, "waiting", w);
-	cJSON_AddItemToObject(st, "skipped_folders", skipped);
-	free(last_run_copy);
-	pv_paths_free(&names);
-	pv_paths_free(&waiting);
-	pv_passed_free(&passed);
+	cJSON_AddItemToObject(st, "skipped_folders", t.skipped);
+	free(t.last_run);
 	*out = st;
 	return PV_OK;
-fail:
-	free(last_run_copy);
-	pv_paths_free(&names);
-	pv_paths_free(&waiting);
-	pv_passed_free(&passed);
-	cJSON_Delete(skipped);
-	cJSON_Delete(st);
-	cJSON_Delete(last);
-	cJSON_Delete(errors);
-	return rc;
 }
 
 /* For printing: a missing string is an empty one. */

@@ -85,9 +85,17 @@ backfill_target(pv_level levels[PV_LEVELS_MAX], size_t *nlevels, pv_influx_confi
 	return CLI_GO_ON;
 }
 
-/* tsv_parser downsample -d DATA [--bucket B] [--start T] [--end T]: the backfill. */
-int
-cli_cmd_downsample(int argc, char **argv)
+/* --start and --end: RFC 3339, or a date; its local midnight once tz is known (NULL: shape only). */
+static bool
+downsample_times(const pv_downsample_opts *job, int64_t *start, int64_t *end, pv_tz *tz)
+{
+	return (job->start_arg == NULL || pv_downsample_time(start, job->start_arg, tz) == 0) &&
+	    (job->end_arg == NULL || pv_downsample_time(end, job->end_arg, tz) == 0);
+}
+
+/* The command's options into o, *data and job; CLI_GO_ON to go on, else the exit status. */
+static int
+downsample_options(cli_opts *o, const char **data, pv_downsample_opts *job, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		CLI_LONGOPTS_DATA_FOLDER,
@@ -97,6 +105,59 @@ cli_cmd_downsample(int argc, char **argv)
 		CLI_LONGOPTS_SHARED,
 		{ NULL, 0, NULL, 0 },
 	};
+	int64_t start, end;
+	int ch;
+
+	while ((ch = cli_getopt(o, argc, argv, "d:b:qvh", longopts)) != -1) {
+		switch (ch) {
+		case 'd': *data = optarg; break;
+		case 'b': job->bucket_arg = optarg; break;
+		case 's': job->start_arg = optarg; break;
+		case 'E': job->end_arg = optarg; break;
+		case 'h': usage_downsample(stdout); return 0;
+		default: return cli_usage_error("downsample", NULL);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("downsample", "unexpected argument '%s'", argv[optind]);
+	if (*data == NULL)
+		return cli_usage_error("downsample", "-d (--data-folder) is required");
+	if (job->bucket_arg != NULL && pv_name_problem(job->bucket_arg) != NULL)
+		return cli_usage_error("downsample", "bucket name %s", pv_name_problem(job->bucket_arg));
+	if (job->start_arg != NULL && pv_downsample_time(&start, job->start_arg, NULL) < 0)
+		return cli_usage_error("downsample", "--start: '%s' is not an RFC 3339 time "
+		    "(2026-03-01T00:00:00Z) or a date (2026-03-01)", job->start_arg);
+	if (job->end_arg != NULL && pv_downsample_time(&end, job->end_arg, NULL) < 0)
+		return cli_usage_error("downsample", "--end: '%s' is not an RFC 3339 time "
+		    "(2026-03-01T00:00:00Z) or a date (2026-03-01)", job->end_arg);
+	return CLI_GO_ON;
+}
+
+/* The data folder (its real path into *real) and the buckets to do: 0, or the exit status (said). */
+static int
+downsample_buckets(pv_paths *buckets, char **real, const char *data, const char *bucket_arg)
+{
+	struct stat st;
+	pv_err err;
+	int rc;
+
+	if (stat(data, &st) < 0 || !S_ISDIR(st.st_mode) || (*real = realpath(data, NULL)) == NULL) {
+		pv_error("data folder %s: %s", data, errno ? strerror(errno) : "not a folder");
+		return EX_NOINPUT;
+	}
+	if (bucket_arg != NULL)
+		return pv_paths_add(buckets, bucket_arg) < 0 ? EX_OSERR : 0;
+	if ((rc = pv_downsample_buckets(buckets, *real, &err)) < 0) {
+		pv_error("%s", err.msg);
+		return cli_exit(rc);
+	}
+	return 0;
+}
+
+/* tsv_parser downsample -d DATA [--bucket B] [--start T] [--end T]: the backfill. */
+int
+cli_cmd_downsample(int argc, char **argv)
+{
 	cli_opts o = { 0 };
 	const char *data = NULL;
 	pv_downsample_opts job = { 0 };
@@ -113,32 +174,11 @@ cli_cmd_downsample(int argc, char **argv)
 	pv_log_level level;
 	cli_progress bar;
 	char *real = NULL;
-	struct stat st;
 	pv_err err;
-	int ch, status;
+	int status;
 
-	while ((ch = cli_getopt(&o, argc, argv, "d:b:qvh", longopts)) != -1) {
-		switch (ch) {
-		case 'd': data = optarg; break;
-		case 'b': job.bucket_arg = optarg; break;
-		case 's': job.start_arg = optarg; break;
-		case 'E': job.end_arg = optarg; break;
-		case 'h': usage_downsample(stdout); return 0;
-		default: return cli_usage_error("downsample", NULL);
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("downsample", "unexpected argument '%s'", argv[optind]);
-	if (data == NULL)
-		return cli_usage_error("downsample", "-d (--data-folder) is required");
-	if (job.bucket_arg != NULL && pv_name_problem(job.bucket_arg) != NULL)
-		return cli_usage_error("downsample", "bucket name %s", pv_name_problem(job.bucket_arg));
-	if (job.start_arg != NULL && pv_downsample_time(&start, job.start_arg, NULL) < 0)
-		return cli_usage_error("downsample", "--start: '%s' is not an RFC 3339 time "
-		    "(2026-03-01T00:00:00Z) or a date (2026-03-01)", job.start_arg);
-	if (job.end_arg != NULL && pv_downsample_time(&end, job.end_arg, NULL) < 0)
-		return cli_usage_error("downsample", "--end: '%s' is not an RFC 3339 time "
-		    "(2026-03-01T00:00:00Z) or a date (2026-03-01)", job.end_arg);
+	if ((status = downsample_options(&o, &data, &job, argc, argv)) != CLI_GO_ON)
+		return status;
 	if ((status = cli_command_settings(&settings, &o, &level)) != 0)
 		return status;
 	cli_parser_config(&cfg, settings);
@@ -148,8 +188,7 @@ cli_cmd_downsample(int argc, char **argv)
 		goto out;
 	}
 	status = EX_USAGE;
-	if ((job.start_arg != NULL && pv_downsample_time(&start, job.start_arg, tz) < 0) ||
-	    (job.end_arg != NULL && pv_downsample_time(&end, job.end_arg, tz) < 0)) {
+	if (!downsample_times(&job, &start, &end, tz)) {
 		cli_usage_error("downsample", "--start or --end: not a time in %s", pv_tz_name(tz));
 		goto out;
 	}
@@ -157,22 +196,10 @@ cli_cmd_downsample(int argc, char **argv)
 		cli_usage_error("downsample", "--start %s is not before --end %s", job.start_arg, job.end_arg);
 		goto out;
 	}
-	if ((status = backfill_target(levels, &nlevels, &icfg, settings)) != CLI_GO_ON)
+	if ((status = backfill_target(levels, &nlevels, &icfg, settings)) != CLI_GO_ON ||
+	    (status = downsample_buckets(&buckets, &real, data, job.bucket_arg)) != 0)
 		goto out;
-	status = EX_NOINPUT;
-	if (stat(data, &st) < 0 || !S_ISDIR(st.st_mode) || (real = realpath(data, NULL)) == NULL) {
-		pv_error("data folder %s: %s", data, errno ? strerror(errno) : "not a folder");
-		goto out;
-	}
 	job.data = real;
-	if (job.bucket_arg != NULL)
-		status = pv_paths_add(&buckets, job.bucket_arg) < 0 ? EX_OSERR : 0;
-	else if ((status = pv_downsample_buckets(&buckets, real, &err)) < 0) {
-		pv_error("%s", err.msg);
-		status = cli_exit(status);
-	}
-	if (status != 0)
-		goto out;
 	job.start = job.start_arg ? &start : NULL;
 	job.end = job.end_arg ? &end : NULL;
 	job.levels = levels;

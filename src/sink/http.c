@@ -309,12 +309,127 @@ pause_for(double s)
 		;
 }
 
+/* The handle set for one attempt of `method` on `url`: the headers to free after it. */
+static struct curl_slist *
+http_setup(pv_http *h, pv_http_resp *resp, answer_clock *clock, const char *method, const char *url,
+    const char *content_type, const char *content_encoding, const void *body, size_t len, long limit)
+{
+	struct curl_slist *hdrs = NULL;
+	char line[160];
+
+	h->retry_after = -1;
+	h->errbuf[0] = '\0';
+	C->easy_reset(h->curl);
+	C->easy_setopt(h->curl, CURLOPT_URL, url);
+	C->easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, method);
+	C->easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
+	C->easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
+	C->easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, limit);
+	C->easy_setopt(h->curl, CURLOPT_NOPROGRESS, 0L);
+	C->easy_setopt(h->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	C->easy_setopt(h->curl, CURLOPT_XFERINFODATA, clock);
+	C->easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
+	/* an announced length past the cap is refused before the body comes */
+	C->easy_setopt(h->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)PV_HTTP_ANSWER_MAX);
+	C->easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
+	C->easy_setopt(h->curl, CURLOPT_WRITEDATA, resp);
+	C->easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
+	C->easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
+	C->easy_setopt(h->curl, CURLOPT_USERAGENT, "tsv_parser/" PV_VERSION);
+	if (body != NULL) {
+		C->easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
+		C->easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	} else if (strcmp(method, "GET") == 0)
+		C->easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
+	if (h->auth)
+		hdrs = C->slist_append(hdrs, h->auth);
+	if (h->userpwd) {
+		C->easy_setopt(h->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		C->easy_setopt(h->curl, CURLOPT_USERPWD, h->userpwd);
+	}
+	/* the list keeps copies: one buffer serves both lines */
+	if (content_type) {
+		snprintf(line, sizeof(line), "Content-Type: %s", content_type);
+		hdrs = C->slist_append(hdrs, line);
+	}
+	if (content_encoding) {
+		snprintf(line, sizeof(line), "Content-Encoding: %s", content_encoding);
+		hdrs = C->slist_append(hdrs, line);
+	}
+	hdrs = C->slist_append(hdrs, "Accept: application/json");
+	hdrs = C->slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+	C->easy_setopt(h->curl, CURLOPT_HTTPHEADER, hdrs);
+	return hdrs;
+}
+
+/*
+ * What one attempt gave: PV_OK (an answer to read), a failure to stop at,
+ * or 1 when the server is unavailable for now (`why` says how): try again.
+ */
+static int
+http_outcome(pv_http *h, pv_http_resp *resp, CURLcode cc, bool silent, const char *method, const char *path,
+    char *why, size_t size, pv_err *err)
+{
+	if ((cc == CURLE_WRITE_ERROR && resp->too_large) || cc == CURLE_FILESIZE_EXCEEDED) {
+		/*
+		 * Not the file's fault (PV_EDATA would send it to error/), and
+		 * likely not the settings' (PV_ECONFIG stops the run): a proxy's
+		 * page, a server in trouble. PV_ETEMP keeps the file for the next
+		 * run. Not retried: the same server would answer the same now.
+		 */
+		C->easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+		return pv_fail(err, PV_ETEMP, "%s %s%s: HTTP %ld with an answer larger than %d bytes: not read",
+		    method, h->shown, path, resp->status, PV_HTTP_ANSWER_MAX);
+	}
+	if (cc == CURLE_OK) {
+		C->easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+		if (!pv_http_transient(resp->status))
+			return PV_OK;
+		snprintf(why, size, "HTTP %ld", resp->status);
+	} else if (cc == CURLE_ABORTED_BY_CALLBACK && silent)
+		snprintf(why, size, "no answer within %g s", (double)h->o.answer_timeout_ms / 1000);
+	else if (curl_transient(cc))
+		snprintf(why, size, "%s", h->errbuf[0] ? h->errbuf : C->easy_strerror(cc));
+	else
+		return pv_fail(err, PV_ECONFIG, "%s %s%s: %s", method, h->shown, path,
+		    h->errbuf[0] ? h->errbuf : C->easy_strerror(cc));
+	return 1;
+}
+
+/*
+ * The wait before attempt `attempt` + 1 (backoff with jitter, or the
+ * server's Retry-After), or -1 when it would not fit in the budget (wall
+ * time since t0, requests included).
+ */
+static double
+http_next_delay(pv_http *h, int attempt, const struct timespec *t0, bool connected, bool silent)
+{
+	double delay = fmin(30.0, 0.5 * pow(2.0, attempt)), budget = h->o.retry_budget_s, need;
+
+	delay = delay / 2 + jitter(h) * delay / 2;
+	if (h->retry_after >= 0)
+		/* never sooner than asked, never longer than the cap, never a busy loop */
+		delay = fmax(0.25, fmin(h->retry_after, h->o.retry_after_max_s));
+	need = delay;
+	/*
+	 * Nothing listens, or nothing can be reached, and nothing ever did in
+	 * this run: no server restarting mid-run, most likely one that is down
+	 * or a wrong URL, which a person at a terminal wants to hear of soon.
+	 */
+	if (!connected && !h->reached)
+		budget = fmin(budget, PV_HTTP_UNREACHED_BUDGET);
+	/* a silent server is tried again only when another silence would still fit */
+	if (silent)
+		need += (double)h->o.answer_timeout_ms / 1000;
+	return since(t0) + need > budget ? -1 : delay;
+}
+
 int
 pv_http_request(pv_http *h, pv_http_resp *resp, const char *method, const char *path,
     const char *content_type, const char *content_encoding, const void *body, size_t len,
     pv_err *err)
 {
-	char *url = NULL, ctype[160], cenc[96];
+	char *url = NULL, why[CURL_ERROR_SIZE + 64];
 	struct timespec t0;
 	int rc = PV_ETEMP;
 
@@ -326,10 +441,11 @@ pv_http_request(pv_http *h, pv_http_resp *resp, const char *method, const char *
 		return pv_fail(err, PV_ENOMEM, "out of memory");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int attempt = 0;; attempt++) {
-		struct curl_slist *hdrs = NULL;
+		struct curl_slist *hdrs;
 		answer_clock clock = { .h = h };
 		curl_off_t pre = 0;
 		long limit = h->o.timeout_ms;
+		double delay;
 		CURLcode cc;
 
 		free(resp->body);
@@ -338,52 +454,10 @@ pv_http_request(pv_http *h, pv_http_resp *resp, const char *method, const char *
 		resp->status = 0;
 		resp->too_large = false;
 		resp->attempts = attempt + 1;
-		h->retry_after = -1;
-		h->errbuf[0] = '\0';
-		C->easy_reset(h->curl);
-		C->easy_setopt(h->curl, CURLOPT_URL, url);
-		C->easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, method);
-		C->easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
-		C->easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
 		/* a retry never runs past the budget: the request ends within it */
-		if (attempt > 0) {
-			double left = h->o.retry_budget_s - since(&t0);
-			limit = (long)fmin((double)limit, fmax(1.0, left * 1000));
-		}
-		C->easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, limit);
-		C->easy_setopt(h->curl, CURLOPT_NOPROGRESS, 0L);
-		C->easy_setopt(h->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-		C->easy_setopt(h->curl, CURLOPT_XFERINFODATA, &clock);
-		C->easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
-		/* an announced length past the cap is refused before the body comes */
-		C->easy_setopt(h->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)PV_HTTP_ANSWER_MAX);
-		C->easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
-		C->easy_setopt(h->curl, CURLOPT_WRITEDATA, resp);
-		C->easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
-		C->easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
-		C->easy_setopt(h->curl, CURLOPT_USERAGENT, "tsv_parser/" PV_VERSION);
-		if (body != NULL) {
-			C->easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
-			C->easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-		} else if (strcmp(method, "GET") == 0)
-			C->easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
-		if (h->auth)
-			hdrs = C->slist_append(hdrs, h->auth);
-		if (h->userpwd) {
-			C->easy_setopt(h->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-			C->easy_setopt(h->curl, CURLOPT_USERPWD, h->userpwd);
-		}
-		if (content_type) {
-			snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
-			hdrs = C->slist_append(hdrs, ctype);
-		}
-		if (content_encoding) {
-			snprintf(cenc, sizeof(cenc), "Content-Encoding: %s", content_encoding);
-			hdrs = C->slist_append(hdrs, cenc);
-		}
-		hdrs = C->slist_append(hdrs, "Accept: application/json");
-		hdrs = C->slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
-		C->easy_setopt(h->curl, CURLOPT_HTTPHEADER, hdrs);
+		if (attempt > 0)
+			limit = (long)fmin((double)limit, fmax(1.0, (h->o.retry_budget_s - since(&t0)) * 1000));
+		hdrs = http_setup(h, resp, &clock, method, url, content_type, content_encoding, body, len, limit);
 		cc = C->easy_perform(h->curl);
 		C->slist_free_all(hdrs);
 		/* 0 when no connection was made: refused, no route, name or TLS failure, connect timeout */
@@ -391,54 +465,9 @@ pv_http_request(pv_http *h, pv_http_resp *resp, const char *method, const char *
 			pre = 1;
 		if (pre > 0)
 			h->reached = true;
-
-		char why[CURL_ERROR_SIZE + 64];
-		if ((cc == CURLE_WRITE_ERROR && resp->too_large) || cc == CURLE_FILESIZE_EXCEEDED) {
-			/*
-			 * Not the file's fault (PV_EDATA would send it to error/), and
-			 * likely not the settings' (PV_ECONFIG stops the run): a proxy's
-			 * page, a server in trouble. PV_ETEMP keeps the file for the next
-			 * run. Not retried: the same server would answer the same now.
-			 */
-			C->easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-			rc = pv_fail(err, PV_ETEMP, "%s %s%s: HTTP %ld with an answer larger than %d bytes: not read",
-			    method, h->shown, path, resp->status, PV_HTTP_ANSWER_MAX);
+		if ((rc = http_outcome(h, resp, cc, clock.silent, method, path, why, sizeof(why), err)) <= 0)
 			break;
-		}
-		if (cc == CURLE_OK) {
-			C->easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-			if (!pv_http_transient(resp->status)) {
-				rc = PV_OK;
-				break;
-			}
-			snprintf(why, sizeof(why), "HTTP %ld", resp->status);
-		} else if (cc == CURLE_ABORTED_BY_CALLBACK && clock.silent) {
-			snprintf(why, sizeof(why), "no answer within %g s", (double)h->o.answer_timeout_ms / 1000);
-		} else if (curl_transient(cc)) {
-			snprintf(why, sizeof(why), "%s", h->errbuf[0] ? h->errbuf : C->easy_strerror(cc));
-		} else {
-			rc = pv_fail(err, PV_ECONFIG, "%s %s%s: %s", method, h->shown, path,
-			    h->errbuf[0] ? h->errbuf : C->easy_strerror(cc));
-			break;
-		}
-		/* unavailable: wait and try again, within the budget (wall time, requests included) */
-		double delay = fmin(30.0, 0.5 * pow(2.0, attempt));
-		delay = delay / 2 + jitter(h) * delay / 2;
-		if (h->retry_after >= 0)
-			/* never sooner than asked, never longer than the cap, never a busy loop */
-			delay = fmax(0.25, fmin(h->retry_after, h->o.retry_after_max_s));
-		double budget = h->o.retry_budget_s, need = delay;
-		/*
-		 * Nothing listens, or nothing can be reached, and nothing ever did in
-		 * this run: no server restarting mid-run, most likely one that is down
-		 * or a wrong URL, which a person at a terminal wants to hear of soon.
-		 */
-		if (pre == 0 && !h->reached)
-			budget = fmin(budget, PV_HTTP_UNREACHED_BUDGET);
-		/* a silent server is tried again only when another silence would still fit */
-		if (clock.silent)
-			need += (double)h->o.answer_timeout_ms / 1000;
-		if (since(&t0) + need > budget) {
+		if ((delay = http_next_delay(h, attempt, &t0, pre > 0, clock.silent)) < 0) {
 			rc = pv_fail(err, PV_ETEMP, "%s %s: unavailable after %d attempts (%s)", method,
 			    h->shown, attempt + 1, why);
 			/* later requests of the run are not sent: a dead server costs one budget per run */
