@@ -331,13 +331,12 @@ to_downsample(const group *g, size_t i, const pv_run_opts *o)
 	    r->status == PV_STATUS_SUCCESS && g->rc[i] == PV_OK && r->has_time && r->loc.company != NULL;
 }
 
-/* qsort: the files of a group by company, then first point */
-static const group *ds_group;
-
+/* qsort_r: the files of group `arg` by company, then first point */
 static int
-ds_cmp(const void *a, const void *b)
+ds_cmp(const void *a, const void *b, void *arg)
 {
-	const pv_file_result *x = &ds_group->r[*(const size_t *)a], *y = &ds_group->r[*(const size_t *)b];
+	const group *g = arg;
+	const pv_file_result *x = &g->r[*(const size_t *)a], *y = &g->r[*(const size_t *)b];
 	int c = strcmp(x->loc.company, y->loc.company);
 
 	return c != 0 ? c : (x->time_start > y->time_start) - (x->time_start < y->time_start);
@@ -381,8 +380,7 @@ downsample_group(group *g, const pv_run_opts *o)
 	for (size_t i = 0; i < g->n; i++)
 		if (to_downsample(g, i, o))
 			idx[n++] = i;
-	ds_group = g;
-	qsort(idx, n, sizeof(idx[0]), ds_cmp);
+	qsort_r(idx, n, sizeof(idx[0]), ds_cmp, g);
 	for (size_t a = 0, b; a < n; a = b) {
 		const pv_file_result *first = &g->r[idx[a]];
 		int64_t tmin = first->time_start, tmax = first->time_end;
