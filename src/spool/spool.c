@@ -75,13 +75,14 @@ pv_spool_dir(const pv_spool *sp)
 
 /* ---------------------------------------------------------------- locks */
 
-static int
+/* Waits for an exclusive lock on fd: false, with errno, when it cannot be had. */
+static bool
 lock_wait(int fd)
 {
 	while (flock(fd, LOCK_EX) < 0)
 		if (errno != EINTR)
-			return -1;
-	return 0;
+			return false;
+	return true;
 }
 
 static void
@@ -90,6 +91,7 @@ unlock(int fd)
 	flock(fd, LOCK_UN);
 }
 
+/* The lock file `name` in `dir`, created: an fd, or -1 with errno. */
 static int
 open_lock(int dir, const char *name)
 {
@@ -233,7 +235,7 @@ pv_spool_open(pv_spool **out, const char *dir, const char *data_dir, pv_err *err
 	if ((st.st_mode & 077) != 0 && fchmod(sp->fd, 0700) < 0)
 		pv_warn("spool folder %s: mode %03o, and it cannot be made 0700: %s", sp->dir,
 		    (unsigned)(st.st_mode & 0777), strerror(errno));
-	if ((sp->lock = open_lock(sp->fd, ".lock")) < 0 || lock_wait(sp->lock) < 0) {
+	if ((sp->lock = open_lock(sp->fd, ".lock")) < 0 || !lock_wait(sp->lock)) {
 		rc = pv_fail(err, PV_EIO, "cannot open %s/.lock: %s", sp->dir, strerror(errno));
 		goto out;
 	}
@@ -454,14 +456,15 @@ typedef struct tmpfile_ {
 	char name[32]; /* "" for an unnamed one */
 } tmpfile_;
 
-static int
+/* A new file in the spool into t: false, with errno, when none can be made. */
+static bool
 tmp_create(tmpfile_ *t, int root)
 {
 	t->name[0] = '\0';
 	/* an unnamed file is linked through /proc/self/fd: without /proc, a named one */
 	if (access("/proc/self/fd", X_OK) == 0 &&
 	    (t->fd = openat(root, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) >= 0)
-		return 0;
+		return true;
 	for (int i = 0; i < 100; i++) {
 		struct timeval tv;
 		gettimeofday(&tv, NULL);
@@ -469,13 +472,13 @@ tmp_create(tmpfile_ *t, int root)
 		    (unsigned)(rand() & 0xffff));
 		if ((t->fd = openat(root, t->name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0) {
 			flock(t->fd, LOCK_EX);
-			return 0;
+			return true;
 		}
 		if (errno != EEXIST)
 			break;
 	}
 	t->name[0] = '\0';
-	return -1;
+	return false;
 }
 
 static void
@@ -489,25 +492,36 @@ tmp_drop(tmpfile_ *t, int root)
 	t->fd = -1;
 }
 
-/* Gives the finished temporary file its name `name` in `dir`, never replacing one (EEXIST). */
-static int
+/*
+ * Gives the finished temporary file its name `name` in `dir`, never
+ * replacing one: false, with errno (EEXIST), when it cannot.
+ */
+static bool
 tmp_link(tmpfile_ *t, int root, int dir, const char *name)
 {
 	char proc[64];
 
 	if (t->name[0] == '\0') {
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t->fd);
-		return linkat(AT_FDCWD, proc, dir, name, AT_SYMLINK_FOLLOW);
+		return linkat(AT_FDCWD, proc, dir, name, AT_SYMLINK_FOLLOW) == 0;
 	}
 	if (linkat(root, t->name, dir, name, 0) < 0)
-		return -1;
+		return false;
 	unlinkat(root, t->name, 0);
 	t->name[0] = '\0';
-	return 0;
+	return true;
 }
 
-/* Copies what `in` holds into `out`: 1 when it was exactly `size` bytes, 0 when not, -1 on a write error. */
-static int
+/* How copy_bytes ended. */
+typedef enum copied {
+	COPY_EXACT,   /* exactly the bytes expected */
+	COPY_CHANGED, /* more or fewer: the file changed */
+	COPY_EREAD,   /* a read failed: *in_errno says why */
+	COPY_EWRITE   /* a write failed: errno says why */
+} copied;
+
+/* Copies what `in` holds into `out`, which should be `size` bytes. */
+static copied
 copy_bytes(int in, int out, long long size, int *in_errno)
 {
 	static char buf[128 * 1024];
@@ -520,15 +534,15 @@ copy_bytes(int in, int out, long long size, int *in_errno)
 			continue;
 		if (n < 0) {
 			*in_errno = errno;
-			return 0;
+			return COPY_EREAD;
 		}
 		if (n == 0)
 			break;
 		if (pv_write_all(out, buf, (size_t)n) < 0)
-			return -1;
+			return COPY_EWRITE;
 		total += n;
 	}
-	return total == size;
+	return total == size ? COPY_EXACT : COPY_CHANGED;
 }
 
 /* A copy of the same upload in `dir`, or the first free name for a new one (*slot). */
@@ -608,11 +622,14 @@ tell_queued(int root, const struct timespec *when)
 	close(fd);
 }
 
-/* A copy is durable when pv_spool_add returns, unless a batch syncs them all at its end. */
-static int
+/*
+ * A copy is durable when pv_spool_add returns, unless a batch syncs them
+ * all at its end: false, with errno, when fd cannot be flushed.
+ */
+static bool
 durable(const pv_spool *sp, int fd)
 {
-	return sp->batch ? 0 : fsync(fd);
+	return sp->batch || fsync(fd) == 0;
 }
 
 void
@@ -641,7 +658,8 @@ pv_spool_add(pv_spool *sp, pv_spooled *how, char **copy, const char *file, pv_er
 	struct timespec now;
 	struct stat st;
 	bool same, locked = false;
-	int fd = -1, dir = -1, rc, in_errno, copied;
+	int fd = -1, dir = -1, rc, in_errno;
+	copied got;
 
 	*how = PV_SPOOL_FAILED;
 	if (copy != NULL)
@@ -682,22 +700,22 @@ pv_spool_add(pv_spool *sp, pv_spooled *how, char **copy, const char *file, pv_er
 		goto out;
 	}
 	flock(fd, LOCK_UN);
-	if (tmp_create(&data, sp->fd) < 0) {
+	if (!tmp_create(&data, sp->fd)) {
 		rc = pv_fail(err, PV_EIO, "cannot create a file in the spool %s: %s", sp->dir, strerror(errno));
 		goto out;
 	}
-	copied = copy_bytes(fd, data.fd, id.size, &in_errno);
-	if (copied < 0 || durable(sp, data.fd) < 0) {
+	got = copy_bytes(fd, data.fd, id.size, &in_errno);
+	if (got == COPY_EWRITE || !durable(sp, data.fd)) {
 		rc = pv_fail(err, PV_EIO, "cannot write the copy of %s into the spool %s: %s", file, sp->dir,
 		    strerror(errno));
 		goto out;
 	}
-	if (in_errno != 0) {
+	if (got == COPY_EREAD) {
 		*how = PV_SPOOL_UNREADABLE;
 		rc = pv_fail(err, PV_EIO, "cannot read %s: %s", file, strerror(in_errno));
 		goto out;
 	}
-	if (copied == 0 || pv_place_changed(&pl, fd, err) < 0) {
+	if (got == COPY_CHANGED || pv_place_changed(&pl, fd, err) < 0) {
 		*how = PV_SPOOL_CHANGED;
 		rc = pv_fail(err, PV_ETEMP, "%s changed while it was copied: not spooled "
 		    "(its new content comes with its next upload, or the next scan)", file);
@@ -705,7 +723,7 @@ pv_spool_add(pv_spool *sp, pv_spooled *how, char **copy, const char *file, pv_er
 	}
 
 	/* what follows changes the spool: one at a time, the worker's settling included */
-	if (lock_wait(sp->lock) < 0) {
+	if (!lock_wait(sp->lock)) {
 		rc = pv_fail(err, PV_EIO, "cannot lock the spool %s: %s", sp->dir, strerror(errno));
 		goto out;
 	}
@@ -740,10 +758,10 @@ pv_spool_add(pv_spool *sp, pv_spooled *how, char **copy, const char *file, pv_er
 	/* the .id first, then the copy: a copy in the spool always has its .id */
 	const struct timespec times[2] = { now, now };
 	if ((mkdirat(dir, ".id", 0700) < 0 && errno != EEXIST) ||
-	    tmp_create(&meta, sp->fd) < 0 || pv_write_all(meta.fd, text, strlen(text)) < 0 ||
-	    durable(sp, meta.fd) < 0 || (unlinkat(dir, idname, 0) < 0 && errno != ENOENT) ||
-	    tmp_link(&meta, sp->fd, dir, idname) < 0 ||
-	    futimens(data.fd, times) < 0 || tmp_link(&data, sp->fd, dir, slot) < 0 || durable(sp, dir) < 0) {
+	    !tmp_create(&meta, sp->fd) || pv_write_all(meta.fd, text, strlen(text)) < 0 ||
+	    !durable(sp, meta.fd) || (unlinkat(dir, idname, 0) < 0 && errno != ENOENT) ||
+	    !tmp_link(&meta, sp->fd, dir, idname) ||
+	    futimens(data.fd, times) < 0 || !tmp_link(&data, sp->fd, dir, slot) || !durable(sp, dir)) {
 		rc = pv_fail(err, PV_EIO, "cannot write the copy of %s into the spool %s: %s", file, sp->dir,
 		    strerror(errno));
 		unlinkat(dir, idname, 0);
@@ -844,7 +862,7 @@ typedef struct pass {
 	struct timespec oldest;
 } pass;
 
-/* A copy met: counted, and kept when it is among the next ones. */
+/* A copy met: counted, and kept when it is among the next ones; PV_OK or PV_ENOMEM. */
 static int
 meet(pass *ps, const char *copy, const struct stat *st)
 {
@@ -855,27 +873,27 @@ meet(pass *ps, const char *copy, const struct stat *st)
 	if (ps->count++ == 0 || key_cmp(&st->st_mtim, "", &ps->oldest, "") < 0)
 		ps->oldest = st->st_mtim;
 	if (!after)
-		return 0;
+		return PV_OK;
 	ps->any_after = true;
 	if (!ps->fill)
-		return 0;
+		return PV_OK;
 	if (sp->nwin == WINDOW) {
 		/* full: it replaces the newest kept, when it is older */
 		if (key_cmp(&st->st_mtim, copy, &sp->win[0].t, sp->win[0].copy) >= 0)
-			return 0;
+			return PV_OK;
 		char *c = strdup(copy);
 		if (c == NULL)
-			return -1;
+			return PV_ENOMEM;
 		free(sp->win[0].copy);
 		sp->win[0] = (key){ st->st_mtim, c };
 		sift_down(sp->win, sp->nwin, 0);
-		return 0;
+		return PV_OK;
 	}
 	if ((sp->win[sp->nwin].copy = strdup(copy)) == NULL)
-		return -1;
+		return PV_ENOMEM;
 	sp->win[sp->nwin].t = st->st_mtim;
 	sift_up(sp->win, sp->nwin++);
-	return 0;
+	return PV_OK;
 }
 
 /* A temporary file of a spooler that died: unlocked, and not new. */
@@ -920,19 +938,19 @@ tidy_ids(int dir)
 	closedir(d);
 }
 
-/* Walks folder `dir` (`rel` below the spool); depth bounded, one DIR open per level. */
+/* Walks folder `dir` (`rel` below the spool); depth bounded, one DIR open per level; PV_OK or PV_ENOMEM. */
 static int
 walk(pass *ps, int dir, char *rel, size_t len, int depth)
 {
 	DIR *d;
 	struct dirent *de;
-	int rc = 0;
+	int rc = PV_OK;
 
 	if (depth > DEPTH_MAX || (d = fdopendir(dir)) == NULL) {
 		close(dir);
-		return 0;
+		return PV_OK;
 	}
-	while ((de = readdir(d)) != NULL && rc == 0) {
+	while ((de = readdir(d)) != NULL && rc == PV_OK) {
 		const char *name = de->d_name;
 		size_t n = strlen(name);
 		struct stat st;
@@ -982,7 +1000,7 @@ spool_pass(pass *ps, bool locked, pv_err *err)
 
 	if (dir < 0)
 		return pv_fail(err, PV_EIO, "cannot read the spool %s: %s", ps->sp->dir, strerror(errno));
-	if (locked && lock_wait(ps->sp->lock) < 0) {
+	if (locked && !lock_wait(ps->sp->lock)) {
 		close(dir);
 		return pv_fail(err, PV_EIO, "cannot lock the spool %s: %s", ps->sp->dir, strerror(errno));
 	}
@@ -990,7 +1008,7 @@ spool_pass(pass *ps, bool locked, pv_err *err)
 	if (locked)
 		unlock(ps->sp->lock);
 	if (rc < 0)
-		return pv_fail(err, PV_ENOMEM, "out of memory");
+		return pv_fail(err, rc, "out of memory");
 	return PV_OK;
 }
 
@@ -1136,7 +1154,7 @@ remove_copy(pv_spool *sp, const pv_spool_entry *e)
 void
 pv_spool_drop(pv_spool *sp, const pv_spool_entry *e)
 {
-	if (lock_wait(sp->lock) < 0)
+	if (!lock_wait(sp->lock))
 		return;
 	remove_copy(sp, e);
 	unlock(sp->lock);
@@ -1150,7 +1168,7 @@ pv_spool_settle(pv_spool *sp, const pv_spool_entry *e, const char *subdir, char 
 	int fd = -1, rc;
 
 	*dest = NULL;
-	if (lock_wait(sp->lock) < 0)
+	if (!lock_wait(sp->lock))
 		return pv_fail(err, PV_EIO, "cannot lock the spool %s: %s", sp->dir, strerror(errno));
 	rc = pv_place_open(&pl, &fd, sp->data, e->path, err);
 	if (rc == PV_OK) {
