@@ -219,6 +219,36 @@ typedef struct ingest {
 	int64_t prev;
 } ingest;
 
+/* A valid value of channel ch: the channel's figures, and its line (time `tbuf`) into the batch. */
+static int
+add_point(ingest *in, pv_channel *ch, const pv_value *v, const char *tbuf, size_t tlen, pv_err *err)
+{
+	batch *b = &in->b;
+	char *p;
+	int rc;
+
+	if (ch->nb_points == 0 || v->v < ch->min)
+		ch->min = v->v;
+	if (ch->nb_points == 0 || v->v > ch->max)
+		ch->max = v->v;
+	ch->sum += v->v;
+	ch->sum_scaled += v->v * 0x1p-64;
+	ch->nb_points++;
+	in->r->nb_points++;
+	if (b->sink == NULL)
+		return PV_OK;
+	if ((rc = batch_reserve(b, ch->lp_prefix_len + PV_LP_VALUE_MAX + tlen, err)) < 0)
+		return rc;
+	p = b->buf + b->used;
+	memcpy(p, ch->lp_prefix, ch->lp_prefix_len);
+	p = pv_lp_value(p + ch->lp_prefix_len, v);
+	memcpy(p, tbuf, tlen);
+	b->used = (size_t)(p + tlen - b->buf);
+	if (++b->lines >= b->sink->batch_lines && (rc = batch_flush(b, err)) < 0)
+		return rc;
+	return PV_OK;
+}
+
 static int
 ingest_row(ingest *in, uint64_t lineno, const char *s, size_t n, pv_err *err)
 {
@@ -264,28 +294,10 @@ ingest_row(ingest *in, uint64_t lineno, const char *s, size_t n, pv_err *err)
 			pv_debug("%s:%llu: invalid value in column %zu", r->file_path,
 			    (unsigned long long)lineno, i + 1);
 		} else {
-			if (ch->nb_points == 0 || v.v < ch->min)
-				ch->min = v.v;
-			if (ch->nb_points == 0 || v.v > ch->max)
-				ch->max = v.v;
-			ch->sum += v.v;
-			ch->sum_scaled += v.v * 0x1p-64;
-			ch->nb_points++;
-			r->nb_points++;
+			int rc = add_point(in, ch, &v, tbuf, tlen, err);
+			if (rc < 0)
+				return rc;
 			wrote = true;
-			if (in->b.sink) {
-				batch *b = &in->b;
-				int rc = batch_reserve(b, ch->lp_prefix_len + PV_LP_VALUE_MAX + tlen, err);
-				if (rc < 0)
-					return rc;
-				char *p = b->buf + b->used;
-				memcpy(p, ch->lp_prefix, ch->lp_prefix_len);
-				p = pv_lp_value(p + ch->lp_prefix_len, &v);
-				memcpy(p, tbuf, tlen);
-				b->used = (size_t)(p + tlen - b->buf);
-				if (++b->lines >= b->sink->batch_lines && (rc = batch_flush(b, err)) < 0)
-					return rc;
-			}
 		}
 		tab = next;
 		cell = next ? next + 1 : end;
