@@ -771,6 +771,51 @@ report_prune(const char *dir, const pv_run_opts *o)
 		pv_info("%d old run reports or leftover temporary reports removed from %s", pruned, dir);
 }
 
+/*
+ * Takes the files, one by one into groups, each finished in turn; stops at
+ * a signal, or at an answer that awaits every other file.
+ */
+static int
+take_files(group *g, const settling *c, pv_run *run, bool *walked_all, pv_err *err)
+{
+	const pv_run_opts *o = c->o;
+	bool files_done = false;
+	int rc = PV_OK, next = 1;
+
+	for (;;) {
+		pv_file_result r;
+		pv_spool_entry *entry;
+		const char *path;
+
+		/* a signal: the files not begun are left for the next run */
+		if (pv_stop_signal() != 0) {
+			run->interrupted = true;
+			break;
+		}
+		if ((next = next_file(&path, &entry, &files_done, g, c, err)) == NEXT_AGAIN)
+			continue;
+		if (next <= 0) {
+			rc = next;
+			break;
+		}
+		rc = take_file(&r, o, path, entry);
+		group_add(g, &r, rc, c); /* the group owns it now */
+		if (rc == PV_ESTOP)
+			run->interrupted = true;
+		if (rc == PV_ECONFIG || rc == PV_ENOMEM || rc == PV_ESTOP) {
+			/* the same answer awaits every other file: stop, move nothing more */
+			pv_fail(err, rc, "run stopped: %s", r.error ? r.error : pv_rc_name(rc));
+			break;
+		}
+		if (g->n >= g->max)
+			finish(g, c);
+		rc = PV_OK;
+	}
+	finish(g, c);
+	*walked_all = next == 0;
+	return rc;
+}
+
 int
 pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 {
@@ -783,8 +828,8 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	FILE *sum = summary ? tmpfile() : NULL;
 	group *g = calloc(1, sizeof(*g));
 	settling ctx;
-	int rc = PV_OK, next = 1;
-	bool files_done = false;
+	bool walked_all;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (g == NULL) {
@@ -799,38 +844,9 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	report_open(&w, &atomic, &dir, o, &run, out->totals.nb_files);
 	ctx = (settling){ .w = &w, .sum = sum, .totals = &out->totals, .t0 = &t0, .o = o };
 
-	for (;;) {
-		pv_file_result r;
-		pv_spool_entry *entry;
-		const char *path;
-
-		/* a signal: the files not begun are left for the next run */
-		if (pv_stop_signal() != 0) {
-			run.interrupted = true;
-			break;
-		}
-		if ((next = next_file(&path, &entry, &files_done, g, &ctx, err)) == NEXT_AGAIN)
-			continue;
-		if (next <= 0) {
-			rc = next;
-			break;
-		}
-		rc = take_file(&r, o, path, entry);
-		group_add(g, &r, rc, &ctx); /* the group owns it now */
-		if (rc == PV_ESTOP)
-			run.interrupted = true;
-		if (rc == PV_ECONFIG || rc == PV_ENOMEM || rc == PV_ESTOP) {
-			/* the same answer awaits every other file: stop, move nothing more */
-			pv_fail(err, rc, "run stopped: %s", r.error ? r.error : pv_rc_name(rc));
-			break;
-		}
-		if (g->n >= g->max)
-			finish(g, &ctx);
-		rc = PV_OK;
-	}
-	finish(g, &ctx);
+	rc = take_files(g, &ctx, &run, &walked_all, err);
 	free(g);
-	run_end(&run, out, &t0, next == 0);
+	run_end(&run, out, &t0, walked_all);
 
 	if (summary && out->totals.nb_files > 0 && rc != PV_ECONFIG)
 		write_summary(o, &run, sum);
