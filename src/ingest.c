@@ -219,6 +219,36 @@ typedef struct ingest {
 	int64_t prev;
 } ingest;
 
+/* A valid value of channel ch: the channel's figures, and its line (time `tbuf`) into the batch. */
+static int
+add_point(ingest *in, pv_channel *ch, const pv_value *v, const char *tbuf, size_t tlen, pv_err *err)
+{
+	batch *b = &in->b;
+	char *p;
+	int rc;
+
+	if (ch->nb_points == 0 || v->v < ch->min)
+		ch->min = v->v;
+	if (ch->nb_points == 0 || v->v > ch->max)
+		ch->max = v->v;
+	ch->sum += v->v;
+	ch->sum_scaled += v->v * 0x1p-64;
+	ch->nb_points++;
+	in->r->nb_points++;
+	if (b->sink == NULL)
+		return PV_OK;
+	if ((rc = batch_reserve(b, ch->lp_prefix_len + PV_LP_VALUE_MAX + tlen, err)) < 0)
+		return rc;
+	p = b->buf + b->used;
+	memcpy(p, ch->lp_prefix, ch->lp_prefix_len);
+	p = pv_lp_value(p + ch->lp_prefix_len, v);
+	memcpy(p, tbuf, tlen);
+	b->used = (size_t)(p + tlen - b->buf);
+	if (++b->lines >= b->sink->batch_lines && (rc = batch_flush(b, err)) < 0)
+		return rc;
+	return PV_OK;
+}
+
 static int
 ingest_row(ingest *in, uint64_t lineno, const char *s, size_t n, pv_err *err)
 {
@@ -264,28 +294,10 @@ ingest_row(ingest *in, uint64_t lineno, const char *s, size_t n, pv_err *err)
 			pv_debug("%s:%llu: invalid value in column %zu", r->file_path,
 			    (unsigned long long)lineno, i + 1);
 		} else {
-			if (ch->nb_points == 0 || v.v < ch->min)
-				ch->min = v.v;
-			if (ch->nb_points == 0 || v.v > ch->max)
-				ch->max = v.v;
-			ch->sum += v.v;
-			ch->sum_scaled += v.v * 0x1p-64;
-			ch->nb_points++;
-			r->nb_points++;
+			int rc = add_point(in, ch, &v, tbuf, tlen, err);
+			if (rc < 0)
+				return rc;
 			wrote = true;
-			if (in->b.sink) {
-				batch *b = &in->b;
-				int rc = batch_reserve(b, ch->lp_prefix_len + PV_LP_VALUE_MAX + tlen, err);
-				if (rc < 0)
-					return rc;
-				char *p = b->buf + b->used;
-				memcpy(p, ch->lp_prefix, ch->lp_prefix_len);
-				p = pv_lp_value(p + ch->lp_prefix_len, &v);
-				memcpy(p, tbuf, tlen);
-				b->used = (size_t)(p + tlen - b->buf);
-				if (++b->lines >= b->sink->batch_lines && (rc = batch_flush(b, err)) < 0)
-					return rc;
-			}
 		}
 		tab = next;
 		cell = next ? next + 1 : end;
@@ -361,6 +373,163 @@ dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* Another run has the file, or had it: it is that run's to finish. */
+static int
+lock_file(const pv_file_result *r, int fd, const char *path, pv_err *err)
+{
+	struct stat now;
+
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return pv_fail(err, PV_ENOENT, "%s is being ingested by another run", path);
+	/* ... or had it, and moved it away between our open and our lock */
+	if (fstatat(r->place.dir, r->place.name, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    now.st_ino != r->place.st.st_ino || now.st_dev != r->place.st.st_dev)
+		return pv_fail(err, PV_ENOENT, "%s was taken by another run", path);
+	return PV_OK;
+}
+
+/*
+ * The file opened (or the spool's copy `copy_fd` at `copy_path` taken),
+ * placed below the data folder, its name checked and, when `lock`, locked.
+ * *fd is the file's, or -1, even on failure: the caller closes it.
+ */
+static int
+open_file(int *fd, pv_file_result *r, const pv_config *cfg, const char *data_dir,
+    const char *path, int copy_fd, const char *copy_path, bool lock, pv_err *err)
+{
+	int rc;
+
+	*fd = copy_fd;
+	if (copy_fd >= 0) {
+		/* the spool's own copy: the worker's lock keeps any other run off it */
+		r->place.path = strdup(copy_path);
+		if (fstat(copy_fd, &r->place.st) < 0)
+			return pv_fail(err, PV_EIO, "cannot stat the spool copy %s: %s", copy_path,
+			    strerror(errno));
+	} else if ((rc = pv_place_open(&r->place, fd, data_dir, path, err)) < 0) {
+		/* no link followed below the data folder: a tenant's link reads nothing */
+		return rc;
+	}
+	if ((rc = pv_location_parse(&r->loc, data_dir, path, err)) < 0)
+		return rc;
+	if (cfg->file_name_tag && (rc = check_file_name(r->loc.file_name, err)) < 0)
+		return rc;
+	if (lock && copy_fd < 0)
+		return lock_file(r, *fd, path, err);
+	return PV_OK;
+}
+
+/* The header of the file in `fd`: its format, zone and channels, into in->r. */
+static int
+read_header(ingest *in, pv_header *h, pv_lines *l, int fd, pv_err *err)
+{
+	pv_file_result *r = in->r;
+	char zbuf[256];
+	const char *zone;
+	int rc;
+
+	if ((rc = pv_lines_init(l, fd)) < 0)
+		return pv_fail(err, rc, "out of memory");
+	rc = pv_header_read(h, l, in->cfg->formats, err);
+	r->format_id = dup_or_null(h->format_id);
+	if (rc < 0)
+		return rc;
+	r->master_sn = strdup(h->master_sn);
+	r->nb_channels = h->nchan;
+	zone = file_zone(h, in->cfg, zbuf, sizeof(zbuf));
+	r->timezone = strdup(zone);
+	if ((rc = pv_tz_open(&in->tz, zone, err)) < 0) {
+		pv_fail(err, PV_EDATA, "time zone of the header: %s", zone);
+		return rc;
+	}
+	if ((rc = pv_channels_build(&r->channels, h, in->cfg->scheme, err)) < 0)
+		return rc;
+	if (strcmp(r->loc.device, h->master_sn) != 0)
+		pv_file_result_warn(r, "device folder %s differs from the master serial %s in the file",
+		    r->loc.device, h->master_sn);
+	in->framed = h->format->layout == PV_LAYOUT_FRAMED;
+	return PV_OK;
+}
+
+/* The sink told a file begins: its lines' prefixes, and where they come from (`source`). */
+static int
+sink_begin(ingest *in, pv_sink *sink, const pv_header *h, const char *source, pv_err *err)
+{
+	pv_file_result *r = in->r;
+	char *abs_path;
+	int rc;
+
+	if ((rc = build_prefixes(&r->channels, in->cfg, r, h->format, h->master_sn, err)) < 0)
+		return rc;
+	in->b.sink = sink;
+	abs_path = pv_path_absolute(source);
+	sink->source_path = abs_path;
+	sink->source_dev = r->place.st.st_dev;
+	sink->source_ino = r->place.st.st_ino;
+	rc = sink->ops->begin(sink, r->loc.company, err);
+	sink->source_path = NULL;
+	free(abs_path);
+	return rc;
+}
+
+/* What was read is the file's content, and holds a point. */
+static int
+check_read(pv_file_result *r, int fd, pv_err *err)
+{
+	int rc;
+
+	/* truncated or rewritten under us: what was read is no file's content */
+	if ((rc = pv_place_changed(&r->place, fd, err)) < 0) {
+		pv_file_result_warn(r, "%s", err->msg);
+		return rc;
+	}
+	if (r->nb_points == 0)
+		return pv_fail(err, PV_EDATA, "no valid point in the file (%llu rows, %llu invalid timestamps, %llu invalid values)",
+		    (unsigned long long)r->nb_rows, (unsigned long long)r->nb_invalid_timestamps,
+		    (unsigned long long)r->nb_invalid_values);
+	return PV_OK;
+}
+/* What becomes of a file that ended with rc. */
+static pv_status
+status_of(int rc)
+{
+	if (rc == PV_OK)
+		return PV_STATUS_SUCCESS;
+	if (rc == PV_ENOENT)
+		return PV_STATUS_SKIPPED;
+	if (rc == PV_ETEMP || rc == PV_ENOMEM || rc == PV_EIO || rc == PV_ECONFIG || rc == PV_ESTOP)
+		return PV_STATUS_PENDING;
+	return PV_STATUS_ERROR;
+}
+
+/* The file's outcome (rc) into in->r; a sink that `began` takes back what it can of a failed file. */
+static void
+end_file(ingest *in, bool began, int rc, const pv_err *err)
+{
+	pv_file_result *r = in->r;
+	pv_sink *sink = in->b.sink;
+
+	/* the text of the points is written: a group of files waiting for its count holds no more of it */
+	for (size_t i = 0; i < r->channels.count; i++) {
+		free(r->channels.items[i].lp_prefix);
+		r->channels.items[i].lp_prefix = NULL;
+	}
+	if (rc < 0 && began) {
+		/* the figures stay those of the file as read; the warning says where its points are */
+		if (sink->ops->abort(sink) == 1) {
+			if (in->b.sent > 0)
+				pv_file_result_warn(r, "%llu points already written were taken back from the output",
+				    (unsigned long long)in->b.sent);
+		} else if (in->b.sent > 0)
+			pv_file_result_warn(r, "up to %llu points were sent before the failure and stay where they went",
+			    (unsigned long long)in->b.sent);
+	}
+	r->status = status_of(rc);
+	if (rc < 0)
+		r->error = strdup(err->msg);
+	r->sent = began;
+}
+
 /*
  * Reads `path` (or, from the spool, the copy open in `copy_fd` at
  * `copy_path`, standing for the original `path`) and sends its points.
@@ -374,91 +543,24 @@ ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
 	pv_lines l;
 	pv_err err = { "" };
 	bool began = false;
-	char *abs_path = NULL;
-	int fd = copy_fd, rc;
+	int fd, rc;
 
 	memset(&h, 0, sizeof(h));
 	memset(&l, 0, sizeof(l));
-	if (copy_fd >= 0) {
-		/* the spool's own copy: the worker's lock keeps any other run off it */
-		r->place.path = strdup(copy_path);
-		if (fstat(fd, &r->place.st) < 0) {
-			rc = pv_fail(&err, PV_EIO, "cannot stat the spool copy %s: %s", copy_path, strerror(errno));
-			goto out;
-		}
-	} else if ((rc = pv_place_open(&r->place, &fd, data_dir, path, &err)) < 0) {
-		/* no link followed below the data folder: a tenant's link reads nothing */
+	if ((rc = open_file(&fd, r, cfg, data_dir, path, copy_fd, copy_path,
+	    sink != NULL && !cfg->no_lock, &err)) < 0)
 		goto out;
-	}
-	if ((rc = pv_location_parse(&r->loc, data_dir, path, &err)) < 0)
+	if ((rc = read_header(&in, &h, &l, fd, &err)) < 0)
 		goto out;
-	if (cfg->file_name_tag && (rc = check_file_name(r->loc.file_name, &err)) < 0)
-		goto out;
-	if (sink != NULL && !cfg->no_lock && copy_fd < 0) {
-		struct stat now;
-		/* another run has it: it is that run's to finish */
-		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-			rc = pv_fail(&err, PV_ENOENT, "%s is being ingested by another run", path);
-			goto out;
-		}
-		/* ... or had it, and moved it away between our open and our lock */
-		if (fstatat(r->place.dir, r->place.name, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    now.st_ino != r->place.st.st_ino || now.st_dev != r->place.st.st_dev) {
-			rc = pv_fail(&err, PV_ENOENT, "%s was taken by another run", path);
-			goto out;
-		}
-	}
-	if ((rc = pv_lines_init(&l, fd)) < 0) {
-		pv_fail(&err, rc, "out of memory");
-		goto out;
-	}
-	rc = pv_header_read(&h, &l, cfg->formats, &err);
-	r->format_id = dup_or_null(h.format_id);
-	if (rc < 0)
-		goto out;
-	r->master_sn = strdup(h.master_sn);
-	r->nb_channels = h.nchan;
-	char zbuf[256];
-	const char *zone = file_zone(&h, cfg, zbuf, sizeof(zbuf));
-	r->timezone = strdup(zone);
-	if ((rc = pv_tz_open(&in.tz, zone, &err)) < 0) {
-		pv_fail(&err, PV_EDATA, "time zone of the header: %s", zone);
-		goto out;
-	}
-	if ((rc = pv_channels_build(&r->channels, &h, cfg->scheme, &err)) < 0)
-		goto out;
-	if (strcmp(r->loc.device, h.master_sn) != 0)
-		pv_file_result_warn(r, "device folder %s differs from the master serial %s in the file",
-		    r->loc.device, h.master_sn);
-	in.framed = h.format->layout == PV_LAYOUT_FRAMED;
-
 	if (sink != NULL) {
-		if ((rc = build_prefixes(&r->channels, cfg, r, h.format, h.master_sn, &err)) < 0)
-			goto out;
-		in.b.sink = sink;
-		abs_path = pv_path_absolute(copy_path ? copy_path : path);
-		sink->source_path = abs_path;
-		sink->source_dev = r->place.st.st_dev;
-		sink->source_ino = r->place.st.st_ino;
-		rc = sink->ops->begin(sink, r->loc.company, &err);
-		sink->source_path = NULL;
-		if (rc < 0)
+		if ((rc = sink_begin(&in, sink, &h, copy_path ? copy_path : path, &err)) < 0)
 			goto out;
 		began = true;
 	}
 	if ((rc = ingest_rows(&in, &l, &err)) < 0)
 		goto out;
-	/* truncated or rewritten under us: what was read is no file's content */
-	if ((rc = pv_place_changed(&r->place, fd, &err)) < 0) {
-		pv_file_result_warn(r, "%s", err.msg);
+	if ((rc = check_read(r, fd, &err)) < 0)
 		goto out;
-	}
-	if (r->nb_points == 0) {
-		rc = pv_fail(&err, PV_EDATA, "no valid point in the file (%llu rows, %llu invalid timestamps, %llu invalid values)",
-		    (unsigned long long)r->nb_rows, (unsigned long long)r->nb_invalid_timestamps,
-		    (unsigned long long)r->nb_invalid_values);
-		goto out;
-	}
 	if (sink != NULL) {
 		if ((rc = batch_flush(&in.b, &err)) < 0)
 			goto out;
@@ -467,36 +569,10 @@ ingest_file(pv_file_result *r, const pv_config *cfg, const char *data_dir,
 	}
 	rc = PV_OK;
 out:
-	/* the text of the points is written: a group of files waiting for its count holds no more of it */
-	for (size_t i = 0; i < r->channels.count; i++) {
-		free(r->channels.items[i].lp_prefix);
-		r->channels.items[i].lp_prefix = NULL;
-	}
-	if (rc < 0 && began) {
-		/* the figures stay those of the file as read; the warning says where its points are */
-		if (sink->ops->abort(sink) == 1) {
-			if (in.b.sent > 0)
-				pv_file_result_warn(r, "%llu points already written were taken back from the output",
-				    (unsigned long long)in.b.sent);
-		} else if (in.b.sent > 0)
-			pv_file_result_warn(r, "up to %llu points were sent before the failure and stay where they went",
-			    (unsigned long long)in.b.sent);
-	}
-	if (rc == PV_OK)
-		r->status = PV_STATUS_SUCCESS;
-	else if (rc == PV_ENOENT)
-		r->status = PV_STATUS_SKIPPED;
-	else if (rc == PV_ETEMP || rc == PV_ENOMEM || rc == PV_EIO || rc == PV_ECONFIG || rc == PV_ESTOP)
-		r->status = PV_STATUS_PENDING;
-	else
-		r->status = PV_STATUS_ERROR;
-	if (rc < 0)
-		r->error = strdup(err.msg);
-	r->sent = began;
+	end_file(&in, began, rc, &err);
 	r->header_meta = h.meta; /* the report shows the framed header as read */
 	h.meta = NULL;
 	free(in.b.buf);
-	free(abs_path);
 	pv_tz_free(in.tz);
 	pv_header_free(&h);
 	pv_lines_free(&l);

@@ -331,13 +331,12 @@ to_downsample(const group *g, size_t i, const pv_run_opts *o)
 	    r->status == PV_STATUS_SUCCESS && g->rc[i] == PV_OK && r->has_time && r->loc.company != NULL;
 }
 
-/* qsort: the files of a group by company, then first point */
-static const group *ds_group;
-
+/* qsort_r: the files of group `arg` by company, then first point */
 static int
-ds_cmp(const void *a, const void *b)
+ds_cmp(const void *a, const void *b, void *arg)
 {
-	const pv_file_result *x = &ds_group->r[*(const size_t *)a], *y = &ds_group->r[*(const size_t *)b];
+	const group *g = arg;
+	const pv_file_result *x = &g->r[*(const size_t *)a], *y = &g->r[*(const size_t *)b];
 	int c = strcmp(x->loc.company, y->loc.company);
 
 	return c != 0 ? c : (x->time_start > y->time_start) - (x->time_start < y->time_start);
@@ -381,8 +380,7 @@ downsample_group(group *g, const pv_run_opts *o)
 	for (size_t i = 0; i < g->n; i++)
 		if (to_downsample(g, i, o))
 			idx[n++] = i;
-	ds_group = g;
-	qsort(idx, n, sizeof(idx[0]), ds_cmp);
+	qsort_r(idx, n, sizeof(idx[0]), ds_cmp, g);
 	for (size_t a = 0, b; a < n; a = b) {
 		const pv_file_result *first = &g->r[idx[a]];
 		int64_t tmin = first->time_start, tmax = first->time_end;
@@ -647,20 +645,191 @@ report_open(pv_report_writer *w, pv_atomic *a, char **dir, const pv_run_opts *o,
 	pv_report_begin(w, a->fp, run);
 }
 
+/* The run's identity and clock, before its first file. */
+static void
+run_begin(pv_run *run, struct timespec *t0, const pv_run_opts *o)
+{
+	memset(run, 0, sizeof(*run));
+	now_iso(run->run_id, sizeof(run->run_id));
+	now_iso(run->start_time, sizeof(run->start_time));
+	clock_gettime(CLOCK_MONOTONIC, t0);
+	run->base_folder = o->data_dir;
+	run->dry_run = o->dry_run;
+}
+
+#define NEXT_AGAIN 2 /* the spool took more copies meanwhile: look again */
+
+/*
+ * The next file to take into *path (*entry: the spool's copy, or NULL):
+ * the files given first, then the spool's copies. 1, 0 at the end,
+ * NEXT_AGAIN, or a pv_rc.
+ */
+static int
+next_file(const char **path, pv_spool_entry **entry, bool *files_done, group *g, const settling *c,
+    pv_err *err)
+{
+	const pv_run_opts *o = c->o;
+	int next = 0;
+
+	*entry = NULL;
+	if (o->files != NULL && !*files_done && (next = pv_walk_next(o->files, path, err)) == 0)
+		*files_done = true;
+	if (next == 0 && o->spool != NULL) {
+		next = pv_spool_next(o->spool, entry, err);
+		if (next == 0) {
+			/* every copy taken is settled before the worker's lock goes */
+			finish(g, c);
+			if ((next = pv_spool_again(o->spool, err)) > 0)
+				return NEXT_AGAIN;
+		}
+		*path = *entry != NULL ? (*entry)->path : NULL;
+	}
+	return next;
+}
+
+/* One file through ingest into r, which owns `entry`: read and sent, unless the database gave up. */
+static int
+take_file(pv_file_result *r, const pv_run_opts *o, const char *path, pv_spool_entry *entry)
+{
+	const char *down = o->dry_run || o->sink->ops->unavailable == NULL ? NULL :
+	    o->sink->ops->unavailable(o->sink);
+
+	pv_file_result_init(r, path);
+	r->spooled = entry;
+	if (down != NULL)
+		return not_tried(r, o, down);
+	if (r->spooled != NULL)
+		return take_copy(r, o);
+	return pv_ingest_file(r, &o->cfg, o->data_dir, path, o->sink);
+}
+
+/* The group takes r over, once finished when r cannot join it. */
+static void
+group_add(group *g, const pv_file_result *r, int rc, const settling *c)
+{
+	if (!joins(g, r, rc, c->o))
+		finish(g, c);
+	g->nchannels += r->channels.count;
+	g->rc[g->n] = rc;
+	g->r[g->n++] = *r;
+}
+
+/* The run's clock stopped, and its figures: the totals. */
+static void
+run_end(pv_run *run, pv_run_outcome *out, const struct timespec *t0, bool walked_all)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	now_iso(run->end_time, sizeof(run->end_time));
+	run->duration_s = seconds_between(t0, &t1);
+	out->totals.elapsed_s = run->duration_s;
+	out->interrupted = run->interrupted;
+	/* a walk that ran to its end took every file there was (some went since the count) */
+	if (walked_all)
+		out->totals.nb_files = out->totals.nb_done;
+	/* the report's figures are the totals; a file another run holds, or took, is that run's to count */
+	run->nb_files_total = out->totals.nb_done - out->totals.nb_skipped;
+	run->nb_files_success = out->totals.nb_success;
+	run->nb_files_failed = out->totals.nb_error;
+	run->nb_files_pending = out->totals.nb_pending;
+	run->nb_points_total = out->totals.nb_points;
+}
+
+/* The report ended, then committed under its name (out->report_path) unless it failed. */
+static void
+report_close(pv_report_writer *w, pv_atomic *a, const pv_run *run, pv_run_outcome *out, const pv_run_opts *o)
+{
+	cJSON *more = report_passed(o->passed);
+
+	if (w->fp != NULL && pv_report_end(w, run, more) < 0)
+		w->failed = true;
+	cJSON_Delete(more);
+	if (a->fp != NULL) {
+		pv_err werr = { "" };
+		if (w->failed) {
+			pv_settle_abort_atomic(a);
+		} else if (asprintf(&out->report_path, "%s", a->final) < 0 ||
+		    pv_settle_commit_atomic(a, &werr) < 0) {
+			pv_error("cannot write the run report: %s", werr.msg[0] ? werr.msg : "out of memory");
+			free(out->report_path);
+			out->report_path = NULL;
+			w->failed = true;
+		} else
+			pv_info("run report written to %s", out->report_path);
+	}
+	out->report_failed = w->failed;
+}
+
+/* Reports are never allowed to fill the disk. */
+static void
+report_prune(const char *dir, const pv_run_opts *o)
+{
+	int pruned = pv_status_prune(dir, pv_settings_num(o->settings, "reports.keep_days"));
+
+	if (pruned > 0)
+		pv_info("%d old run reports or leftover temporary reports removed from %s", pruned, dir);
+}
+
+/*
+ * Takes the files, one by one into groups, each finished in turn; stops at
+ * a signal, or at an answer that awaits every other file.
+ */
+static int
+take_files(group *g, const settling *c, pv_run *run, bool *walked_all, pv_err *err)
+{
+	const pv_run_opts *o = c->o;
+	bool files_done = false;
+	int rc = PV_OK, next = 1;
+
+	for (;;) {
+		pv_file_result r;
+		pv_spool_entry *entry;
+		const char *path;
+
+		/* a signal: the files not begun are left for the next run */
+		if (pv_stop_signal() != 0) {
+			run->interrupted = true;
+			break;
+		}
+		if ((next = next_file(&path, &entry, &files_done, g, c, err)) == NEXT_AGAIN)
+			continue;
+		if (next <= 0) {
+			rc = next;
+			break;
+		}
+		rc = take_file(&r, o, path, entry);
+		group_add(g, &r, rc, c); /* the group owns it now */
+		if (rc == PV_ESTOP)
+			run->interrupted = true;
+		if (rc == PV_ECONFIG || rc == PV_ENOMEM || rc == PV_ESTOP) {
+			/* the same answer awaits every other file: stop, move nothing more */
+			pv_fail(err, rc, "run stopped: %s", r.error ? r.error : pv_rc_name(rc));
+			break;
+		}
+		if (g->n >= g->max)
+			finish(g, c);
+		rc = PV_OK;
+	}
+	finish(g, c);
+	*walked_all = next == 0;
+	return rc;
+}
+
 int
 pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 {
 	pv_run run;
 	pv_report_writer w;
 	pv_atomic atomic;
-	struct timespec t0, t1;
+	struct timespec t0;
 	char *dir;
 	bool summary = !o->dry_run && o->sink && o->sink->meta_bucket;
 	FILE *sum = summary ? tmpfile() : NULL;
 	group *g = calloc(1, sizeof(*g));
 	settling ctx;
-	int rc = PV_OK, next = 1;
-	bool files_done = false;
+	bool walked_all;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (g == NULL) {
@@ -670,116 +839,22 @@ pv_run_files(pv_run_outcome *out, const pv_run_opts *o, pv_err *err)
 	}
 	g->max = group_max(o);
 	out->totals.nb_files = to_take(o);
-	memset(&run, 0, sizeof(run));
-	now_iso(run.run_id, sizeof(run.run_id));
-	now_iso(run.start_time, sizeof(run.start_time));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	run.base_folder = o->data_dir;
-	run.dry_run = o->dry_run;
+	run_begin(&run, &t0, o);
 	pv_passed_log(o->passed);
 	report_open(&w, &atomic, &dir, o, &run, out->totals.nb_files);
 	ctx = (settling){ .w = &w, .sum = sum, .totals = &out->totals, .t0 = &t0, .o = o };
 
-	for (;;) {
-		pv_file_result r;
-		pv_spool_entry *entry = NULL;
-		const char *down, *path;
-
-		/* a signal: the files not begun are left for the next run */
-		if (pv_stop_signal() != 0) {
-			run.interrupted = true;
-			break;
-		}
-		/* the files given first, then the spool's copies */
-		next = 0;
-		if (o->files != NULL && !files_done && (next = pv_walk_next(o->files, &path, err)) == 0)
-			files_done = true;
-		if (next == 0 && o->spool != NULL) {
-			next = pv_spool_next(o->spool, &entry, err);
-			if (next == 0) {
-				/* every copy taken is settled before the worker's lock goes */
-				finish(g, &ctx);
-				if ((next = pv_spool_again(o->spool, err)) > 0)
-					continue;
-			}
-			path = entry != NULL ? entry->path : NULL;
-		}
-		if (next <= 0) {
-			rc = next;
-			break;
-		}
-		down = o->dry_run || o->sink->ops->unavailable == NULL ? NULL : o->sink->ops->unavailable(o->sink);
-		pv_file_result_init(&r, path);
-		r.spooled = entry; /* the result owns it now */
-		entry = NULL;
-		if (down != NULL)
-			rc = not_tried(&r, o, down);
-		else if (r.spooled != NULL)
-			rc = take_copy(&r, o);
-		else
-			rc = pv_ingest_file(&r, &o->cfg, o->data_dir, path, o->sink);
-		if (!joins(g, &r, rc, o))
-			finish(g, &ctx);
-		g->nchannels += r.channels.count;
-		g->rc[g->n] = rc;
-		g->r[g->n++] = r; /* the group owns it now */
-		if (rc == PV_ESTOP)
-			run.interrupted = true;
-		if (rc == PV_ECONFIG || rc == PV_ENOMEM || rc == PV_ESTOP) {
-			/* the same answer awaits every other file: stop, move nothing more */
-			pv_fail(err, rc, "run stopped: %s", r.error ? r.error : pv_rc_name(rc));
-			break;
-		}
-		if (g->n >= g->max)
-			finish(g, &ctx);
-		rc = PV_OK;
-	}
-	finish(g, &ctx);
+	rc = take_files(g, &ctx, &run, &walked_all, err);
 	free(g);
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	now_iso(run.end_time, sizeof(run.end_time));
-	run.duration_s = seconds_between(&t0, &t1);
-	out->totals.elapsed_s = run.duration_s;
-	out->interrupted = run.interrupted;
-	/* a walk that ran to its end took every file there was (some went since the count) */
-	if (next == 0)
-		out->totals.nb_files = out->totals.nb_done;
-	/* the report's figures are the totals; a file another run holds, or took, is that run's to count */
-	run.nb_files_total = out->totals.nb_done - out->totals.nb_skipped;
-	run.nb_files_success = out->totals.nb_success;
-	run.nb_files_failed = out->totals.nb_error;
-	run.nb_files_pending = out->totals.nb_pending;
-	run.nb_points_total = out->totals.nb_points;
+	run_end(&run, out, &t0, walked_all);
 
 	if (summary && out->totals.nb_files > 0 && rc != PV_ECONFIG)
 		write_summary(o, &run, sum);
 	if (sum != NULL)
 		fclose(sum);
-
-	cJSON *more = report_passed(o->passed);
-	if (w.fp != NULL && pv_report_end(&w, &run, more) < 0)
-		w.failed = true;
-	cJSON_Delete(more);
-	if (atomic.fp != NULL) {
-		pv_err werr = { "" };
-		if (w.failed) {
-			pv_settle_abort_atomic(&atomic);
-		} else if (asprintf(&out->report_path, "%s", atomic.final) < 0 ||
-		    pv_settle_commit_atomic(&atomic, &werr) < 0) {
-			pv_error("cannot write the run report: %s", werr.msg[0] ? werr.msg : "out of memory");
-			free(out->report_path);
-			out->report_path = NULL;
-			w.failed = true;
-		} else
-			pv_info("run report written to %s", out->report_path);
-	}
-	out->report_failed = w.failed;
+	report_close(&w, &atomic, &run, out, o);
 	if (dir != NULL) {
-		/* reports are never allowed to fill the disk */
-		int pruned = pv_status_prune(dir, pv_settings_num(o->settings, "reports.keep_days"));
-		if (pruned > 0)
-			pv_info("%d old run reports or leftover temporary reports removed from %s", pruned, dir);
+		report_prune(dir, o);
 		free(dir);
 	}
 	return rc;

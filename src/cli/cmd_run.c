@@ -334,135 +334,179 @@ run_status(int rc, const pv_run_outcome *out, bool dry_run, int spool_status, co
 	return status;
 }
 
-/* tsv_parser -d DIR [-t FILE]... [--spool] [--dry-run] [-o PATH]: the run. */
-int
-cli_cmd_run(int argc, char **argv)
-{
-	run_args a = { 0 };
-	const char *output;
-	pv_settings *settings = NULL;
-	pv_spool *spool = NULL;
-	pv_paths direct = { 0 };
-	pv_walk *walk = NULL;
-	pv_passed_list passed = { 0 };
-	pv_run_opts opts = { 0 };
+/* The command's state, from its options to its run. */
+typedef struct run_cmd {
+	run_args a;
+	pv_settings *settings;
+	const char *output;     /* where the points go: NULL for the database */
 	pv_influx_config icfg;
-	pv_run_outcome out;
-	pv_err err = { "" };
-	double min_age = 0;
-	size_t young = 0;
 	pv_log_level level;
-	cli_progress bar;
-	int rc, status, spool_status = 0;
+	pv_spool *spool;
+	pv_walk *walk;
+	pv_paths direct;        /* the scan's files the spool left to the run */
+	pv_passed_list passed;
+	double min_age;
+	size_t young;           /* files left for a later run, too young */
+	int spool_status;
+	pv_run_opts opts;
+} run_cmd;
 
-	if ((status = run_options(&a, argc, argv)) != CLI_GO_ON)
-		goto out;
-	opts.dry_run = a.dry_run;
-	if ((status = cli_settings(&settings, &a.o, a.output, a.no_verify)) != 0)
-		goto out;
-	if ((status = cli_check_settings(settings)) != 0)
-		goto out;
-	level = cli_log_level(settings);
-	cli_parser_config(&opts.cfg, settings);
-	opts.settings = settings;
-	output = a.output;
+/* The settings, checked, into c->opts; CLI_GO_ON to go on, else the exit status. */
+static int
+run_configure(run_cmd *c)
+{
+	pv_run_opts *opts = &c->opts;
+	pv_err err = { "" };
+	int status;
+
+	opts->dry_run = c->a.dry_run;
+	if ((status = cli_settings(&c->settings, &c->a.o, c->a.output, c->a.no_verify)) != 0)
+		return status;
+	if ((status = cli_check_settings(c->settings)) != 0)
+		return status;
+	c->level = cli_log_level(c->settings);
+	cli_parser_config(&opts->cfg, c->settings);
+	opts->settings = c->settings;
+	c->output = c->a.output;
 	/* a dry run writes its points only where -o says: a preview, which locks nothing */
-	if (!opts.dry_run && pv_settings_str(settings, "sink.output") != NULL)
-		output = pv_settings_str(settings, "sink.output");
-	opts.cfg.no_lock = opts.dry_run;
-	opts.verify = pv_settings_bool(settings, "sink.verify");
+	if (!opts->dry_run && pv_settings_str(c->settings, "sink.output") != NULL)
+		c->output = pv_settings_str(c->settings, "sink.output");
+	opts->cfg.no_lock = opts->dry_run;
+	opts->verify = pv_settings_bool(c->settings, "sink.verify");
 	/* the database settings are checked before anything is read */
-	if (!opts.dry_run && output == NULL && pv_influx_config_from_settings(&icfg, settings, &err) < 0) {
+	if (!opts->dry_run && c->output == NULL &&
+	    pv_influx_config_from_settings(&c->icfg, c->settings, &err) < 0) {
 		pv_error("%s (or use --output PATH or --dry-run)", err.msg);
-		status = EX_CONFIG;
-		goto out;
+		return EX_CONFIG;
 	}
+	return CLI_GO_ON;
+}
 
-	if ((rc = pv_run_check_inputs(a.data_dir, &a.files, &err)) < 0) {
+/*
+ * The files to take: the -t files, or the data folder's (those old enough);
+ * a real scan, or the worker, through the spool. CLI_GO_ON to go on, else
+ * the exit status.
+ */
+static int
+run_inputs(run_cmd *c)
+{
+	pv_err err = { "" };
+	int rc, status;
+
+	if ((rc = pv_run_check_inputs(c->a.data_dir, &c->a.files, &err)) < 0) {
 		pv_error("%s", err.msg);
-		status = cli_exit(rc);
-		goto out;
+		return cli_exit(rc);
 	}
-	status = EX_NOINPUT;
 	/* a real scan, or the worker: through the spool (a dry run only reads) */
-	if (a.worker || (a.files.count == 0 && !opts.dry_run)) {
-		if ((status = cli_spool_open(&spool, settings, a.data_dir)) != 0)
-			goto out;
-		status = EX_NOINPUT;
-	}
+	if ((c->a.worker || (c->a.files.count == 0 && !c->opts.dry_run)) &&
+	    (status = cli_spool_open(&c->spool, c->settings, c->a.data_dir)) != 0)
+		return status;
 	rc = PV_OK;
-	if (a.files.count > 0) {
-		rc = pv_walk_list(&walk, a.files.items, a.files.count, &err);
-	} else if (!a.worker) {
+	if (c->a.files.count > 0) {
+		rc = pv_walk_list(&c->walk, c->a.files.items, c->a.files.count, &err);
+	} else if (!c->a.worker) {
 		/* files still being written are left for the next run */
-		min_age = pv_settings_num(settings, "parser.min_age");
-		rc = pv_walk_open(&walk, a.data_dir, min_age, &passed, &err);
-		if (rc == PV_OK && (young = pv_walk_young(walk)) > 0)
-			pv_info("%zu files modified in the last %g s left for a later run", young, min_age);
+		c->min_age = pv_settings_num(c->settings, "parser.min_age");
+		rc = pv_walk_open(&c->walk, c->a.data_dir, c->min_age, &c->passed, &err);
+		if (rc == PV_OK && (c->young = pv_walk_young(c->walk)) > 0)
+			pv_info("%zu files modified in the last %g s left for a later run", c->young, c->min_age);
 	}
 	if (rc < 0) {
 		pv_error("%s", err.msg);
-		goto out;
+		return EX_NOINPUT;
 	}
-	if (spool != NULL) {
-		if ((status = run_spool(spool, &walk, &direct, &passed, &spool_status)) != CLI_GO_ON)
-			goto out;
-		opts.spool = spool;
+	if (c->spool != NULL) {
+		if ((status = run_spool(c->spool, &c->walk, &c->direct, &c->passed, &c->spool_status)) != CLI_GO_ON)
+			return status;
+		c->opts.spool = c->spool;
 	}
-	if ((walk == NULL || pv_walk_total(walk) == 0) && spool_waiting(spool) == 0) {
-		/* nothing to run, but what the scan passed over is still said */
-		pv_passed_log(&passed);
-		if (!opts.dry_run) {
-			memset(&out, 0, sizeof(out));
-			log_summary(&out.totals, false, a.data_dir, young, min_age);
-			status = spool_status;
-			if (spool != NULL)
-				record_run(spool, &out, status);
-			goto out;
-		}
-	}
+	return CLI_GO_ON;
+}
 
-	if ((spool != NULL || pv_walk_total(walk) > 0) && (!opts.dry_run || output != NULL)) {
+/* Whether there is nothing to run (a dry run still reports): then *status is the exit status. */
+static bool
+run_nothing(run_cmd *c, int *status)
+{
+	pv_run_outcome out;
+
+	if ((c->walk != NULL && pv_walk_total(c->walk) > 0) || spool_waiting(c->spool) > 0)
+		return false;
+	/* nothing to run, but what the scan passed over is still said */
+	pv_passed_log(&c->passed);
+	if (c->opts.dry_run)
+		return false;
+	memset(&out, 0, sizeof(out));
+	log_summary(&out.totals, false, c->a.data_dir, c->young, c->min_age);
+	*status = c->spool_status;
+	if (c->spool != NULL)
+		record_run(c->spool, &out, *status);
+	return true;
+}
+
+/* The run itself: its sink, its report and progress, then its files; the exit status. */
+static int
+run_files(run_cmd *c)
+{
+	pv_run_opts *opts = &c->opts;
+	const char *output = c->output;
+	pv_run_outcome out;
+	pv_err err = { "" };
+	cli_progress bar;
+	int rc, status;
+
+	if ((c->spool != NULL || pv_walk_total(c->walk) > 0) && (!opts->dry_run || output != NULL)) {
 		pv_run_targets targets = {
 			.output = output,
-			.db = &icfg,
+			.db = &c->icfg,
 		};
-		if ((rc = pv_run_prepare(&opts, &targets, &err)) < 0) {
+		if ((rc = pv_run_prepare(opts, &targets, &err)) < 0) {
 			pv_error("%s", err.msg);
-			status = cli_exit(rc);
-			goto out;
+			return cli_exit(rc);
 		}
 	}
-	opts.data_dir = a.data_dir;
-	opts.files = walk;
-	opts.report_dir = pv_settings_str(settings, "reports.dir");
-	opts.passed = &passed;
+	opts->data_dir = c->a.data_dir;
+	opts->files = c->walk;
+	opts->report_dir = pv_settings_str(c->settings, "reports.dir");
+	opts->passed = &c->passed;
 	/*
 	 * a dry run's report streams to standard output as the run goes, unless
 	 * its preview's line protocol goes there: standard output never carries both
 	 */
-	if (opts.dry_run && (output == NULL || strcmp(output, "-") != 0))
-		opts.report_stream = stdout;
-	if (cli_progress_start(&bar, level, opts.report_stream == stdout ||
+	if (opts->dry_run && (output == NULL || strcmp(output, "-") != 0))
+		opts->report_stream = stdout;
+	if (cli_progress_start(&bar, c->level, opts->report_stream == stdout ||
 	    (output != NULL && strcmp(output, "-") == 0))) {
-		opts.progress = progress_update;
-		opts.progress_arg = &bar;
+		opts->progress = progress_update;
+		opts->progress_arg = &bar;
 	}
 	cli_catch_signals();
-	rc = pv_run_files(&out, &opts, &err);
+	rc = pv_run_files(&out, opts, &err);
 	pv_log_status(NULL);
-	status = run_status(rc, &out, opts.dry_run, spool_status, &err);
-	log_summary(&out.totals, opts.dry_run, a.data_dir, young, min_age);
-	if (spool != NULL)
-		record_run(spool, &out, status);
+	status = run_status(rc, &out, opts->dry_run, c->spool_status, &err);
+	log_summary(&out.totals, opts->dry_run, c->a.data_dir, c->young, c->min_age);
+	if (c->spool != NULL)
+		record_run(c->spool, &out, status);
 	pv_run_outcome_free(&out);
-out:
-	pv_spool_free(spool);
-	pv_paths_free(&direct);
-	pv_run_release(&opts);
-	pv_walk_free(walk);
-	pv_paths_free(&a.files);
-	pv_passed_free(&passed);
-	pv_settings_free(settings);
+	return status;
+}
+
+/* tsv_parser -d DIR [-t FILE]... [--spool] [--dry-run] [-o PATH]: the run. */
+int
+cli_cmd_run(int argc, char **argv)
+{
+	run_cmd c = { 0 };
+	int status;
+
+	if ((status = run_options(&c.a, argc, argv)) == CLI_GO_ON &&
+	    (status = run_configure(&c)) == CLI_GO_ON &&
+	    (status = run_inputs(&c)) == CLI_GO_ON && !run_nothing(&c, &status))
+		status = run_files(&c);
+	pv_spool_free(c.spool);
+	pv_paths_free(&c.direct);
+	pv_run_release(&c.opts);
+	pv_walk_free(c.walk);
+	pv_paths_free(&c.a.files);
+	pv_passed_free(&c.passed);
+	pv_settings_free(c.settings);
 	return status;
 }

@@ -75,13 +75,14 @@ pv_spool_dir(const pv_spool *sp)
 
 /* ---------------------------------------------------------------- locks */
 
-static int
+/* Waits for an exclusive lock on fd: false, with errno, when it cannot be had. */
+static bool
 lock_wait(int fd)
 {
 	while (flock(fd, LOCK_EX) < 0)
 		if (errno != EINTR)
-			return -1;
-	return 0;
+			return false;
+	return true;
 }
 
 static void
@@ -90,6 +91,7 @@ unlock(int fd)
 	flock(fd, LOCK_UN);
 }
 
+/* The lock file `name` in `dir`, created: an fd, or -1 with errno. */
 static int
 open_lock(int dir, const char *name)
 {
@@ -233,7 +235,7 @@ pv_spool_open(pv_spool **out, const char *dir, const char *data_dir, pv_err *err
 	if ((st.st_mode & 077) != 0 && fchmod(sp->fd, 0700) < 0)
 		pv_warn("spool folder %s: mode %03o, and it cannot be made 0700: %s", sp->dir,
 		    (unsigned)(st.st_mode & 0777), strerror(errno));
-	if ((sp->lock = open_lock(sp->fd, ".lock")) < 0 || lock_wait(sp->lock) < 0) {
+	if ((sp->lock = open_lock(sp->fd, ".lock")) < 0 || !lock_wait(sp->lock)) {
 		rc = pv_fail(err, PV_EIO, "cannot open %s/.lock: %s", sp->dir, strerror(errno));
 		goto out;
 	}
@@ -454,14 +456,15 @@ typedef struct tmpfile_ {
 	char name[32]; /* "" for an unnamed one */
 } tmpfile_;
 
-static int
+/* A new file in the spool into t: false, with errno, when none can be made. */
+static bool
 tmp_create(tmpfile_ *t, int root)
 {
 	t->name[0] = '\0';
 	/* an unnamed file is linked through /proc/self/fd: without /proc, a named one */
 	if (access("/proc/self/fd", X_OK) == 0 &&
 	    (t->fd = openat(root, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) >= 0)
-		return 0;
+		return true;
 	for (int i = 0; i < 100; i++) {
 		struct timeval tv;
 		gettimeofday(&tv, NULL);
@@ -469,13 +472,13 @@ tmp_create(tmpfile_ *t, int root)
 		    (unsigned)(rand() & 0xffff));
 		if ((t->fd = openat(root, t->name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0) {
 			flock(t->fd, LOCK_EX);
-			return 0;
+			return true;
 		}
 		if (errno != EEXIST)
 			break;
 	}
 	t->name[0] = '\0';
-	return -1;
+	return false;
 }
 
 static void
@@ -489,25 +492,36 @@ tmp_drop(tmpfile_ *t, int root)
 	t->fd = -1;
 }
 
-/* Gives the finished temporary file its name `name` in `dir`, never replacing one (EEXIST). */
-static int
+/*
+ * Gives the finished temporary file its name `name` in `dir`, never
+ * replacing one: false, with errno (EEXIST), when it cannot.
+ */
+static bool
 tmp_link(tmpfile_ *t, int root, int dir, const char *name)
 {
 	char proc[64];
 
 	if (t->name[0] == '\0') {
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t->fd);
-		return linkat(AT_FDCWD, proc, dir, name, AT_SYMLINK_FOLLOW);
+		return linkat(AT_FDCWD, proc, dir, name, AT_SYMLINK_FOLLOW) == 0;
 	}
 	if (linkat(root, t->name, dir, name, 0) < 0)
-		return -1;
+		return false;
 	unlinkat(root, t->name, 0);
 	t->name[0] = '\0';
-	return 0;
+	return true;
 }
 
-/* Copies what `in` holds into `out`: 1 when it was exactly `size` bytes, 0 when not, -1 on a write error. */
-static int
+/* How copy_bytes ended. */
+typedef enum copied {
+	COPY_EXACT,   /* exactly the bytes expected */
+	COPY_CHANGED, /* more or fewer: the file changed */
+	COPY_EREAD,   /* a read failed: *in_errno says why */
+	COPY_EWRITE   /* a write failed: errno says why */
+} copied;
+
+/* Copies what `in` holds into `out`, which should be `size` bytes. */
+static copied
 copy_bytes(int in, int out, long long size, int *in_errno)
 {
 	static char buf[128 * 1024];
@@ -520,15 +534,15 @@ copy_bytes(int in, int out, long long size, int *in_errno)
 			continue;
 		if (n < 0) {
 			*in_errno = errno;
-			return 0;
+			return COPY_EREAD;
 		}
 		if (n == 0)
 			break;
 		if (pv_write_all(out, buf, (size_t)n) < 0)
-			return -1;
+			return COPY_EWRITE;
 		total += n;
 	}
-	return total == size;
+	return total == size ? COPY_EXACT : COPY_CHANGED;
 }
 
 /* A copy of the same upload in `dir`, or the first free name for a new one (*slot). */
@@ -608,11 +622,14 @@ tell_queued(int root, const struct timespec *when)
 	close(fd);
 }
 
-/* A copy is durable when pv_spool_add returns, unless a batch syncs them all at its end. */
-static int
+/*
+ * A copy is durable when pv_spool_add returns, unless a batch syncs them
+ * all at its end: false, with errno, when fd cannot be flushed.
+ */
+static bool
 durable(const pv_spool *sp, int fd)
 {
-	return sp->batch ? 0 : fsync(fd);
+	return sp->batch || fsync(fd) == 0;
 }
 
 void
@@ -630,142 +647,186 @@ pv_spool_sync(pv_spool *sp, pv_err *err)
 	return PV_OK;
 }
 
+/* One pv_spool_add: the original, and its copy on its way in. */
+typedef struct adding {
+	pv_spool *sp;
+	const char *file;       /* the original, as given */
+	pv_spooled *how;        /* how it ends */
+	char *rel;              /* its path below the data folder */
+	pv_place pl;
+	int fd;                 /* the original, open */
+	pv_identity id;
+	tmpfile_ data, meta;    /* the copy and its .id, not yet linked */
+	char slot[NAME_MAX + 1]; /* the copy's name in its folder */
+} adding;
+
+/* The original: a path below the data folder that the scan would take, opened. */
+static int
+add_open(adding *a, pv_err *err)
+{
+	const char *why;
+	int rc;
+
+	if ((a->rel = pv_path_below(a->sp->data, a->file)) == NULL) {
+		*a->how = PV_SPOOL_REFUSED;
+		return pv_fail(err, PV_EDATA, "%s is outside the data folder %s", a->file, a->sp->data);
+	}
+	if ((why = rel_problem(a->rel)) != NULL) {
+		*a->how = PV_SPOOL_REFUSED;
+		return pv_fail(err, PV_EDATA, "%s %s", a->file, why);
+	}
+	/* one component at a time, no link followed: a tenant's link copies nothing */
+	if ((rc = pv_place_open(&a->pl, &a->fd, a->sp->data, a->file, err)) < 0) {
+		*a->how = rc == PV_ENOENT ? PV_SPOOL_GONE : rc == PV_EDATA ? PV_SPOOL_REFUSED :
+		    PV_SPOOL_UNREADABLE;
+		return rc;
+	}
+	identity_of(&a->id, &a->pl.st);
+	return PV_OK;
+}
+
+/* The copy's name in `dir` (a->slot); PV_SPOOL_ALREADY when a copy of that upload waits there. */
+static int
+add_slot(adding *a, int dir, pv_err *err)
+{
+	bool same;
+	int rc;
+
+	if ((rc = find_slot(dir, base_name(a->rel), &a->id, a->slot, sizeof(a->slot), &same, err)) < 0) {
+		*a->how = rc == PV_ETEMP ? PV_SPOOL_CHANGED : PV_SPOOL_FAILED;
+		return rc;
+	}
+	if (same)
+		*a->how = PV_SPOOL_ALREADY;
+	return PV_OK;
+}
+
+/* The original's bytes into a new file of the spool (a->data), not yet visible. */
+static int
+add_copy(adding *a, pv_err *err)
+{
+	pv_spool *sp = a->sp;
+	copied c;
+	int in_errno;
+
+	/* a run ingesting the original itself (-t, the hook's sync mode) holds it: it is that run's */
+	if (flock(a->fd, LOCK_SH | LOCK_NB) < 0) {
+		*a->how = PV_SPOOL_GONE;
+		return pv_fail(err, PV_ENOENT, "%s is being ingested by another run", a->file);
+	}
+	flock(a->fd, LOCK_UN);
+	if (!tmp_create(&a->data, sp->fd))
+		return pv_fail(err, PV_EIO, "cannot create a file in the spool %s: %s", sp->dir, strerror(errno));
+	c = copy_bytes(a->fd, a->data.fd, a->id.size, &in_errno);
+	if (c == COPY_EWRITE || !durable(sp, a->data.fd))
+		return pv_fail(err, PV_EIO, "cannot write the copy of %s into the spool %s: %s", a->file,
+		    sp->dir, strerror(errno));
+	if (c == COPY_EREAD) {
+		*a->how = PV_SPOOL_UNREADABLE;
+		return pv_fail(err, PV_EIO, "cannot read %s: %s", a->file, strerror(in_errno));
+	}
+	if (c == COPY_CHANGED || pv_place_changed(&a->pl, a->fd, err) < 0) {
+		*a->how = PV_SPOOL_CHANGED;
+		return pv_fail(err, PV_ETEMP, "%s changed while it was copied: not spooled "
+		    "(its new content comes with its next upload, or the next scan)", a->file);
+	}
+	return PV_OK;
+}
+
+/*
+ * Under the spool's lock: the original still the upload copied, its
+ * folder in the spool made (*dir), and the copy's name.
+ */
+static int
+add_place(adding *a, int *dir, pv_err *err)
+{
+	struct stat st;
+
+	/* still that upload at that name? a worker may have settled it, a tenant replaced it */
+	if (fstatat(a->pl.dir, a->pl.name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_ino != a->pl.st.st_ino ||
+	    st.st_dev != a->pl.st.st_dev) {
+		*a->how = PV_SPOOL_GONE;
+		return pv_fail(err, PV_ENOENT, "%s was moved or replaced while it was copied: not spooled",
+		    a->file);
+	}
+	if ((*dir = folder(a->sp, a->rel, true)) < 0)
+		return pv_fail(err, PV_EIO, "cannot create the folder of %s in the spool %s: %s", a->rel,
+		    a->sp->dir, strerror(errno));
+	return add_slot(a, *dir, err);
+}
+
+/* Under the spool's lock: the .id, then the copy, linked into `dir` at their time in the queue. */
+static int
+add_link(adding *a, int dir, pv_err *err)
+{
+	pv_spool *sp = a->sp;
+	char idname[NAME_MAX + 8], *text;
+	struct timespec now;
+	int rc = PV_OK;
+
+	commit_time(sp->fd, &now);
+	snprintf(idname, sizeof(idname), ".id/%s", a->slot);
+	if ((text = id_text(a->rel, &a->id, &now)) == NULL)
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	/* the .id first, then the copy: a copy in the spool always has its .id */
+	const struct timespec times[2] = { now, now };
+	if ((mkdirat(dir, ".id", 0700) < 0 && errno != EEXIST) ||
+	    !tmp_create(&a->meta, sp->fd) || pv_write_all(a->meta.fd, text, strlen(text)) < 0 ||
+	    !durable(sp, a->meta.fd) || (unlinkat(dir, idname, 0) < 0 && errno != ENOENT) ||
+	    !tmp_link(&a->meta, sp->fd, dir, idname) ||
+	    futimens(a->data.fd, times) < 0 || !tmp_link(&a->data, sp->fd, dir, a->slot) || !durable(sp, dir)) {
+		rc = pv_fail(err, PV_EIO, "cannot write the copy of %s into the spool %s: %s", a->file, sp->dir,
+		    strerror(errno));
+		unlinkat(dir, idname, 0);
+	} else
+		tell_queued(sp->fd, &now);
+	free(text);
+	return rc;
+}
+
 int
 pv_spool_add(pv_spool *sp, pv_spooled *how, char **copy, const char *file, pv_err *err)
 {
-	pv_place pl;
-	pv_identity id;
-	tmpfile_ data = { .fd = -1 }, meta = { .fd = -1 };
-	char *rel = NULL, *text = NULL, slot[NAME_MAX + 1];
-	const char *why;
-	struct timespec now;
-	struct stat st;
-	bool same, locked = false;
-	int fd = -1, dir = -1, rc, in_errno, copied;
+	adding a = { .sp = sp, .file = file, .how = how, .fd = -1, .data = { .fd = -1 }, .meta = { .fd = -1 } };
+	bool locked = false;
+	int dir, rc;
 
 	*how = PV_SPOOL_FAILED;
 	if (copy != NULL)
 		*copy = NULL;
-	memset(&pl, 0, sizeof(pl));
-	pl.dir = pl.parent = -1;
-	if ((rel = pv_path_below(sp->data, file)) == NULL) {
-		*how = PV_SPOOL_REFUSED;
-		rc = pv_fail(err, PV_EDATA, "%s is outside the data folder %s", file, sp->data);
+	a.pl.dir = a.pl.parent = -1;
+	if ((rc = add_open(&a, err)) < 0)
 		goto out;
-	}
-	if ((why = rel_problem(rel)) != NULL) {
-		*how = PV_SPOOL_REFUSED;
-		rc = pv_fail(err, PV_EDATA, "%s %s", file, why);
-		goto out;
-	}
-	/* one component at a time, no link followed: a tenant's link copies nothing */
-	if ((rc = pv_place_open(&pl, &fd, sp->data, file, err)) < 0) {
-		*how = rc == PV_ENOENT ? PV_SPOOL_GONE : rc == PV_EDATA ? PV_SPOOL_REFUSED : PV_SPOOL_UNREADABLE;
-		goto out;
-	}
-	identity_of(&id, &pl.st);
 	/* the timer's scan finds every original whose copy waits: nothing to copy then */
-	if ((dir = folder(sp, rel, false)) >= 0) {
-		if ((rc = find_slot(dir, base_name(rel), &id, slot, sizeof(slot), &same, err)) < 0) {
-			*how = rc == PV_ETEMP ? PV_SPOOL_CHANGED : PV_SPOOL_FAILED;
-			goto out;
-		}
-		if (same) {
-			*how = PV_SPOOL_ALREADY;
-			goto out;
-		}
-	}
-	/* a run ingesting the original itself (-t, the hook's sync mode) holds it: it is that run's */
-	if (flock(fd, LOCK_SH | LOCK_NB) < 0) {
-		*how = PV_SPOOL_GONE;
-		rc = pv_fail(err, PV_ENOENT, "%s is being ingested by another run", file);
+	if ((dir = folder(sp, a.rel, false)) >= 0 &&
+	    ((rc = add_slot(&a, dir, err)) < 0 || *how == PV_SPOOL_ALREADY))
 		goto out;
-	}
-	flock(fd, LOCK_UN);
-	if (tmp_create(&data, sp->fd) < 0) {
-		rc = pv_fail(err, PV_EIO, "cannot create a file in the spool %s: %s", sp->dir, strerror(errno));
+	if ((rc = add_copy(&a, err)) < 0)
 		goto out;
-	}
-	copied = copy_bytes(fd, data.fd, id.size, &in_errno);
-	if (copied < 0 || durable(sp, data.fd) < 0) {
-		rc = pv_fail(err, PV_EIO, "cannot write the copy of %s into the spool %s: %s", file, sp->dir,
-		    strerror(errno));
-		goto out;
-	}
-	if (in_errno != 0) {
-		*how = PV_SPOOL_UNREADABLE;
-		rc = pv_fail(err, PV_EIO, "cannot read %s: %s", file, strerror(in_errno));
-		goto out;
-	}
-	if (copied == 0 || pv_place_changed(&pl, fd, err) < 0) {
-		*how = PV_SPOOL_CHANGED;
-		rc = pv_fail(err, PV_ETEMP, "%s changed while it was copied: not spooled "
-		    "(its new content comes with its next upload, or the next scan)", file);
-		goto out;
-	}
-
 	/* what follows changes the spool: one at a time, the worker's settling included */
-	if (lock_wait(sp->lock) < 0) {
+	if (!lock_wait(sp->lock)) {
 		rc = pv_fail(err, PV_EIO, "cannot lock the spool %s: %s", sp->dir, strerror(errno));
 		goto out;
 	}
 	locked = true;
-	/* still that upload at that name? a worker may have settled it, a tenant replaced it */
-	if (fstatat(pl.dir, pl.name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_ino != pl.st.st_ino ||
-	    st.st_dev != pl.st.st_dev) {
-		*how = PV_SPOOL_GONE;
-		rc = pv_fail(err, PV_ENOENT, "%s was moved or replaced while it was copied: not spooled", file);
+	if ((rc = add_place(&a, &dir, err)) < 0 || *how == PV_SPOOL_ALREADY)
 		goto out;
-	}
-	if ((dir = folder(sp, rel, true)) < 0) {
-		rc = pv_fail(err, PV_EIO, "cannot create the folder of %s in the spool %s: %s", rel, sp->dir,
-		    strerror(errno));
+	if ((rc = add_link(&a, dir, err)) < 0)
 		goto out;
-	}
-	if ((rc = find_slot(dir, base_name(rel), &id, slot, sizeof(slot), &same, err)) < 0) {
-		*how = rc == PV_ETEMP ? PV_SPOOL_CHANGED : PV_SPOOL_FAILED;
-		goto out;
-	}
-	if (same) {
-		*how = PV_SPOOL_ALREADY;
-		goto out;
-	}
-	commit_time(sp->fd, &now);
-	char idname[NAME_MAX + 8];
-	snprintf(idname, sizeof(idname), ".id/%s", slot);
-	if ((text = id_text(rel, &id, &now)) == NULL) {
-		rc = pv_fail(err, PV_ENOMEM, "out of memory");
-		goto out;
-	}
-	/* the .id first, then the copy: a copy in the spool always has its .id */
-	const struct timespec times[2] = { now, now };
-	if ((mkdirat(dir, ".id", 0700) < 0 && errno != EEXIST) ||
-	    tmp_create(&meta, sp->fd) < 0 || pv_write_all(meta.fd, text, strlen(text)) < 0 ||
-	    durable(sp, meta.fd) < 0 || (unlinkat(dir, idname, 0) < 0 && errno != ENOENT) ||
-	    tmp_link(&meta, sp->fd, dir, idname) < 0 ||
-	    futimens(data.fd, times) < 0 || tmp_link(&data, sp->fd, dir, slot) < 0 || durable(sp, dir) < 0) {
-		rc = pv_fail(err, PV_EIO, "cannot write the copy of %s into the spool %s: %s", file, sp->dir,
-		    strerror(errno));
-		unlinkat(dir, idname, 0);
-		goto out;
-	}
-	tell_queued(sp->fd, &now);
 	*how = PV_SPOOL_COPIED;
-	if (copy != NULL && asprintf(copy, "%.*s%s", (int)(base_name(rel) - rel), rel, slot) < 0)
+	if (copy != NULL && asprintf(copy, "%.*s%s", (int)(base_name(a.rel) - a.rel), a.rel, a.slot) < 0)
 		*copy = NULL;
-	rc = PV_OK;
 out:
 	if (*how == PV_SPOOL_ALREADY)
 		rc = PV_OK;
 	if (locked)
 		unlock(sp->lock);
-	tmp_drop(&data, sp->fd);
-	tmp_drop(&meta, sp->fd);
-	if (fd >= 0)
-		close(fd);
-	pv_place_free(&pl);
-	free(text);
-	free(rel);
+	tmp_drop(&a.data, sp->fd);
+	tmp_drop(&a.meta, sp->fd);
+	if (a.fd >= 0)
+		close(a.fd);
+	pv_place_free(&a.pl);
+	free(a.rel);
 	return rc;
 }
 
@@ -844,7 +905,7 @@ typedef struct pass {
 	struct timespec oldest;
 } pass;
 
-/* A copy met: counted, and kept when it is among the next ones. */
+/* A copy met: counted, and kept when it is among the next ones; PV_OK or PV_ENOMEM. */
 static int
 meet(pass *ps, const char *copy, const struct stat *st)
 {
@@ -855,27 +916,27 @@ meet(pass *ps, const char *copy, const struct stat *st)
 	if (ps->count++ == 0 || key_cmp(&st->st_mtim, "", &ps->oldest, "") < 0)
 		ps->oldest = st->st_mtim;
 	if (!after)
-		return 0;
+		return PV_OK;
 	ps->any_after = true;
 	if (!ps->fill)
-		return 0;
+		return PV_OK;
 	if (sp->nwin == WINDOW) {
 		/* full: it replaces the newest kept, when it is older */
 		if (key_cmp(&st->st_mtim, copy, &sp->win[0].t, sp->win[0].copy) >= 0)
-			return 0;
+			return PV_OK;
 		char *c = strdup(copy);
 		if (c == NULL)
-			return -1;
+			return PV_ENOMEM;
 		free(sp->win[0].copy);
 		sp->win[0] = (key){ st->st_mtim, c };
 		sift_down(sp->win, sp->nwin, 0);
-		return 0;
+		return PV_OK;
 	}
 	if ((sp->win[sp->nwin].copy = strdup(copy)) == NULL)
-		return -1;
+		return PV_ENOMEM;
 	sp->win[sp->nwin].t = st->st_mtim;
 	sift_up(sp->win, sp->nwin++);
-	return 0;
+	return PV_OK;
 }
 
 /* A temporary file of a spooler that died: unlocked, and not new. */
@@ -920,19 +981,19 @@ tidy_ids(int dir)
 	closedir(d);
 }
 
-/* Walks folder `dir` (`rel` below the spool); depth bounded, one DIR open per level. */
+/* Walks folder `dir` (`rel` below the spool); depth bounded, one DIR open per level; PV_OK or PV_ENOMEM. */
 static int
 walk(pass *ps, int dir, char *rel, size_t len, int depth)
 {
 	DIR *d;
 	struct dirent *de;
-	int rc = 0;
+	int rc = PV_OK;
 
 	if (depth > DEPTH_MAX || (d = fdopendir(dir)) == NULL) {
 		close(dir);
-		return 0;
+		return PV_OK;
 	}
-	while ((de = readdir(d)) != NULL && rc == 0) {
+	while ((de = readdir(d)) != NULL && rc == PV_OK) {
 		const char *name = de->d_name;
 		size_t n = strlen(name);
 		struct stat st;
@@ -982,7 +1043,7 @@ spool_pass(pass *ps, bool locked, pv_err *err)
 
 	if (dir < 0)
 		return pv_fail(err, PV_EIO, "cannot read the spool %s: %s", ps->sp->dir, strerror(errno));
-	if (locked && lock_wait(ps->sp->lock) < 0) {
+	if (locked && !lock_wait(ps->sp->lock)) {
 		close(dir);
 		return pv_fail(err, PV_EIO, "cannot lock the spool %s: %s", ps->sp->dir, strerror(errno));
 	}
@@ -990,7 +1051,7 @@ spool_pass(pass *ps, bool locked, pv_err *err)
 	if (locked)
 		unlock(ps->sp->lock);
 	if (rc < 0)
-		return pv_fail(err, PV_ENOMEM, "out of memory");
+		return pv_fail(err, rc, "out of memory");
 	return PV_OK;
 }
 
@@ -1136,7 +1197,7 @@ remove_copy(pv_spool *sp, const pv_spool_entry *e)
 void
 pv_spool_drop(pv_spool *sp, const pv_spool_entry *e)
 {
-	if (lock_wait(sp->lock) < 0)
+	if (!lock_wait(sp->lock))
 		return;
 	remove_copy(sp, e);
 	unlock(sp->lock);
@@ -1150,7 +1211,7 @@ pv_spool_settle(pv_spool *sp, const pv_spool_entry *e, const char *subdir, char 
 	int fd = -1, rc;
 
 	*dest = NULL;
-	if (lock_wait(sp->lock) < 0)
+	if (!lock_wait(sp->lock))
 		return pv_fail(err, PV_EIO, "cannot lock the spool %s: %s", sp->dir, strerror(errno));
 	rc = pv_place_open(&pl, &fd, sp->data, e->path, err);
 	if (rc == PV_OK) {
