@@ -516,7 +516,7 @@ end_file(ingest *in, bool began, int rc, const pv_err *err)
 	}
 	if (rc < 0 && began) {
 		/* the figures stay those of the file as read; the warning says where its points are */
-		if (sink->ops->abort(sink) == 1) {
+		if (sink->ops->abort(sink)) {
 			if (in->b.sent > 0)
 				pv_file_result_warn(r, "%llu points already written were taken back from the output",
 				    (unsigned long long)in->b.sent);

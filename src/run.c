@@ -430,7 +430,7 @@ finish(group *g, const settling *c)
 			publish(r, o);
 		/* a file that stays (its move failed) must not leave its lines twice in an output */
 		if (r->sent && o->sink->ops->settled != NULL &&
-		    o->sink->ops->settled(o->sink, r->status == PV_STATUS_SUCCESS) == 1 && delivered &&
+		    o->sink->ops->settled(o->sink, r->status == PV_STATUS_SUCCESS) && delivered &&
 		    r->status != PV_STATUS_SUCCESS)
 			pv_file_result_warn(r,
 			    "%llu points already written were taken back from the output",

@@ -37,8 +37,8 @@ typedef struct pv_sink_ops {
 	int (*write)(pv_sink *s, const char *buf, size_t len, size_t nlines, pv_err *err);
 	/* Every batch of the file is safely stored. */
 	int (*commit)(pv_sink *s, pv_err *err);
-	/* The file failed: undo what can be undone. Returns 1 when undone. */
-	int (*abort)(pv_sink *s);
+	/* The file failed: undo what can be undone. true when undone. */
+	bool (*abort)(pv_sink *s);
 	void (*free)(pv_sink *s);
 	/*
 	 * Points the database holds for each of n files, out[i] for q[i], in one
@@ -50,10 +50,10 @@ typedef struct pv_sink_ops {
 	/*
 	 * The file that began is settled (moved, or left in place): `kept` false
 	 * takes its committed points back where the sink can (a file whose move
-	 * failed is taken again by a later run). Returns 1 when taken back.
+	 * failed is taken again by a later run). true when taken back.
 	 * NULL when the sink has nothing to do then.
 	 */
-	int (*settled)(pv_sink *s, bool kept);
+	bool (*settled)(pv_sink *s, bool kept);
 	/*
 	 * NULL while the sink may be tried; once it gave up for the run (the
 	 * database stayed unavailable through its retries), why. NULL op: never.

@@ -83,7 +83,7 @@ int influx_drain(influx_sink *f, pv_err *err, bool take);
 int influx_if_begin(pv_sink *s, const char *bucket, pv_err *err);
 int influx_if_write(pv_sink *s, const char *buf, size_t len, size_t nlines, pv_err *err);
 int influx_if_commit(pv_sink *s, pv_err *err);
-int influx_if_abort(pv_sink *s);
+bool influx_if_abort(pv_sink *s);
 
 /* influx_admin.c */
 int influx_org_id(influx_sink *f, pv_err *err);

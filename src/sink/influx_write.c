@@ -288,9 +288,9 @@ influx_if_commit(pv_sink *s, pv_err *err)
 	return influx_drain((influx_sink *)s, err, true);
 }
 
-int
+bool
 influx_if_abort(pv_sink *s)
 {
 	influx_drain((influx_sink *)s, NULL, true);
-	return 0; /* written points stay; a rerun overwrites them with the same values */
+	return false; /* written points stay; a rerun overwrites them with the same values */
 }

@@ -121,21 +121,19 @@ fs_commit(pv_sink *s, pv_err *err)
 	return PV_OK;
 }
 
-static int
+static bool
 fs_abort(pv_sink *s)
 {
 	file_sink *f = (file_sink *)s;
 
-	if (!f->regular)
-		return 0;
-	return ftruncate(f->fd, f->begin) == 0 ? 1 : 0;
+	return f->regular && ftruncate(f->fd, f->begin) == 0;
 }
 
-static int
+static bool
 fs_settled(pv_sink *s, bool kept)
 {
 	file_sink *f = (file_sink *)s;
-	int undone = !kept && f->regular && ftruncate(f->fd, f->begin) == 0;
+	bool undone = !kept && f->regular && ftruncate(f->fd, f->begin) == 0;
 
 	if (f->journal >= 0)
 		(void)ftruncate(f->journal, 0);

@@ -36,7 +36,7 @@ cs_write(pv_sink *s, const char *buf, size_t len, size_t n, pv_err *e)
 	return 0;
 }
 static int cs_commit(pv_sink *s, pv_err *e) { (void)s; (void)e; return 0; }
-static int cs_abort(pv_sink *s) { (void)s; return 1; }
+static bool cs_abort(pv_sink *s) { (void)s; return true; }
 static void cs_free(pv_sink *s) { (void)s; }
 /* the ops not named are NULL: no count, nothing to settle, never unavailable */
 static const pv_sink_ops ops = {

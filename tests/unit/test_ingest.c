@@ -95,18 +95,18 @@ cap_commit(pv_sink *s, pv_err *err)
 	return PV_OK;
 }
 
-static int
+static bool
 cap_abort(pv_sink *s)
 {
 	cap *c = (cap *)s;
 
 	cap_log(c, "abort;");
 	if (!c->abort_undoes)
-		return 0;
+		return false;
 	c->len = c->mark;
 	if (c->out)
 		c->out[c->len] = '\0';
-	return 1;
+	return true;
 }
 
 static void

@@ -1137,11 +1137,11 @@ cap_commit(pv_sink *s, pv_err *err)
 	return PV_OK;
 }
 
-static int
+static bool
 cap_abort(pv_sink *s)
 {
 	(void)s;
-	return 0;
+	return false;
 }
 
 static void
