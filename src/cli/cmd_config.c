@@ -32,9 +32,16 @@ usage_config(FILE *fp)
 	    fp);
 }
 
-/* tsv_parser config: the effective settings and where each comes from. */
-int
-cli_cmd_config(int argc, char **argv)
+/* What the command line asks of `tsv_parser config`. */
+typedef struct config_args {
+	cli_opts o;
+	const char *output;
+	bool no_verify, get, nul, run, table;
+} config_args;
+
+/* The options into a, the names of --get checked: CLI_GO_ON, else the exit status. */
+static int
+config_options(config_args *a, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -45,44 +52,36 @@ cli_cmd_config(int argc, char **argv)
 		CLI_LONGOPTS_SHARED,
 		{ NULL, 0, NULL, 0 },
 	};
-	cli_opts o = { 0 };
-	const char *output = NULL;
-	bool no_verify = false, get = false, nul = false, run = false, table = false;
-	pv_settings *s = NULL;
-	pv_err err;
-	int ch, status;
+	int ch;
 
-	while ((ch = cli_getopt(&o, argc, argv, "o:qvzh", longopts)) != -1) {
+	while ((ch = cli_getopt(&a->o, argc, argv, "o:qvzh", longopts)) != -1) {
 		switch (ch) {
-		case 'o': output = optarg; break;
-		case 'N': no_verify = true; break;
-		case 'g': get = true; break;
-		case 'x': run = true; break;
-		case 'z': nul = true; break;
-		case 'T': table = true; break;
+		case 'o': a->output = optarg; break;
+		case 'N': a->no_verify = true; break;
+		case 'g': a->get = true; break;
+		case 'x': a->run = true; break;
+		case 'z': a->nul = true; break;
+		case 'T': a->table = true; break;
 		case 'h': usage_config(stdout); return 0;
 		default: return cli_usage_error("config", NULL);
 		}
 	}
-	if (get && run)
+	if (a->get && a->run)
 		return cli_usage_error("config", "--get and --exec do not go together");
-	if (table && (get || run || nul))
+	if (a->table && (a->get || a->run || a->nul))
 		return cli_usage_error("config", "--table goes alone");
-	if (table && optind < argc)
+	if (a->table && optind < argc)
 		return cli_usage_error("config", "unexpected argument '%s'", argv[optind]);
-	if (table)
-		/* the table, not the values: nothing is read */
-		return pv_settings_print_table(stdout) < 0 || fflush(stdout) == EOF ? EX_IOERR : 0;
-	if (run && optind == argc)
+	if (a->run && optind == argc)
 		return cli_usage_error("config", "--exec needs a program");
-	if (!get && !run && optind < argc)
+	if (!a->get && !a->run && !a->table && optind < argc)
 		return cli_usage_error("config", "unexpected argument '%s'", argv[optind]);
-	if (nul && !get)
+	if (a->nul && !a->get)
 		return cli_usage_error("config", "-z goes with --get");
-	if (get && optind == argc)
+	if (a->get && optind == argc)
 		return cli_usage_error("config", "--get needs at least one name");
 	/* names first: nothing is read for a command that cannot be answered */
-	for (int i = optind; get && i < argc; i++) {
+	for (int i = optind; a->get && i < argc; i++) {
 		int k = pv_settings_lookup(argv[i]);
 		if (k == PV_GET_SECRET)
 			return cli_usage_error("config",
@@ -92,9 +91,26 @@ cli_cmd_config(int argc, char **argv)
 			    "unknown setting '%s' (a variable or section.key, as 'tsv_parser config' lists them)",
 			    argv[i]);
 	}
+	return CLI_GO_ON;
+}
+
+/* tsv_parser config: the effective settings and where each comes from. */
+int
+cli_cmd_config(int argc, char **argv)
+{
+	config_args a = { 0 };
+	pv_settings *s = NULL;
+	pv_err err;
+	int status;
+
+	if ((status = config_options(&a, argc, argv)) != CLI_GO_ON)
+		return status;
+	if (a.table)
+		/* the table, not the values: nothing is read */
+		return pv_settings_print_table(stdout) < 0 || fflush(stdout) == EOF ? EX_IOERR : 0;
 	/* the run's flags, to see what they would make of the settings */
-	status = cli_settings(&s, &o, output, no_verify);
-	if (status == 0 && run) {
+	status = cli_settings(&s, &a.o, a.output, a.no_verify);
+	if (status == 0 && a.run) {
 		/* the settings are in this process's environment now: hand them on */
 		pv_settings_free(s);
 		fflush(NULL);
@@ -102,10 +118,10 @@ cli_cmd_config(int argc, char **argv)
 		pv_error("cannot run %s: %s", argv[optind], strerror(errno));
 		return EX_UNAVAILABLE;
 	}
-	if (status == 0 && get) {
+	if (status == 0 && a.get) {
 		/* values, not their checks: a wrong TSV_* value is the run's to refuse */
 		for (int i = optind; i < argc; i++)
-			printf("%s%c", pv_settings_get(s, pv_settings_lookup(argv[i])), nul ? '\0' : '\n');
+			printf("%s%c", pv_settings_get(s, pv_settings_lookup(argv[i])), a.nul ? '\0' : '\n');
 		status = fflush(stdout) == EOF ? EX_IOERR : 0;
 	} else if (status == 0 && (status = cli_check_settings(s)) == 0) {
 		if (pv_settings_check_foreign(s, &err) < 0)

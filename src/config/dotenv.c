@@ -90,6 +90,81 @@ is_key_char(char c)
 	return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-';
 }
 
+/* A quoted value at *pp (escapes and ${} as the quote allows), up to the end of its line's text. */
+static int
+parse_quoted(sbuf *val, const char **pp, const char *end, const char **why)
+{
+	const char *p = *pp;
+	char q = *p++;
+	int rc;
+
+	for (;;) {
+		if (p == end)
+			return *why = "unterminated quoted value", MALFORMED;
+		if (*p == q) {
+			p++;
+			break;
+		}
+		if (*p == '\\' && p + 1 < end) {
+			char c = p[1], o = 0;
+			if (q == '\'' && (c == '\'' || c == '\\'))
+				o = c;
+			else if (q == '"') {
+				switch (c) {
+				case 'n': o = '\n'; break;
+				case 't': o = '\t'; break;
+				case 'r': o = '\r'; break;
+				case '"': case '\\': case '\'': case '$': o = c; break;
+				}
+			}
+			if (o) {
+				if ((rc = sb_putc(val, o)) < 0)
+					return rc;
+				p += 2;
+				continue;
+			}
+		}
+		if (q == '"' && *p == '$' && p + 1 < end && p[1] == '{') {
+			if ((rc = expand(val, &p, end)) < 0)
+				return rc;
+			continue;
+		}
+		if ((rc = sb_putc(val, *p++)) < 0)
+			return rc;
+	}
+	/* only blanks or a comment may follow */
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+		p++;
+	if (p < end && *p != '\n' && *p != '#')
+		return *why = "unexpected text after the quoted value", MALFORMED;
+	*pp = p;
+	return 0;
+}
+
+/* An unquoted value at *pp: up to a comment or the line's end, ${} expanded, trailing blanks dropped. */
+static int
+parse_bare(sbuf *val, const char **pp, const char *end)
+{
+	const char *p = *pp, *start = p;
+	int rc;
+
+	while (p < end && *p != '\n') {
+		if (*p == '#' && p > start && (p[-1] == ' ' || p[-1] == '\t'))
+			break;
+		if (*p == '$' && p + 1 < end && p[1] == '{') {
+			if ((rc = expand(val, &p, end)) < 0)
+				return rc;
+			continue;
+		}
+		if ((rc = sb_putc(val, *p++)) < 0)
+			return rc;
+	}
+	while (val->len > 0 && isspace((unsigned char)val->s[val->len - 1]))
+		val->s[--val->len] = '\0';
+	*pp = p;
+	return 0;
+}
+
 /* Parses one assignment at *pp; 1 when one was found, 0 for a blank or comment line. */
 static int
 parse_one(const char **pp, const char *end, sbuf *key, sbuf *val, const char **why)
@@ -132,64 +207,12 @@ parse_one(const char **pp, const char *end, sbuf *key, sbuf *val, const char **w
 		p++;
 	if (val->s == NULL && sb_putn(val, "", 0) < 0)
 		return PV_ENOMEM;
-
-	if (p < end && (*p == '\'' || *p == '"')) {
-		char q = *p++;
-		for (;;) {
-			if (p == end)
-				return *why = "unterminated quoted value", MALFORMED;
-			if (*p == q) {
-				p++;
-				break;
-			}
-			if (*p == '\\' && p + 1 < end) {
-				char c = p[1], o = 0;
-				if (q == '\'' && (c == '\'' || c == '\\'))
-					o = c;
-				else if (q == '"') {
-					switch (c) {
-					case 'n': o = '\n'; break;
-					case 't': o = '\t'; break;
-					case 'r': o = '\r'; break;
-					case '"': case '\\': case '\'': case '$': o = c; break;
-					}
-				}
-				if (o) {
-					if ((rc = sb_putc(val, o)) < 0)
-						return rc;
-					p += 2;
-					continue;
-				}
-			}
-			if (q == '"' && *p == '$' && p + 1 < end && p[1] == '{') {
-				if ((rc = expand(val, &p, end)) < 0)
-					return rc;
-				continue;
-			}
-			if ((rc = sb_putc(val, *p++)) < 0)
-				return rc;
-		}
-		/* only blanks or a comment may follow */
-		while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
-			p++;
-		if (p < end && *p != '\n' && *p != '#')
-			return *why = "unexpected text after the quoted value", MALFORMED;
-	} else {
-		const char *start = p;
-		while (p < end && *p != '\n') {
-			if (*p == '#' && p > start && (p[-1] == ' ' || p[-1] == '\t'))
-				break;
-			if (*p == '$' && p + 1 < end && p[1] == '{') {
-				if ((rc = expand(val, &p, end)) < 0)
-					return rc;
-				continue;
-			}
-			if ((rc = sb_putc(val, *p++)) < 0)
-				return rc;
-		}
-		while (val->len > 0 && isspace((unsigned char)val->s[val->len - 1]))
-			val->s[--val->len] = '\0';
-	}
+	if (p < end && (*p == '\'' || *p == '"'))
+		rc = parse_quoted(val, &p, end, why);
+	else
+		rc = parse_bare(val, &p, end);
+	if (rc < 0)
+		return rc;
 	while (p < end && *p != '\n')
 		p++;
 	*pp = p < end ? p + 1 : p;
