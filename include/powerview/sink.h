@@ -78,7 +78,8 @@ struct pv_sink {
 	size_t batch_bytes; /* ... or this many bytes */
 	const char *meta_bucket; /* where the run summary goes; NULL: nowhere */
 	/* the input file whose points begin next (absolute path, identity), for
-	 * a sink that must know after a crash whether that file was settled */
+	 * a sink that must know after a crash whether that file was settled;
+	 * the path is set for the `begin` call only */
 	const char *source_path;
 	dev_t source_dev;
 	ino_t source_ino;
