@@ -401,6 +401,30 @@ influx_v1_post(cJSON **json, influx_sink *f, const char *q, const char *what, pv
 	return rc;
 }
 
+/*
+ * A read-only InfluxQL query as a GET on database db (NULL: none), the
+ * answer left to the caller (*r to free when PV_OK).
+ */
+int
+influx_v1_query(influx_sink *f, pv_http_resp *r, const char *db, const char *q, pv_err *err)
+{
+	char *eq = pv_http_escape(f->http, q), *edb = db ? pv_http_escape(f->http, db) : NULL;
+	char *path = NULL;
+	int rc;
+
+	if (eq == NULL || (db && edb == NULL) ||
+	    asprintf(&path, "/query?%s%s%sq=%s", db ? "db=" : "", db ? edb : "", db ? "&" : "", eq) < 0) {
+		free(eq);
+		free(edb);
+		return pv_fail(err, PV_ENOMEM, "out of memory");
+	}
+	free(eq);
+	free(edb);
+	rc = pv_http_request(f->http, r, "GET", path, NULL, NULL, NULL, 0, err);
+	free(path);
+	return rc;
+}
+
 /* One InfluxQL statement (influx_v1_post), a failed one an error (PV_ECONFIG); json may be NULL. */
 int
 influx_v1_exec(influx_sink *f, const char *q, const char *what, cJSON **json, pv_err *err)

@@ -122,26 +122,6 @@ bucket_create(influx_sink *f, const char *bucket, bool forever, char **id, pv_er
 	return rc;
 }
 
-int
-influx_v1_query(influx_sink *f, pv_http_resp *r, const char *db, const char *q, bool post, pv_err *err)
-{
-	char *eq = pv_http_escape(f->http, q), *edb = db ? pv_http_escape(f->http, db) : NULL;
-	char *path = NULL;
-	int rc;
-
-	if (eq == NULL || (db && edb == NULL) ||
-	    asprintf(&path, "/query?%s%s%sq=%s", db ? "db=" : "", db ? edb : "", db ? "&" : "", eq) < 0) {
-		free(eq);
-		free(edb);
-		return pv_fail(err, PV_ENOMEM, "out of memory");
-	}
-	free(eq);
-	free(edb);
-	rc = pv_http_request(f->http, r, post ? "POST" : "GET", path, NULL, NULL, NULL, 0, err);
-	free(path);
-	return rc;
-}
-
 /* ---- InfluxDB 2: the DBRP mapping that lets InfluxQL read a bucket ---- */
 
 /*
@@ -299,19 +279,14 @@ influx_ensure_one(influx_sink *f, const char *bucket, bool forever, char **id, p
 	if (f->cfg.api == PV_API_V1) {
 		/* CREATE DATABASE is idempotent in InfluxDB 1.x */
 		char *ident = pv_influxql_ident(bucket), *q = NULL;
-		pv_http_resp r;
 		if (ident == NULL || asprintf(&q, "CREATE DATABASE %s", ident) < 0) {
 			free(ident);
 			return pv_fail(err, PV_ENOMEM, "out of memory");
 		}
 		free(ident);
-		rc = influx_v1_query(f, &r, NULL, q, true, err);
+		/* a 200 may still carry the statement's error: influx_v1_exec checks it */
+		rc = influx_v1_exec(f, q, "CREATE DATABASE", NULL, err);
 		free(q);
-		if (rc < 0)
-			return rc;
-		if (r.status != 200)
-			rc = influx_status_error(err, "CREATE DATABASE", &r);
-		pv_http_resp_free(&r);
 		return rc < 0 ? rc : remember(f, bucket);
 	}
 	if ((rc = influx_org_id(f, err)) < 0)

@@ -76,6 +76,7 @@ const char *influx_v1_error(const cJSON *j, bool *top, size_t *nresults);
 int influx_v1_post(cJSON **json, influx_sink *f, const char *q, const char *what, pv_err *err);
 int influx_v1_statement_error(pv_err *err, const char *what, const pv_http_resp *r, cJSON **json);
 int influx_v1_exec(influx_sink *f, const char *q, const char *what, cJSON **json, pv_err *err);
+int influx_v1_query(influx_sink *f, pv_http_resp *r, const char *db, const char *q, pv_err *err);
 
 /* influx_write.c */
 void *influx_sender_main(void *arg);
@@ -93,7 +94,6 @@ int influx_ensure_one(influx_sink *f, const char *bucket, bool forever, char **i
 int influx_ensure_downsampled(influx_sink *f, const char *bucket, char **ids, pv_err *err);
 char *influx_ds_bucket(const char *bucket, size_t i);
 int influx_dbrp_ensure(influx_sink *f, const char *bucket, const char *bucket_id, pv_err *err);
-int influx_v1_query(influx_sink *f, pv_http_resp *r, const char *db, const char *q, bool post, pv_err *err);
 
 /* influx_query.c */
 typedef enum influx_csv_kind { INFLUX_CSV_END, INFLUX_CSV_ROW, INFLUX_CSV_HEADER } influx_csv_kind;

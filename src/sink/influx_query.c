@@ -249,7 +249,7 @@ count_influx(influx_sink *f, bool v1, const pv_count_query *q, size_t n, uint64_
 
 	if (text == NULL)
 		return pv_fail(err, PV_ENOMEM, "out of memory");
-	rc = v1 ? influx_v1_query(f, &r, q->bucket, text, false, err) :
+	rc = v1 ? influx_v1_query(f, &r, q->bucket, text, err) :
 	    influx_flux(&r, f, text, "count query", err);
 	free(text);
 	if (rc < 0)

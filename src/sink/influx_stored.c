@@ -70,7 +70,7 @@ known_v1(influx_sink *f, pv_known *k, const char *db, pv_err *err)
 		if (asprintf(&sql, "SHOW SERIES FROM \"electrical\" LIMIT %d OFFSET %zu", KNOWN_PAGE,
 		    page * KNOWN_PAGE) < 0)
 			return pv_fail(err, PV_ENOMEM, "out of memory");
-		rc = influx_v1_query(f, &r, db, sql, false, err);
+		rc = influx_v1_query(f, &r, db, sql, err);
 		free(sql);
 		if (rc < 0)
 			return rc;
@@ -422,7 +422,7 @@ v1_edge(influx_sink *f, const char *db, bool last, int64_t *t, pv_err *err)
 		return pv_fail(err, PV_ENOMEM, "out of memory");
 	}
 	free(m);
-	rc = influx_v1_query(f, &r, db, q, false, err);
+	rc = influx_v1_query(f, &r, db, q, err);
 	free(q);
 	if (rc < 0)
 		return rc;

@@ -114,9 +114,10 @@ create_auth(influx_sink *f, const char *desc, char *const *ids, size_t n, bool w
 	if (r.status == 201 || r.status == 200) {
 		cJSON *j = cJSON_Parse(r.body);
 		const cJSON *tok = cJSON_GetObjectItemCaseSensitive(j, "token");
-		if (cJSON_IsString(tok) && tok->valuestring[0])
-			*token = strdup(tok->valuestring);
-		else
+		if (cJSON_IsString(tok) && tok->valuestring[0]) {
+			if ((*token = strdup(tok->valuestring)) == NULL)
+				rc = pv_fail(err, PV_ENOMEM, "out of memory");
+		} else
 			rc = pv_fail(err, PV_ECONFIG, "the server created the authorization but returned no token");
 		cJSON_Delete(j);
 	} else
